@@ -1,0 +1,2 @@
+//! weir-processors: built-in connectors and processors.
+#![deny(missing_docs)]

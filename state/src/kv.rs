@@ -1,0 +1,30 @@
+//! The key-value store trait: ordered keys, point reads and writes, range scans.
+
+use crate::StateResult;
+use std::ops::Bound;
+
+/// A store of one value per key, ordered by key.
+pub trait KeyValueStore<K, V>: Send {
+    /// The store's name.
+    fn name(&self) -> &str;
+    /// The value of `key`, if any.
+    fn get(&self, key: &K) -> StateResult<Option<V>>;
+    /// Sets the value of `key`.
+    fn put(&mut self, key: K, value: V) -> StateResult<()>;
+    /// Removes `key`; returns its old value.
+    fn delete(&mut self, key: &K) -> StateResult<Option<V>>;
+    /// The entries whose keys lie between the bounds, in key order.
+    fn range(&self, from: Bound<&K>, to: Bound<&K>) -> StateResult<Vec<(K, V)>>;
+    /// Every entry, in key order.
+    fn all(&self) -> StateResult<Vec<(K, V)>> {
+        self.range(Bound::Unbounded, Bound::Unbounded)
+    }
+    /// How many entries the store holds.
+    fn len(&self) -> StateResult<usize>;
+    /// Whether the store is empty.
+    fn is_empty(&self) -> StateResult<bool> {
+        Ok(self.len()? == 0)
+    }
+    /// Makes buffered writes durable (a no-op in memory).
+    fn flush(&mut self) -> StateResult<()>;
+}

@@ -1,0 +1,20 @@
+//! weir-state: the state stores behind weir's stateful operators.
+//!
+//! Three store shapes, each a trait with an in-memory implementation:
+//! [`KeyValueStore`] (one value per key, ordered), [`WindowStore`] (values per key and fixed-size
+//! window) and [`SessionStore`] (values per key and session). Keys and values are plain Rust types;
+//! persistent implementations encode them with bincode.
+#![deny(missing_docs)]
+
+mod backend;
+mod error;
+mod kv;
+pub mod memory;
+mod session;
+mod window;
+
+pub use backend::{StoreBackend, StoreKey, StoreValue};
+pub use error::{StateError, StateResult};
+pub use kv::KeyValueStore;
+pub use session::SessionStore;
+pub use window::{Timestamp, Window, WindowStore};

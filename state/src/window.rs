@@ -1,0 +1,62 @@
+//! Time windows and the window-store trait: values kept per key and window start.
+
+use crate::StateResult;
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch (event or processing time).
+pub type Timestamp = i64;
+
+/// A half-open time interval `[start, end)` in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Window {
+    /// Inclusive start, ms.
+    pub start: Timestamp,
+    /// Exclusive end, ms. Session windows use an inclusive end (the last record's time).
+    pub end: Timestamp,
+}
+
+impl Window {
+    /// A window from `start` to `end`.
+    pub fn new(start: Timestamp, end: Timestamp) -> Self {
+        Self { start, end }
+    }
+
+    /// The window's length in ms.
+    pub fn size(&self) -> i64 {
+        self.end - self.start
+    }
+
+    /// Whether `t` falls in `[start, end)`.
+    pub fn contains(&self, t: Timestamp) -> bool {
+        t >= self.start && t < self.end
+    }
+}
+
+/// A store of values per key and fixed-size window, addressed by the window's start time.
+///
+/// Implementations keep a key's windows contiguous and ordered by start, so fetching a key's
+/// windows in a time range is a range scan, and expiring old windows is cheap.
+pub trait WindowStore<K, V>: Send {
+    /// The store's name.
+    fn name(&self) -> &str;
+    /// The value of `key` in the window starting at `window_start`.
+    fn get(&self, key: &K, window_start: Timestamp) -> StateResult<Option<V>>;
+    /// Sets the value of `key` in the window starting at `window_start`.
+    fn put(&mut self, key: K, window_start: Timestamp, value: V) -> StateResult<()>;
+    /// Removes the value of `key` in the window starting at `window_start`.
+    fn delete(&mut self, key: &K, window_start: Timestamp) -> StateResult<()>;
+    /// The windows of `key` whose start lies in `[from, to]`, ordered by start.
+    fn fetch(&self, key: &K, from: Timestamp, to: Timestamp) -> StateResult<Vec<(Timestamp, V)>>;
+    /// Every key's windows whose start lies in `[from, to]`, ordered by key then start.
+    fn fetch_all(&self, from: Timestamp, to: Timestamp) -> StateResult<Vec<(K, Timestamp, V)>>;
+    /// Deletes every window that starts before `before`; returns how many were deleted.
+    fn expire_before(&mut self, before: Timestamp) -> StateResult<usize>;
+    /// How many (key, window) entries the store holds.
+    fn len(&self) -> StateResult<usize>;
+    /// Whether the store is empty.
+    fn is_empty(&self) -> StateResult<bool> {
+        Ok(self.len()? == 0)
+    }
+    /// Makes buffered writes durable (a no-op in memory).
+    fn flush(&mut self) -> StateResult<()>;
+}

@@ -1,0 +1,265 @@
+//! `TopologyBuilder`: where a topology starts (sources, tables, stores) and ends (`build`).
+
+use super::stream::Stream;
+use super::table::Table;
+use crate::data::{Data, Key};
+use crate::error::Result;
+use crate::graph::{Endpoint, NodeArgs, NodeFactory, NodeRole, NodeSpec, Topology};
+use crate::ops::table_source::TableSource;
+use crate::processor::Processor;
+use crate::runtime::connector::{SinkConnector, SourceConnector};
+use crate::runtime::endpoints::SourceNode;
+use crate::runtime::node::{Node, ProcessorNode};
+use crate::serde::Serde;
+use crate::stores::{type_pair, StoreSpec};
+use crate::time::TimestampExtractor;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Where a stream reads from: a topic (of the broker the application runs against) or a
+/// connector, with the serdes of its keys and values and how its records get their event time.
+pub struct Source<K, V> {
+    pub(crate) endpoint: Endpoint<dyn SourceConnector>,
+    pub(crate) key_serde: Arc<dyn Serde<K>>,
+    pub(crate) value_serde: Arc<dyn Serde<V>>,
+    pub(crate) timestamps: TimestampExtractor<V>,
+    pub(crate) name: Option<String>,
+}
+
+impl<K, V> Source<K, V> {
+    /// Reads `topic` with these serdes; event time is the record timestamp unless set.
+    pub fn topic(
+        topic: impl Into<String>,
+        key_serde: impl Serde<K>,
+        value_serde: impl Serde<V>,
+    ) -> Self {
+        Self {
+            endpoint: Endpoint::Topic(topic.into()),
+            key_serde: Arc::new(key_serde),
+            value_serde: Arc::new(value_serde),
+            timestamps: TimestampExtractor::RecordTime,
+            name: None,
+        }
+    }
+
+    /// Reads from a connector (files, custom sources) with these serdes.
+    pub fn connector(
+        connector: Arc<dyn SourceConnector>,
+        key_serde: impl Serde<K>,
+        value_serde: impl Serde<V>,
+    ) -> Self {
+        Self {
+            endpoint: Endpoint::Connector(connector),
+            key_serde: Arc::new(key_serde),
+            value_serde: Arc::new(value_serde),
+            timestamps: TimestampExtractor::RecordTime,
+            name: None,
+        }
+    }
+
+    /// Sets how records get their event time.
+    pub fn timestamps(mut self, extractor: TimestampExtractor<V>) -> Self {
+        self.timestamps = extractor;
+        self
+    }
+
+    /// Names the source node.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+/// Where a stream writes to: a topic or a connector, with serdes.
+pub struct Sink<K, V> {
+    pub(crate) endpoint: Endpoint<dyn SinkConnector>,
+    pub(crate) key_serde: Arc<dyn Serde<K>>,
+    pub(crate) value_serde: Arc<dyn Serde<V>>,
+    pub(crate) name: Option<String>,
+}
+
+impl<K, V> Sink<K, V> {
+    /// Writes to `topic` with these serdes (created with the input's partition count if missing).
+    pub fn topic(
+        topic: impl Into<String>,
+        key_serde: impl Serde<K>,
+        value_serde: impl Serde<V>,
+    ) -> Self {
+        Self {
+            endpoint: Endpoint::Topic(topic.into()),
+            key_serde: Arc::new(key_serde),
+            value_serde: Arc::new(value_serde),
+            name: None,
+        }
+    }
+
+    /// Writes to a connector with these serdes.
+    pub fn connector(
+        connector: Arc<dyn SinkConnector>,
+        key_serde: impl Serde<K>,
+        value_serde: impl Serde<V>,
+    ) -> Self {
+        Self {
+            endpoint: Endpoint::Connector(connector),
+            key_serde: Arc::new(key_serde),
+            value_serde: Arc::new(value_serde),
+            name: None,
+        }
+    }
+
+    /// Names the sink node.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct GraphBuilder {
+    pub nodes: Vec<NodeSpec>,
+    pub stores: Vec<StoreSpec>,
+    /// Errors found while the DSL was used; `build()` reports the first.
+    pub errors: Vec<crate::TopologyError>,
+}
+
+/// Builds a topology with the DSL. Cheap to clone: clones share the graph under construction.
+#[derive(Clone, Default)]
+pub struct TopologyBuilder {
+    pub(crate) inner: Rc<RefCell<GraphBuilder>>,
+}
+
+/// How a DSL operator attaches to its parents.
+pub(crate) struct Attach<'a> {
+    pub operator: &'static str,
+    pub name: Option<String>,
+    pub parents: Vec<(usize, Option<String>)>,
+    pub stores: &'a [&'a str],
+    pub terminal: bool,
+}
+
+impl TopologyBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn auto_name(&self, operator: &str) -> String {
+        let n = self.inner.borrow().nodes.len();
+        format!("{}-{:04}", operator.to_lowercase(), n)
+    }
+
+    pub(crate) fn push_node(&self, mut spec: NodeSpec) -> usize {
+        let mut g = self.inner.borrow_mut();
+        if spec.name.is_empty() {
+            spec.name = format!("{}-{:04}", spec.operator.to_lowercase(), g.nodes.len());
+        }
+        g.nodes.push(spec);
+        g.nodes.len() - 1
+    }
+
+    /// Adds a processor node built by `supplier` (one instance per task).
+    pub(crate) fn add_processor<KIn, VIn, KOut, VOut, P, F>(&self, at: Attach<'_>, supplier: F) -> usize
+    where
+        P: Processor<KIn, VIn, KOut, VOut>,
+        F: Fn() -> P + Send + Sync + 'static,
+        KIn: 'static,
+        VIn: 'static,
+        KOut: Clone + Send + 'static,
+        VOut: Clone + Send + 'static,
+    {
+        let name = at.name.unwrap_or_else(|| self.auto_name(at.operator));
+        let stores: Vec<String> = at.stores.iter().map(|s| s.to_string()).collect();
+        let node_name = name.clone();
+        let node_stores = stores.clone();
+        let factory: NodeFactory = Arc::new(move |args: NodeArgs| {
+            Box::new(ProcessorNode::<P, KIn, VIn, KOut, VOut>::new(
+                node_name.clone(),
+                supplier(),
+                args.ports,
+                node_stores.clone(),
+            )) as Box<dyn Node>
+        });
+        self.push_node(NodeSpec {
+            name,
+            operator: at.operator,
+            role: NodeRole::Processor,
+            parents: at.parents,
+            stores,
+            terminal: at.terminal,
+            factory,
+        })
+    }
+
+    pub(crate) fn add_source<K: Data, V: Data>(&self, source: Source<K, V>, internal: bool) -> usize {
+        let name = source.name.clone().unwrap_or_else(|| self.auto_name("source"));
+        let node_name = name.clone();
+        let (ks, vs, ts) = (source.key_serde, source.value_serde, source.timestamps);
+        let factory: NodeFactory = Arc::new(move |args: NodeArgs| {
+            Box::new(SourceNode::<K, V> {
+                name: node_name.clone(),
+                key_serde: ks.clone(),
+                value_serde: vs.clone(),
+                timestamps: ts.clone(),
+                ports: args.ports,
+            }) as Box<dyn Node>
+        });
+        self.push_node(NodeSpec {
+            name,
+            operator: "SOURCE",
+            role: NodeRole::Source {
+                endpoint: source.endpoint,
+                types: type_pair::<K, V>(),
+                internal,
+            },
+            parents: Vec::new(),
+            stores: Vec::new(),
+            terminal: false,
+            factory,
+        })
+    }
+
+    /// A stream of the records of `source`.
+    pub fn stream<K: Data, V: Data>(&self, source: Source<K, V>) -> Stream<K, V> {
+        let node = self.add_source(source, false);
+        Stream::new(self.clone(), node)
+    }
+
+    /// A table holding the latest value per key of `source`, materialized in store `store`
+    /// (so streams can join it and queries can read it).
+    pub fn table<K: Key, V: Data>(&self, source: Source<K, V>, store: &str) -> Table<K, V> {
+        let src = self.add_source(source, false);
+        self.add_store(StoreSpec::key_value::<K, V>(store));
+        let store_name = store.to_string();
+        let node = self.add_processor::<K, V, K, V, _, _>(
+            Attach {
+                operator: "TABLE-SOURCE",
+                name: Some(format!("{store}-table")),
+                parents: vec![(src, None)],
+                stores: &[store],
+                terminal: true,
+            },
+            move || TableSource::new(store_name.clone()),
+        );
+        Table::new(self.clone(), node, Some(store.to_string()))
+    }
+
+    /// Adds a store that processors added with `Stream::process` can declare.
+    pub fn add_store(&self, spec: StoreSpec) {
+        self.inner.borrow_mut().stores.push(spec);
+    }
+
+    /// Records a DSL misuse, reported by `build()`.
+    pub(crate) fn defer_error(&self, e: crate::TopologyError) {
+        self.inner.borrow_mut().errors.push(e);
+    }
+
+    /// Validates the graph and returns the topology, or a typed error.
+    pub fn build(self) -> Result<Topology> {
+        let mut g = std::mem::take(&mut *self.inner.borrow_mut());
+        if !g.errors.is_empty() {
+            return Err(g.errors.remove(0));
+        }
+        Topology::new(g.nodes, g.stores)
+    }
+}

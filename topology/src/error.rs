@@ -1,0 +1,137 @@
+//! The one error type of the topology crate: building, validating and running topologies.
+
+use thiserror::Error;
+use weir_state::StateError;
+
+/// What can go wrong while building or running a topology.
+#[derive(Debug, Error)]
+pub enum TopologyError {
+    /// Two nodes or stores were given the same name.
+    #[error("duplicate name `{name}`: {what} names must be unique in a topology")]
+    DuplicateName {
+        /// The repeated name.
+        name: String,
+        /// What kind of thing carries it (node, store).
+        what: &'static str,
+    },
+    /// A processor declared a store that the topology does not define.
+    #[error("node `{node}` uses store `{store}`, which no operator or `add_store` defines")]
+    MissingStore {
+        /// The processor node.
+        node: String,
+        /// The missing store.
+        store: String,
+    },
+    /// A processor asked at run time for a store it did not declare, or of another type.
+    #[error("node `{node}`: store `{store}` is not available: {reason}")]
+    StoreAccess {
+        /// The processor node.
+        node: String,
+        /// The store name.
+        store: String,
+        /// Why it is not available.
+        reason: String,
+    },
+    /// A node that leads nowhere and does nothing (a stream that is neither consumed nor sunk).
+    #[error("node `{node}` is dangling: {reason}")]
+    Dangling {
+        /// The node.
+        node: String,
+        /// Why it is considered dangling.
+        reason: String,
+    },
+    /// The same topic is used with different key or value types.
+    #[error("topic `{topic}` is used with different types: {first} and {second}")]
+    TypeMismatch {
+        /// The topic.
+        topic: String,
+        /// The first type pair seen.
+        first: String,
+        /// The conflicting pair.
+        second: String,
+    },
+    /// The topology has no source.
+    #[error("the topology is empty: add at least one source with `TopologyBuilder::stream`")]
+    Empty,
+    /// A configuration value is invalid.
+    #[error("invalid configuration `{key}`: {reason}")]
+    Config {
+        /// The setting.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A record's key or value could not be decoded or encoded.
+    #[error("node `{node}`: {reason}")]
+    Serde {
+        /// The source or sink node.
+        node: String,
+        /// What the serde said.
+        reason: String,
+    },
+    /// A user processor failed.
+    #[error("node `{node}` failed: {reason}")]
+    Process {
+        /// The node.
+        node: String,
+        /// The processor's message.
+        reason: String,
+    },
+    /// A state store failed.
+    #[error("state: {0}")]
+    State(#[from] StateError),
+    /// A source or sink connector failed (file, broker, network).
+    #[error("connector `{connector}`: {reason}")]
+    Connector {
+        /// The connector (topic or file).
+        connector: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A record type reached a node that expects another type: a bug in a custom node wiring.
+    #[error("node `{node}` received a record of an unexpected type (expected {expected})")]
+    WrongRecordType {
+        /// The node.
+        node: String,
+        /// The expected `Record<K, V>` type.
+        expected: &'static str,
+    },
+    /// A task stopped because of an earlier error in another node.
+    #[error("task {task}: {source}")]
+    Task {
+        /// The task id.
+        task: String,
+        /// The error.
+        #[source]
+        source: Box<TopologyError>,
+    },
+}
+
+impl TopologyError {
+    /// A processing error of node `node` with a message.
+    pub fn process(node: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self::Process {
+            node: node.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// A connector error with a message.
+    pub fn connector(connector: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self::Connector {
+            connector: connector.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// A configuration error.
+    pub fn config(key: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self::Config {
+            key: key.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Short for `Result<T, TopologyError>`.
+pub type Result<T, E = TopologyError> = std::result::Result<T, E>;

@@ -1,0 +1,63 @@
+//! weir-topology: define stream-processing topologies in code, run them, test them.
+//!
+//! - The DSL ([`TopologyBuilder`], [`Stream`], [`Grouped`], [`Table`]) builds a typed graph of
+//!   operators; [`TopologyBuilder::build`] validates it into a [`Topology`].
+//! - The runtime ([`Streams`]) runs one task per input partition against a [`Broker`]
+//!   ([`MemoryBroker`] in-process, Kafka through the connector crate), records flowing
+//!   depth-first through each task's processors, with periodic commits.
+//! - [`testing`] runs topologies and single processors without a broker.
+#![deny(missing_docs)]
+
+mod data;
+mod dsl;
+mod error;
+mod graph;
+mod ops;
+mod processor;
+mod record;
+mod runtime;
+mod serde;
+mod stores;
+pub mod testing;
+mod time;
+mod windows;
+
+pub use data::{Data, Key};
+pub use dsl::builder::{Sink, Source, TopologyBuilder};
+pub use dsl::grouped::{Grouped, Late, WindowedGrouped};
+pub use dsl::stream::Stream;
+pub use dsl::table::Table;
+pub use error::{Result, TopologyError};
+pub use graph::{SubTopology, Topology};
+pub use ops::record_sink::RecordSink;
+pub use ops::window_aggregate::LATE_PORT;
+pub use processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType, TaskId};
+pub use record::{Headers, Record, SourceMeta, Timestamp};
+pub use runtime::app::{Shutdown, Streams};
+pub use runtime::checkpoint::{Checkpoint, CheckpointStore, InMemoryCheckpoints};
+pub use runtime::config::StreamsConfig;
+pub use runtime::connector::{
+    kafka_partition, murmur2, Broker, OutRecord, PartitionReader, Polled, RawRecord,
+    SinkConnector, SourceConnector, StartFrom, TopicSink, TopicSource,
+};
+pub use runtime::memory::MemoryBroker;
+pub use runtime::metrics::{MetricsSnapshot, TaskMetrics};
+pub use runtime::state::ErrorHandler;
+pub use serde::{BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, StringSerde, UnitSerde};
+pub use stores::{KvStore, SessionStoreHandle, StoreHandle, StoreKind, StoreSpec, WindowStoreHandle};
+pub use time::{Clock, ManualClock, SystemClock, TimestampExtractor};
+pub use windows::{
+    EmitStrategy, HoppingWindows, SessionWindows, SlidingWindows, TumblingWindows, Window,
+    WindowKind, Windowed, Windows,
+};
+
+/// Everything a topology author usually needs.
+pub mod prelude {
+    pub use crate::{
+        BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JsonSerde,
+        KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext, ProcessorContextExt,
+        PunctuationType, Record, RecordSink, Serde, SessionWindows, Sink, SlidingWindows, Source,
+        Stream, Streams, StreamsConfig, StringSerde, Table, TimestampExtractor, Topology,
+        TopologyBuilder, TumblingWindows, UnitSerde, Window, WindowStoreHandle, Windowed,
+    };
+}

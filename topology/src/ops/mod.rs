@@ -1,0 +1,15 @@
+//! The processors behind the DSL operators, one per file.
+
+pub(crate) mod aggregate;
+pub(crate) mod branch;
+pub(crate) mod cache;
+pub(crate) mod filter;
+pub(crate) mod flat_map;
+pub(crate) mod join;
+pub(crate) mod map;
+pub(crate) mod peek;
+pub(crate) mod record_sink;
+pub(crate) mod session_aggregate;
+pub(crate) mod sliding_aggregate;
+pub(crate) mod table_source;
+pub(crate) mod window_aggregate;

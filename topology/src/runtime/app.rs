@@ -1,0 +1,208 @@
+//! `Streams`: runs a topology against a broker, one tokio task per (sub-topology, partition),
+//! with periodic commits, graceful shutdown and interactive queries on its stores.
+
+use super::checkpoint::{CheckpointStore, InMemoryCheckpoints};
+use super::config::StreamsConfig;
+use super::connector::Broker;
+use super::metrics::{MetricsSnapshot, TaskMetrics};
+use super::plan::plan;
+use super::task::{Task, TaskEnv};
+use crate::error::{Result, TopologyError};
+use crate::graph::Topology;
+use crate::stores::StoreHandle;
+use parking_lot::RwLock;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Asks a running application to stop: stop fetching, drain, commit, close.
+#[derive(Clone, Default)]
+pub struct Shutdown(Arc<(AtomicBool, Notify)>);
+
+impl Shutdown {
+    /// A fresh, unset signal.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Requests the shutdown.
+    pub fn trigger(&self) {
+        self.0 .0.store(true, Ordering::SeqCst);
+        self.0 .1.notify_waiters();
+    }
+    /// Whether the shutdown was requested.
+    pub fn is_triggered(&self) -> bool {
+        self.0 .0.load(Ordering::SeqCst)
+    }
+}
+
+/// A topology running against a broker.
+pub struct Streams {
+    topology: Arc<Topology>,
+    broker: Arc<dyn Broker>,
+    config: StreamsConfig,
+    checkpoints: Arc<dyn CheckpointStore>,
+    shutdown: Shutdown,
+    metrics: RwLock<Vec<Arc<TaskMetrics>>>,
+    stores: Arc<RwLock<BTreeMap<(String, u32), StoreHandle>>>,
+}
+
+impl Streams {
+    /// Prepares `topology` to run against `broker` with `config`.
+    pub fn new(topology: Topology, broker: Arc<dyn Broker>, config: StreamsConfig) -> Self {
+        let checkpoints = config
+            .checkpoints
+            .clone()
+            .unwrap_or_else(|| Arc::new(InMemoryCheckpoints::default()));
+        Self {
+            topology: Arc::new(topology),
+            broker,
+            config,
+            checkpoints,
+            shutdown: Shutdown::new(),
+            metrics: RwLock::new(Vec::new()),
+            stores: Arc::new(RwLock::new(BTreeMap::new())),
+        }
+    }
+
+    /// The handle that stops [`Streams::run`].
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// The counters summed over this instance's tasks.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.metrics
+            .read()
+            .iter()
+            .map(|m| m.snapshot())
+            .fold(MetricsSnapshot { stream_time: i64::MIN, ..Default::default() }, MetricsSnapshot::merge)
+    }
+
+    /// Interactive queries: the instances (one per partition) of store `name` in this process.
+    pub fn store(&self, name: &str) -> Vec<(u32, StoreHandle)> {
+        self.stores
+            .read()
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .map(|((_, p), h)| (*p, h.clone()))
+            .collect()
+    }
+
+    /// Runs until every input is finite and consumed, or until shutdown; returns the counters.
+    pub async fn run(&self) -> Result<MetricsSnapshot> {
+        self.config.validate()?;
+        let plan = plan(&self.topology, &self.broker, &self.config.error_handler).await?;
+        let mut handles = Vec::new();
+        let mut by_sub: Vec<Vec<usize>> = Vec::new();
+        for (sub, sp) in plan.subs.iter().enumerate() {
+            let mut ids = Vec::new();
+            for partition in 0..sp.partitions {
+                if partition % self.config.instances != self.config.instance {
+                    continue;
+                }
+                let metrics = Arc::new(TaskMetrics::new());
+                self.metrics.write().push(metrics.clone());
+                let env = TaskEnv {
+                    backend: self.config.backend.clone(),
+                    checkpoints: self.checkpoints.clone(),
+                    clock: self.config.clock.clone(),
+                    error_handler: self.config.error_handler.clone(),
+                    dead_letter: plan.dead_letter.clone(),
+                    metrics,
+                };
+                let task =
+                    Task::open(&self.topology, sub, partition, &sp.sources, &sp.sinks, env).await?;
+                for (name, h) in task.stores() {
+                    self.stores.write().insert((name.clone(), partition), h.clone());
+                }
+                ids.push(handles.len());
+                let cfg = self.config.clone();
+                let shutdown = self.shutdown.clone();
+                handles.push(tokio::spawn(run_task(task, cfg, shutdown)));
+            }
+            by_sub.push(ids);
+        }
+        let mut first_error = None;
+        let mut done = vec![false; handles.len()];
+        let mut results: Vec<Option<Result<()>>> = (0..handles.len()).map(|_| None).collect();
+        // Wait sub-topology by sub-topology: when all tasks of one finish, its internal output
+        // topics are closed so the downstream tasks can finish too.
+        for (sub, ids) in by_sub.iter().enumerate() {
+            for &i in ids {
+                let r = match (&mut handles[i]).await {
+                    Ok(r) => r,
+                    Err(e) => Err(TopologyError::process("(task)", format!("task panicked or was cancelled: {e}"))),
+                };
+                if r.is_err() {
+                    self.shutdown.trigger();
+                }
+                done[i] = true;
+                results[i] = Some(r);
+            }
+            for topic in &plan.subs[sub].internal_outputs {
+                self.broker.close_topic(topic).await?;
+            }
+        }
+        for r in results.into_iter().flatten() {
+            if let Err(e) = r {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(self.metrics()),
+        }
+    }
+
+    /// Runs until Ctrl-C (or the end of finite inputs), then shuts down gracefully.
+    pub async fn run_until_ctrl_c(&self) -> Result<MetricsSnapshot> {
+        let shutdown = self.shutdown.clone();
+        let watcher = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("Ctrl-C: shutting down");
+                shutdown.trigger();
+            }
+        });
+        let r = self.run().await;
+        watcher.abort();
+        r
+    }
+}
+
+async fn run_task(mut task: Task, cfg: StreamsConfig, shutdown: Shutdown) -> Result<()> {
+    let commit_ms = cfg.commit_interval.as_millis() as i64;
+    let idle_ms = cfg.idle_timeout.map(|d| d.as_millis() as i64);
+    let wait_ms = cfg.poll_wait.as_millis() as u64;
+    let result: Result<()> = async {
+        while !shutdown.is_triggered() {
+            task.fetch(cfg.poll_records, wait_ms).await?;
+            while task.process_buffered(cfg.poll_records)? > 0 {
+                if task.pending_output() >= cfg.poll_records {
+                    task.drain_outboxes().await?;
+                }
+                if task.commit_due(commit_ms) || shutdown.is_triggered() {
+                    break;
+                }
+            }
+            task.on_wall_clock(idle_ms)?;
+            if task.input_ended() {
+                task.finish_input()?;
+                break;
+            }
+            if task.commit_due(commit_ms) {
+                task.commit().await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let closed = task.close().await;
+    result.and(closed).map_err(|e| match e {
+        e @ TopologyError::Task { .. } => e,
+        e => TopologyError::Task {
+            task: task.id.to_string(),
+            source: Box::new(e),
+        },
+    })
+}

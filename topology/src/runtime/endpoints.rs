@@ -1,0 +1,179 @@
+//! The source node (bytes in, typed records out) and the topic sink node (typed records to bytes).
+
+use super::connector::{kafka_partition, OutRecord, RawRecord};
+use super::node::{forward_all, Arena, Node, Ports};
+use super::state::{ErrorHandler, TaskState};
+use crate::error::{Result, TopologyError};
+use crate::processor::PunctuationType;
+use crate::record::{Record, SourceMeta, Timestamp};
+use crate::serde::Serde;
+use crate::time::TimestampExtractor;
+use std::any::Any;
+use std::sync::Arc;
+
+/// What the task hands a source node: one raw record and where it came from.
+pub(crate) struct SourceInput {
+    pub raw: RawRecord,
+    pub topic: Arc<str>,
+    pub partition: u32,
+}
+
+pub(crate) struct SourceNode<K, V> {
+    pub name: String,
+    pub key_serde: Arc<dyn Serde<K>>,
+    pub value_serde: Arc<dyn Serde<V>>,
+    pub timestamps: TimestampExtractor<V>,
+    pub ports: Ports,
+}
+
+impl<K, V> SourceNode<K, V> {
+    fn reject(&self, input: SourceInput, reason: String, task: &mut TaskState) -> Result<()> {
+        task.metrics.add_skipped(1);
+        match &task.error_handler {
+            ErrorHandler::Fail => {
+                return Err(TopologyError::Serde {
+                    node: self.name.clone(),
+                    reason: format!(
+                        "{reason} (topic {}, partition {}, offset {})",
+                        input.topic, input.partition, input.raw.offset
+                    ),
+                })
+            }
+            ErrorHandler::LogAndContinue => {
+                tracing::warn!(
+                    node = %self.name, topic = %input.topic, partition = input.partition,
+                    offset = input.raw.offset, "skipping a record that cannot be read: {reason}"
+                );
+            }
+            ErrorHandler::DeadLetter(_) => {
+                task.metrics.add_dead_lettered(1);
+                let mut headers = input.raw.headers;
+                headers.push(("weir.error".into(), reason.into_bytes()));
+                headers.push(("weir.source".into(), format!("{}/{}/{}", input.topic, input.partition, input.raw.offset).into_bytes()));
+                task.dead_letters.push(OutRecord {
+                    partition: 0,
+                    key: input.raw.key,
+                    value: input.raw.value,
+                    timestamp: input.raw.timestamp,
+                    headers,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<K, V> Node for SourceNode<K, V>
+where
+    K: Clone + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    fn init(&mut self, _idx: usize, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
+        Ok(())
+    }
+
+    fn process(&mut self, input: &mut dyn Any, arena: &Arena, task: &mut TaskState) -> Result<()> {
+        let input = input
+            .downcast_mut::<Option<SourceInput>>()
+            .and_then(Option::take)
+            .ok_or_else(|| TopologyError::WrongRecordType {
+                node: self.name.clone(),
+                expected: "SourceInput",
+            })?;
+        let key = match self.key_serde.deserialize(input.raw.key.as_deref().unwrap_or(&[])) {
+            Ok(k) => k,
+            Err(e) => return self.reject(input, format!("bad key: {e}"), task),
+        };
+        let Some(bytes) = input.raw.value.as_deref() else {
+            return self.reject(input, "null value".into(), task);
+        };
+        let value = match self.value_serde.deserialize(bytes) {
+            Ok(v) => v,
+            Err(e) => return self.reject(input, format!("bad value: {e}"), task),
+        };
+        let now = task.clock.now_ms();
+        let ts = match self.timestamps.extract(&value, input.raw.timestamp, now) {
+            Some(t) if t >= 0 => t,
+            other => {
+                let reason = format!("invalid timestamp {other:?}");
+                return self.reject(input, reason, task);
+            }
+        };
+        task.metrics.add_processed(1);
+        task.advance_stream_time(ts);
+        let meta = SourceMeta {
+            topic: input.topic,
+            partition: input.partition,
+            offset: input.raw.offset,
+        };
+        let record = Record::new(key, value, ts)
+            .with_headers(input.raw.headers)
+            .with_source(meta);
+        forward_all(arena, task, &self.ports.main, record)
+    }
+
+    fn punctuate(&mut self, _: PunctuationType, _: Timestamp, _: &Arena, _: &mut TaskState) -> Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
+        Ok(())
+    }
+    fn close(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) struct SinkNode<K, V> {
+    pub name: String,
+    pub outbox: usize,
+    pub key_serde: Arc<dyn Serde<K>>,
+    pub value_serde: Arc<dyn Serde<V>>,
+}
+
+impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
+    fn init(&mut self, _idx: usize, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
+        Ok(())
+    }
+
+    fn process(&mut self, record: &mut dyn Any, _arena: &Arena, task: &mut TaskState) -> Result<()> {
+        let record = record
+            .downcast_mut::<Option<Record<K, V>>>()
+            .and_then(Option::take)
+            .ok_or_else(|| TopologyError::WrongRecordType {
+                node: self.name.clone(),
+                expected: std::any::type_name::<Record<K, V>>(),
+            })?;
+        let ser_err = |e: String| TopologyError::Serde {
+            node: self.name.clone(),
+            reason: e,
+        };
+        let key = self.key_serde.serialize(record.key()).map_err(ser_err)?;
+        let value = self.value_serde.serialize(record.value()).map_err(ser_err)?;
+        let timestamp = record.timestamp();
+        let headers = record.headers().clone();
+        let outbox = task
+            .outboxes
+            .get_mut(self.outbox)
+            .ok_or_else(|| TopologyError::process(&self.name, "sink has no outbox"))?;
+        let key = if key.is_empty() { None } else { Some(key) };
+        let partition = kafka_partition(key.as_deref(), outbox.partitions);
+        outbox.records.push(OutRecord {
+            partition,
+            key,
+            value: Some(value),
+            timestamp,
+            headers,
+        });
+        Ok(())
+    }
+
+    fn punctuate(&mut self, _: PunctuationType, _: Timestamp, _: &Arena, _: &mut TaskState) -> Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
+        Ok(())
+    }
+    fn close(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,272 @@
+//! An in-process broker: named topics with partitions, so topologies run end to end without Kafka.
+
+use super::connector::{Broker, OutRecord, PartitionReader, Polled, RawRecord, StartFrom};
+use crate::error::{Result, TopologyError};
+use async_trait::async_trait;
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+struct Topic {
+    partitions: Vec<Mutex<Vec<RawRecord>>>,
+    closed: AtomicBool,
+    appended: Notify,
+}
+
+/// Topics held in memory and shared by every clone. Topics are created on first use with the
+/// broker's default partition count, or explicitly with [`MemoryBroker::create_topic`].
+#[derive(Clone)]
+pub struct MemoryBroker {
+    topics: Arc<RwLock<HashMap<String, Arc<Topic>>>>,
+    default_partitions: u32,
+}
+
+impl Default for MemoryBroker {
+    fn default() -> Self {
+        Self::new(1)
+    }
+}
+
+impl MemoryBroker {
+    /// A broker whose auto-created topics get `default_partitions` partitions.
+    pub fn new(default_partitions: u32) -> Self {
+        Self {
+            topics: Arc::new(RwLock::new(HashMap::new())),
+            default_partitions: default_partitions.max(1),
+        }
+    }
+
+    /// Creates `name` with `partitions` partitions; an existing topic is left as it is.
+    pub fn create_topic(&self, name: &str, partitions: u32) {
+        let mut topics = self.topics.write();
+        topics.entry(name.to_string()).or_insert_with(|| {
+            Arc::new(Topic {
+                partitions: (0..partitions.max(1)).map(|_| Mutex::new(Vec::new())).collect(),
+                closed: AtomicBool::new(false),
+                appended: Notify::new(),
+            })
+        });
+    }
+
+    fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        self.topics.read().get(name).cloned()
+    }
+
+    fn topic_or_create(&self, name: &str) -> Arc<Topic> {
+        if let Some(t) = self.topic(name) {
+            return t;
+        }
+        self.create_topic(name, self.default_partitions);
+        // Just created above; a concurrent creator may have won, either way it exists now.
+        self.topics.read().get(name).cloned().unwrap_or_else(|| {
+            Arc::new(Topic {
+                partitions: vec![Mutex::new(Vec::new())],
+                closed: AtomicBool::new(false),
+                appended: Notify::new(),
+            })
+        })
+    }
+
+    /// Appends records to `topic` synchronously (creating it if needed).
+    pub fn append(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
+        let t = self.topic_or_create(topic);
+        for r in records {
+            let part = t.partitions.get(r.partition as usize).ok_or_else(|| {
+                TopologyError::connector(
+                    topic,
+                    format!(
+                        "partition {} does not exist ({} partitions)",
+                        r.partition,
+                        t.partitions.len()
+                    ),
+                )
+            })?;
+            let mut log = part.lock();
+            let offset = log.len() as i64;
+            log.push(RawRecord {
+                key: r.key,
+                value: r.value,
+                timestamp: r.timestamp,
+                headers: r.headers,
+                offset,
+            });
+        }
+        t.appended.notify_waiters();
+        Ok(())
+    }
+
+    /// Marks `topic` finished: readers see end-of-stream once they have read everything.
+    pub fn close_topic(&self, topic: &str) {
+        let t = self.topic_or_create(topic);
+        t.closed.store(true, Ordering::SeqCst);
+        t.appended.notify_waiters();
+    }
+
+    /// Every record of one partition, in offset order.
+    pub fn records(&self, topic: &str, partition: u32) -> Vec<RawRecord> {
+        self.topic(topic)
+            .and_then(|t| t.partitions.get(partition as usize).map(|p| p.lock().clone()))
+            .unwrap_or_default()
+    }
+
+    /// How many records `topic` holds in all partitions.
+    pub fn len(&self, topic: &str) -> usize {
+        self.topic(topic)
+            .map(|t| t.partitions.iter().map(|p| p.lock().len()).sum())
+            .unwrap_or(0)
+    }
+
+    /// Whether `topic` holds no record.
+    pub fn is_empty(&self, topic: &str) -> bool {
+        self.len(topic) == 0
+    }
+
+    /// The names of all topics.
+    pub fn topics(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.topics.read().keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+struct MemoryReader {
+    topic: Arc<Topic>,
+    partition: usize,
+    position: i64,
+}
+
+#[async_trait]
+impl PartitionReader for MemoryReader {
+    async fn poll(&mut self, max_records: usize, max_wait_ms: u64) -> Result<Polled> {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(max_wait_ms);
+        loop {
+            let notified = self.topic.appended.notified();
+            let closed = self.topic.closed.load(Ordering::SeqCst);
+            let records: Vec<RawRecord> = match self.topic.partitions.get(self.partition) {
+                Some(p) => {
+                    let log = p.lock();
+                    let from = (self.position.max(0) as usize).min(log.len());
+                    let to = (from + max_records).min(log.len());
+                    log[from..to].to_vec()
+                }
+                None => Vec::new(),
+            };
+            if let Some(last) = records.last() {
+                self.position = last.offset + 1;
+                return Ok(Polled {
+                    records,
+                    end_of_stream: false,
+                });
+            }
+            if closed {
+                return Ok(Polled {
+                    records,
+                    end_of_stream: true,
+                });
+            }
+            if max_wait_ms == 0 || tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Ok(Polled::default());
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Broker for MemoryBroker {
+    fn name(&self) -> String {
+        "memory".into()
+    }
+
+    async fn partitions(&self, topic: &str) -> Result<Option<u32>> {
+        Ok(self.topic(topic).map(|t| t.partitions.len() as u32))
+    }
+
+    async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<()> {
+        self.create_topic(topic, partitions);
+        Ok(())
+    }
+
+    async fn reader(
+        &self,
+        topic: &str,
+        partition: u32,
+        start: StartFrom,
+    ) -> Result<Box<dyn PartitionReader>> {
+        let t = self.topic_or_create(topic);
+        let len = t
+            .partitions
+            .get(partition as usize)
+            .map(|p| p.lock().len() as i64)
+            .ok_or_else(|| {
+                TopologyError::connector(topic, format!("partition {partition} does not exist"))
+            })?;
+        let position = match start {
+            StartFrom::Earliest => 0,
+            StartFrom::Latest => len,
+            StartFrom::Offset(o) => o.clamp(0, len),
+        };
+        Ok(Box::new(MemoryReader {
+            topic: t,
+            partition: partition as usize,
+            position,
+        }))
+    }
+
+    async fn produce(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
+        self.append(topic, records)
+    }
+
+    async fn close_topic(&self, topic: &str) -> Result<()> {
+        MemoryBroker::close_topic(self, topic);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn out(p: u32, v: &str) -> OutRecord {
+        OutRecord {
+            partition: p,
+            key: None,
+            value: Some(v.as_bytes().to_vec()),
+            timestamp: 1,
+            headers: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn readers_see_appends_in_order_and_end_of_stream() {
+        let b = MemoryBroker::new(2);
+        b.create_topic("t", 2);
+        b.append("t", vec![out(0, "a"), out(1, "b"), out(0, "c")]).unwrap();
+        let mut r = b.reader("t", 0, StartFrom::Earliest).await.unwrap();
+        let p = r.poll(10, 0).await.unwrap();
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(p.records[1].offset, 1);
+        assert!(!p.end_of_stream);
+        b.close_topic("t");
+        assert!(r.poll(10, 0).await.unwrap().end_of_stream);
+        let mut r1 = b.reader("t", 1, StartFrom::Offset(1)).await.unwrap();
+        assert!(r1.poll(10, 0).await.unwrap().records.is_empty());
+        assert!(b.append("t", vec![out(5, "x")]).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_reader_wakes_on_append() {
+        let b = MemoryBroker::new(1);
+        let mut r = b.reader("w", 0, StartFrom::Latest).await.unwrap();
+        let b2 = b.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            b2.append("w", vec![out(0, "late")]).unwrap();
+        });
+        let p = r.poll(10, 2000).await.unwrap();
+        assert_eq!(p.records.len(), 1);
+    }
+}

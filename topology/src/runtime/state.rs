@@ -1,0 +1,104 @@
+//! What a task owns besides its nodes: time, punctuation schedules, stores, outboxes, counters.
+
+use super::connector::OutRecord;
+use super::metrics::TaskMetrics;
+use crate::error::{Result, TopologyError};
+use crate::processor::{PunctuationType, TaskId};
+use crate::record::Timestamp;
+use crate::stores::StoreHandle;
+use crate::time::Clock;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Stream time before the first record.
+pub const NO_TIME: Timestamp = Timestamp::MIN;
+
+/// A punctuation a node asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct Schedule {
+    pub node: usize,
+    pub kind: PunctuationType,
+    pub interval: i64,
+    pub next: Timestamp,
+}
+
+/// Records a sink node has serialized and not yet handed to its connector.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    pub partitions: u32,
+    pub records: Vec<OutRecord>,
+}
+
+/// What to do with a record that cannot be read (bad bytes, bad timestamp).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ErrorHandler {
+    /// Log it, count it, go on (the default).
+    #[default]
+    LogAndContinue,
+    /// Stop the task with an error.
+    Fail,
+    /// Write the raw record to this topic with an `weir.error` header, count it, go on.
+    DeadLetter(String),
+}
+
+pub(crate) struct TaskState {
+    pub task_id: TaskId,
+    pub stream_time: Timestamp,
+    pub clock: Arc<dyn Clock>,
+    pub schedules: Vec<Schedule>,
+    pub stores: HashMap<String, StoreHandle>,
+    pub outboxes: Vec<Outbox>,
+    pub dead_letters: Vec<OutRecord>,
+    pub error_handler: ErrorHandler,
+    pub metrics: Arc<TaskMetrics>,
+}
+
+impl TaskState {
+    pub fn schedule(
+        &mut self,
+        node: usize,
+        name: &str,
+        interval: i64,
+        kind: PunctuationType,
+    ) -> Result<()> {
+        if interval <= 0 {
+            return Err(TopologyError::process(
+                name,
+                format!("punctuation interval must be positive, got {interval}"),
+            ));
+        }
+        self.schedules.push(Schedule {
+            node,
+            kind,
+            interval,
+            next: NO_TIME,
+        });
+        Ok(())
+    }
+
+    /// Moves stream time forward (never back).
+    pub fn advance_stream_time(&mut self, t: Timestamp) {
+        if t > self.stream_time {
+            self.stream_time = t;
+            self.metrics.set_stream_time(t);
+        }
+    }
+
+    /// The schedules of `kind` due at `now`; each is moved to its next aligned time.
+    pub fn due(&mut self, kind: PunctuationType, now: Timestamp) -> Vec<usize> {
+        let mut due = Vec::new();
+        if now == NO_TIME {
+            return due;
+        }
+        for s in self.schedules.iter_mut().filter(|s| s.kind == kind) {
+            if now >= s.next {
+                due.push(s.node);
+                s.next = now
+                    .div_euclid(s.interval)
+                    .saturating_mul(s.interval)
+                    .saturating_add(s.interval);
+            }
+        }
+        due
+    }
+}

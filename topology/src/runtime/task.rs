@@ -1,0 +1,405 @@
+//! A task: one partition of one sub-topology, with its nodes, stores, readers and sinks.
+//! Records flow depth-first and synchronously through the nodes; only I/O is async.
+
+use super::checkpoint::{Checkpoint, CheckpointStore};
+use super::connector::{PartitionReader, RawRecord, SinkConnector, SourceConnector, StartFrom};
+use super::endpoints::SourceInput;
+use super::metrics::TaskMetrics;
+use super::node::{Arena, Node, Ports};
+use super::state::{ErrorHandler, Outbox, TaskState, NO_TIME};
+use crate::error::{Result, TopologyError};
+use crate::graph::{NodeArgs, NodeRole, Topology};
+use crate::processor::{PunctuationType, TaskId};
+use crate::record::Timestamp;
+use crate::stores::StoreHandle;
+use crate::time::Clock;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use weir_state::StoreBackend;
+
+/// Everything a task needs from the application to open itself.
+pub(crate) struct TaskEnv {
+    pub backend: StoreBackend,
+    pub checkpoints: Arc<dyn CheckpointStore>,
+    pub clock: Arc<dyn Clock>,
+    pub error_handler: ErrorHandler,
+    pub dead_letter: Option<Arc<dyn SinkConnector>>,
+    pub metrics: Arc<TaskMetrics>,
+}
+
+/// A source node's connector, resolved by the application.
+pub(crate) type Sources = HashMap<usize, Arc<dyn SourceConnector>>;
+/// A sink node's connector and partition count, resolved by the application.
+pub(crate) type Sinks = HashMap<usize, (Arc<dyn SinkConnector>, u32)>;
+
+struct SourceBinding {
+    node: usize,
+    topic: Arc<str>,
+    partition: u32,
+    reader: Box<dyn PartitionReader>,
+    buffer: VecDeque<RawRecord>,
+    next_offset: i64,
+    ended: bool,
+}
+
+pub(crate) struct Task {
+    pub id: TaskId,
+    arena: Vec<RefCell<Box<dyn Node>>>,
+    state: TaskState,
+    sources: Vec<SourceBinding>,
+    sinks: Vec<Arc<dyn SinkConnector>>,
+    dead_letter: Option<Arc<dyn SinkConnector>>,
+    checkpoints: Arc<dyn CheckpointStore>,
+    input_finished: bool,
+    last_input_wall: Timestamp,
+    last_commit_wall: Timestamp,
+}
+
+impl Task {
+    /// Instantiates the nodes and stores of `sub` for `partition` and opens its readers at the
+    /// committed offsets.
+    pub async fn open(
+        topology: &Topology,
+        sub: usize,
+        partition: u32,
+        sources: &Sources,
+        sinks: &Sinks,
+        env: TaskEnv,
+    ) -> Result<Task> {
+        let id = TaskId {
+            subtopology: sub,
+            partition,
+        };
+        let subt = topology
+            .subtopologies
+            .get(sub)
+            .ok_or_else(|| TopologyError::config("subtopology", format!("no sub-topology {sub}")))?;
+        let local: HashMap<usize, usize> =
+            subt.nodes.iter().enumerate().map(|(l, g)| (*g, l)).collect();
+        let to_local = |v: &[usize]| v.iter().filter_map(|g| local.get(g).copied()).collect();
+
+        let mut stores = HashMap::new();
+        for name in &subt.stores {
+            let spec = topology.store(name).ok_or_else(|| TopologyError::MissingStore {
+                node: "(task)".into(),
+                store: name.clone(),
+            })?;
+            let handle: StoreHandle = spec.open(&env.backend, partition)?;
+            stores.insert(name.clone(), handle);
+        }
+
+        let mut arena: Vec<RefCell<Box<dyn Node>>> = Vec::with_capacity(subt.nodes.len());
+        let mut outboxes = Vec::new();
+        let mut sink_conns = Vec::new();
+        let mut source_nodes = Vec::new();
+        for &g in &subt.nodes {
+            let spec = &topology.nodes[g];
+            let global = topology.children(g);
+            let ports = Ports {
+                main: to_local(&global.main),
+                named: global
+                    .named
+                    .iter()
+                    .map(|(p, c)| (p.clone(), to_local(c)))
+                    .collect(),
+            };
+            let mut outbox = 0;
+            match &spec.role {
+                NodeRole::Sink { .. } => {
+                    let (conn, partitions) = sinks.get(&g).cloned().ok_or_else(|| {
+                        TopologyError::connector(&spec.name, "sink not resolved")
+                    })?;
+                    outbox = outboxes.len();
+                    outboxes.push(Outbox {
+                        partitions,
+                        records: Vec::new(),
+                    });
+                    sink_conns.push(conn);
+                }
+                NodeRole::Source { .. } => source_nodes.push((arena.len(), g)),
+                NodeRole::Processor => {}
+            }
+            arena.push(RefCell::new((spec.factory)(NodeArgs { ports, outbox })));
+        }
+
+        let checkpoint = env.checkpoints.load(id)?.unwrap_or_default();
+        let mut bindings = Vec::new();
+        for (l, g) in source_nodes {
+            let conn = sources
+                .get(&g)
+                .ok_or_else(|| TopologyError::connector(&topology.nodes[g].name, "source not resolved"))?;
+            let topic: Arc<str> = topology.nodes[g]
+                .topic()
+                .map(Arc::from)
+                .unwrap_or_else(|| Arc::from(conn.name().as_str()));
+            let committed = checkpoint.offsets.get(&(topic.to_string(), partition)).copied();
+            let start = committed.map(StartFrom::Offset).unwrap_or(StartFrom::Earliest);
+            let reader = conn.open(partition, start).await?;
+            bindings.push(SourceBinding {
+                node: l,
+                topic,
+                partition,
+                reader,
+                buffer: VecDeque::new(),
+                next_offset: committed.unwrap_or(0),
+                ended: false,
+            });
+        }
+
+        let now = env.clock.now_ms();
+        let stream_time = if checkpoint.offsets.is_empty() && checkpoint.stream_time == 0 {
+            NO_TIME
+        } else {
+            checkpoint.stream_time
+        };
+        let mut task = Task {
+            id,
+            arena,
+            state: TaskState {
+                task_id: id,
+                stream_time,
+                clock: env.clock,
+                schedules: Vec::new(),
+                stores,
+                outboxes,
+                dead_letters: Vec::new(),
+                error_handler: env.error_handler,
+                metrics: env.metrics,
+            },
+            sources: bindings,
+            sinks: sink_conns,
+            dead_letter: env.dead_letter,
+            checkpoints: env.checkpoints,
+            input_finished: false,
+            last_input_wall: now,
+            last_commit_wall: now,
+        };
+        task.init_nodes()?;
+        Ok(task)
+    }
+
+    fn init_nodes(&mut self) -> Result<()> {
+        let arena: &Arena = &self.arena;
+        for (i, cell) in arena.iter().enumerate() {
+            let mut node = cell
+                .try_borrow_mut()
+                .map_err(|_| TopologyError::process("(init)", "node busy"))?;
+            node.init(i, arena, &mut self.state)?;
+        }
+        Ok(())
+    }
+
+    /// The stores of this task, by name.
+    pub fn stores(&self) -> &HashMap<String, StoreHandle> {
+        &self.state.stores
+    }
+
+    /// The task's stream time.
+    pub fn stream_time(&self) -> Timestamp {
+        self.state.stream_time
+    }
+
+    /// Reads up to `max_records` from each source whose buffer is low. Waits up to `max_wait_ms`
+    /// only when nothing at all is buffered. Returns how many records arrived.
+    pub async fn fetch(&mut self, max_records: usize, max_wait_ms: u64) -> Result<usize> {
+        let buffered: usize = self.sources.iter().map(|s| s.buffer.len()).sum();
+        let open = self.sources.iter().filter(|s| !s.ended).count();
+        let mut got = 0;
+        for s in self.sources.iter_mut().filter(|s| !s.ended && s.buffer.len() < max_records) {
+            let wait = if buffered == 0 && open == 1 { max_wait_ms } else { 0 };
+            let polled = s.reader.poll(max_records, wait).await?;
+            got += polled.records.len();
+            s.buffer.extend(polled.records);
+            if polled.end_of_stream && s.buffer.is_empty() {
+                s.ended = true;
+            }
+        }
+        if got > 0 {
+            self.last_input_wall = self.state.clock.now_ms();
+        } else if buffered == 0 && open > 1 && max_wait_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(max_wait_ms.min(5))).await;
+        }
+        Ok(got)
+    }
+
+    /// Processes up to `max` buffered records, oldest head first across sources.
+    pub fn process_buffered(&mut self, max: usize) -> Result<usize> {
+        let mut done = 0;
+        while done < max {
+            let pick = if self.sources.len() == 1 {
+                if self.sources[0].buffer.is_empty() { None } else { Some(0) }
+            } else {
+                self.sources
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| s.buffer.front().map(|r| (r.timestamp, i)))
+                    .min()
+                    .map(|(_, i)| i)
+            };
+            let Some(i) = pick else { break };
+            let s = &mut self.sources[i];
+            let Some(raw) = s.buffer.pop_front() else { break };
+            s.next_offset = raw.offset + 1;
+            let node = s.node;
+            let mut input = Some(SourceInput {
+                raw,
+                topic: s.topic.clone(),
+                partition: s.partition,
+            });
+            self.dispatch(node, &mut input)?;
+            self.punctuate(PunctuationType::StreamTime, self.state.stream_time)?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    fn dispatch(&mut self, node: usize, input: &mut dyn std::any::Any) -> Result<()> {
+        super::node::dispatch(&self.arena, &mut self.state, node, input).map_err(|e| {
+            TopologyError::Task {
+                task: self.id.to_string(),
+                source: Box::new(e),
+            }
+        })
+    }
+
+    /// Runs the punctuations of `kind` that are due at `now`.
+    pub fn punctuate(&mut self, kind: PunctuationType, now: Timestamp) -> Result<()> {
+        for node in self.state.due(kind, now) {
+            let arena: &Arena = &self.arena;
+            let cell = &arena[node];
+            let mut n = cell
+                .try_borrow_mut()
+                .map_err(|_| TopologyError::process("(punctuate)", "node busy"))?;
+            n.punctuate(kind, now, arena, &mut self.state)?;
+        }
+        Ok(())
+    }
+
+    /// Wall-clock punctuations, and the idle timeout: when no record arrived for `idle_ms`,
+    /// stream time moves on by the wall-clock time that passed, so quiet streams close windows.
+    pub fn on_wall_clock(&mut self, idle_ms: Option<i64>) -> Result<()> {
+        let now = self.state.clock.now_ms();
+        self.punctuate(PunctuationType::WallClock, now)?;
+        if let Some(idle) = idle_ms {
+            let quiet = now - self.last_input_wall;
+            let buffered = self.sources.iter().any(|s| !s.buffer.is_empty());
+            if quiet >= idle && !buffered && self.state.stream_time != NO_TIME {
+                self.state.advance_stream_time(self.state.stream_time.saturating_add(quiet));
+                self.last_input_wall = now;
+                self.punctuate(PunctuationType::StreamTime, self.state.stream_time)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves stream time forward to `t` (for simulations and the test driver).
+    pub fn advance_stream_time(&mut self, t: Timestamp) -> Result<()> {
+        self.state.advance_stream_time(t);
+        self.punctuate(PunctuationType::StreamTime, self.state.stream_time)
+    }
+
+    /// True when every source is finite and fully processed.
+    pub fn input_ended(&self) -> bool {
+        !self.sources.is_empty() && self.sources.iter().all(|s| s.ended && s.buffer.is_empty())
+    }
+
+    /// End of input: stream time jumps to the end of time, which closes every window.
+    pub fn finish_input(&mut self) -> Result<()> {
+        if !self.input_finished {
+            self.input_finished = true;
+            self.advance_stream_time(Timestamp::MAX)?;
+        }
+        Ok(())
+    }
+
+    /// Records waiting in sink outboxes.
+    pub fn pending_output(&self) -> usize {
+        self.state.outboxes.iter().map(|o| o.records.len()).sum::<usize>()
+            + self.state.dead_letters.len()
+    }
+
+    /// Hands buffered sink records to their connectors.
+    pub async fn drain_outboxes(&mut self) -> Result<()> {
+        for (i, outbox) in self.state.outboxes.iter_mut().enumerate() {
+            if outbox.records.is_empty() {
+                continue;
+            }
+            let records = std::mem::take(&mut outbox.records);
+            self.sinks[i].write(records).await?;
+        }
+        if !self.state.dead_letters.is_empty() {
+            let records = std::mem::take(&mut self.state.dead_letters);
+            match &self.dead_letter {
+                Some(dl) => dl.write(records).await?,
+                None => {
+                    return Err(TopologyError::config(
+                        "error_handler",
+                        "dead-letter handler without a dead-letter topic",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the commit interval has passed since the last commit.
+    pub fn commit_due(&self, interval_ms: i64) -> bool {
+        self.state.clock.now_ms() - self.last_commit_wall >= interval_ms
+    }
+
+    /// Flushes every node (caches forward their results), hands sink records to connectors and
+    /// flushes them, flushes the stores, then records the input offsets and stream time.
+    pub async fn commit(&mut self) -> Result<()> {
+        {
+            let arena: &Arena = &self.arena;
+            for cell in arena {
+                let mut n = cell
+                    .try_borrow_mut()
+                    .map_err(|_| TopologyError::process("(flush)", "node busy"))?;
+                n.flush(arena, &mut self.state)?;
+            }
+        }
+        self.drain_outboxes().await?;
+        for s in &self.sinks {
+            s.flush().await?;
+        }
+        if let Some(dl) = &self.dead_letter {
+            dl.flush().await?;
+        }
+        for store in self.state.stores.values() {
+            store.flush()?;
+        }
+        let checkpoint = Checkpoint {
+            offsets: self
+                .sources
+                .iter()
+                .map(|s| ((s.topic.to_string(), s.partition), s.next_offset))
+                .collect(),
+            stream_time: self.state.stream_time,
+        };
+        self.checkpoints.save(self.id, &checkpoint)?;
+        self.state.metrics.add_commit();
+        self.last_commit_wall = self.state.clock.now_ms();
+        Ok(())
+    }
+
+    /// Commits, then closes every node.
+    pub async fn close(&mut self) -> Result<()> {
+        self.commit().await?;
+        {
+            let arena: &Arena = &self.arena;
+            for cell in arena {
+                let mut n = cell
+                    .try_borrow_mut()
+                    .map_err(|_| TopologyError::process("(close)", "node busy"))?;
+                n.close(arena, &mut self.state)?;
+            }
+        }
+        self.drain_outboxes().await?;
+        for s in &self.sinks {
+            s.flush().await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,470 @@
+//! `TopologyTestDriver`: runs a built topology in-process, with the same task code as a real
+//! application, on in-memory topics and a manual clock. No broker, no threads, deterministic.
+
+use crate::error::{Result, TopologyError};
+use crate::graph::{Endpoint, NodeRole, Topology};
+use crate::processor::PunctuationType;
+use crate::record::{Record, SourceMeta, Timestamp};
+use crate::runtime::checkpoint::InMemoryCheckpoints;
+use crate::runtime::connector::{kafka_partition, Broker, OutRecord};
+use crate::runtime::memory::MemoryBroker;
+use crate::runtime::metrics::{MetricsSnapshot, TaskMetrics};
+use crate::runtime::plan::plan;
+use crate::runtime::state::ErrorHandler;
+use crate::runtime::task::{Task, TaskEnv};
+use crate::serde::Serde;
+use crate::stores::{KvStore, SessionStoreHandle, StoreHandle, WindowStoreHandle};
+use crate::time::ManualClock;
+use crate::windows::Window;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use weir_state::StoreBackend;
+
+/// Settings of a [`TopologyTestDriver`].
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// Partitions of every input topic (one task per partition).
+    pub partitions: u32,
+    /// The manual clock's start, ms.
+    pub start_wall_clock_ms: Timestamp,
+    /// Commit (flush caches, emit-on-update results) after every piped record and clock advance.
+    pub commit_after_each_input: bool,
+    /// Commit interval when `commit_after_each_input` is off, ms of the manual clock.
+    pub commit_interval_ms: i64,
+    /// Idle timeout, ms of the manual clock (advances stream time on quiet inputs).
+    pub idle_timeout_ms: Option<i64>,
+    /// What happens to records that cannot be read.
+    pub error_handler: ErrorHandler,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        Self {
+            partitions: 1,
+            start_wall_clock_ms: 0,
+            commit_after_each_input: true,
+            commit_interval_ms: 1_000,
+            idle_timeout_ms: None,
+            error_handler: ErrorHandler::LogAndContinue,
+        }
+    }
+}
+
+struct Core {
+    rt: tokio::runtime::Runtime,
+    broker: MemoryBroker,
+    tasks: Vec<Task>,
+    clock: ManualClock,
+    config: DriverConfig,
+    metrics: Vec<Arc<TaskMetrics>>,
+    last_commit: Timestamp,
+}
+
+impl Core {
+    /// Processes until no task has anything left to read, committing if asked.
+    fn run_until_idle(&mut self, commit: bool) -> Result<()> {
+        loop {
+            let rt = &self.rt;
+            let mut progress = false;
+            for task in &mut self.tasks {
+                rt.block_on(task.fetch(usize::MAX / 2, 0))?;
+                if task.process_buffered(usize::MAX)? > 0 {
+                    progress = true;
+                }
+                if task.pending_output() > 0 {
+                    rt.block_on(task.drain_outboxes())?;
+                    progress = true;
+                }
+                if task.input_ended() {
+                    task.finish_input()?;
+                    if task.pending_output() > 0 {
+                        rt.block_on(task.drain_outboxes())?;
+                        progress = true;
+                    }
+                }
+            }
+            if !progress && commit {
+                for task in &mut self.tasks {
+                    rt.block_on(task.commit())?;
+                }
+                self.last_commit = self.clock_now();
+                // A commit flushes caches, which may have written to internal topics.
+                if !self.has_unread()? {
+                    return Ok(());
+                }
+                continue;
+            }
+            if !progress {
+                return Ok(());
+            }
+        }
+    }
+
+    fn has_unread(&mut self) -> Result<bool> {
+        let rt = &self.rt;
+        for task in &mut self.tasks {
+            if rt.block_on(task.fetch(usize::MAX / 2, 0))? > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn clock_now(&self) -> Timestamp {
+        crate::time::Clock::now_ms(&self.clock)
+    }
+
+    fn settle(&mut self) -> Result<()> {
+        let commit = self.config.commit_after_each_input
+            || self.clock_now() - self.last_commit >= self.config.commit_interval_ms;
+        self.run_until_idle(commit)
+    }
+}
+
+/// Runs a topology without a broker. Create typed input and output topics, pipe records, read
+/// results, move the wall clock, inspect stores.
+///
+/// ```
+/// use weir_topology::prelude::*;
+/// use weir_topology::testing::TopologyTestDriver;
+///
+/// let builder = TopologyBuilder::new();
+/// builder
+///     .stream(Source::topic("words", StringSerde, StringSerde))
+///     .group_by_key()
+///     .count("counts")
+///     .to_stream()
+///     .to(Sink::topic("counts-out", StringSerde, JsonSerde::<u64>::new()));
+/// let mut driver = TopologyTestDriver::new(builder.build().unwrap()).unwrap();
+/// let input = driver.input_topic("words", StringSerde, StringSerde);
+/// let output = driver.output_topic("counts-out", StringSerde, JsonSerde::<u64>::new());
+/// input.pipe("a".to_string(), "x".to_string(), 1).unwrap();
+/// input.pipe("a".to_string(), "y".to_string(), 2).unwrap();
+/// assert_eq!(output.read_key_values().unwrap(), vec![("a".to_string(), 1), ("a".to_string(), 2)]);
+/// ```
+pub struct TopologyTestDriver {
+    core: Rc<RefCell<Core>>,
+    topology: Arc<Topology>,
+}
+
+impl TopologyTestDriver {
+    /// A driver with default settings (one partition per input topic, clock at 0).
+    pub fn new(topology: Topology) -> Result<Self> {
+        Self::with_config(topology, DriverConfig::default())
+    }
+
+    /// A driver with `config`.
+    pub fn with_config(topology: Topology, config: DriverConfig) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| TopologyError::config("driver", e))?;
+        let broker = MemoryBroker::new(config.partitions);
+        for n in &topology.nodes {
+            if let NodeRole::Source {
+                endpoint: Endpoint::Topic(t),
+                internal: false,
+                ..
+            } = &n.role
+            {
+                broker.create_topic(t, config.partitions);
+            }
+        }
+        let clock = ManualClock::new(config.start_wall_clock_ms);
+        let dyn_broker: Arc<dyn Broker> = Arc::new(broker.clone());
+        let checkpoints = Arc::new(InMemoryCheckpoints::default());
+        let mut tasks = Vec::new();
+        let mut metrics = Vec::new();
+        rt.block_on(async {
+            let p = plan(&topology, &dyn_broker, &config.error_handler).await?;
+            for (sub, sp) in p.subs.iter().enumerate() {
+                for partition in 0..sp.partitions {
+                    let m = Arc::new(TaskMetrics::new());
+                    metrics.push(m.clone());
+                    let env = TaskEnv {
+                        backend: StoreBackend::InMemory,
+                        checkpoints: checkpoints.clone(),
+                        clock: Arc::new(clock.clone()),
+                        error_handler: config.error_handler.clone(),
+                        dead_letter: p.dead_letter.clone(),
+                        metrics: m,
+                    };
+                    tasks.push(Task::open(&topology, sub, partition, &sp.sources, &sp.sinks, env).await?);
+                }
+            }
+            Ok::<(), TopologyError>(())
+        })?;
+        let last_commit = config.start_wall_clock_ms;
+        Ok(Self {
+            core: Rc::new(RefCell::new(Core {
+                rt,
+                broker,
+                tasks,
+                clock,
+                config,
+                metrics,
+                last_commit,
+            })),
+            topology: Arc::new(topology),
+        })
+    }
+
+    /// A typed input topic; records are spread over partitions by key (Kafka's partitioner).
+    pub fn input_topic<K, V>(&self, topic: &str, key_serde: impl Serde<K>, value_serde: impl Serde<V>) -> TestInputTopic<K, V> {
+        TestInputTopic {
+            core: self.core.clone(),
+            topic: topic.to_string(),
+            key_serde: Box::new(key_serde),
+            value_serde: Box::new(value_serde),
+        }
+    }
+
+    /// A typed output topic: reads what sinks wrote to `topic`.
+    pub fn output_topic<K, V>(&self, topic: &str, key_serde: impl Serde<K>, value_serde: impl Serde<V>) -> TestOutputTopic<K, V> {
+        TestOutputTopic {
+            core: self.core.clone(),
+            topic: topic.to_string(),
+            key_serde: Box::new(key_serde),
+            value_serde: Box::new(value_serde),
+            positions: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Moves the manual wall clock forward: runs wall-clock punctuations, the idle timeout,
+    /// and commits when due.
+    pub fn advance_wall_clock(&self, ms: i64) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        core.clock.advance(ms);
+        let idle = core.config.idle_timeout_ms;
+        for task in &mut core.tasks {
+            task.on_wall_clock(idle)?;
+        }
+        core.settle()
+    }
+
+    /// Moves every task's stream time forward to `t` (closing windows as a later record would).
+    pub fn advance_stream_time(&self, t: Timestamp) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        for task in &mut core.tasks {
+            task.advance_stream_time(t)?;
+        }
+        core.settle()
+    }
+
+    /// Declares the inputs finished: every window closes, final results are emitted.
+    pub fn end_input(&self) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        for task in &mut core.tasks {
+            task.finish_input()?;
+        }
+        core.run_until_idle(true)
+    }
+
+    /// Commits every task now.
+    pub fn commit(&self) -> Result<()> {
+        self.core.borrow_mut().run_until_idle(true)
+    }
+
+    /// Punctuates every task's stream-time schedules at its current stream time.
+    pub fn punctuate_stream_time(&self) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        for task in &mut core.tasks {
+            let st = task.stream_time();
+            task.punctuate(PunctuationType::StreamTime, st)?;
+        }
+        core.settle()
+    }
+
+    /// The instances of store `name`, one per task that has it.
+    pub fn store(&self, name: &str) -> Vec<StoreHandle> {
+        self.core
+            .borrow()
+            .tasks
+            .iter()
+            .filter_map(|t| t.stores().get(name).cloned())
+            .collect()
+    }
+
+    /// Every entry of key-value store `name`, over all partitions, in key order.
+    pub fn kv_entries<K: Ord + Clone + 'static, V: Clone + 'static>(&self, name: &str) -> Result<Vec<(K, V)>> {
+        let mut out = Vec::new();
+        for h in self.store(name) {
+            let s = h.downcast::<KvStore<K, V>>().ok_or_else(|| store_type_error(name))?;
+            out.extend(s.lock().all()?);
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Every entry of window store `name`: `(key, window start, value)`, ordered.
+    pub fn window_entries<K: Ord + Clone + 'static, V: Clone + 'static>(&self, name: &str) -> Result<Vec<(K, Timestamp, V)>> {
+        let mut out = Vec::new();
+        for h in self.store(name) {
+            let s = h.downcast::<WindowStoreHandle<K, V>>().ok_or_else(|| store_type_error(name))?;
+            out.extend(s.lock().fetch_all(Timestamp::MIN, Timestamp::MAX)?);
+        }
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        Ok(out)
+    }
+
+    /// Every session of session store `name`, ordered.
+    pub fn session_entries<K: Ord + Clone + 'static, V: Clone + 'static>(&self, name: &str) -> Result<Vec<(K, Window, V)>> {
+        let mut out = Vec::new();
+        for h in self.store(name) {
+            let s = h.downcast::<SessionStoreHandle<K, V>>().ok_or_else(|| store_type_error(name))?;
+            out.extend(s.lock().all()?);
+        }
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        Ok(out)
+    }
+
+    /// Counters summed over tasks (processed, skipped, late...).
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.core
+            .borrow()
+            .metrics
+            .iter()
+            .map(|m| m.snapshot())
+            .fold(MetricsSnapshot { stream_time: i64::MIN, ..Default::default() }, MetricsSnapshot::merge)
+    }
+
+    /// The topology under test.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// The in-memory broker (raw topic contents, dead letters).
+    pub fn broker(&self) -> MemoryBroker {
+        self.core.borrow().broker.clone()
+    }
+
+    /// Commits and closes every task.
+    pub fn close(self) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        let core = &mut *core;
+        for task in &mut core.tasks {
+            core.rt.block_on(task.close())?;
+        }
+        Ok(())
+    }
+}
+
+fn store_type_error(name: &str) -> TopologyError {
+    TopologyError::StoreAccess {
+        node: "(driver)".into(),
+        store: name.into(),
+        reason: "it has another shape or key/value types".into(),
+    }
+}
+
+/// A typed input topic of a [`TopologyTestDriver`].
+pub struct TestInputTopic<K, V> {
+    core: Rc<RefCell<Core>>,
+    topic: String,
+    key_serde: Box<dyn Serde<K>>,
+    value_serde: Box<dyn Serde<V>>,
+}
+
+impl<K: 'static, V: 'static> TestInputTopic<K, V> {
+    /// Sends one record (partition chosen from the key) and processes it.
+    pub fn pipe(&self, key: K, value: V, timestamp: Timestamp) -> Result<()> {
+        self.pipe_to(None, key, value, timestamp)
+    }
+
+    /// Sends one record to `partition` and processes it.
+    pub fn pipe_to_partition(&self, partition: u32, key: K, value: V, timestamp: Timestamp) -> Result<()> {
+        self.pipe_to(Some(partition), key, value, timestamp)
+    }
+
+    /// Sends raw value bytes (for testing bad input) and processes them.
+    pub fn pipe_raw(&self, key: &K, value: &[u8], timestamp: Timestamp) -> Result<()> {
+        let key = self.key_bytes(key)?;
+        self.append(None, key, value.to_vec(), timestamp)
+    }
+
+    /// Sends several records in order.
+    pub fn pipe_all(&self, records: impl IntoIterator<Item = (K, V, Timestamp)>) -> Result<()> {
+        for (k, v, t) in records {
+            self.pipe(k, v, t)?;
+        }
+        Ok(())
+    }
+
+    fn key_bytes(&self, key: &K) -> Result<Option<Vec<u8>>> {
+        let bytes = self
+            .key_serde
+            .serialize(key)
+            .map_err(|e| TopologyError::Serde { node: self.topic.clone(), reason: e })?;
+        Ok(if bytes.is_empty() { None } else { Some(bytes) })
+    }
+
+    fn pipe_to(&self, partition: Option<u32>, key: K, value: V, timestamp: Timestamp) -> Result<()> {
+        let key = self.key_bytes(&key)?;
+        let value = self
+            .value_serde
+            .serialize(&value)
+            .map_err(|e| TopologyError::Serde { node: self.topic.clone(), reason: e })?;
+        self.append(partition, key, value, timestamp)
+    }
+
+    fn append(&self, partition: Option<u32>, key: Option<Vec<u8>>, value: Vec<u8>, timestamp: Timestamp) -> Result<()> {
+        let mut core = self.core.borrow_mut();
+        let partitions = core.rt.block_on(core.broker.partitions(&self.topic))?.unwrap_or(1);
+        let partition = partition.unwrap_or_else(|| kafka_partition(key.as_deref(), partitions));
+        core.broker.append(
+            &self.topic,
+            vec![OutRecord { partition, key, value: Some(value), timestamp, headers: Vec::new() }],
+        )?;
+        core.settle()
+    }
+}
+
+/// A typed output topic of a [`TopologyTestDriver`]: each read returns what arrived since the last.
+pub struct TestOutputTopic<K, V> {
+    core: Rc<RefCell<Core>>,
+    topic: String,
+    key_serde: Box<dyn Serde<K>>,
+    value_serde: Box<dyn Serde<V>>,
+    positions: RefCell<HashMap<u32, usize>>,
+}
+
+impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
+    /// The new records, partition by partition, in offset order.
+    pub fn read_all(&self) -> Result<Vec<Record<K, V>>> {
+        let core = self.core.borrow();
+        let partitions = core.rt.block_on(core.broker.partitions(&self.topic))?.unwrap_or(0);
+        let mut out = Vec::new();
+        let mut positions = self.positions.borrow_mut();
+        for p in 0..partitions {
+            let records = core.broker.records(&self.topic, p);
+            let from = positions.get(&p).copied().unwrap_or(0);
+            for raw in records.iter().skip(from) {
+                let err = |e: String| TopologyError::Serde { node: self.topic.clone(), reason: e };
+                let key = self.key_serde.deserialize(raw.key.as_deref().unwrap_or(&[])).map_err(err)?;
+                let value = self
+                    .value_serde
+                    .deserialize(raw.value.as_deref().unwrap_or(&[]))
+                    .map_err(|e| TopologyError::Serde { node: self.topic.clone(), reason: e })?;
+                out.push(
+                    Record::new(key, value, raw.timestamp)
+                        .with_headers(raw.headers.clone())
+                        .with_source(SourceMeta { topic: self.topic.as_str().into(), partition: p, offset: raw.offset }),
+                );
+            }
+            positions.insert(p, records.len());
+        }
+        Ok(out)
+    }
+
+    /// The new records as key/value pairs.
+    pub fn read_key_values(&self) -> Result<Vec<(K, V)>> {
+        Ok(self.read_all()?.into_iter().map(Record::into_key_value).collect())
+    }
+
+    /// The new records' values.
+    pub fn read_values(&self) -> Result<Vec<V>> {
+        Ok(self.read_all()?.into_iter().map(|r| r.into_key_value().1).collect())
+    }
+}
