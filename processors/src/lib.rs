@@ -1,2 +1,19 @@
-//! weir-processors: built-in connectors and processors.
+//! weir-processors: the built-in connectors and processors.
+//!
+//! - [`sources::file::FileSource`]: JSON-lines, CSV and text files (gzip too), one partition per file.
+//! - [`sinks::console::ConsoleSink`], [`sinks::json_lines::JsonLinesSink`]: typed sinks.
+//! - [`ParquetSink`]: Parquet part files, one per commit ([`parquet_record!`] maps a struct).
+//! - [`ChartSink`]: PNG + SVG line charts in stacked panels; [`render_chart`] without a sink.
 #![deny(missing_docs)]
+
+mod error;
+pub mod inference;
+pub mod sinks;
+pub mod sources;
+
+pub use inference::{BatchInference, BatchPredictor};
+pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel};
+pub use sinks::console::ConsoleSink;
+pub use sinks::json_lines::JsonLinesSink;
+pub use sinks::parquet::{Compression, ParquetOptions, ParquetRecord, ParquetSink};
+pub use sources::file::FileSource;

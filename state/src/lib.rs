@@ -2,15 +2,18 @@
 //!
 //! Three store shapes, each a trait with an in-memory implementation:
 //! [`KeyValueStore`] (one value per key, ordered), [`WindowStore`] (values per key and fixed-size
-//! window) and [`SessionStore`] (values per key and session). Keys and values are plain Rust types;
-//! persistent implementations encode them with bincode.
+//! window) and [`SessionStore`] (values per key and session). Keys and values are plain Rust types.
+//! The persistent implementations in [`sled`] encode keys with an order-preserving encoding and
+//! values with bincode. [`conformance`] is the test suite every implementation passes.
 #![deny(missing_docs)]
 
 mod backend;
+pub mod conformance;
 mod error;
 mod kv;
 pub mod memory;
 mod session;
+pub mod sled;
 mod window;
 
 pub use backend::{StoreBackend, StoreKey, StoreValue};

@@ -42,6 +42,13 @@ pub trait ProcessorContext<KOut, VOut> {
     fn forward_side_any(&mut self, port: &str, record: &mut dyn Any) -> Result<()>;
     /// The task's stream time: the largest event time it has seen (ms).
     fn stream_time(&self) -> Timestamp;
+    /// The stream time at the last moment every operator of the task had handed on all the
+    /// records it buffers (at commits, idle advances and end of input). Operators downstream of
+    /// buffering ones (batched inference) judge lateness against their own observed time and
+    /// this, never against the raw stream time, which runs ahead of buffered records.
+    fn settled_stream_time(&self) -> Timestamp {
+        self.stream_time()
+    }
     /// The current processing time from the configured clock (ms).
     fn wall_clock_time(&self) -> Timestamp;
     /// Asks for `Processor::punctuate` every `interval_ms` of the given time.

@@ -192,8 +192,9 @@ impl StoreSpec {
                 retention_ms,
             },
             type_pair::<K, V>(),
-            |backend, name, partition| {
-                Ok(WindowStoreHandle::new(backend.open_window::<K, V>(name, partition)?).erase())
+            move |backend, name, partition| {
+                let store = backend.open_window_sized::<K, V>(name, partition, Some(size_ms))?;
+                Ok(WindowStoreHandle::new(store).erase())
             },
         )
     }

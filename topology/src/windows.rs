@@ -131,20 +131,19 @@ impl Windows {
         Ok(())
     }
 
-    /// The starts of the fixed-size windows containing `t` (empty for sliding and session).
-    pub fn starts_for(&self, t: Timestamp) -> Vec<Timestamp> {
-        let WindowKind::Time { size_ms, advance_ms } = self.kind else {
-            return Vec::new();
+    /// The starts of the fixed-size windows containing `t`, oldest first (none for sliding and
+    /// session windows).
+    pub fn starts_for(&self, t: Timestamp) -> impl Iterator<Item = Timestamp> {
+        let (size, advance) = match self.kind {
+            WindowKind::Time { size_ms, advance_ms } => (size_ms, advance_ms),
+            _ => (0, 1),
         };
-        let last = t.div_euclid(advance_ms) * advance_ms;
-        let mut starts = Vec::with_capacity((size_ms / advance_ms) as usize + 1);
-        let mut s = last;
-        while s > t - size_ms {
-            starts.push(s);
-            s -= advance_ms;
-        }
-        starts.reverse();
-        starts
+        let last = t.div_euclid(advance) * advance;
+        // The first start after t - size, on the advance grid.
+        let first = (t - size).div_euclid(advance) * advance + advance;
+        (0..)
+            .map(move |i: i64| first + i * advance)
+            .take_while(move |s| size > 0 && *s <= last)
     }
 
     /// A short description for `describe()`.
@@ -195,11 +194,17 @@ mod tests {
     #[test]
     fn tumbling_and_hopping_starts() {
         let t = TumblingWindows::of(Duration::from_secs(10));
-        assert_eq!(t.starts_for(25_000), vec![20_000]);
-        assert_eq!(t.starts_for(-1), vec![-10_000]);
+        let starts = |w: &Windows, t| w.starts_for(t).collect::<Vec<_>>();
+        assert_eq!(starts(&t, 25_000), vec![20_000]);
+        assert_eq!(starts(&t, 20_000), vec![20_000]);
+        assert_eq!(starts(&t, -1), vec![-10_000]);
         let h = HoppingWindows::of(Duration::from_secs(10), Duration::from_secs(5));
-        assert_eq!(h.starts_for(12_000), vec![5_000, 10_000]);
-        assert_eq!(h.starts_for(10_000), vec![5_000, 10_000]);
+        assert_eq!(starts(&h, 12_000), vec![5_000, 10_000]);
+        assert_eq!(starts(&h, 10_000), vec![5_000, 10_000]);
+        assert_eq!(starts(&h, 9_999), vec![0, 5_000]);
+        let odd = HoppingWindows::of(Duration::from_millis(10), Duration::from_millis(3));
+        assert_eq!(starts(&odd, 10), vec![3, 6, 9]);
+        assert!(starts(&SessionWindows::with_gap(Duration::from_secs(1)), 5).is_empty());
     }
 
     #[test]

@@ -48,7 +48,10 @@ where
             (from, to)
         {
             // BTreeMap::range panics on inverted bounds; an inverted range is simply empty.
-            if a > b || (a == b && (matches!(from, Bound::Excluded(_)) || matches!(to, Bound::Excluded(_)))) {
+            if a > b
+                || (a == b
+                    && (matches!(from, Bound::Excluded(_)) || matches!(to, Bound::Excluded(_))))
+            {
                 return Ok(Vec::new());
             }
         }
@@ -65,5 +68,16 @@ where
 
     fn flush(&mut self) -> StateResult<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance;
+
+    #[test]
+    fn conformance() {
+        conformance::key_value_store(|name| InMemoryKeyValueStore::<String, i64>::new(name));
     }
 }

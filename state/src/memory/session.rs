@@ -88,3 +88,14 @@ where
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance;
+
+    #[test]
+    fn conformance() {
+        conformance::session_store(|name| InMemorySessionStore::<String, i64>::new(name));
+    }
+}

@@ -32,7 +32,11 @@ where
     }
 
     fn get(&self, key: &K, window_start: Timestamp) -> StateResult<Option<V>> {
-        Ok(self.map.get(key).and_then(|w| w.get(&window_start)).cloned())
+        Ok(self
+            .map
+            .get(key)
+            .and_then(|w| w.get(&window_start))
+            .cloned())
     }
 
     fn put(&mut self, key: K, window_start: Timestamp, value: V) -> StateResult<()> {
@@ -100,5 +104,16 @@ where
 
     fn flush(&mut self) -> StateResult<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance;
+
+    #[test]
+    fn conformance() {
+        conformance::window_store(|name| InMemoryWindowStore::<String, i64>::new(name));
     }
 }

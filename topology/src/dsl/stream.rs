@@ -217,6 +217,19 @@ impl<K: Data, V: Data> Stream<K, V> {
         self.child(node, true)
     }
 
+    /// Like `process`, for processors that keep each record's key and only change its value
+    /// (enrichment, inference): downstream grouping then needs no repartition. The processor
+    /// must forward records with the key it received.
+    pub fn process_values<V2: Data, P>(&self, supplier: impl Fn() -> P + Send + Sync + 'static, stores: &[&str]) -> Stream<K, V2>
+    where
+        P: Processor<K, V, K, V2>,
+    {
+        let mut at = self.attach("PROCESS-VALUES", true);
+        at.stores = stores;
+        let node = self.builder.add_processor::<K, V, K, V2, _, _>(at, supplier);
+        self.child(node, self.key_changed)
+    }
+
     /// Writes the stream to a topic or connector.
     pub fn to(&self, sink: Sink<K, V>) {
         self.add_sink(sink, false);
@@ -268,6 +281,15 @@ impl<K: Data, V: Data> Stream<K, V> {
     /// Groups by a new key computed from key and value (the stream is repartitioned by it).
     pub fn group_by<K2: Key>(&self, f: impl Fn(&K, &V) -> K2 + Send + Sync + 'static) -> Grouped<K2, V> {
         Grouped::new(self.select_key(f))
+    }
+
+    /// Groups by a new key WITHOUT repartitioning: each task aggregates the keys of its own
+    /// partitions. Correct when all records of a key arrive in one partition (a single-partition
+    /// input, or an input already partitioned by this key); otherwise use `group_by`.
+    pub fn group_by_local<K2: Key>(&self, f: impl Fn(&K, &V) -> K2 + Send + Sync + 'static) -> Grouped<K2, V> {
+        let mut keyed = self.select_key(f);
+        keyed.key_changed = false;
+        Grouped::new(keyed)
     }
 
     /// Joins each record with the table's current value for its key; records whose key is not

@@ -33,6 +33,11 @@ impl<W: Ord> UpdateCache<W> {
         self.dirty.remove(id);
     }
 
+    /// The changed ids, in order, without forgetting them.
+    pub fn ids(&self) -> impl Iterator<Item = &W> {
+        self.dirty.keys()
+    }
+
     /// Every changed id, in order, emptying the cache.
     pub fn drain(&mut self) -> Vec<(W, Timestamp)> {
         std::mem::take(&mut self.dirty).into_iter().collect()

@@ -27,6 +27,8 @@ pub(crate) struct SessionAggregate<K: Ord, V, A> {
     cache: UpdateCache<(Window, K)>,
     /// Sessions not yet emitted (emit-on-close), by end.
     open: BTreeSet<(Timestamp, Timestamp, K)>,
+    /// The largest record time this operator has seen (its own stream time).
+    observed: Timestamp,
     next_expiry: Timestamp,
 }
 
@@ -43,6 +45,7 @@ impl<K: Ord + Clone, V, A> SessionAggregate<K, V, A> {
             store: None,
             cache: UpdateCache::default(),
             open: BTreeSet::new(),
+            observed: Timestamp::MIN,
             next_expiry: Timestamp::MIN,
         }
     }
@@ -66,6 +69,7 @@ where
 {
     fn init(&mut self, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
         let store = ctx.store::<SessionStoreHandle<K, A>>(&self.store_name)?;
+        self.observed = ctx.stream_time();
         if self.emit == EmitStrategy::OnWindowClose {
             let st = ctx.stream_time();
             for (key, w, _) in store.lock().all()? {
@@ -80,7 +84,9 @@ where
 
     fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
         let store = self.store(ctx.node_name())?;
-        let st = ctx.stream_time();
+        let t_in = record.timestamp();
+        self.observed = self.observed.max(t_in);
+        let st = self.observed.max(ctx.settled_stream_time());
         let t = record.timestamp();
         if t.saturating_add(self.grace) < st {
             ctx.record_late();
@@ -128,7 +134,8 @@ where
         }
     }
 
-    fn punctuate(&mut self, _kind: PunctuationType, st: Timestamp, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
+    fn punctuate(&mut self, _kind: PunctuationType, _task_time: Timestamp, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
+        let st = self.observed.max(ctx.settled_stream_time());
         let store = self.store(ctx.node_name())?;
         while let Some((end, _, _)) = self.open.first() {
             if !self.closed(*end, st) {
@@ -142,7 +149,10 @@ where
             }
         }
         if st >= self.next_expiry && st != Timestamp::MAX {
-            store.lock().expire_before(st.saturating_sub(self.retention))?;
+            // Sessions whose update is still cached stay until the next flush forwards it.
+            let cached_end = self.cache.ids().map(|(w, _)| w.end).min();
+            let before = st.saturating_sub(self.retention).min(cached_end.unwrap_or(Timestamp::MAX));
+            store.lock().expire_before(before)?;
             self.next_expiry = st.saturating_add(self.gap);
         }
         Ok(())

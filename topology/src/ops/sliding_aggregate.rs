@@ -22,6 +22,8 @@ pub(crate) struct SlidingAggregate<K: Ord, V, A> {
     cache: UpdateCache<(Timestamp, K)>,
     /// Window ends not yet emitted (emit-on-close), with their keys.
     open: BTreeSet<(Timestamp, K)>,
+    /// The largest record time this operator has seen (its own stream time).
+    observed: Timestamp,
     next_expiry: Timestamp,
 }
 
@@ -36,6 +38,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static, A> SlidingAggregate<K, V, A> 
             store: None,
             cache: UpdateCache::default(),
             open: BTreeSet::new(),
+            observed: Timestamp::MIN,
             next_expiry: Timestamp::MIN,
         }
     }
@@ -72,6 +75,7 @@ where
 {
     fn init(&mut self, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
         let store = ctx.store::<WindowStoreHandle<K, Vec<V>>>(&self.store_name)?;
+        self.observed = ctx.stream_time();
         if self.emit == EmitStrategy::OnWindowClose {
             let st = ctx.stream_time();
             for (key, t, _) in store.lock().fetch_all(Timestamp::MIN, Timestamp::MAX)? {
@@ -86,7 +90,9 @@ where
 
     fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
         let store = self.store(ctx.node_name())?;
-        let st = ctx.stream_time();
+        let t_in = record.timestamp();
+        self.observed = self.observed.max(t_in);
+        let st = self.observed.max(ctx.settled_stream_time());
         let t = record.timestamp();
         if t.saturating_add(1 + self.grace) <= st {
             ctx.record_late();
@@ -124,7 +130,8 @@ where
         Ok(())
     }
 
-    fn punctuate(&mut self, _kind: PunctuationType, st: Timestamp, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
+    fn punctuate(&mut self, _kind: PunctuationType, _task_time: Timestamp, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
+        let st = self.observed.max(ctx.settled_stream_time());
         let store = self.store(ctx.node_name())?;
         while let Some((end, _)) = self.open.first() {
             if end.saturating_add(1 + self.grace) > st {
@@ -137,7 +144,11 @@ where
             }
         }
         if st >= self.next_expiry && st != Timestamp::MAX {
-            let keep_from = st.saturating_sub(self.grace + self.difference + 1);
+            let mut keep_from = st.saturating_sub(self.grace + self.difference + 1);
+            // Records of windows whose update is still cached stay until the next flush.
+            if let Some((end, _)) = self.cache.ids().next() {
+                keep_from = keep_from.min(self.window(*end).start);
+            }
             store.lock().expire_before(keep_from)?;
             self.next_expiry = st.saturating_add(self.difference);
         }

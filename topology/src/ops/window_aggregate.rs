@@ -25,6 +25,10 @@ pub(crate) struct TimeWindowAggregate<K: Ord, V, A> {
     cache: UpdateCache<(Timestamp, K)>,
     /// Starts of windows not yet emitted (emit-on-close).
     open: BTreeSet<Timestamp>,
+    /// The start last added to `open` (most records fall in the same window as the previous one).
+    last_opened: Option<Timestamp>,
+    /// The largest record time this operator has seen (its own stream time).
+    observed: Timestamp,
     next_expiry: Timestamp,
 }
 
@@ -51,6 +55,8 @@ impl<K: Ord, V, A> TimeWindowAggregate<K, V, A> {
             store: None,
             cache: UpdateCache::default(),
             open: BTreeSet::new(),
+            last_opened: None,
+            observed: Timestamp::MIN,
             next_expiry: Timestamp::MIN,
         }
     }
@@ -74,6 +80,7 @@ where
 {
     fn init(&mut self, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
         let store = ctx.store::<WindowStoreHandle<K, A>>(&self.store_name)?;
+        self.observed = ctx.stream_time();
         if self.emit == EmitStrategy::OnWindowClose {
             // After a restart, windows in the store that were not closed at the committed
             // stream time are still to be emitted.
@@ -94,26 +101,23 @@ where
         ctx: &mut dyn ProcessorContext<Windowed<K>, A>,
     ) -> Result<()> {
         let store = self.store(ctx.node_name())?;
-        let st = ctx.stream_time();
+        let t_in = record.timestamp();
+        self.observed = self.observed.max(t_in);
+        let st = self.observed.max(ctx.settled_stream_time());
         let t = record.timestamp();
-        let mut updated = Vec::new();
-        {
-            let mut s = store.lock();
-            for start in self.windows.starts_for(t) {
-                if self.closed(start, st) {
-                    continue;
-                }
+        let mut any_open = false;
+        for start in self.windows.starts_for(t) {
+            if self.closed(start, st) {
+                continue;
+            }
+            any_open = true;
+            let value = {
+                let mut s = store.lock();
                 let old = s.get(record.key(), start)?;
                 let new = (self.adder)(record.key(), record.value().clone(), old);
                 s.put(record.key().clone(), start, new.clone())?;
-                updated.push((start, new));
-            }
-        }
-        if updated.is_empty() {
-            ctx.record_late();
-            return ctx.forward_side(LATE_PORT, record);
-        }
-        for (start, value) in updated {
+                new
+            };
             match self.emit {
                 EmitStrategy::OnEveryRecord => {
                     let key = Windowed {
@@ -128,9 +132,16 @@ where
                     }
                 }
                 EmitStrategy::OnWindowClose => {
-                    self.open.insert(start);
+                    if self.last_opened != Some(start) {
+                        self.open.insert(start);
+                        self.last_opened = Some(start);
+                    }
                 }
             }
+        }
+        if !any_open {
+            ctx.record_late();
+            return ctx.forward_side(LATE_PORT, record);
         }
         Ok(())
     }
@@ -138,15 +149,19 @@ where
     fn punctuate(
         &mut self,
         _kind: PunctuationType,
-        st: Timestamp,
+        _task_time: Timestamp,
         ctx: &mut dyn ProcessorContext<Windowed<K>, A>,
     ) -> Result<()> {
+        let st = self.observed.max(ctx.settled_stream_time());
         let store = self.store(ctx.node_name())?;
         while let Some(&start) = self.open.first() {
             if !self.closed(start, st) {
                 break;
             }
             self.open.remove(&start);
+            if self.last_opened == Some(start) {
+                self.last_opened = None;
+            }
             let results = store.lock().fetch_all(start, start)?;
             let window = Window::new(start, start + self.size);
             for (key, _, value) in results {
@@ -154,7 +169,12 @@ where
             }
         }
         if st >= self.next_expiry && st != Timestamp::MAX {
-            store.lock().expire_before(st.saturating_sub(self.retention))?;
+            // Windows whose latest update is still cached stay until the next flush forwards it.
+            let mut before = st.saturating_sub(self.retention);
+            if let Some((start, _)) = self.cache.ids().next() {
+                before = before.min(*start);
+            }
+            store.lock().expire_before(before)?;
             self.next_expiry = st.saturating_add(self.size);
         }
         Ok(())

@@ -48,6 +48,10 @@ where
         self.task.stream_time
     }
 
+    fn settled_stream_time(&self) -> Timestamp {
+        self.task.settled_time
+    }
+
     fn wall_clock_time(&self) -> Timestamp {
         self.task.clock.now_ms()
     }

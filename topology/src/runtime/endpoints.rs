@@ -91,7 +91,10 @@ where
             Ok(v) => v,
             Err(e) => return self.reject(input, format!("bad value: {e}"), task),
         };
-        let now = task.clock.now_ms();
+        let now = match self.timestamps {
+            TimestampExtractor::WallClock => task.clock.now_ms(),
+            _ => 0,
+        };
         let ts = match self.timestamps.extract(&value, input.raw.timestamp, now) {
             Some(t) if t >= 0 => t,
             other => {

@@ -44,6 +44,8 @@ pub enum ErrorHandler {
 pub(crate) struct TaskState {
     pub task_id: TaskId,
     pub stream_time: Timestamp,
+    /// Stream time when all buffered records were last handed on (see `settled_stream_time`).
+    pub settled_time: Timestamp,
     pub clock: Arc<dyn Clock>,
     pub schedules: Vec<Schedule>,
     pub stores: HashMap<String, StoreHandle>,

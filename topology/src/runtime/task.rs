@@ -123,7 +123,9 @@ impl Task {
             arena.push(RefCell::new((spec.factory)(NodeArgs { ports, outbox })));
         }
 
-        let checkpoint = env.checkpoints.load(id)?.unwrap_or_default();
+        let loaded = env.checkpoints.load(id)?;
+        let restored = loaded.is_some();
+        let checkpoint = loaded.unwrap_or_default();
         let mut bindings = Vec::new();
         for (l, g) in source_nodes {
             let conn = sources
@@ -148,17 +150,14 @@ impl Task {
         }
 
         let now = env.clock.now_ms();
-        let stream_time = if checkpoint.offsets.is_empty() && checkpoint.stream_time == 0 {
-            NO_TIME
-        } else {
-            checkpoint.stream_time
-        };
+        let stream_time = if restored { checkpoint.stream_time } else { NO_TIME };
         let mut task = Task {
             id,
             arena,
             state: TaskState {
                 task_id: id,
                 stream_time,
+                settled_time: stream_time,
                 clock: env.clock,
                 schedules: Vec::new(),
                 stores,
@@ -263,6 +262,20 @@ impl Task {
         })
     }
 
+    /// Calls `flush` on every node in topological order: buffering operators hand on what they
+    /// hold, caches forward their results. Afterwards the stream time is settled.
+    fn flush_nodes(&mut self) -> Result<()> {
+        let arena: &Arena = &self.arena;
+        for cell in arena {
+            let mut n = cell
+                .try_borrow_mut()
+                .map_err(|_| TopologyError::process("(flush)", "node busy"))?;
+            n.flush(arena, &mut self.state)?;
+        }
+        self.state.settled_time = self.state.stream_time;
+        Ok(())
+    }
+
     /// Runs the punctuations of `kind` that are due at `now`.
     pub fn punctuate(&mut self, kind: PunctuationType, now: Timestamp) -> Result<()> {
         for node in self.state.due(kind, now) {
@@ -285,17 +298,20 @@ impl Task {
             let quiet = now - self.last_input_wall;
             let buffered = self.sources.iter().any(|s| !s.buffer.is_empty());
             if quiet >= idle && !buffered && self.state.stream_time != NO_TIME {
-                self.state.advance_stream_time(self.state.stream_time.saturating_add(quiet));
+                let target = self.state.stream_time.saturating_add(quiet);
                 self.last_input_wall = now;
-                self.punctuate(PunctuationType::StreamTime, self.state.stream_time)?;
+                self.advance_stream_time(target)?;
             }
         }
         Ok(())
     }
 
-    /// Moves stream time forward to `t` (for simulations and the test driver).
+    /// Moves stream time forward to `t` without a record (idle timeout, end of input, test
+    /// driver): operators first hand on what they buffer, then time moves and settles.
     pub fn advance_stream_time(&mut self, t: Timestamp) -> Result<()> {
+        self.flush_nodes()?;
         self.state.advance_stream_time(t);
+        self.state.settled_time = self.state.stream_time;
         self.punctuate(PunctuationType::StreamTime, self.state.stream_time)
     }
 
@@ -351,15 +367,7 @@ impl Task {
     /// Flushes every node (caches forward their results), hands sink records to connectors and
     /// flushes them, flushes the stores, then records the input offsets and stream time.
     pub async fn commit(&mut self) -> Result<()> {
-        {
-            let arena: &Arena = &self.arena;
-            for cell in arena {
-                let mut n = cell
-                    .try_borrow_mut()
-                    .map_err(|_| TopologyError::process("(flush)", "node busy"))?;
-                n.flush(arena, &mut self.state)?;
-            }
-        }
+        self.flush_nodes()?;
         self.drain_outboxes().await?;
         for s in &self.sinks {
             s.flush().await?;

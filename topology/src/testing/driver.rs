@@ -256,10 +256,17 @@ impl TopologyTestDriver {
     /// Declares the inputs finished: every window closes, final results are emitted.
     pub fn end_input(&self) -> Result<()> {
         let mut core = self.core.borrow_mut();
-        for task in &mut core.tasks {
-            task.finish_input()?;
+        // Sub-topology by sub-topology, as the application does: what an upstream one emits at
+        // the end (through internal topics) reaches the downstream ones before they finish.
+        let mut subs: Vec<usize> = core.tasks.iter().map(|t| t.id.subtopology).collect();
+        subs.dedup();
+        for sub in subs {
+            for task in core.tasks.iter_mut().filter(|t| t.id.subtopology == sub) {
+                task.finish_input()?;
+            }
+            core.run_until_idle(true)?;
         }
-        core.run_until_idle(true)
+        Ok(())
     }
 
     /// Commits every task now.

@@ -1,0 +1,158 @@
+//! Runs producer, consumer and streaming application together on one broker (embedded
+//! in-process topics by default), with a progress line, and reports where the outputs are.
+
+use crate::apps::{consumer, producer, streaming, FLIGHT_TOPIC, RESULTS_TOPIC};
+use crate::producer::{TickBatcher, TICK_SECONDS};
+use crate::replay::{Pace, Replay};
+use crate::rows::load_by_day;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use weir::topology::prelude::*;
+use weir::topology::{Clock, MetricsSnapshot, Result, SystemClock, TimestampExtractor, TopologyError};
+use weir_models::Model;
+
+/// What the demo runs on and where it writes.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Directory of `flight*.csv(.gz)` files.
+    pub data: PathBuf,
+    /// Output directory.
+    pub out: PathBuf,
+    /// Directory of the shipped model.
+    pub model: PathBuf,
+    /// Simulated clock (true) or real 5-second ticks.
+    pub fast: bool,
+    /// Event time to produce, seconds.
+    pub duration_s: i64,
+    /// Seed of the producer's batch sizes.
+    pub seed: u64,
+    /// Start of the simulated clock, Unix seconds (`None`: now, rounded down to 2 minutes).
+    pub start_s: Option<i64>,
+    /// Partitions of `flightTopic`.
+    pub partitions: u32,
+    /// Print a progress line.
+    pub progress: bool,
+}
+
+/// What the demo did.
+#[derive(Debug, Clone)]
+pub struct DemoSummary {
+    /// Ticks the producer sent.
+    pub ticks: u64,
+    /// Records the producer sent.
+    pub produced: u64,
+    /// The streaming application's counters.
+    pub stream: MetricsSnapshot,
+    /// The consumer's counters.
+    pub consumer: MetricsSnapshot,
+    /// Where the outputs are.
+    pub out: PathBuf,
+}
+
+/// The first tick's time: the given start, or now rounded down to a whole window.
+pub fn start_time(opts: &DemoOptions) -> i64 {
+    opts.start_s.unwrap_or_else(|| {
+        let now = SystemClock.now_ms() / 1000;
+        now - now.rem_euclid(120)
+    })
+}
+
+/// Runs the three applications on `broker` until the producer is done and the others have
+/// processed everything.
+pub async fn run_demo(opts: &DemoOptions, broker: MemoryBroker) -> Result<DemoSummary> {
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| TopologyError::connector(opts.out.display().to_string(), e))?;
+    for name in ["consumer.jsonl", "results.jsonl", "flights.jsonl"] {
+        let _ = std::fs::remove_file(opts.out.join(name));
+    }
+    let model = Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
+    let (by_day, _) = load_by_day(&opts.data)?;
+    let start = start_time(opts);
+    let ticks = (opts.duration_s / TICK_SECONDS).max(1) as u64;
+    let clock = ManualClock::new(start * 1000);
+    let pace = if opts.fast { Pace::Fast(clock.clone()) } else { Pace::Realtime };
+    let replay = Replay::new(TickBatcher::new(by_day, opts.seed), ticks, start, pace);
+    let ticks_sent = replay.ticks_sent();
+
+    broker.create_topic(FLIGHT_TOPIC, opts.partitions);
+    broker.create_topic(RESULTS_TOPIC, opts.partitions);
+    let dyn_broker: Arc<dyn Broker> = Arc::new(broker.clone());
+    let commit = if opts.fast { Duration::from_millis(100) } else { Duration::from_secs(1) };
+    let config = |id: &str| StreamsConfig::new(id).commit_interval(commit);
+    let processing_time = if opts.fast {
+        TimestampExtractor::<Vec<u8>>::RecordTime
+    } else {
+        TimestampExtractor::WallClock
+    };
+    let producer = Arc::new(Streams::new(producer(replay)?, dyn_broker.clone(), config("flights-producer")));
+    let consumer = Arc::new(Streams::new(
+        consumer(&opts.out, processing_time)?,
+        dyn_broker.clone(),
+        config("flights-consumer"),
+    ));
+    let stream = Arc::new(Streams::new(
+        streaming(&opts.out, model)?,
+        dyn_broker.clone(),
+        config("flights-stream").error_handler(ErrorHandler::DeadLetter("flightTopic-dead-letters".into())),
+    ));
+
+    let progress = {
+        let (stream, ticks_sent, show) = (stream.clone(), ticks_sent.clone(), opts.progress);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                if show {
+                    print_progress(ticks_sent.load(Ordering::Relaxed), ticks, &stream.metrics());
+                }
+            }
+        })
+    };
+    let produce = {
+        let (producer, broker) = (producer.clone(), broker.clone());
+        async move {
+            let m = producer.run().await;
+            broker.close_topic(FLIGHT_TOPIC);
+            m
+        }
+    };
+    let (p, c, s) = tokio::join!(produce, consumer.run(), stream.run());
+    progress.abort();
+    let (p, c, s) = (p?, c?, s?);
+    if opts.progress {
+        print_progress(ticks_sent.load(Ordering::Relaxed), ticks, &s);
+        println!();
+    }
+    Ok(DemoSummary {
+        ticks: ticks_sent.load(Ordering::Relaxed),
+        produced: p.processed,
+        stream: s,
+        consumer: c,
+        out: opts.out.clone(),
+    })
+}
+
+fn print_progress(ticks_sent: u64, ticks: u64, m: &MetricsSnapshot) {
+    let windows_closed = if m.stream_time == i64::MIN || m.stream_time == i64::MAX {
+        0
+    } else {
+        m.stream_time / 1000 / 120
+    };
+    print!(
+        "\rticks sent {ticks_sent}/{ticks}  records processed {}  bad records {}  late {}  window {}",
+        m.processed, m.skipped, m.late, windows_closed
+    );
+    let _ = std::io::stdout().flush();
+}
+
+/// Reads `results.jsonl` rows back (for tests and the summary).
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<Vec<T>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TopologyError::connector(path.display().to_string(), e))?;
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| TopologyError::connector(path.display().to_string(), e)))
+        .collect()
+}

@@ -1,0 +1,82 @@
+//! `weir-flights`: the flight-delay example's command line.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use weir::topology::MemoryBroker;
+use weir_flights::demo::{run_demo, DemoOptions};
+
+#[derive(Parser)]
+#[command(about = "The weir flight-delay example: producer, consumer and streaming application")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Directory of flight*.csv(.gz) files.
+    #[arg(long, global = true, default_value = "data")]
+    data: PathBuf,
+    /// Output directory.
+    #[arg(long, global = true, default_value = "out")]
+    out: PathBuf,
+    /// Directory of the shipped model.
+    #[arg(long, global = true, default_value = "models")]
+    model: PathBuf,
+    /// Simulated clock: 5 s of event time per tick without sleeping (default for demo).
+    #[arg(long, global = true)]
+    fast: bool,
+    /// Real 5-second ticks.
+    #[arg(long, global = true, conflicts_with = "fast")]
+    realtime: bool,
+    /// Event time to produce, seconds.
+    #[arg(long, global = true, default_value_t = 360)]
+    duration: i64,
+    /// Seed of the producer's batch sizes.
+    #[arg(long, global = true, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Producer, consumer and streaming application together on embedded topics.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Demo => {
+            let opts = DemoOptions {
+                data: cli.data,
+                out: cli.out,
+                model: cli.model,
+                fast: !cli.realtime,
+                duration_s: cli.duration,
+                seed: cli.seed,
+                start_s: None,
+                partitions: 3,
+                progress: true,
+            };
+            rt.block_on(run_demo(&opts, MemoryBroker::new(3))).map(|s| {
+                println!("producer: {} ticks, {} records", s.ticks, s.produced);
+                println!(
+                    "streaming application: {} records, {} bad, {} late; consumer: {} records",
+                    s.stream.processed, s.stream.skipped, s.stream.late, s.consumer.processed
+                );
+                println!("outputs in {}: results.jsonl, flights.jsonl, consumer.jsonl", s.out.display());
+            })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! [`ChartSink`]: collects points from a stream and keeps `<path>.png` and `<path>.svg` up to
+//! date, re-rendering at most every few seconds and once more at shutdown.
+
+use super::render::{render_chart, render_png, render_svg};
+use super::spec::{ChartData, ChartSpec};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use weir_topology::{Record, RecordSink, Result, Timestamp, TopologyError};
+
+/// One point taken from a record: `(panel index, series name, x in ms since the epoch, y)`.
+pub type ChartPoint = (usize, String, i64, f64);
+
+/// A line-chart sink: a closure turns each record into points (usually one per panel, the
+/// series named after the key), which are kept in memory (at most
+/// [`with_max_points`](Self::with_max_points) per series, oldest dropped). The chart is
+/// re-rendered when new points arrived and [`with_min_interval`](Self::with_min_interval)
+/// has passed since the last render (checked on every write and commit against the wall
+/// clock), and always at [`close`](RecordSink::close).
+///
+/// ```no_run
+/// use weir_processors::sinks::chart::{ChartSink, ChartSpec, Panel};
+/// # fn main() -> weir_topology::Result<()> {
+/// // (count, accuracy) per carrier, in two stacked panels.
+/// let spec = ChartSpec::new("per carrier", vec![Panel::new("count"), Panel::new("accuracy").with_y_range(0.0, 1.0)]);
+/// let sink = ChartSink::new("out/accuracy", spec, |carrier: &String, v: &(u64, f64), ts| {
+///     vec![(0, carrier.clone(), ts, v.0 as f64), (1, carrier.clone(), ts, v.1)]
+/// })?;
+/// # let _ = sink; Ok(()) }
+/// ```
+pub struct ChartSink<K, V, F> {
+    spec: ChartSpec,
+    data: ChartData,
+    extract: F,
+    png: PathBuf,
+    svg: PathBuf,
+    min_interval: Duration,
+    last_render: Instant,
+    dirty: bool,
+    renders: u64,
+    _types: std::marker::PhantomData<fn(&K, &V)>,
+}
+
+impl<K, V, F> ChartSink<K, V, F>
+where
+    F: Fn(&K, &V, Timestamp) -> Vec<ChartPoint>,
+{
+    /// A sink writing `<path>.png` and `<path>.svg` (e.g. `out/accuracy` gives
+    /// `out/accuracy.png`). Defaults: a render at most every 5 s, 10 000 points per series.
+    pub fn new(path: impl AsRef<Path>, spec: ChartSpec, extract: F) -> Result<Self> {
+        let base = path.as_ref();
+        if spec.panels.is_empty() {
+            return Err(TopologyError::connector(
+                base.display().to_string(),
+                "a chart needs at least one panel",
+            ));
+        }
+        let with_ext = |ext: &str| {
+            let mut p = base.as_os_str().to_owned();
+            p.push(ext);
+            PathBuf::from(p)
+        };
+        Ok(Self {
+            data: ChartData::new(spec.panels.len(), 10_000),
+            spec,
+            extract,
+            png: with_ext(".png"),
+            svg: with_ext(".svg"),
+            min_interval: Duration::from_secs(5),
+            last_render: Instant::now(),
+            dirty: false,
+            renders: 0,
+            _types: std::marker::PhantomData,
+        })
+    }
+
+    /// Renders at most once per `interval` (zero: on every write with new points).
+    pub fn with_min_interval(mut self, interval: Duration) -> Self {
+        self.min_interval = interval;
+        self
+    }
+
+    /// Keeps at most `max_points` points per series (drops the oldest points already held).
+    pub fn with_max_points(mut self, max_points: usize) -> Self {
+        let mut data = ChartData::new(self.spec.panels.len(), max_points);
+        for panel in 0..self.data.panel_count() {
+            for (name, points) in self.data.series(panel) {
+                for &(x, y) in points {
+                    data.push(panel, name, x, y);
+                }
+            }
+        }
+        self.data = data;
+        self
+    }
+
+    /// The PNG and SVG paths written.
+    pub fn paths(&self) -> (&Path, &Path) {
+        (&self.png, &self.svg)
+    }
+
+    /// The points held.
+    pub fn data(&self) -> &ChartData {
+        &self.data
+    }
+
+    /// How many times the chart was rendered.
+    pub fn renders(&self) -> u64 {
+        self.renders
+    }
+
+    /// The current chart as PNG bytes (e.g. to serve it), without writing files.
+    pub fn png_bytes(&self) -> Result<Vec<u8>> {
+        render_png(&self.spec, &self.data)
+    }
+
+    /// The current chart as an SVG document, without writing files.
+    pub fn svg_text(&self) -> Result<String> {
+        render_svg(&self.spec, &self.data)
+    }
+
+    /// Adds the points of one record.
+    pub fn add(&mut self, key: &K, value: &V, timestamp: Timestamp) -> Result<()> {
+        for (panel, series, x, y) in (self.extract)(key, value, timestamp) {
+            if !self.data.push(panel, &series, x, y) {
+                return Err(TopologyError::connector(
+                    self.png.display().to_string(),
+                    format!(
+                        "point of series `{series}` is for panel {panel}, the chart has {}",
+                        self.data.panel_count()
+                    ),
+                ));
+            }
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Renders both files now.
+    pub fn render(&mut self) -> Result<()> {
+        render_chart(&self.spec, &self.data, &self.png, &self.svg)?;
+        self.last_render = Instant::now();
+        self.dirty = false;
+        self.renders += 1;
+        Ok(())
+    }
+
+    fn render_if_due(&mut self) -> Result<()> {
+        if self.dirty && self.last_render.elapsed() >= self.min_interval {
+            self.render()?;
+        }
+        Ok(())
+    }
+}
+
+impl<K, V, F> RecordSink<K, V> for ChartSink<K, V, F>
+where
+    K: Send + 'static,
+    V: Send + 'static,
+    F: Fn(&K, &V, Timestamp) -> Vec<ChartPoint> + Send + 'static,
+{
+    fn write(&mut self, record: &Record<K, V>) -> Result<()> {
+        self.add(record.key(), record.value(), record.timestamp())?;
+        self.render_if_due()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.render_if_due()
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.render()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::render::tests::NOON;
+    use super::super::spec::Panel;
+    use super::*;
+
+    type Sink =
+        ChartSink<String, (u64, f64), fn(&String, &(u64, f64), Timestamp) -> Vec<ChartPoint>>;
+
+    fn points(key: &String, v: &(u64, f64), ts: Timestamp) -> Vec<ChartPoint> {
+        vec![(0, key.clone(), ts, v.0 as f64), (1, key.clone(), ts, v.1)]
+    }
+
+    fn sink(name: &str, interval: Duration) -> Sink {
+        let dir =
+            std::env::temp_dir().join(format!("weir-chart-sink-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spec = ChartSpec::new("t", vec![Panel::new("count"), Panel::new("accuracy")])
+            .with_size(400, 300);
+        ChartSink::new(
+            dir.join("chart"),
+            spec,
+            points as fn(&String, &(u64, f64), Timestamp) -> Vec<ChartPoint>,
+        )
+        .unwrap()
+        .with_min_interval(interval)
+    }
+
+    fn write(s: &mut Sink, key: &str, i: u64) {
+        let record = Record::new(key.to_owned(), (i, 0.5), NOON + i as i64 * 1000);
+        RecordSink::write(s, &record).unwrap();
+    }
+
+    #[test]
+    fn renders_are_throttled_and_done_at_close() {
+        let mut s = sink("throttle", Duration::from_secs(3600));
+        for i in 0..20 {
+            write(&mut s, if i % 2 == 0 { "a" } else { "b" }, i);
+        }
+        RecordSink::<String, (u64, f64)>::flush(&mut s).unwrap();
+        assert_eq!(s.renders(), 0);
+        assert!(!s.paths().0.exists());
+        RecordSink::<String, (u64, f64)>::close(&mut s).unwrap();
+        assert_eq!(s.renders(), 1);
+        let (png, svg) = s.paths();
+        assert!(png.ends_with("chart.png") && png.exists());
+        assert!(
+            svg.ends_with("chart.svg") && std::fs::read_to_string(svg).unwrap().contains("\nb\n")
+        );
+    }
+
+    #[test]
+    fn renders_when_due_and_only_with_new_points() {
+        let mut s = sink("due", Duration::ZERO);
+        write(&mut s, "a", 1);
+        write(&mut s, "a", 2);
+        assert_eq!(s.renders(), 2);
+        RecordSink::<String, (u64, f64)>::flush(&mut s).unwrap();
+        assert_eq!(s.renders(), 2, "nothing new to draw");
+        assert!(s.png_bytes().unwrap().starts_with(b"\x89PNG"));
+    }
+
+    #[test]
+    fn points_are_bounded_and_panels_checked() {
+        let mut s = sink("bounded", Duration::from_secs(3600)).with_max_points(5);
+        for i in 0..50 {
+            write(&mut s, "a", i);
+        }
+        let kept: Vec<_> = s
+            .data()
+            .series(0)
+            .flat_map(|(_, p)| p.iter().map(|&(x, _)| x))
+            .collect();
+        assert_eq!(kept, (45..50).map(|i| NOON + i * 1000).collect::<Vec<_>>());
+        let spec = ChartSpec::new("t", vec![Panel::new("one")]);
+        let mut bad =
+            ChartSink::new(std::env::temp_dir().join("weir-unused"), spec, points).unwrap();
+        let err = bad
+            .add(&"k".to_owned(), &(1, 0.5), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("panel 1"), "{err}");
+    }
+}

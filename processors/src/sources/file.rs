@@ -1,0 +1,217 @@
+//! Line-oriented file sources: JSON lines, CSV rows or plain text, optionally gzip-compressed.
+//! Each file is one partition; a record's offset is its line number (header excluded).
+
+use crate::error::file_error;
+use async_trait::async_trait;
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use weir_topology::{PartitionReader, Polled, RawRecord, Result, SourceConnector, StartFrom, TopologyError};
+
+/// Reads files line by line; one partition per file. Finite: readers report end-of-stream at EOF.
+#[derive(Debug, Clone)]
+pub struct FileSource {
+    name: String,
+    paths: Vec<PathBuf>,
+    skip_header: bool,
+}
+
+impl FileSource {
+    /// Every line of each file is a record value (JSON lines, plain text).
+    pub fn lines(paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        let paths: Vec<PathBuf> = paths.into_iter().map(Into::into).collect();
+        Self {
+            name: describe(&paths),
+            paths,
+            skip_header: false,
+        }
+    }
+
+    /// CSV files with a header line: every row after the header is a record value (decode it
+    /// with `CsvSerde`). Rows must not contain line breaks inside quoted fields.
+    pub fn csv(paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        Self {
+            skip_header: true,
+            ..Self::lines(paths)
+        }
+    }
+
+    /// The files of `dir` whose names start with `prefix` and end with one of `suffixes`, sorted.
+    pub fn find(dir: &Path, prefix: &str, suffixes: &[&str]) -> Result<Vec<PathBuf>> {
+        let entries = std::fs::read_dir(dir).map_err(|e| file_error(dir, e))?;
+        let mut found = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| file_error(dir, e))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with(prefix) && suffixes.iter().any(|s| name.ends_with(s)) {
+                found.push(path);
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+}
+
+fn describe(paths: &[PathBuf]) -> String {
+    match paths {
+        [one] => one.display().to_string(),
+        _ => format!("{} files", paths.len()),
+    }
+}
+
+/// Opens `path`, decompressing `.gz` files.
+pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    let file = File::open(path).map_err(|e| file_error(path, e))?;
+    let inner: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    Ok(Box::new(BufReader::with_capacity(1 << 20, inner)))
+}
+
+#[async_trait]
+impl SourceConnector for FileSource {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    async fn partitions(&self) -> Result<u32> {
+        if self.paths.is_empty() {
+            return Err(TopologyError::connector(&self.name, "no input files"));
+        }
+        Ok(self.paths.len() as u32)
+    }
+
+    async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>> {
+        let path = self
+            .paths
+            .get(partition as usize)
+            .ok_or_else(|| TopologyError::connector(&self.name, format!("no partition {partition}")))?
+            .clone();
+        let mut reader = FileReader {
+            input: open_maybe_gz(&path)?,
+            path,
+            next_offset: 0,
+            line: Vec::new(),
+        };
+        if self.skip_header {
+            reader.read_line()?;
+        }
+        if let StartFrom::Offset(o) = start {
+            while reader.next_offset < o {
+                if reader.read_line()?.is_none() {
+                    break;
+                }
+                reader.next_offset += 1;
+            }
+        }
+        Ok(Box::new(reader))
+    }
+}
+
+struct FileReader {
+    input: Box<dyn BufRead + Send>,
+    path: PathBuf,
+    next_offset: i64,
+    line: Vec<u8>,
+}
+
+impl FileReader {
+    /// The next line without its line break, or `None` at end of file.
+    fn read_line(&mut self) -> Result<Option<&[u8]>> {
+        self.line.clear();
+        let n = self
+            .input
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| file_error(&self.path, e))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        while matches!(self.line.last(), Some(b'\n' | b'\r')) {
+            self.line.pop();
+        }
+        Ok(Some(&self.line))
+    }
+}
+
+#[async_trait]
+impl PartitionReader for FileReader {
+    async fn poll(&mut self, max_records: usize, _max_wait_ms: u64) -> Result<Polled> {
+        let mut records = Vec::with_capacity(max_records.min(65_536));
+        while records.len() < max_records {
+            let offset = self.next_offset;
+            let Some(line) = self.read_line()? else {
+                return Ok(Polled { records, end_of_stream: true });
+            };
+            if line.is_empty() {
+                self.next_offset += 1;
+                continue;
+            }
+            let value = line.to_vec();
+            records.push(RawRecord {
+                key: None,
+                value: Some(value),
+                timestamp: 0,
+                headers: Vec::new(),
+                offset,
+            });
+            self.next_offset += 1;
+        }
+        Ok(Polled { records, end_of_stream: false })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn temp(name: &str, body: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("weir-file-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    #[tokio::test]
+    async fn reads_lines_in_batches_and_resumes_at_an_offset() {
+        let p = temp("a.jsonl", b"{\"a\":1}\n{\"a\":2}\r\n\n{\"a\":3}");
+        let src = FileSource::lines([p.clone()]);
+        assert_eq!(src.partitions().await.unwrap(), 1);
+        let mut r = src.open(0, StartFrom::Earliest).await.unwrap();
+        let first = r.poll(2, 0).await.unwrap();
+        assert_eq!(first.records.len(), 2);
+        assert_eq!(first.records[1].value.as_deref(), Some(&b"{\"a\":2}"[..]));
+        let rest = r.poll(10, 0).await.unwrap();
+        assert_eq!(rest.records.len(), 1);
+        assert_eq!(rest.records[0].offset, 3);
+        assert!(rest.end_of_stream);
+        let mut resumed = src.open(0, StartFrom::Offset(3)).await.unwrap();
+        let again = resumed.poll(10, 0).await.unwrap();
+        assert_eq!(again.records.len(), 1);
+        assert_eq!(again.records[0].value.as_deref(), Some(&b"{\"a\":3}"[..]));
+    }
+
+    #[tokio::test]
+    async fn reads_gzip_csv_without_the_header() {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"x,y\n1,2\n3,4\n").unwrap();
+        let p = temp("b.csv.gz", &enc.finish().unwrap());
+        let src = FileSource::csv([p]);
+        let mut r = src.open(0, StartFrom::Earliest).await.unwrap();
+        let got = r.poll(10, 0).await.unwrap();
+        let rows: Vec<&[u8]> = got.records.iter().map(|r| r.value.as_deref().unwrap()).collect();
+        assert_eq!(rows, vec![&b"1,2"[..], &b"3,4"[..]]);
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_an_error_naming_it() {
+        let src = FileSource::lines(["/nonexistent/weir.jsonl"]);
+        let err = src.open(0, StartFrom::Earliest).await.err().unwrap();
+        assert!(err.to_string().contains("/nonexistent/weir.jsonl"));
+    }
+}

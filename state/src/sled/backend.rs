@@ -1,0 +1,295 @@
+//! The sled backend: one shared `sled::Db` for all of an instance's stores, plus the metadata
+//! tree that records each store's kind and layout so an incompatible reopen fails clearly.
+
+use super::{storage_err, SledKeyValueStore, SledSessionStore, SledWindowStore};
+use crate::{StateError, StateResult, StoreKey, StoreValue};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The name of the tree holding one metadata record per store tree.
+pub const META_TREE: &str = "__weir_store_meta";
+
+/// The version of the on-disk layout described in [`super`]; bumped on incompatible changes.
+pub const LAYOUT_VERSION: u32 = 1;
+
+/// How the sled backend uses memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SledOptions {
+    /// Bytes of sled's page cache, shared by every store of the Db (sled's default is 1 GiB).
+    pub cache_capacity_bytes: u64,
+    /// Written keys buffered per store before an early flush (0 writes through to sled).
+    pub write_cache_entries: usize,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity_bytes: 256 * 1024 * 1024,
+            write_cache_entries: 10_000,
+        }
+    }
+}
+
+/// Stores on disk in one sled database directory.
+#[derive(Clone)]
+pub struct SledBackend {
+    db: Arc<::sled::Db>,
+    options: SledOptions,
+}
+
+impl std::fmt::Debug for SledBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledBackend")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledBackend {
+    /// Opens (or creates) the sled database in the directory `path`.
+    pub fn open(path: impl AsRef<Path>, options: SledOptions) -> StateResult<Self> {
+        let path = path.as_ref();
+        let db = ::sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity_bytes)
+            .open()
+            .map_err(|e| storage_err(&path.display().to_string(), e))?;
+        Ok(Self::from_db(Arc::new(db), options))
+    }
+
+    /// A backend on an already open database (a temporary one in tests, for example).
+    pub fn from_db(db: Arc<::sled::Db>, options: SledOptions) -> Self {
+        Self { db, options }
+    }
+
+    /// The shared database, for example to write checkpoints next to the stores.
+    pub fn db(&self) -> &Arc<::sled::Db> {
+        &self.db
+    }
+
+    /// The options the backend was opened with.
+    pub fn options(&self) -> SledOptions {
+        self.options
+    }
+
+    /// Opens the key-value store `name` of `partition`.
+    pub fn open_kv<K: StoreKey, V: StoreValue>(
+        &self,
+        name: &str,
+        partition: u32,
+    ) -> StateResult<SledKeyValueStore<K, V>> {
+        SledKeyValueStore::open(&self.db, name, partition, self.options.write_cache_entries)
+    }
+
+    /// Opens the window store `name` of `partition`; `window_size_ms`, when known, is recorded
+    /// and checked on later opens.
+    pub fn open_window<K: StoreKey, V: StoreValue>(
+        &self,
+        name: &str,
+        partition: u32,
+        window_size_ms: Option<i64>,
+    ) -> StateResult<SledWindowStore<K, V>> {
+        SledWindowStore::open(
+            &self.db,
+            name,
+            partition,
+            window_size_ms,
+            self.options.write_cache_entries,
+        )
+    }
+
+    /// Opens the session store `name` of `partition`.
+    pub fn open_session<K: StoreKey, V: StoreValue>(
+        &self,
+        name: &str,
+        partition: u32,
+    ) -> StateResult<SledSessionStore<K, V>> {
+        SledSessionStore::open(&self.db, name, partition, self.options.write_cache_entries)
+    }
+}
+
+/// A store's shape as recorded in the metadata tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoreLayout {
+    KeyValue,
+    Window { size_ms: Option<i64> },
+    Session,
+}
+
+impl StoreLayout {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::KeyValue => "key-value",
+            Self::Window { .. } => "window",
+            Self::Session => "session",
+        }
+    }
+}
+
+/// The metadata record of one store tree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoreMeta {
+    version: u32,
+    kind: String,
+    window_size_ms: Option<i64>,
+    key_type: String,
+    value_type: String,
+}
+
+/// Records the layout of `tree` on first open; fails with [`StateError::Incompatible`] when the
+/// recorded kind, layout version or window size differs from the requested one.
+pub(crate) fn check_layout<K, V>(
+    db: &::sled::Db,
+    store: &str,
+    tree: &str,
+    layout: StoreLayout,
+) -> StateResult<()> {
+    let meta_tree = db.open_tree(META_TREE).map_err(|e| storage_err(store, e))?;
+    let size_ms = match layout {
+        StoreLayout::Window { size_ms } => size_ms,
+        _ => None,
+    };
+    let wanted = StoreMeta {
+        version: LAYOUT_VERSION,
+        kind: layout.kind().to_string(),
+        window_size_ms: size_ms,
+        key_type: std::any::type_name::<K>().to_string(),
+        value_type: std::any::type_name::<V>().to_string(),
+    };
+    let incompatible = |reason: String| StateError::Incompatible {
+        store: store.to_string(),
+        reason,
+    };
+    let existing = meta_tree.get(tree).map_err(|e| storage_err(store, e))?;
+    let mut record = wanted.clone();
+    if let Some(bytes) = existing {
+        let found: StoreMeta = bincode::deserialize(&bytes)
+            .map_err(|e| incompatible(format!("unreadable metadata for tree `{tree}`: {e}")))?;
+        if found.version != LAYOUT_VERSION {
+            return Err(incompatible(format!(
+                "tree `{tree}` has layout version {}, this build reads version {LAYOUT_VERSION}",
+                found.version
+            )));
+        }
+        if found.kind != wanted.kind {
+            return Err(incompatible(format!(
+                "tree `{tree}` holds a {} store (<{}, {}>), opened as a {} store",
+                found.kind, found.key_type, found.value_type, wanted.kind
+            )));
+        }
+        match (found.window_size_ms, size_ms) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(incompatible(format!(
+                    "tree `{tree}` holds windows of {a} ms, opened with windows of {b} ms"
+                )))
+            }
+            (Some(a), None) => record.window_size_ms = Some(a),
+            _ => {}
+        }
+        if found.window_size_ms == record.window_size_ms
+            && found.key_type == record.key_type
+            && found.value_type == record.value_type
+        {
+            return Ok(());
+        }
+    }
+    let bytes = bincode::serialize(&record).map_err(|e| super::codec_err(store, e))?;
+    meta_tree
+        .insert(tree, bytes)
+        .map_err(|e| storage_err(store, e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::{KeyValueStore, WindowStore};
+
+    fn backend() -> SledBackend {
+        let db = ::sled::Config::new().temporary(true).open().unwrap();
+        SledBackend::from_db(Arc::new(db), SledOptions::default())
+    }
+
+    #[test]
+    fn reopening_with_another_kind_is_incompatible() {
+        let b = backend();
+        let mut kv = b.open_kv::<String, i64>("counts", 0).unwrap();
+        kv.put("a".into(), 1).unwrap();
+        kv.flush().unwrap();
+        let err = b.open_window::<String, i64>("counts", 0, None).unwrap_err();
+        assert!(matches!(err, StateError::Incompatible { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("key-value") && msg.contains("window"), "{msg}");
+        // Another partition is another tree: free to be anything.
+        assert!(b.open_session::<String, i64>("counts", 1).is_ok());
+        // The same kind reopens fine.
+        assert_eq!(
+            b.open_kv::<String, i64>("counts", 0)
+                .unwrap()
+                .len()
+                .unwrap(),
+            1
+        );
+    }
+
+    #[test]
+    fn reopening_with_another_window_size_is_incompatible() {
+        let b = backend();
+        let w = b.open_window::<String, i64>("w", 0, Some(60_000)).unwrap();
+        assert_eq!(w.len().unwrap(), 0);
+        let err = b
+            .open_window::<String, i64>("w", 0, Some(30_000))
+            .unwrap_err();
+        assert!(err.to_string().contains("60000 ms"), "{err}");
+        // Unknown size: accepted, and the recorded size is kept.
+        assert!(b.open_window::<String, i64>("w", 0, None).is_ok());
+        assert!(b.open_window::<String, i64>("w", 0, Some(30_000)).is_err());
+        assert!(b.open_window::<String, i64>("w", 0, Some(60_000)).is_ok());
+    }
+
+    #[test]
+    fn another_layout_version_is_incompatible() {
+        let b = backend();
+        let meta = StoreMeta {
+            version: LAYOUT_VERSION + 1,
+            kind: "key-value".into(),
+            window_size_ms: None,
+            key_type: String::new(),
+            value_type: String::new(),
+        };
+        let tree = b.db().open_tree(META_TREE).unwrap();
+        tree.insert("old-0", bincode::serialize(&meta).unwrap())
+            .unwrap();
+        let err = b.open_kv::<String, i64>("old", 0).unwrap_err();
+        assert!(err.to_string().contains("layout version"), "{err}");
+    }
+
+    #[test]
+    fn opens_a_directory_and_exposes_the_db() {
+        let dir = std::env::temp_dir().join(format!("weir-state-backend-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let opts = SledOptions {
+            cache_capacity_bytes: 8 * 1024 * 1024,
+            write_cache_entries: 2,
+        };
+        {
+            let b = SledBackend::open(&dir, opts).unwrap();
+            assert_eq!(b.options(), opts);
+            let mut kv = b.open_kv::<u64, String>("names", 3).unwrap();
+            for i in 0..5u64 {
+                kv.put(i, format!("n{i}")).unwrap();
+            }
+            kv.flush().unwrap();
+            assert!(b.db().tree_names().iter().any(|n| n.as_ref() == b"names-3"));
+        }
+        let b = SledBackend::open(&dir, opts).unwrap();
+        let kv = b.open_kv::<u64, String>("names", 3).unwrap();
+        assert_eq!(kv.get(&4).unwrap(), Some("n4".to_string()));
+        assert_eq!(kv.len().unwrap(), 5);
+        drop(kv);
+        drop(b);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,274 @@
+//! A key-value store on a sled tree: `0x01 ++ enc(key)` -> `bincode(value)`, behind a write cache.
+
+use super::backend::{check_layout, StoreLayout};
+use super::{
+    commit, decode_key, decode_value, encode_value, prefixed_key, read_len, storage_err, Slot, DATA,
+};
+use crate::{KeyValueStore, StateResult, StoreKey, StoreValue};
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// A persistent key-value store: one sled tree, keys in `Ord` order, a write cache in front.
+pub struct SledKeyValueStore<K, V> {
+    name: String,
+    tree: ::sled::Tree,
+    cache: BTreeMap<K, Slot<V>>,
+    max_cached: usize,
+    len: u64,
+}
+
+impl<K, V> std::fmt::Debug for SledKeyValueStore<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledKeyValueStore")
+            .field("name", &self.name)
+            .field("cached", &self.cache.len())
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl<K: StoreKey, V: StoreValue> SledKeyValueStore<K, V> {
+    /// Opens (or creates) the store `name` of `partition` in `db`, as the tree
+    /// `<name>-<partition>`. Up to `write_cache_entries` written keys are buffered in memory
+    /// before an early flush (0 writes through).
+    pub fn open(
+        db: &::sled::Db,
+        name: &str,
+        partition: u32,
+        write_cache_entries: usize,
+    ) -> StateResult<Self> {
+        let tree_name = format!("{name}-{partition}");
+        check_layout::<K, V>(db, name, &tree_name, StoreLayout::KeyValue)?;
+        let tree = db.open_tree(&tree_name).map_err(|e| storage_err(name, e))?;
+        let len = read_len(name, &tree)?;
+        Ok(Self {
+            name: name.to_string(),
+            tree,
+            cache: BTreeMap::new(),
+            max_cached: write_cache_entries,
+            len,
+        })
+    }
+
+    fn sled_key(&self, key: &K) -> StateResult<Vec<u8>> {
+        prefixed_key(&self.name, DATA, key)
+    }
+
+    fn sled_get(&self, key: &K) -> StateResult<Option<V>> {
+        let k = self.sled_key(key)?;
+        match self.tree.get(k).map_err(|e| storage_err(&self.name, e))? {
+            Some(bytes) => Ok(Some(decode_value(&self.name, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn sled_bound(&self, b: Bound<&K>) -> StateResult<Bound<Vec<u8>>> {
+        Ok(match b {
+            Bound::Included(k) => Bound::Included(self.sled_key(k)?),
+            Bound::Excluded(k) => Bound::Excluded(self.sled_key(k)?),
+            Bound::Unbounded => Bound::Unbounded,
+        })
+    }
+
+    fn maybe_flush(&mut self) -> StateResult<()> {
+        if self.cache.len() >= self.max_cached {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `(from, to)` selects nothing because it is inverted or empty (`BTreeMap::range`
+/// panics on those).
+pub(crate) fn empty_range<K: Ord>(from: Bound<&K>, to: Bound<&K>) -> bool {
+    match (from, to) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+            a >= b
+        }
+        _ => false,
+    }
+}
+
+impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn get(&self, key: &K) -> StateResult<Option<V>> {
+        match self.cache.get(key) {
+            Some(Slot::Put(v)) => Ok(Some(v.clone())),
+            Some(Slot::Delete) => Ok(None),
+            None => self.sled_get(key),
+        }
+    }
+
+    fn put(&mut self, key: K, value: V) -> StateResult<()> {
+        let existed = match self.cache.get(&key) {
+            Some(slot) => matches!(slot, Slot::Put(_)),
+            None => {
+                let k = self.sled_key(&key)?;
+                self.tree
+                    .contains_key(k)
+                    .map_err(|e| storage_err(&self.name, e))?
+            }
+        };
+        if !existed {
+            self.len += 1;
+        }
+        self.cache.insert(key, Slot::Put(value));
+        self.maybe_flush()
+    }
+
+    fn delete(&mut self, key: &K) -> StateResult<Option<V>> {
+        let old = self.get(key)?;
+        if old.is_some() {
+            self.len = self.len.saturating_sub(1);
+            self.cache.insert(key.clone(), Slot::Delete);
+            self.maybe_flush()?;
+        }
+        Ok(old)
+    }
+
+    fn range(&self, from: Bound<&K>, to: Bound<&K>) -> StateResult<Vec<(K, V)>> {
+        if empty_range(from, to) {
+            return Ok(Vec::new());
+        }
+        let lo = match self.sled_bound(from)? {
+            Bound::Unbounded => Bound::Included(vec![DATA]),
+            b => b,
+        };
+        let hi = match self.sled_bound(to)? {
+            Bound::Unbounded => Bound::Excluded(vec![DATA + 1]),
+            b => b,
+        };
+        let mut merged = BTreeMap::new();
+        for entry in self.tree.range::<Vec<u8>, _>((lo, hi)) {
+            let (k, v) = entry.map_err(|e| storage_err(&self.name, e))?;
+            let key: K = decode_key(&self.name, &k[1..])?;
+            if !self.cache.contains_key(&key) {
+                merged.insert(key, decode_value::<V>(&self.name, &v)?);
+            }
+        }
+        for (k, slot) in self.cache.range::<K, _>((from, to)) {
+            if let Slot::Put(v) = slot {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(merged.into_iter().collect())
+    }
+
+    fn len(&self) -> StateResult<usize> {
+        usize::try_from(self.len).map_err(|e| storage_err(&self.name, e))
+    }
+
+    fn flush(&mut self) -> StateResult<()> {
+        if self.cache.is_empty() {
+            return Ok(());
+        }
+        let mut batch = ::sled::Batch::default();
+        for (k, slot) in &self.cache {
+            let key = self.sled_key(k)?;
+            match slot {
+                Slot::Put(v) => batch.insert(key, encode_value(&self.name, v)?),
+                Slot::Delete => batch.remove(key),
+            }
+        }
+        commit(&self.name, &self.tree, batch, self.len)?;
+        self.cache.clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::conformance;
+
+    fn db() -> ::sled::Db {
+        ::sled::Config::new().temporary(true).open().unwrap()
+    }
+
+    fn open(db: &::sled::Db, name: &str, cache: usize) -> SledKeyValueStore<String, i64> {
+        SledKeyValueStore::open(db, name, 0, cache).unwrap()
+    }
+
+    #[test]
+    fn conformance_write_through() {
+        let db = db();
+        conformance::key_value_store(|name| open(&db, name, 0));
+    }
+
+    #[test]
+    fn conformance_small_cache() {
+        let db = db();
+        conformance::key_value_store(|name| open(&db, name, 3));
+    }
+
+    #[test]
+    fn conformance_large_cache() {
+        let db = db();
+        conformance::key_value_store(|name| open(&db, name, 1_000_000));
+    }
+
+    #[test]
+    fn cache_hides_deletes_and_serves_overrides() -> StateResult<()> {
+        let db = db();
+        let mut s = open(&db, "kv", 100);
+        for (i, k) in ["a", "b", "c", "d"].iter().enumerate() {
+            s.put(k.to_string(), i as i64)?;
+        }
+        s.flush()?;
+        s.delete(&"b".to_string())?;
+        s.put("c".into(), 30)?;
+        s.put("e".into(), 4)?;
+        // Nothing of that reached sled yet.
+        assert_eq!(s.tree.len(), 5, "4 flushed entries + the count");
+        let expect = vec![
+            ("a".to_string(), 0),
+            ("c".into(), 30),
+            ("d".into(), 3),
+            ("e".into(), 4),
+        ];
+        assert_eq!(s.all()?, expect);
+        assert_eq!(s.get(&"b".to_string())?, None);
+        assert_eq!(s.get(&"c".to_string())?, Some(30));
+        assert_eq!(s.len()?, 4);
+        s.flush()?;
+        assert_eq!(s.all()?, expect);
+        assert_eq!(s.len()?, 4);
+        Ok(())
+    }
+
+    #[test]
+    fn persists_across_reopen() -> StateResult<()> {
+        let dir = std::env::temp_dir().join(format!("weir-state-kv-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let db = ::sled::open(&dir).map_err(|e| storage_err("kv", e))?;
+            let mut s = open(&db, "counts", 100);
+            s.put("x".into(), 1)?;
+            s.put("y".into(), 2)?;
+            s.flush()?;
+            s.put("z".into(), 3)?; // never flushed: lost
+        }
+        {
+            let db = ::sled::open(&dir).map_err(|e| storage_err("kv", e))?;
+            let s = open(&db, "counts", 100);
+            assert_eq!(s.all()?, vec![("x".to_string(), 1), ("y".into(), 2)]);
+            assert_eq!(s.len()?, 2);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
+
+    #[test]
+    fn empty_range_detects_inverted_and_empty_bounds() {
+        assert!(empty_range(Bound::Included(&2), Bound::Included(&1)));
+        assert!(!empty_range(Bound::Included(&1), Bound::Included(&1)));
+        assert!(empty_range(Bound::Included(&1), Bound::Excluded(&1)));
+        assert!(empty_range(Bound::Excluded(&1), Bound::Included(&1)));
+        assert!(!empty_range::<i32>(Bound::Unbounded, Bound::Excluded(&1)));
+    }
+}
