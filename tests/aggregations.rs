@@ -165,9 +165,13 @@ fn group_by_a_new_key_repartitions_through_an_internal_topic() {
         last.insert(k, v);
     }
     assert_eq!(last, expected);
+    // One update per word per commit (a line may hold a word twice): increasing, ending at the total.
     for (w, seq) in per_word {
-        let n = expected[&w];
-        assert_eq!(seq, (1..=n).collect::<Vec<_>>(), "updates of {w}");
+        assert!(
+            seq.windows(2).all(|p| p[0] < p[1]),
+            "updates of {w}: {seq:?}"
+        );
+        assert_eq!(seq.last(), Some(&expected[&w]));
     }
     // Each word's count lives in exactly one of the 4 store instances.
     assert_eq!(driver.store("word-counts").len(), 4);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 use weir::topology::prelude::*;
-use weir::topology::{StoreSpec, TopologyError};
+use weir::topology::{StoreSpec, TopologyError, Windows};
 
 fn ints(b: &TopologyBuilder, topic: &str) -> Stream<String, i64> {
     b.stream(Source::topic(topic, StringSerde, JsonSerde::<i64>::new()))

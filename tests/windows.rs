@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use weir::topology::prelude::*;
 use weir::topology::testing::{DriverConfig, TopologyTestDriver};
+use weir::topology::Windows;
 
 fn ints() -> Source<String, i64> {
     Source::topic("in", StringSerde, JsonSerde::<i64>::new())
@@ -70,7 +71,7 @@ impl Harness {
             .pipe(k.to_string(), v, t)
             .unwrap();
     }
-    fn out<V: serde::de::DeserializeOwned + 'static>(&self) -> WinOut<V> {
+    fn out<V: serde::Serialize + serde::de::DeserializeOwned + 'static>(&self) -> WinOut<V> {
         let all: WinOut<V> = self
             .driver
             .output_topic(

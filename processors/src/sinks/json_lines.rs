@@ -1,16 +1,43 @@
 //! A sink that appends each record's value as one JSON line to a file, flushed at every commit.
+//! Several tasks may append to one file: whole lines are written under a per-file lock.
 
 use crate::error::file_error;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use weir_topology::{Record, RecordSink, Result};
+use std::sync::{Arc, Mutex, OnceLock};
+use weir_topology::{Record, RecordSink, Result, TopologyError};
+
+/// Bytes buffered before they are written out early (always at line boundaries).
+const BUFFER_BYTES: usize = 1 << 20;
+
+/// One open handle per file in this process, shared by the sinks that append to it.
+fn shared_file(path: &Path) -> Result<Arc<Mutex<File>>> {
+    static FILES: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<File>>>>> = OnceLock::new();
+    let files = FILES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut files = files
+        .lock()
+        .map_err(|_| TopologyError::connector(path.display().to_string(), "file registry poisoned"))?;
+    if let Some(f) = files.get(path) {
+        return Ok(f.clone());
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| file_error(path, e))?;
+    let f = Arc::new(Mutex::new(file));
+    files.insert(path.to_path_buf(), f.clone());
+    Ok(f)
+}
 
 /// Appends `serde_json` of each value, one per line. Durable (fsync) at each commit.
 pub struct JsonLinesSink {
     path: PathBuf,
-    out: BufWriter<File>,
+    file: Arc<Mutex<File>>,
+    buffer: Vec<u8>,
 }
 
 impl JsonLinesSink {
@@ -20,30 +47,42 @@ impl JsonLinesSink {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| file_error(&path, e))?;
+        let file = shared_file(&path)?;
         Ok(Self {
-            out: BufWriter::with_capacity(1 << 16, file),
             path,
+            file,
+            buffer: Vec::with_capacity(1 << 16),
         })
     }
 
     /// Writes one value as a line.
     pub fn write_value<V: Serialize>(&mut self, value: &V) -> Result<()> {
-        serde_json::to_writer(&mut self.out, value).map_err(|e| file_error(&self.path, e))?;
-        self.out.write_all(b"\n").map_err(|e| file_error(&self.path, e))
+        serde_json::to_writer(&mut self.buffer, value).map_err(|e| file_error(&self.path, e))?;
+        self.buffer.push(b'\n');
+        if self.buffer.len() >= BUFFER_BYTES {
+            self.write_out(false)?;
+        }
+        Ok(())
     }
 
-    /// Flushes buffered lines and syncs the file.
+    fn write_out(&mut self, sync: bool) -> Result<()> {
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| TopologyError::connector(self.path.display().to_string(), "file lock poisoned"))?;
+        if !self.buffer.is_empty() {
+            file.write_all(&self.buffer).map_err(|e| file_error(&self.path, e))?;
+            self.buffer.clear();
+        }
+        if sync {
+            file.sync_data().map_err(|e| file_error(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes buffered lines and syncs the file.
     pub fn sync(&mut self) -> Result<()> {
-        self.out.flush().map_err(|e| file_error(&self.path, e))?;
-        self.out
-            .get_ref()
-            .sync_data()
-            .map_err(|e| file_error(&self.path, e))
+        self.write_out(true)
     }
 }
 
@@ -68,9 +107,15 @@ mod tests {
         let path = dir.join("sub/out.jsonl");
         let _ = std::fs::remove_file(&path);
         let mut sink = JsonLinesSink::append(&path).unwrap();
+        let mut other = JsonLinesSink::append(&path).unwrap();
+        other.write_value(&serde_json::json!({"b": 0})).unwrap();
         RecordSink::<(), _>::write(&mut sink, &Record::new((), serde_json::json!({"a": 1}), 0)).unwrap();
         RecordSink::<(), _>::write(&mut sink, &Record::new((), serde_json::json!({"a": 2}), 0)).unwrap();
         RecordSink::<(), serde_json::Value>::flush(&mut sink).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"a\":2}\n");
+        other.sync().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n{\"b\":0}\n"
+        );
     }
 }

@@ -182,6 +182,7 @@ mod tests {
     type Sink =
         ChartSink<String, (u64, f64), fn(&String, &(u64, f64), Timestamp) -> Vec<ChartPoint>>;
 
+    #[allow(clippy::ptr_arg)] // the sink's key type is `String`
     fn points(key: &String, v: &(u64, f64), ts: Timestamp) -> Vec<ChartPoint> {
         vec![(0, key.clone(), ts, v.0 as f64), (1, key.clone(), ts, v.1)]
     }
