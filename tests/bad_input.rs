@@ -1,5 +1,5 @@
 //! Records that cannot be read go to the error handler: log and continue, fail, or dead-letter.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use weir::topology::prelude::*;
 use weir::topology::testing::{DriverConfig, TopologyTestDriver};

@@ -294,7 +294,7 @@ fn process_runs_a_custom_processor_with_a_store_and_wall_clock_punctuation() {
 }
 
 #[test]
-#[ignore = "bug in topology/src/runtime/state.rs: a new schedule starts with `next: NO_TIME`, so a wall-clock punctuation fires at the first check (500 ms) instead of when the interval has passed"]
+
 fn wall_clock_punctuation_fires_only_when_the_interval_has_passed() {
     // Scheduled at wall-clock 0 every 1 s: nothing is due at 500 ms, one run at 1 s, none at 1.5 s.
     let driver = TopologyTestDriver::with_config(

@@ -1,5 +1,5 @@
 //! `TopologyBuilder::build` validates the graph and returns a typed error, never panics.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 use weir::topology::prelude::*;

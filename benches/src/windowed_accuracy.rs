@@ -41,7 +41,12 @@ mod parking_lot_free {
 impl RecordSink<Windowed<u8>, Accuracy> for Rows {
     fn write(&mut self, record: &Record<Windowed<u8>, Accuracy>) -> Result<()> {
         let a = record.value();
-        let row = (record.key().key, record.key().window.start, a.count, a.correct);
+        let row = (
+            record.key().key,
+            record.key().window.start,
+            a.count,
+            a.correct,
+        );
         self.0
              .0
             .lock()
@@ -59,7 +64,9 @@ pub fn topology(input: &Path, rows: Arc<parking_lot_free::Rows>) -> Result<Topol
         UnitSerde,
         JsonSerde::<BenchFlight>::new(),
     )
-    .timestamps(TimestampExtractor::field_seconds(|f: &BenchFlight| Some(f.ts)))
+    .timestamps(TimestampExtractor::field_seconds(|f: &BenchFlight| {
+        Some(f.ts)
+    }))
     .named("flights");
     builder
         .stream(source)
@@ -100,7 +107,8 @@ pub fn run(input: &Path, out: &Path) -> Result<String> {
         .clone();
     rows.sort();
     let mut w = std::io::BufWriter::new(
-        std::fs::File::create(out).map_err(|e| TopologyError::connector(out.display().to_string(), e))?,
+        std::fs::File::create(out)
+            .map_err(|e| TopologyError::connector(out.display().to_string(), e))?,
     );
     let io = |e: std::io::Error| TopologyError::connector(out.display().to_string(), e);
     writeln!(w, "key,window_start,count,accuracy").map_err(io)?;

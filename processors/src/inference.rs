@@ -66,7 +66,11 @@ impl<K, V, P: BatchPredictor<V>> BatchInference<K, V, P> {
         if outputs.len() != self.values.len() {
             return Err(TopologyError::process(
                 ctx.node_name(),
-                format!("model returned {} predictions for {} inputs", outputs.len(), self.values.len()),
+                format!(
+                    "model returned {} predictions for {} inputs",
+                    outputs.len(),
+                    self.values.len()
+                ),
             ));
         }
         let values = std::mem::take(&mut self.values);
@@ -90,7 +94,11 @@ where
         ctx.schedule(self.max_delay_ms, PunctuationType::WallClock)
     }
 
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, (V, P::Output)>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, (V, P::Output)>,
+    ) -> Result<()> {
         let (value, rest) = record.take_value();
         self.values.push(value);
         self.rests.push(rest);
@@ -103,7 +111,12 @@ where
         Ok(())
     }
 
-    fn punctuate(&mut self, _kind: PunctuationType, now: Timestamp, ctx: &mut dyn ProcessorContext<K, (V, P::Output)>) -> Result<()> {
+    fn punctuate(
+        &mut self,
+        _kind: PunctuationType,
+        now: Timestamp,
+        ctx: &mut dyn ProcessorContext<K, (V, P::Output)>,
+    ) -> Result<()> {
         match self.oldest_wall {
             Some(t) if now - t >= self.max_delay_ms => self.run_batch(ctx),
             _ => Ok(()),
@@ -116,7 +129,7 @@ where
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -161,18 +174,18 @@ mod tests {
         let mut ctx = MockProcessorContext::new();
         ctx.set_wall_clock_time(1_000);
         op.process(Record::new(1, 5, 0), &mut ctx).unwrap();
-        op.punctuate(PunctuationType::WallClock, 1_020, &mut ctx).unwrap();
+        op.punctuate(PunctuationType::WallClock, 1_020, &mut ctx)
+            .unwrap();
         assert!(ctx.forwarded().is_empty());
-        op.punctuate(PunctuationType::WallClock, 1_050, &mut ctx).unwrap();
+        op.punctuate(PunctuationType::WallClock, 1_050, &mut ctx)
+            .unwrap();
         assert_eq!(ctx.forwarded().len(), 1);
     }
 
     #[test]
     fn batched_predictions_of_the_shipped_model_agree_with_single_ones() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
-        let Ok(model) = Model::load(&dir) else {
-            panic!("the shipped model in {} must load", dir.display());
-        };
+        let model = Model::load(&dir).expect("the shipped model must load");
         let flights: Vec<Flight> = (0..50)
             .map(|i| Flight {
                 departure_delay: Some(i as f64 * 3.0 - 10.0),

@@ -26,6 +26,11 @@ pub enum StoreBackend {
 }
 
 impl StoreBackend {
+    /// Whether stores survive a restart of the process.
+    pub fn is_persistent(&self) -> bool {
+        matches!(self, Self::Sled(_))
+    }
+
     /// Opens the key-value store `name` for the task of `partition`.
     pub fn open_kv<K: StoreKey, V: StoreValue>(
         &self,

@@ -185,7 +185,10 @@ impl Topology {
                     .map(|c| self.nodes[*c].name.clone())
                     .collect();
                 for (port, cs) in &ports.named {
-                    kids.extend(cs.iter().map(|c| format!("{} [{port}]", self.nodes[*c].name)));
+                    kids.extend(
+                        cs.iter()
+                            .map(|c| format!("{} [{port}]", self.nodes[*c].name)),
+                    );
                 }
                 if !kids.is_empty() {
                     let _ = writeln!(out, "      --> {}", kids.join(", "));

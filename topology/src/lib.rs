@@ -25,7 +25,7 @@ mod windows;
 pub use data::{Data, Key};
 pub use dsl::builder::{Sink, Source, TopologyBuilder};
 pub use dsl::grouped::{Grouped, Late, WindowedGrouped};
-pub use dsl::stream::Stream;
+pub use dsl::stream::{BranchPredicate, Stream};
 pub use dsl::table::Table;
 pub use error::{Result, TopologyError};
 pub use graph::{SubTopology, Topology};
@@ -37,15 +37,17 @@ pub use runtime::app::{Shutdown, Streams};
 pub use runtime::checkpoint::{Checkpoint, CheckpointStore, InMemoryCheckpoints};
 pub use runtime::config::StreamsConfig;
 pub use runtime::connector::{
-    kafka_partition, murmur2, Broker, OutRecord, PartitionReader, Polled, RawRecord,
-    SinkConnector, SourceConnector, StartFrom, TopicSink, TopicSource,
+    kafka_partition, murmur2, Broker, OutRecord, PartitionReader, Polled, RawRecord, SinkConnector,
+    SourceConnector, StartFrom, TopicSink, TopicSource,
 };
 pub use runtime::memory::MemoryBroker;
 pub use runtime::metrics::{MetricsSnapshot, TaskMetrics};
 pub use runtime::state::ErrorHandler;
 pub use serde::{BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, StringSerde, UnitSerde};
-pub use stores::{KvStore, SessionStoreHandle, StoreHandle, StoreKind, StoreSpec, WindowStoreHandle};
-pub use time::{Clock, ManualClock, SystemClock, TimestampExtractor};
+pub use stores::{
+    KvStore, SessionStoreHandle, StoreHandle, StoreKind, StoreSpec, WindowStoreHandle,
+};
+pub use time::{Clock, FieldTimestamp, ManualClock, SystemClock, TimestampExtractor};
 pub use windows::{
     EmitStrategy, HoppingWindows, SessionWindows, SlidingWindows, TumblingWindows, Window,
     WindowKind, Windowed, Windows,

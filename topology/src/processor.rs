@@ -68,11 +68,13 @@ pub trait ProcessorContextExt<KOut, VOut>: ProcessorContext<KOut, VOut> {
     /// A declared store, downcast to its handle type (`KvStore<K, V>`, `WindowStoreHandle<K, V>`...).
     fn store<S: Clone + 'static>(&mut self, name: &str) -> Result<S> {
         let handle = self.store_any(name)?;
-        handle.downcast::<S>().ok_or_else(|| crate::TopologyError::StoreAccess {
-            node: self.node_name().to_string(),
-            store: name.to_string(),
-            reason: format!("it is not a {}", std::any::type_name::<S>()),
-        })
+        handle
+            .downcast::<S>()
+            .ok_or_else(|| crate::TopologyError::StoreAccess {
+                node: self.node_name().to_string(),
+                store: name.to_string(),
+                reason: format!("it is not a {}", std::any::type_name::<S>()),
+            })
     }
 
     /// Sends a record of another type to the side output `port`.

@@ -116,7 +116,8 @@ impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for CsvSerde<T> {
                 self.headers.len()
             ));
         }
-        row.deserialize(Some(&self.headers)).map_err(|e| e.to_string())
+        row.deserialize(Some(&self.headers))
+            .map_err(|e| e.to_string())
     }
     fn name(&self) -> &'static str {
         "csv"

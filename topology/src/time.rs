@@ -50,6 +50,9 @@ impl Clock for ManualClock {
     }
 }
 
+/// Reads the event time (ms) from a value; `None` marks it invalid.
+pub type FieldTimestamp<V> = Arc<dyn Fn(&V) -> Option<Timestamp> + Send + Sync>;
+
 /// How a source assigns event time to its records.
 pub enum TimestampExtractor<V> {
     /// The timestamp the record carried (the Kafka record timestamp, or the file line's arrival).
@@ -57,7 +60,7 @@ pub enum TimestampExtractor<V> {
     /// The processing time at which the record is read: processing-time semantics.
     WallClock,
     /// A field of the value, in ms. `None` marks the record as invalid (sent to the error handler).
-    Field(Arc<dyn Fn(&V) -> Option<Timestamp> + Send + Sync>),
+    Field(FieldTimestamp<V>),
 }
 
 impl<V> TimestampExtractor<V> {
@@ -120,8 +123,14 @@ mod tests {
     fn extractors_pick_the_right_time() {
         let f = TimestampExtractor::<i64>::field_seconds(|v| Some(*v));
         assert_eq!(f.extract(&3, 7, 9), Some(3000));
-        assert_eq!(TimestampExtractor::<i64>::RecordTime.extract(&3, 7, 9), Some(7));
-        assert_eq!(TimestampExtractor::<i64>::WallClock.extract(&3, 7, 9), Some(9));
+        assert_eq!(
+            TimestampExtractor::<i64>::RecordTime.extract(&3, 7, 9),
+            Some(7)
+        );
+        assert_eq!(
+            TimestampExtractor::<i64>::WallClock.extract(&3, 7, 9),
+            Some(9)
+        );
         let overflow = TimestampExtractor::<i64>::field_seconds(|v| Some(*v));
         assert_eq!(overflow.extract(&i64::MAX, 0, 0), None);
     }

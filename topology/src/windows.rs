@@ -110,7 +110,10 @@ impl Windows {
             return Err("grace must not be negative".into());
         }
         match self.kind {
-            WindowKind::Time { size_ms, advance_ms } => {
+            WindowKind::Time {
+                size_ms,
+                advance_ms,
+            } => {
                 if size_ms <= 0 {
                     return Err("window size must be positive".into());
                 }
@@ -135,7 +138,10 @@ impl Windows {
     /// session windows).
     pub fn starts_for(&self, t: Timestamp) -> impl Iterator<Item = Timestamp> {
         let (size, advance) = match self.kind {
-            WindowKind::Time { size_ms, advance_ms } => (size_ms, advance_ms),
+            WindowKind::Time {
+                size_ms,
+                advance_ms,
+            } => (size_ms, advance_ms),
             _ => (0, 1),
         };
         let last = t.div_euclid(advance) * advance;
@@ -149,11 +155,20 @@ impl Windows {
     /// A short description for `describe()`.
     pub fn describe(&self) -> String {
         match self.kind {
-            WindowKind::Time { size_ms, advance_ms } if size_ms == advance_ms => {
+            WindowKind::Time {
+                size_ms,
+                advance_ms,
+            } if size_ms == advance_ms => {
                 format!("tumbling {size_ms} ms, grace {} ms", self.grace_ms)
             }
-            WindowKind::Time { size_ms, advance_ms } => {
-                format!("hopping {size_ms} ms every {advance_ms} ms, grace {} ms", self.grace_ms)
+            WindowKind::Time {
+                size_ms,
+                advance_ms,
+            } => {
+                format!(
+                    "hopping {size_ms} ms every {advance_ms} ms, grace {} ms",
+                    self.grace_ms
+                )
             }
             WindowKind::Sliding { difference_ms } => {
                 format!("sliding {difference_ms} ms, grace {} ms", self.grace_ms)
@@ -213,6 +228,9 @@ mod tests {
         let bad = HoppingWindows::of(Duration::from_secs(1), Duration::from_secs(2));
         assert!(bad.validate().is_err());
         assert!(SessionWindows::with_gap(Duration::ZERO).validate().is_err());
-        assert!(SlidingWindows::of(Duration::from_secs(1)).grace(Duration::from_secs(1)).validate().is_ok());
+        assert!(SlidingWindows::of(Duration::from_secs(1))
+            .grace(Duration::from_secs(1))
+            .validate()
+            .is_ok());
     }
 }

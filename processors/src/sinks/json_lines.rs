@@ -17,9 +17,9 @@ const BUFFER_BYTES: usize = 1 << 20;
 fn shared_file(path: &Path) -> Result<Arc<Mutex<File>>> {
     static FILES: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<File>>>>> = OnceLock::new();
     let files = FILES.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut files = files
-        .lock()
-        .map_err(|_| TopologyError::connector(path.display().to_string(), "file registry poisoned"))?;
+    let mut files = files.lock().map_err(|_| {
+        TopologyError::connector(path.display().to_string(), "file registry poisoned")
+    })?;
     if let Some(f) = files.get(path) {
         return Ok(f.clone());
     }
@@ -66,12 +66,12 @@ impl JsonLinesSink {
     }
 
     fn write_out(&mut self, sync: bool) -> Result<()> {
-        let mut file = self
-            .file
-            .lock()
-            .map_err(|_| TopologyError::connector(self.path.display().to_string(), "file lock poisoned"))?;
+        let mut file = self.file.lock().map_err(|_| {
+            TopologyError::connector(self.path.display().to_string(), "file lock poisoned")
+        })?;
         if !self.buffer.is_empty() {
-            file.write_all(&self.buffer).map_err(|e| file_error(&self.path, e))?;
+            file.write_all(&self.buffer)
+                .map_err(|e| file_error(&self.path, e))?;
             self.buffer.clear();
         }
         if sync {
@@ -109,8 +109,10 @@ mod tests {
         let mut sink = JsonLinesSink::append(&path).unwrap();
         let mut other = JsonLinesSink::append(&path).unwrap();
         other.write_value(&serde_json::json!({"b": 0})).unwrap();
-        RecordSink::<(), _>::write(&mut sink, &Record::new((), serde_json::json!({"a": 1}), 0)).unwrap();
-        RecordSink::<(), _>::write(&mut sink, &Record::new((), serde_json::json!({"a": 2}), 0)).unwrap();
+        RecordSink::<(), _>::write(&mut sink, &Record::new((), serde_json::json!({"a": 1}), 0))
+            .unwrap();
+        RecordSink::<(), _>::write(&mut sink, &Record::new((), serde_json::json!({"a": 2}), 0))
+            .unwrap();
         RecordSink::<(), serde_json::Value>::flush(&mut sink).unwrap();
         other.sync().unwrap();
         assert_eq!(

@@ -7,7 +7,9 @@ use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use weir_topology::{PartitionReader, Polled, RawRecord, Result, SourceConnector, StartFrom, TopologyError};
+use weir_topology::{
+    PartitionReader, Polled, RawRecord, Result, SourceConnector, StartFrom, TopologyError,
+};
 
 /// Reads files line by line; one partition per file. Finite: readers report end-of-stream at EOF.
 #[derive(Debug, Clone)]
@@ -88,7 +90,9 @@ impl SourceConnector for FileSource {
         let path = self
             .paths
             .get(partition as usize)
-            .ok_or_else(|| TopologyError::connector(&self.name, format!("no partition {partition}")))?
+            .ok_or_else(|| {
+                TopologyError::connector(&self.name, format!("no partition {partition}"))
+            })?
             .clone();
         let mut reader = FileReader {
             input: open_maybe_gz(&path)?,
@@ -143,7 +147,10 @@ impl PartitionReader for FileReader {
         while records.len() < max_records {
             let offset = self.next_offset;
             let Some(line) = self.read_line()? else {
-                return Ok(Polled { records, end_of_stream: true });
+                return Ok(Polled {
+                    records,
+                    end_of_stream: true,
+                });
             };
             if line.is_empty() {
                 self.next_offset += 1;
@@ -159,7 +166,10 @@ impl PartitionReader for FileReader {
             });
             self.next_offset += 1;
         }
-        Ok(Polled { records, end_of_stream: false })
+        Ok(Polled {
+            records,
+            end_of_stream: false,
+        })
     }
 }
 
@@ -204,7 +214,11 @@ mod tests {
         let src = FileSource::csv([p]);
         let mut r = src.open(0, StartFrom::Earliest).await.unwrap();
         let got = r.poll(10, 0).await.unwrap();
-        let rows: Vec<&[u8]> = got.records.iter().map(|r| r.value.as_deref().unwrap()).collect();
+        let rows: Vec<&[u8]> = got
+            .records
+            .iter()
+            .map(|r| r.value.as_deref().unwrap())
+            .collect();
         assert_eq!(rows, vec![&b"1,2"[..], &b"3,4"[..]]);
     }
 

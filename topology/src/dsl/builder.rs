@@ -159,7 +159,11 @@ impl TopologyBuilder {
     }
 
     /// Adds a processor node built by `supplier` (one instance per task).
-    pub(crate) fn add_processor<KIn, VIn, KOut, VOut, P, F>(&self, at: Attach<'_>, supplier: F) -> usize
+    pub(crate) fn add_processor<KIn, VIn, KOut, VOut, P, F>(
+        &self,
+        at: Attach<'_>,
+        supplier: F,
+    ) -> usize
     where
         P: Processor<KIn, VIn, KOut, VOut>,
         F: Fn() -> P + Send + Sync + 'static,
@@ -191,8 +195,15 @@ impl TopologyBuilder {
         })
     }
 
-    pub(crate) fn add_source<K: Data, V: Data>(&self, source: Source<K, V>, internal: bool) -> usize {
-        let name = source.name.clone().unwrap_or_else(|| self.auto_name("source"));
+    pub(crate) fn add_source<K: Data, V: Data>(
+        &self,
+        source: Source<K, V>,
+        internal: bool,
+    ) -> usize {
+        let name = source
+            .name
+            .clone()
+            .unwrap_or_else(|| self.auto_name("source"));
         let node_name = name.clone();
         let (ks, vs, ts) = (source.key_serde, source.value_serde, source.timestamps);
         let factory: NodeFactory = Arc::new(move |args: NodeArgs| {

@@ -143,7 +143,11 @@ impl<K: Key, V: Data> WindowedGrouped<K, V> {
     }
 
     /// Combines the values of each key and window with `f` (which also merges sessions).
-    pub fn reduce(&self, name: &str, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Table<Windowed<K>, V, Late<K, V>> {
+    pub fn reduce(
+        &self,
+        name: &str,
+        f: impl Fn(V, V) -> V + Send + Sync + 'static,
+    ) -> Table<Windowed<K>, V, Late<K, V>> {
         let f: Arc<dyn Fn(V, V) -> V + Send + Sync> = Arc::new(f);
         let f2 = f.clone();
         let merger: Merger<K, V> = Arc::new(move |_, a, b| f2(a, b));
@@ -196,7 +200,10 @@ impl<K: Key, V: Data> WindowedGrouped<K, V> {
         };
         let node = match w.kind {
             WindowKind::Time { size_ms, .. } => {
-                let retention = self.retention.unwrap_or(0).max(size_ms.saturating_add(grace));
+                let retention = self
+                    .retention
+                    .unwrap_or(0)
+                    .max(size_ms.saturating_add(grace));
                 builder.add_store(StoreSpec::window::<K, A>(name, size_ms, retention));
                 builder.add_processor::<K, V, Windowed<K>, A, _, _>(at, move || {
                     TimeWindowAggregate::new(store.clone(), w, retention, adder.clone(), emit)
@@ -210,7 +217,10 @@ impl<K: Key, V: Data> WindowedGrouped<K, V> {
                 })
             }
             WindowKind::Session { gap_ms } => {
-                let retention = self.retention.unwrap_or(0).max(gap_ms.saturating_add(grace));
+                let retention = self
+                    .retention
+                    .unwrap_or(0)
+                    .max(gap_ms.saturating_add(grace));
                 let Some(merger) = merger else {
                     builder.defer_error(TopologyError::config(
                         name,
@@ -220,7 +230,15 @@ impl<K: Key, V: Data> WindowedGrouped<K, V> {
                 };
                 builder.add_store(StoreSpec::session::<K, A>(name, retention));
                 builder.add_processor::<K, V, Windowed<K>, A, _, _>(at, move || {
-                    SessionAggregate::new(store.clone(), gap_ms, grace, retention, adder.clone(), merger.clone(), emit)
+                    SessionAggregate::new(
+                        store.clone(),
+                        gap_ms,
+                        grace,
+                        retention,
+                        adder.clone(),
+                        merger.clone(),
+                        emit,
+                    )
                 })
             }
         };

@@ -9,13 +9,16 @@ use crate::ops::window_aggregate::LATE_PORT;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+/// The key, value and late-record types of a table, as a zero-sized marker.
+type TableTypes<K, V, L> = fn() -> (K, V, L);
+
 /// A changelog of the latest value per key. `L` is the type of late records for windowed tables
 /// (`(K, V)` of the input), `()` otherwise.
 pub struct Table<K, V, L = ()> {
     pub(crate) builder: TopologyBuilder,
     pub(crate) node: usize,
     pub(crate) store: Option<String>,
-    _types: PhantomData<fn() -> (K, V, L)>,
+    _types: PhantomData<TableTypes<K, V, L>>,
 }
 
 impl<K: Data, V: Data, L> Table<K, V, L> {
@@ -49,7 +52,10 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
     }
 
     /// A table of transformed values (not materialized: join the source table instead).
-    pub fn map_values<V2: Data>(&self, f: impl Fn(V) -> V2 + Send + Sync + 'static) -> Table<K, V2> {
+    pub fn map_values<V2: Data>(
+        &self,
+        f: impl Fn(V) -> V2 + Send + Sync + 'static,
+    ) -> Table<K, V2> {
         let f: crate::ops::map::MapValuesFn<K, V, V2> = Arc::new(move |_, v| f(v));
         let node = self.builder.add_processor::<K, V, K, V2, _, _>(
             Attach {

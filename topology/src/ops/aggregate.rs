@@ -64,7 +64,11 @@ where
         Ok(())
     }
 
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, A>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, A>,
+    ) -> Result<()> {
         let store = self.store(ctx.node_name())?;
         let (value, rest) = record.take_value();
         let updated = {
@@ -106,14 +110,21 @@ mod tests {
         let mut ctx = MockProcessorContext::new().with_kv_store::<String, u64>("counts");
         agg.init(&mut ctx).unwrap();
         for (k, t) in [("a", 1), ("b", 2), ("a", 3)] {
-            agg.process(Record::new(k.to_string(), 0, t), &mut ctx).unwrap();
+            agg.process(Record::new(k.to_string(), 0, t), &mut ctx)
+                .unwrap();
         }
         assert!(ctx.forwarded().is_empty());
         agg.flush(&mut ctx).unwrap();
         let out: Vec<(String, u64, i64)> = ctx
             .forwarded()
             .iter()
-            .map(|f| (f.record.key().clone(), *f.record.value(), f.record.timestamp()))
+            .map(|f| {
+                (
+                    f.record.key().clone(),
+                    *f.record.value(),
+                    f.record.timestamp(),
+                )
+            })
             .collect();
         assert_eq!(out, vec![("a".into(), 2, 3), ("b".into(), 1, 2)]);
     }

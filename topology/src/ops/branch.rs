@@ -16,7 +16,11 @@ pub(crate) struct Branch<K, V> {
 }
 
 impl<K: Send + 'static, V: Send + 'static> Processor<K, V> for Branch<K, V> {
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, V>,
+    ) -> Result<()> {
         let hit = self
             .predicates
             .iter()

@@ -14,7 +14,11 @@ pub(crate) struct Filter<K, V> {
 }
 
 impl<K: Send + 'static, V: Send + 'static> Processor<K, V> for Filter<K, V> {
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, V>,
+    ) -> Result<()> {
         if (self.predicate)(record.key(), record.value()) == self.keep_matching {
             ctx.forward(record)?;
         }
@@ -36,7 +40,8 @@ mod tests {
         };
         let mut ctx = MockProcessorContext::new();
         for v in [1, 2, 3] {
-            f.process(Record::new("k".to_string(), v, 0), &mut ctx).unwrap();
+            f.process(Record::new("k".to_string(), v, 0), &mut ctx)
+                .unwrap();
         }
         let vals: Vec<i32> = ctx.forwarded().iter().map(|r| *r.record.value()).collect();
         assert_eq!(vals, vec![2, 3]);

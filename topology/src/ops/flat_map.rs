@@ -19,7 +19,11 @@ where
     K2: Send + 'static,
     V2: Send + 'static,
 {
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K2, V2>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K2, V2>,
+    ) -> Result<()> {
         let (k, v, rest) = record.take_key_value();
         for (k2, v2) in (self.f)(k, v) {
             ctx.forward(rest.clone().with_key_value(k2, v2))?;
@@ -40,8 +44,13 @@ mod tests {
             f: Arc::new(|_, line| line.split(' ').map(|w| (w.to_string(), w.len())).collect()),
         };
         let mut ctx = MockProcessorContext::new();
-        f.process(Record::new((), "to be or".to_string(), 5), &mut ctx).unwrap();
-        let keys: Vec<&str> = ctx.forwarded().iter().map(|r| r.record.key().as_str()).collect();
+        f.process(Record::new((), "to be or".to_string(), 5), &mut ctx)
+            .unwrap();
+        let keys: Vec<&str> = ctx
+            .forwarded()
+            .iter()
+            .map(|r| r.record.key().as_str())
+            .collect();
         assert_eq!(keys, vec!["to", "be", "or"]);
         assert!(ctx.forwarded().iter().all(|r| r.record.timestamp() == 5));
     }

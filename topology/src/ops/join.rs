@@ -28,7 +28,11 @@ where
         Ok(())
     }
 
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, VR>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, VR>,
+    ) -> Result<()> {
         let store = self
             .store
             .as_ref()

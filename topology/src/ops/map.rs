@@ -19,7 +19,11 @@ where
     K2: Send + 'static,
     V2: Send + 'static,
 {
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K2, V2>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K2, V2>,
+    ) -> Result<()> {
         let (k, v, rest) = record.take_key_value();
         let (k2, v2) = (self.f)(k, v);
         ctx.forward(rest.with_key_value(k2, v2))
@@ -39,7 +43,11 @@ where
     V: Send + 'static,
     V2: Send + 'static,
 {
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, V2>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, V2>,
+    ) -> Result<()> {
         let (value, rest) = record.take_value();
         let v2 = (self.f)(rest.key(), value);
         ctx.forward(rest.with_value(v2))
@@ -58,9 +66,13 @@ mod tests {
             f: Arc::new(|k, v| (v, k)),
         };
         let mut ctx = MockProcessorContext::new();
-        m.process(Record::new("a".to_string(), 7, 42), &mut ctx).unwrap();
+        m.process(Record::new("a".to_string(), 7, 42), &mut ctx)
+            .unwrap();
         let out = &ctx.forwarded()[0].record;
-        assert_eq!((out.key(), out.value().as_str(), out.timestamp()), (&7, "a", 42));
+        assert_eq!(
+            (out.key(), out.value().as_str(), out.timestamp()),
+            (&7, "a", 42)
+        );
     }
 
     #[test]
@@ -69,7 +81,8 @@ mod tests {
             f: Arc::new(|k, v| format!("{k}{v}")),
         };
         let mut ctx = MockProcessorContext::new();
-        m.process(Record::new("a".to_string(), 7, 1), &mut ctx).unwrap();
+        m.process(Record::new("a".to_string(), 7, 1), &mut ctx)
+            .unwrap();
         assert_eq!(ctx.forwarded()[0].record.value(), "a7");
     }
 }

@@ -14,7 +14,11 @@ pub(crate) struct Peek<K, V> {
 }
 
 impl<K: Send + 'static, V: Send + 'static> Processor<K, V> for Peek<K, V> {
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, V>,
+    ) -> Result<()> {
         (self.action)(record.key(), record.value());
         if self.pass_on {
             ctx.forward(record)?;
@@ -27,7 +31,11 @@ impl<K: Send + 'static, V: Send + 'static> Processor<K, V> for Peek<K, V> {
 pub(crate) struct PassThrough;
 
 impl<K: Send + 'static, V: Send + 'static> Processor<K, V> for PassThrough {
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, V>,
+    ) -> Result<()> {
         ctx.forward(record)
     }
 }
@@ -46,8 +54,14 @@ mod tests {
         let action: Action<u8, u8> = Arc::new(move |_, _| {
             s.fetch_add(1, Ordering::SeqCst);
         });
-        let mut peek = Peek { action: action.clone(), pass_on: true };
-        let mut each = Peek { action, pass_on: false };
+        let mut peek = Peek {
+            action: action.clone(),
+            pass_on: true,
+        };
+        let mut each = Peek {
+            action,
+            pass_on: false,
+        };
         let mut ctx = MockProcessorContext::new();
         peek.process(Record::new(1, 1, 0), &mut ctx).unwrap();
         each.process(Record::new(1, 1, 0), &mut ctx).unwrap();

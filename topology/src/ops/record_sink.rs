@@ -21,8 +21,14 @@ pub trait RecordSink<K, V>: Send + 'static {
 
 pub(crate) struct SinkProcessor<S>(pub S);
 
-impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> Processor<K, V> for SinkProcessor<S> {
-    fn process(&mut self, record: Record<K, V>, _ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
+impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> Processor<K, V>
+    for SinkProcessor<S>
+{
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        _ctx: &mut dyn ProcessorContext<K, V>,
+    ) -> Result<()> {
         self.0.write(&record)
     }
     fn flush(&mut self, _ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {

@@ -33,7 +33,15 @@ pub(crate) struct SessionAggregate<K: Ord, V, A> {
 }
 
 impl<K: Ord + Clone, V, A> SessionAggregate<K, V, A> {
-    pub fn new(store_name: String, gap: i64, grace: i64, retention: i64, adder: Adder<K, V, A>, merger: Merger<K, A>, emit: EmitStrategy) -> Self {
+    pub fn new(
+        store_name: String,
+        gap: i64,
+        grace: i64,
+        retention: i64,
+        adder: Adder<K, V, A>,
+        merger: Merger<K, A>,
+        emit: EmitStrategy,
+    ) -> Self {
         Self {
             store_name,
             gap,
@@ -82,7 +90,11 @@ where
         ctx.schedule(1, PunctuationType::StreamTime)
     }
 
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<Windowed<K>, A>,
+    ) -> Result<()> {
         let store = self.store(ctx.node_name())?;
         let t_in = record.timestamp();
         self.observed = self.observed.max(t_in);
@@ -118,9 +130,14 @@ where
             self.open.remove(&(w.end, w.start, key.clone()));
         }
         match self.emit {
-            EmitStrategy::OnEveryRecord => {
-                ctx.forward(Record::new(Windowed { key, window: merged }, result, t))
-            }
+            EmitStrategy::OnEveryRecord => ctx.forward(Record::new(
+                Windowed {
+                    key,
+                    window: merged,
+                },
+                result,
+                t,
+            )),
             EmitStrategy::OnUpdate => {
                 if self.cache.mark((merged, key), t) {
                     self.flush(ctx)?;
@@ -134,14 +151,21 @@ where
         }
     }
 
-    fn punctuate(&mut self, _kind: PunctuationType, _task_time: Timestamp, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
+    fn punctuate(
+        &mut self,
+        _kind: PunctuationType,
+        _task_time: Timestamp,
+        ctx: &mut dyn ProcessorContext<Windowed<K>, A>,
+    ) -> Result<()> {
         let st = self.observed.max(ctx.settled_stream_time());
         let store = self.store(ctx.node_name())?;
         while let Some((end, _, _)) = self.open.first() {
             if !self.closed(*end, st) {
                 break;
             }
-            let Some((end, start, key)) = self.open.pop_first() else { break };
+            let Some((end, start, key)) = self.open.pop_first() else {
+                break;
+            };
             let window = Window::new(start, end);
             let found = store.lock().find_sessions(&key, end, start)?;
             if let Some((_, v)) = found.into_iter().find(|(w, _)| *w == window) {
@@ -151,7 +175,9 @@ where
         if st >= self.next_expiry && st != Timestamp::MAX {
             // Sessions whose update is still cached stay until the next flush forwards it.
             let cached_end = self.cache.ids().map(|(w, _)| w.end).min();
-            let before = st.saturating_sub(self.retention).min(cached_end.unwrap_or(Timestamp::MAX));
+            let before = st
+                .saturating_sub(self.retention)
+                .min(cached_end.unwrap_or(Timestamp::MAX));
             store.lock().expire_before(before)?;
             self.next_expiry = st.saturating_add(self.gap);
         }

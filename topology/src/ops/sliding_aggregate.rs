@@ -28,7 +28,13 @@ pub(crate) struct SlidingAggregate<K: Ord, V, A> {
 }
 
 impl<K: Ord + Clone + 'static, V: Clone + 'static, A> SlidingAggregate<K, V, A> {
-    pub fn new(store_name: String, difference: i64, grace: i64, adder: Adder<K, V, A>, emit: EmitStrategy) -> Self {
+    pub fn new(
+        store_name: String,
+        difference: i64,
+        grace: i64,
+        adder: Adder<K, V, A>,
+        emit: EmitStrategy,
+    ) -> Self {
         Self {
             store_name,
             difference,
@@ -48,7 +54,12 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static, A> SlidingAggregate<K, V, A> 
     }
 
     /// The result of `key`'s window ending at `end` (inclusive), folded from the buffer.
-    fn compute(&self, store: &WindowStoreHandle<K, Vec<V>>, key: &K, end: Timestamp) -> Result<Option<A>> {
+    fn compute(
+        &self,
+        store: &WindowStoreHandle<K, Vec<V>>,
+        key: &K,
+        end: Timestamp,
+    ) -> Result<Option<A>> {
         let w = self.window(end);
         let buffered = store.lock().fetch(key, w.start, end)?;
         let mut acc = None;
@@ -88,7 +99,11 @@ where
         ctx.schedule(1, PunctuationType::StreamTime)
     }
 
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<Windowed<K>, A>,
+    ) -> Result<()> {
         let store = self.store(ctx.node_name())?;
         let t_in = record.timestamp();
         self.observed = self.observed.max(t_in);
@@ -113,7 +128,10 @@ where
             match self.emit {
                 EmitStrategy::OnEveryRecord => {
                     if let Some(v) = self.compute(&store, &key, end)? {
-                        let k = Windowed { key: key.clone(), window: self.window(end) };
+                        let k = Windowed {
+                            key: key.clone(),
+                            window: self.window(end),
+                        };
                         ctx.forward(Record::new(k, v, end))?;
                     }
                 }
@@ -130,14 +148,21 @@ where
         Ok(())
     }
 
-    fn punctuate(&mut self, _kind: PunctuationType, _task_time: Timestamp, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
+    fn punctuate(
+        &mut self,
+        _kind: PunctuationType,
+        _task_time: Timestamp,
+        ctx: &mut dyn ProcessorContext<Windowed<K>, A>,
+    ) -> Result<()> {
         let st = self.observed.max(ctx.settled_stream_time());
         let store = self.store(ctx.node_name())?;
         while let Some((end, _)) = self.open.first() {
             if end.saturating_add(1 + self.grace) > st {
                 break;
             }
-            let Some((end, key)) = self.open.pop_first() else { break };
+            let Some((end, key)) = self.open.pop_first() else {
+                break;
+            };
             if let Some(v) = self.compute(&store, &key, end)? {
                 let window = self.window(end);
                 ctx.forward(Record::new(Windowed { key, window }, v, end))?;

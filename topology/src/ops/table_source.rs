@@ -29,7 +29,11 @@ where
         Ok(())
     }
 
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, V>,
+    ) -> Result<()> {
         let store = self
             .store
             .as_ref()

@@ -72,11 +72,13 @@ impl Streams {
 
     /// The counters summed over this instance's tasks.
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.metrics
-            .read()
-            .iter()
-            .map(|m| m.snapshot())
-            .fold(MetricsSnapshot { stream_time: i64::MIN, ..Default::default() }, MetricsSnapshot::merge)
+        self.metrics.read().iter().map(|m| m.snapshot()).fold(
+            MetricsSnapshot {
+                stream_time: i64::MIN,
+                ..Default::default()
+            },
+            MetricsSnapshot::merge,
+        )
     }
 
     /// Interactive queries: the instances (one per partition) of store `name` in this process.
@@ -114,7 +116,9 @@ impl Streams {
                 let task =
                     Task::open(&self.topology, sub, partition, &sp.sources, &sp.sinks, env).await?;
                 for (name, h) in task.stores() {
-                    self.stores.write().insert((name.clone(), partition), h.clone());
+                    self.stores
+                        .write()
+                        .insert((name.clone(), partition), h.clone());
                 }
                 ids.push(handles.len());
                 let cfg = self.config.clone();
@@ -132,7 +136,10 @@ impl Streams {
             for &i in ids {
                 let r = match (&mut handles[i]).await {
                     Ok(r) => r,
-                    Err(e) => Err(TopologyError::process("(task)", format!("task panicked or was cancelled: {e}"))),
+                    Err(e) => Err(TopologyError::process(
+                        "(task)",
+                        format!("task panicked or was cancelled: {e}"),
+                    )),
                 };
                 if r.is_err() {
                     self.shutdown.trigger();

@@ -142,9 +142,10 @@ impl SourceConnector for TopicSource {
         format!("{}:{}", self.broker.name(), self.topic)
     }
     async fn partitions(&self) -> Result<u32> {
-        self.broker.partitions(&self.topic).await?.ok_or_else(|| {
-            crate::TopologyError::connector(&self.topic, "the topic does not exist")
-        })
+        self.broker
+            .partitions(&self.topic)
+            .await?
+            .ok_or_else(|| crate::TopologyError::connector(&self.topic, "the topic does not exist"))
     }
     async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>> {
         self.broker.reader(&self.topic, partition, start).await
@@ -173,9 +174,10 @@ impl SinkConnector for TopicSink {
         format!("{}:{}", self.broker.name(), self.topic)
     }
     async fn partitions(&self) -> Result<u32> {
-        self.broker.partitions(&self.topic).await?.ok_or_else(|| {
-            crate::TopologyError::connector(&self.topic, "the topic does not exist")
-        })
+        self.broker
+            .partitions(&self.topic)
+            .await?
+            .ok_or_else(|| crate::TopologyError::connector(&self.topic, "the topic does not exist"))
     }
     async fn write(&self, records: Vec<OutRecord>) -> Result<()> {
         self.broker.produce(&self.topic, records).await
@@ -237,8 +239,11 @@ mod tests {
         assert_eq!(murmur2(b"foobar"), -790332482);
         assert_eq!(murmur2(b"a-little-bit-long-string"), -985981536);
         assert_eq!(murmur2(b"a-little-bit-longer-string"), -1486304829);
-        assert_eq!(murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
-        assert_eq!(murmur2(&[b'a', b'b', b'c']), 479470107);
+        assert_eq!(
+            murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"),
+            -58897971
+        );
+        assert_eq!(murmur2(b"abc"), 479470107);
     }
 
     #[test]

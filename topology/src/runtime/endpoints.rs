@@ -49,7 +49,11 @@ impl<K, V> SourceNode<K, V> {
                 task.metrics.add_dead_lettered(1);
                 let mut headers = input.raw.headers;
                 headers.push(("weir.error".into(), reason.into_bytes()));
-                headers.push(("weir.source".into(), format!("{}/{}/{}", input.topic, input.partition, input.raw.offset).into_bytes()));
+                headers.push((
+                    "weir.source".into(),
+                    format!("{}/{}/{}", input.topic, input.partition, input.raw.offset)
+                        .into_bytes(),
+                ));
                 task.dead_letters.push(OutRecord {
                     partition: 0,
                     key: input.raw.key,
@@ -80,7 +84,10 @@ where
                 node: self.name.clone(),
                 expected: "SourceInput",
             })?;
-        let key = match self.key_serde.deserialize(input.raw.key.as_deref().unwrap_or(&[])) {
+        let key = match self
+            .key_serde
+            .deserialize(input.raw.key.as_deref().unwrap_or(&[]))
+        {
             Ok(k) => k,
             Err(e) => return self.reject(input, format!("bad key: {e}"), task),
         };
@@ -115,7 +122,13 @@ where
         forward_all(arena, task, &self.ports.main, record)
     }
 
-    fn punctuate(&mut self, _: PunctuationType, _: Timestamp, _: &Arena, _: &mut TaskState) -> Result<()> {
+    fn punctuate(
+        &mut self,
+        _: PunctuationType,
+        _: Timestamp,
+        _: &Arena,
+        _: &mut TaskState,
+    ) -> Result<()> {
         Ok(())
     }
     fn flush(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
@@ -138,7 +151,12 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
         Ok(())
     }
 
-    fn process(&mut self, record: &mut dyn Any, _arena: &Arena, task: &mut TaskState) -> Result<()> {
+    fn process(
+        &mut self,
+        record: &mut dyn Any,
+        _arena: &Arena,
+        task: &mut TaskState,
+    ) -> Result<()> {
         let record = record
             .downcast_mut::<Option<Record<K, V>>>()
             .and_then(Option::take)
@@ -151,7 +169,10 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
             reason: e,
         };
         let key = self.key_serde.serialize(record.key()).map_err(ser_err)?;
-        let value = self.value_serde.serialize(record.value()).map_err(ser_err)?;
+        let value = self
+            .value_serde
+            .serialize(record.value())
+            .map_err(ser_err)?;
         let timestamp = record.timestamp();
         let headers = record.headers().clone();
         let outbox = task
@@ -170,7 +191,13 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
         Ok(())
     }
 
-    fn punctuate(&mut self, _: PunctuationType, _: Timestamp, _: &Arena, _: &mut TaskState) -> Result<()> {
+    fn punctuate(
+        &mut self,
+        _: PunctuationType,
+        _: Timestamp,
+        _: &Arena,
+        _: &mut TaskState,
+    ) -> Result<()> {
         Ok(())
     }
     fn flush(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {

@@ -44,7 +44,9 @@ impl MemoryBroker {
         let mut topics = self.topics.write();
         topics.entry(name.to_string()).or_insert_with(|| {
             Arc::new(Topic {
-                partitions: (0..partitions.max(1)).map(|_| Mutex::new(Vec::new())).collect(),
+                partitions: (0..partitions.max(1))
+                    .map(|_| Mutex::new(Vec::new()))
+                    .collect(),
                 closed: AtomicBool::new(false),
                 appended: Notify::new(),
             })
@@ -108,7 +110,11 @@ impl MemoryBroker {
     /// Every record of one partition, in offset order.
     pub fn records(&self, topic: &str, partition: u32) -> Vec<RawRecord> {
         self.topic(topic)
-            .and_then(|t| t.partitions.get(partition as usize).map(|p| p.lock().clone()))
+            .and_then(|t| {
+                t.partitions
+                    .get(partition as usize)
+                    .map(|p| p.lock().clone())
+            })
             .unwrap_or_default()
     }
 
@@ -244,7 +250,8 @@ mod tests {
     async fn readers_see_appends_in_order_and_end_of_stream() {
         let b = MemoryBroker::new(2);
         b.create_topic("t", 2);
-        b.append("t", vec![out(0, "a"), out(1, "b"), out(0, "c")]).unwrap();
+        b.append("t", vec![out(0, "a"), out(1, "b"), out(0, "c")])
+            .unwrap();
         let mut r = b.reader("t", 0, StartFrom::Earliest).await.unwrap();
         let p = r.poll(10, 0).await.unwrap();
         assert_eq!(p.records.len(), 2);

@@ -33,8 +33,7 @@ impl Ports {
 /// A node as the task sees it: records arrive as `&mut Option<Record<K, V>>` behind `dyn Any`.
 pub(crate) trait Node: Send {
     fn init(&mut self, idx: usize, arena: &Arena, task: &mut TaskState) -> Result<()>;
-    fn process(&mut self, record: &mut dyn Any, arena: &Arena, task: &mut TaskState)
-        -> Result<()>;
+    fn process(&mut self, record: &mut dyn Any, arena: &Arena, task: &mut TaskState) -> Result<()>;
     fn punctuate(
         &mut self,
         kind: PunctuationType,
@@ -80,6 +79,9 @@ pub(crate) fn forward_all<K: Clone + 'static, V: Clone + 'static>(
     Ok(())
 }
 
+/// The record types a node consumes and produces, as a zero-sized marker.
+type Signature<KIn, VIn, KOut, VOut> = fn(KIn, VIn) -> (KOut, VOut);
+
 /// A user or built-in [`Processor`] wrapped as a runtime node.
 pub(crate) struct ProcessorNode<P, KIn, VIn, KOut, VOut> {
     pub name: String,
@@ -87,7 +89,7 @@ pub(crate) struct ProcessorNode<P, KIn, VIn, KOut, VOut> {
     pub processor: P,
     pub ports: Ports,
     pub stores: Vec<String>,
-    pub _types: PhantomData<fn(KIn, VIn) -> (KOut, VOut)>,
+    pub _types: PhantomData<Signature<KIn, VIn, KOut, VOut>>,
 }
 
 impl<P, KIn, VIn, KOut, VOut> ProcessorNode<P, KIn, VIn, KOut, VOut> {
@@ -131,12 +133,7 @@ where
         with_ctx!(self, arena, task, |ctx| self.processor.init(&mut ctx))
     }
 
-    fn process(
-        &mut self,
-        record: &mut dyn Any,
-        arena: &Arena,
-        task: &mut TaskState,
-    ) -> Result<()> {
+    fn process(&mut self, record: &mut dyn Any, arena: &Arena, task: &mut TaskState) -> Result<()> {
         let record = record
             .downcast_mut::<Option<Record<KIn, VIn>>>()
             .and_then(Option::take)
@@ -144,7 +141,9 @@ where
                 node: self.name.clone(),
                 expected: std::any::type_name::<Record<KIn, VIn>>(),
             })?;
-        with_ctx!(self, arena, task, |ctx| self.processor.process(record, &mut ctx))
+        with_ctx!(self, arena, task, |ctx| self
+            .processor
+            .process(record, &mut ctx))
     }
 
     fn punctuate(

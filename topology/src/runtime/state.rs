@@ -69,11 +69,17 @@ impl TaskState {
                 format!("punctuation interval must be positive, got {interval}"),
             ));
         }
+        // Wall-clock punctuations first fire one interval from now; stream-time ones on the
+        // first advance of stream time, then on every aligned interval.
+        let next = match kind {
+            PunctuationType::WallClock => self.clock.now_ms().saturating_add(interval),
+            PunctuationType::StreamTime => NO_TIME,
+        };
         self.schedules.push(Schedule {
             node,
             kind,
             interval,
-            next: NO_TIME,
+            next,
         });
         Ok(())
     }

@@ -71,20 +71,25 @@ impl Task {
             subtopology: sub,
             partition,
         };
-        let subt = topology
-            .subtopologies
-            .get(sub)
-            .ok_or_else(|| TopologyError::config("subtopology", format!("no sub-topology {sub}")))?;
-        let local: HashMap<usize, usize> =
-            subt.nodes.iter().enumerate().map(|(l, g)| (*g, l)).collect();
+        let subt = topology.subtopologies.get(sub).ok_or_else(|| {
+            TopologyError::config("subtopology", format!("no sub-topology {sub}"))
+        })?;
+        let local: HashMap<usize, usize> = subt
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(l, g)| (*g, l))
+            .collect();
         let to_local = |v: &[usize]| v.iter().filter_map(|g| local.get(g).copied()).collect();
 
         let mut stores = HashMap::new();
         for name in &subt.stores {
-            let spec = topology.store(name).ok_or_else(|| TopologyError::MissingStore {
-                node: "(task)".into(),
-                store: name.clone(),
-            })?;
+            let spec = topology
+                .store(name)
+                .ok_or_else(|| TopologyError::MissingStore {
+                    node: "(task)".into(),
+                    store: name.clone(),
+                })?;
             let handle: StoreHandle = spec.open(&env.backend, partition)?;
             stores.insert(name.clone(), handle);
         }
@@ -107,9 +112,10 @@ impl Task {
             let mut outbox = 0;
             match &spec.role {
                 NodeRole::Sink { .. } => {
-                    let (conn, partitions) = sinks.get(&g).cloned().ok_or_else(|| {
-                        TopologyError::connector(&spec.name, "sink not resolved")
-                    })?;
+                    let (conn, partitions) = sinks
+                        .get(&g)
+                        .cloned()
+                        .ok_or_else(|| TopologyError::connector(&spec.name, "sink not resolved"))?;
                     outbox = outboxes.len();
                     outboxes.push(Outbox {
                         partitions,
@@ -123,20 +129,32 @@ impl Task {
             arena.push(RefCell::new((spec.factory)(NodeArgs { ports, outbox })));
         }
 
-        let loaded = env.checkpoints.load(id)?;
+        // Offsets are only worth restoring together with the state they belong to: with stores
+        // that do not survive a restart (in memory), a stateful task re-reads its input.
+        let durable = env.backend.is_persistent() || subt.stores.is_empty();
+        let loaded = if durable {
+            env.checkpoints.load(id)?
+        } else {
+            None
+        };
         let restored = loaded.is_some();
         let checkpoint = loaded.unwrap_or_default();
         let mut bindings = Vec::new();
         for (l, g) in source_nodes {
-            let conn = sources
-                .get(&g)
-                .ok_or_else(|| TopologyError::connector(&topology.nodes[g].name, "source not resolved"))?;
+            let conn = sources.get(&g).ok_or_else(|| {
+                TopologyError::connector(&topology.nodes[g].name, "source not resolved")
+            })?;
             let topic: Arc<str> = topology.nodes[g]
                 .topic()
                 .map(Arc::from)
                 .unwrap_or_else(|| Arc::from(conn.name().as_str()));
-            let committed = checkpoint.offsets.get(&(topic.to_string(), partition)).copied();
-            let start = committed.map(StartFrom::Offset).unwrap_or(StartFrom::Earliest);
+            let committed = checkpoint
+                .offsets
+                .get(&(topic.to_string(), partition))
+                .copied();
+            let start = committed
+                .map(StartFrom::Offset)
+                .unwrap_or(StartFrom::Earliest);
             let reader = conn.open(partition, start).await?;
             bindings.push(SourceBinding {
                 node: l,
@@ -150,7 +168,11 @@ impl Task {
         }
 
         let now = env.clock.now_ms();
-        let stream_time = if restored { checkpoint.stream_time } else { NO_TIME };
+        let stream_time = if restored {
+            checkpoint.stream_time
+        } else {
+            NO_TIME
+        };
         let mut task = Task {
             id,
             arena,
@@ -205,8 +227,16 @@ impl Task {
         let buffered: usize = self.sources.iter().map(|s| s.buffer.len()).sum();
         let open = self.sources.iter().filter(|s| !s.ended).count();
         let mut got = 0;
-        for s in self.sources.iter_mut().filter(|s| !s.ended && s.buffer.len() < max_records) {
-            let wait = if buffered == 0 && open == 1 { max_wait_ms } else { 0 };
+        for s in self
+            .sources
+            .iter_mut()
+            .filter(|s| !s.ended && s.buffer.len() < max_records)
+        {
+            let wait = if buffered == 0 && open == 1 {
+                max_wait_ms
+            } else {
+                0
+            };
             let polled = s.reader.poll(max_records, wait).await?;
             got += polled.records.len();
             s.buffer.extend(polled.records);
@@ -227,7 +257,11 @@ impl Task {
         let mut done = 0;
         while done < max {
             let pick = if self.sources.len() == 1 {
-                if self.sources[0].buffer.is_empty() { None } else { Some(0) }
+                if self.sources[0].buffer.is_empty() {
+                    None
+                } else {
+                    Some(0)
+                }
             } else {
                 self.sources
                     .iter()
@@ -238,7 +272,9 @@ impl Task {
             };
             let Some(i) = pick else { break };
             let s = &mut self.sources[i];
-            let Some(raw) = s.buffer.pop_front() else { break };
+            let Some(raw) = s.buffer.pop_front() else {
+                break;
+            };
             s.next_offset = raw.offset + 1;
             let node = s.node;
             let mut input = Some(SourceInput {
@@ -331,7 +367,11 @@ impl Task {
 
     /// Records waiting in sink outboxes.
     pub fn pending_output(&self) -> usize {
-        self.state.outboxes.iter().map(|o| o.records.len()).sum::<usize>()
+        self.state
+            .outboxes
+            .iter()
+            .map(|o| o.records.len())
+            .sum::<usize>()
             + self.state.dead_letters.len()
     }
 

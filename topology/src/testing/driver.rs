@@ -191,7 +191,9 @@ impl TopologyTestDriver {
                         dead_letter: p.dead_letter.clone(),
                         metrics: m,
                     };
-                    tasks.push(Task::open(&topology, sub, partition, &sp.sources, &sp.sinks, env).await?);
+                    tasks.push(
+                        Task::open(&topology, sub, partition, &sp.sources, &sp.sinks, env).await?,
+                    );
                 }
             }
             Ok::<(), TopologyError>(())
@@ -212,7 +214,12 @@ impl TopologyTestDriver {
     }
 
     /// A typed input topic; records are spread over partitions by key (Kafka's partitioner).
-    pub fn input_topic<K, V>(&self, topic: &str, key_serde: impl Serde<K>, value_serde: impl Serde<V>) -> TestInputTopic<K, V> {
+    pub fn input_topic<K, V>(
+        &self,
+        topic: &str,
+        key_serde: impl Serde<K>,
+        value_serde: impl Serde<V>,
+    ) -> TestInputTopic<K, V> {
         TestInputTopic {
             core: self.core.clone(),
             topic: topic.to_string(),
@@ -222,7 +229,12 @@ impl TopologyTestDriver {
     }
 
     /// A typed output topic: reads what sinks wrote to `topic`.
-    pub fn output_topic<K, V>(&self, topic: &str, key_serde: impl Serde<K>, value_serde: impl Serde<V>) -> TestOutputTopic<K, V> {
+    pub fn output_topic<K, V>(
+        &self,
+        topic: &str,
+        key_serde: impl Serde<K>,
+        value_serde: impl Serde<V>,
+    ) -> TestOutputTopic<K, V> {
         TestOutputTopic {
             core: self.core.clone(),
             topic: topic.to_string(),
@@ -295,10 +307,15 @@ impl TopologyTestDriver {
     }
 
     /// Every entry of key-value store `name`, over all partitions, in key order.
-    pub fn kv_entries<K: Ord + Clone + 'static, V: Clone + 'static>(&self, name: &str) -> Result<Vec<(K, V)>> {
+    pub fn kv_entries<K: Ord + Clone + 'static, V: Clone + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(K, V)>> {
         let mut out = Vec::new();
         for h in self.store(name) {
-            let s = h.downcast::<KvStore<K, V>>().ok_or_else(|| store_type_error(name))?;
+            let s = h
+                .downcast::<KvStore<K, V>>()
+                .ok_or_else(|| store_type_error(name))?;
             out.extend(s.lock().all()?);
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -306,10 +323,15 @@ impl TopologyTestDriver {
     }
 
     /// Every entry of window store `name`: `(key, window start, value)`, ordered.
-    pub fn window_entries<K: Ord + Clone + 'static, V: Clone + 'static>(&self, name: &str) -> Result<Vec<(K, Timestamp, V)>> {
+    pub fn window_entries<K: Ord + Clone + 'static, V: Clone + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(K, Timestamp, V)>> {
         let mut out = Vec::new();
         for h in self.store(name) {
-            let s = h.downcast::<WindowStoreHandle<K, V>>().ok_or_else(|| store_type_error(name))?;
+            let s = h
+                .downcast::<WindowStoreHandle<K, V>>()
+                .ok_or_else(|| store_type_error(name))?;
             out.extend(s.lock().fetch_all(Timestamp::MIN, Timestamp::MAX)?);
         }
         out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
@@ -317,10 +339,15 @@ impl TopologyTestDriver {
     }
 
     /// Every session of session store `name`, ordered.
-    pub fn session_entries<K: Ord + Clone + 'static, V: Clone + 'static>(&self, name: &str) -> Result<Vec<(K, Window, V)>> {
+    pub fn session_entries<K: Ord + Clone + 'static, V: Clone + 'static>(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(K, Window, V)>> {
         let mut out = Vec::new();
         for h in self.store(name) {
-            let s = h.downcast::<SessionStoreHandle<K, V>>().ok_or_else(|| store_type_error(name))?;
+            let s = h
+                .downcast::<SessionStoreHandle<K, V>>()
+                .ok_or_else(|| store_type_error(name))?;
             out.extend(s.lock().all()?);
         }
         out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
@@ -334,7 +361,13 @@ impl TopologyTestDriver {
             .metrics
             .iter()
             .map(|m| m.snapshot())
-            .fold(MetricsSnapshot { stream_time: i64::MIN, ..Default::default() }, MetricsSnapshot::merge)
+            .fold(
+                MetricsSnapshot {
+                    stream_time: i64::MIN,
+                    ..Default::default()
+                },
+                MetricsSnapshot::merge,
+            )
     }
 
     /// The topology under test.
@@ -381,7 +414,13 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
     }
 
     /// Sends one record to `partition` and processes it.
-    pub fn pipe_to_partition(&self, partition: u32, key: K, value: V, timestamp: Timestamp) -> Result<()> {
+    pub fn pipe_to_partition(
+        &self,
+        partition: u32,
+        key: K,
+        value: V,
+        timestamp: Timestamp,
+    ) -> Result<()> {
         self.pipe_to(Some(partition), key, value, timestamp)
     }
 
@@ -403,26 +442,53 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         let bytes = self
             .key_serde
             .serialize(key)
-            .map_err(|e| TopologyError::Serde { node: self.topic.clone(), reason: e })?;
+            .map_err(|e| TopologyError::Serde {
+                node: self.topic.clone(),
+                reason: e,
+            })?;
         Ok(if bytes.is_empty() { None } else { Some(bytes) })
     }
 
-    fn pipe_to(&self, partition: Option<u32>, key: K, value: V, timestamp: Timestamp) -> Result<()> {
+    fn pipe_to(
+        &self,
+        partition: Option<u32>,
+        key: K,
+        value: V,
+        timestamp: Timestamp,
+    ) -> Result<()> {
         let key = self.key_bytes(&key)?;
         let value = self
             .value_serde
             .serialize(&value)
-            .map_err(|e| TopologyError::Serde { node: self.topic.clone(), reason: e })?;
+            .map_err(|e| TopologyError::Serde {
+                node: self.topic.clone(),
+                reason: e,
+            })?;
         self.append(partition, key, value, timestamp)
     }
 
-    fn append(&self, partition: Option<u32>, key: Option<Vec<u8>>, value: Vec<u8>, timestamp: Timestamp) -> Result<()> {
+    fn append(
+        &self,
+        partition: Option<u32>,
+        key: Option<Vec<u8>>,
+        value: Vec<u8>,
+        timestamp: Timestamp,
+    ) -> Result<()> {
         let mut core = self.core.borrow_mut();
-        let partitions = core.rt.block_on(core.broker.partitions(&self.topic))?.unwrap_or(1);
+        let partitions = core
+            .rt
+            .block_on(core.broker.partitions(&self.topic))?
+            .unwrap_or(1);
         let partition = partition.unwrap_or_else(|| kafka_partition(key.as_deref(), partitions));
         core.broker.append(
             &self.topic,
-            vec![OutRecord { partition, key, value: Some(value), timestamp, headers: Vec::new() }],
+            vec![OutRecord {
+                partition,
+                key,
+                value: Some(value),
+                timestamp,
+                headers: Vec::new(),
+            }],
         )?;
         core.settle()
     }
@@ -441,23 +507,39 @@ impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
     /// The new records, partition by partition, in offset order.
     pub fn read_all(&self) -> Result<Vec<Record<K, V>>> {
         let core = self.core.borrow();
-        let partitions = core.rt.block_on(core.broker.partitions(&self.topic))?.unwrap_or(0);
+        let partitions = core
+            .rt
+            .block_on(core.broker.partitions(&self.topic))?
+            .unwrap_or(0);
         let mut out = Vec::new();
         let mut positions = self.positions.borrow_mut();
         for p in 0..partitions {
             let records = core.broker.records(&self.topic, p);
             let from = positions.get(&p).copied().unwrap_or(0);
             for raw in records.iter().skip(from) {
-                let err = |e: String| TopologyError::Serde { node: self.topic.clone(), reason: e };
-                let key = self.key_serde.deserialize(raw.key.as_deref().unwrap_or(&[])).map_err(err)?;
+                let err = |e: String| TopologyError::Serde {
+                    node: self.topic.clone(),
+                    reason: e,
+                };
+                let key = self
+                    .key_serde
+                    .deserialize(raw.key.as_deref().unwrap_or(&[]))
+                    .map_err(err)?;
                 let value = self
                     .value_serde
                     .deserialize(raw.value.as_deref().unwrap_or(&[]))
-                    .map_err(|e| TopologyError::Serde { node: self.topic.clone(), reason: e })?;
+                    .map_err(|e| TopologyError::Serde {
+                        node: self.topic.clone(),
+                        reason: e,
+                    })?;
                 out.push(
                     Record::new(key, value, raw.timestamp)
                         .with_headers(raw.headers.clone())
-                        .with_source(SourceMeta { topic: self.topic.as_str().into(), partition: p, offset: raw.offset }),
+                        .with_source(SourceMeta {
+                            topic: self.topic.as_str().into(),
+                            partition: p,
+                            offset: raw.offset,
+                        }),
                 );
             }
             positions.insert(p, records.len());
@@ -467,11 +549,19 @@ impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
 
     /// The new records as key/value pairs.
     pub fn read_key_values(&self) -> Result<Vec<(K, V)>> {
-        Ok(self.read_all()?.into_iter().map(Record::into_key_value).collect())
+        Ok(self
+            .read_all()?
+            .into_iter()
+            .map(Record::into_key_value)
+            .collect())
     }
 
     /// The new records' values.
     pub fn read_values(&self) -> Result<Vec<V>> {
-        Ok(self.read_all()?.into_iter().map(|r| r.into_key_value().1).collect())
+        Ok(self
+            .read_all()?
+            .into_iter()
+            .map(|r| r.into_key_value().1)
+            .collect())
     }
 }

@@ -80,7 +80,10 @@ impl<K, V> MockProcessorContext<K, V> {
             wall_clock: 0,
             late: 0,
             node_name: "mock".into(),
-            task_id: TaskId { subtopology: 0, partition: 0 },
+            task_id: TaskId {
+                subtopology: 0,
+                partition: 0,
+            },
         }
     }
 
@@ -126,7 +129,10 @@ impl<K, V> MockProcessorContext<K, V> {
     }
 
     /// The records of another type sent to side output `port`.
-    pub fn side_output<K2: Clone + 'static, V2: Clone + 'static>(&self, port: &str) -> Vec<Record<K2, V2>> {
+    pub fn side_output<K2: Clone + 'static, V2: Clone + 'static>(
+        &self,
+        port: &str,
+    ) -> Vec<Record<K2, V2>> {
         self.side
             .iter()
             .filter(|(p, _)| p == port)
@@ -183,7 +189,9 @@ impl<K: 'static, V: 'static> ProcessorContext<K, V> for MockProcessorContext<K, 
             }
             None => Err(TopologyError::process(
                 &self.node_name,
-                format!("side output `{port}`: call `capture_side_output::<K, V>(\"{port}\")` first"),
+                format!(
+                    "side output `{port}`: call `capture_side_output::<K, V>(\"{port}\")` first"
+                ),
             )),
         }
     }
@@ -198,18 +206,25 @@ impl<K: 'static, V: 'static> ProcessorContext<K, V> for MockProcessorContext<K, 
 
     fn schedule(&mut self, interval_ms: i64, kind: PunctuationType) -> Result<()> {
         if interval_ms <= 0 {
-            return Err(TopologyError::process(&self.node_name, "punctuation interval must be positive"));
+            return Err(TopologyError::process(
+                &self.node_name,
+                "punctuation interval must be positive",
+            ));
         }
         self.scheduled.push(Scheduled { interval_ms, kind });
         Ok(())
     }
 
     fn store_any(&mut self, name: &str) -> Result<StoreHandle> {
-        self.stores.get(name).cloned().ok_or_else(|| TopologyError::StoreAccess {
-            node: self.node_name.clone(),
-            store: name.to_string(),
-            reason: "add it with `with_kv_store` / `with_window_store` / `with_session_store`".into(),
-        })
+        self.stores
+            .get(name)
+            .cloned()
+            .ok_or_else(|| TopologyError::StoreAccess {
+                node: self.node_name.clone(),
+                store: name.to_string(),
+                reason: "add it with `with_kv_store` / `with_window_store` / `with_session_store`"
+                    .into(),
+            })
     }
 
     fn node_name(&self) -> &str {
@@ -224,4 +239,3 @@ impl<K: 'static, V: 'static> ProcessorContext<K, V> for MockProcessorContext<K, 
         self.late += 1;
     }
 }
-
