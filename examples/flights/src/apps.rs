@@ -1,13 +1,15 @@
 //! The three topologies of the example: producer, consumer and streaming application.
 
+use crate::charts::SharedChart;
 use crate::replay::Replay;
 use crate::results::{AccuracyState, ClassifiedFlight, CountRow, ResultRow};
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use weir::processors::{BatchInference, JsonLinesSink};
+use weir::processors::{BatchInference, JsonLinesSink, ParquetOptions, ParquetSink};
 use weir::topology::prelude::*;
-use weir::topology::{BytesSerde, Result};
+use weir::topology::{BytesSerde, Result, TopologyError};
 use weir_models::{Flight, Model};
 
 /// The topic the producer writes and the other two read.
@@ -21,8 +23,8 @@ pub const WINDOW: Duration = Duration::from_secs(120);
 /// Accepts the pending batch, which arrives one tick (5 s) after its timestamp.
 pub const GRACE: Duration = Duration::from_secs(10);
 
-fn tracked(key: &String) -> bool {
-    TRACKED_KEYS.contains(&key.as_str())
+fn tracked(key: &str) -> bool {
+    TRACKED_KEYS.contains(&key)
 }
 
 /// The producer: replayed rows to `flightTopic`, keyed by day of week.
@@ -34,13 +36,22 @@ pub fn producer(replay: Replay) -> Result<Topology> {
     builder.build()
 }
 
-/// The consumer: for keys 1-3, the records received in the last 2 minutes of processing time.
-/// `processing_time` is the wall clock (real time) or the record's send time (simulated time).
-pub fn consumer(out: &Path, processing_time: TimestampExtractor<Vec<u8>>) -> Result<Topology> {
+/// The consumer: for keys 1-3, the records received in the last 2 minutes of processing time,
+/// to `<out>/consumer.jsonl` and `chart`. `processing_time` is the wall clock (real time) or
+/// the record's send time (simulated time).
+pub fn consumer(
+    out: &Path,
+    processing_time: TimestampExtractor<Vec<u8>>,
+    chart: SharedChart<CountRow>,
+) -> Result<Topology> {
     let builder = TopologyBuilder::new();
     let rows_path = out.join("consumer.jsonl");
-    builder
-        .stream(Source::topic(FLIGHT_TOPIC, StringSerde, BytesSerde).timestamps(processing_time).named("flights"))
+    let counts = builder
+        .stream(
+            Source::topic(FLIGHT_TOPIC, StringSerde, BytesSerde)
+                .timestamps(processing_time)
+                .named("flights"),
+        )
         .filter(|k, _| tracked(k))
         .map_values(|_| ())
         .group_by_key()
@@ -49,18 +60,24 @@ pub fn consumer(out: &Path, processing_time: TimestampExtractor<Vec<u8>>) -> Res
         .count("received-last-2-min")
         .to_stream()
         .map(|wk, n| {
-            let row = CountRow { key: wk.key.clone(), ts: (wk.window.end - 1) / 1000, count_flight_records: n };
+            let row = CountRow {
+                key: wk.key.clone(),
+                ts: (wk.window.end - 1) / 1000,
+                count_flight_records: n,
+            };
             (wk.key, row)
-        })
-        .sink("consumer-rows", move || JsonLinesSinkOrError::open(&rows_path));
+        });
+    counts.sink("consumer-rows", move || json_lines(&rows_path));
+    counts.sink("consumer-chart", move || chart.sink());
     builder.build()
 }
 
-/// The streaming application: classify each flight, keep every flight, and track per-key
-/// accuracy in 2-minute windows for keys 1-3.
-pub fn streaming(out: &Path, model: Arc<Model>) -> Result<Topology> {
+/// The streaming application: classify each flight, keep every flight in
+/// `<out>/flight.parquet/`, and track per-key accuracy in 2-minute windows for keys 1-3, to
+/// the results topic, `<out>/results.jsonl` and `chart`.
+pub fn streaming(out: &Path, model: Arc<Model>, chart: SharedChart<ResultRow>) -> Result<Topology> {
     let builder = TopologyBuilder::new();
-    let flights_path = out.join("flights.jsonl");
+    let parquet_dir = out.join("flight.parquet");
     let results_path = out.join("results.jsonl");
     let classified = builder
         .stream(
@@ -68,53 +85,88 @@ pub fn streaming(out: &Path, model: Arc<Model>) -> Result<Topology> {
                 .timestamps(TimestampExtractor::field_seconds(|f: &Flight| f.ts))
                 .named("flights"),
         )
-        .process_values(move || BatchInference::<String, Flight, Model>::new(model.clone(), 1024, 200), &[])
-        .map_values(|(flight, p): (Flight, weir_models::Prediction)| ClassifiedFlight::new(flight, p))
+        .process_values(
+            move || BatchInference::<String, Flight, Model>::new(model.clone(), 1024, 200),
+            &[],
+        )
+        .map_values(|(flight, p): (Flight, weir_models::Prediction)| {
+            ClassifiedFlight::new(flight, p)
+        })
         .named("classify");
-    classified.sink("flight-records", move || JsonLinesSinkOrError::open(&flights_path));
+    // One sink per task, each with its own partition number for its part files.
+    let next_partition = AtomicU32::new(0);
+    classified.sink("flight-parquet", move || {
+        let partition = next_partition.fetch_add(1, Ordering::Relaxed);
+        SinkOrError::from(ParquetSink::<ClassifiedFlight>::new(
+            &parquet_dir,
+            partition,
+            ParquetOptions::default(),
+        ))
+    });
     let results = classified
         .filter(|k, _| tracked(k))
         .group_by_key()
         .windowed_by(TumblingWindows::of(WINDOW).grace(GRACE))
-        .emit(EmitStrategy::OnUpdate)
-        .aggregate("accuracy", AccuracyState::default, |_, c: &ClassifiedFlight, s| s.add(c))
+        .emit(EmitStrategy::OnEveryRecord)
+        .aggregate(
+            "accuracy",
+            AccuracyState::default,
+            |_, c: &ClassifiedFlight, s| s.with(c),
+        )
         .to_stream()
         .map(|wk, s| (wk.key.clone(), ResultRow::new(&wk, &s)));
-    results.to(Sink::topic(RESULTS_TOPIC, StringSerde, JsonSerde::<ResultRow>::new()));
-    results.sink("results-file", move || JsonLinesSinkOrError::open(&results_path));
+    results.to(Sink::topic(
+        RESULTS_TOPIC,
+        StringSerde,
+        JsonSerde::<ResultRow>::new(),
+    ));
+    results.sink("results-file", move || json_lines(&results_path));
+    results.sink("accuracy-chart", move || chart.sink());
     builder.build()
 }
 
-/// A JSON-lines sink that reports a file it cannot open on its first write instead of at
-/// construction (sink suppliers cannot fail).
-pub enum JsonLinesSinkOrError {
+/// A sink that could not be opened reports why on its first write (sink suppliers cannot
+/// fail).
+pub enum SinkOrError<S> {
     /// The open sink.
-    Open(JsonLinesSink),
+    Open(S),
     /// Why it could not be opened.
     Failed(String),
 }
 
-impl JsonLinesSinkOrError {
-    /// Opens `path` for appending.
-    pub fn open(path: &Path) -> Self {
-        match JsonLinesSink::append(path) {
+impl<S> From<Result<S>> for SinkOrError<S> {
+    fn from(opened: Result<S>) -> Self {
+        match opened {
             Ok(s) => Self::Open(s),
             Err(e) => Self::Failed(e.to_string()),
         }
     }
 }
 
-impl<K: Send + 'static, V: serde::Serialize + Send + 'static> RecordSink<K, V> for JsonLinesSinkOrError {
+impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> RecordSink<K, V>
+    for SinkOrError<S>
+{
     fn write(&mut self, record: &Record<K, V>) -> Result<()> {
         match self {
-            Self::Open(s) => s.write_value(record.value()),
-            Self::Failed(e) => Err(weir::topology::TopologyError::connector("json-lines", e.clone())),
+            Self::Open(s) => s.write(record),
+            Self::Failed(e) => Err(TopologyError::connector("sink", e.clone())),
         }
     }
     fn flush(&mut self) -> Result<()> {
         match self {
-            Self::Open(s) => s.sync(),
+            Self::Open(s) => s.flush(),
             Self::Failed(_) => Ok(()),
         }
     }
+    fn close(&mut self) -> Result<()> {
+        match self {
+            Self::Open(s) => s.close(),
+            Self::Failed(_) => Ok(()),
+        }
+    }
+}
+
+/// A JSON-lines sink appending to `path`; an open error is reported on the first write.
+pub fn json_lines(path: &Path) -> SinkOrError<JsonLinesSink> {
+    SinkOrError::from(JsonLinesSink::append(path))
 }

@@ -1,7 +1,10 @@
 //! Runs producer, consumer and streaming application together on one broker (embedded
-//! in-process topics by default), with a progress line, and reports where the outputs are.
+//! in-process topics by default), with a progress line, and reports where the outputs are:
+//! `flight.parquet/`, `results.jsonl`, `accuracy.png`/`.svg`, `consumer.jsonl` and
+//! `consumer.png`/`.svg`.
 
 use crate::apps::{consumer, producer, streaming, FLIGHT_TOPIC, RESULTS_TOPIC};
+use crate::charts::{accuracy_chart, consumer_chart};
 use crate::producer::{TickBatcher, TICK_SECONDS};
 use crate::replay::{Pace, Replay};
 use crate::rows::load_by_day;
@@ -11,7 +14,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use weir::topology::prelude::*;
-use weir::topology::{Clock, MetricsSnapshot, Result, SystemClock, TimestampExtractor, TopologyError};
+use weir::topology::{
+    Clock, MetricsSnapshot, Result, SystemClock, TimestampExtractor, TopologyError,
+};
 use weir_models::Model;
 
 /// What the demo runs on and where it writes.
@@ -65,38 +70,58 @@ pub fn start_time(opts: &DemoOptions) -> i64 {
 pub async fn run_demo(opts: &DemoOptions, broker: MemoryBroker) -> Result<DemoSummary> {
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| TopologyError::connector(opts.out.display().to_string(), e))?;
+    // `flights.jsonl`: left by earlier versions (flights now go to `flight.parquet/`).
     for name in ["consumer.jsonl", "results.jsonl", "flights.jsonl"] {
         let _ = std::fs::remove_file(opts.out.join(name));
     }
+    let parquet_dir = opts.out.join("flight.parquet");
+    if parquet_dir.exists() {
+        std::fs::remove_dir_all(&parquet_dir)
+            .map_err(|e| TopologyError::connector(parquet_dir.display().to_string(), e))?;
+    }
+    let (accuracy, counts) = (accuracy_chart(&opts.out)?, consumer_chart(&opts.out)?);
     let model = Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
     let (by_day, _) = load_by_day(&opts.data)?;
     let start = start_time(opts);
     let ticks = (opts.duration_s / TICK_SECONDS).max(1) as u64;
     let clock = ManualClock::new(start * 1000);
-    let pace = if opts.fast { Pace::Fast(clock.clone()) } else { Pace::Realtime };
+    let pace = if opts.fast {
+        Pace::Fast(clock.clone())
+    } else {
+        Pace::Realtime
+    };
     let replay = Replay::new(TickBatcher::new(by_day, opts.seed), ticks, start, pace);
     let ticks_sent = replay.ticks_sent();
 
     broker.create_topic(FLIGHT_TOPIC, opts.partitions);
     broker.create_topic(RESULTS_TOPIC, opts.partitions);
     let dyn_broker: Arc<dyn Broker> = Arc::new(broker.clone());
-    let commit = if opts.fast { Duration::from_millis(100) } else { Duration::from_secs(1) };
+    let commit = if opts.fast {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs(1)
+    };
     let config = |id: &str| StreamsConfig::new(id).commit_interval(commit);
     let processing_time = if opts.fast {
         TimestampExtractor::<Vec<u8>>::RecordTime
     } else {
         TimestampExtractor::WallClock
     };
-    let producer = Arc::new(Streams::new(producer(replay)?, dyn_broker.clone(), config("flights-producer")));
+    let producer = Arc::new(Streams::new(
+        producer(replay)?,
+        dyn_broker.clone(),
+        config("flights-producer"),
+    ));
     let consumer = Arc::new(Streams::new(
-        consumer(&opts.out, processing_time)?,
+        consumer(&opts.out, processing_time, counts.clone())?,
         dyn_broker.clone(),
         config("flights-consumer"),
     ));
     let stream = Arc::new(Streams::new(
-        streaming(&opts.out, model)?,
+        streaming(&opts.out, model, accuracy.clone())?,
         dyn_broker.clone(),
-        config("flights-stream").error_handler(ErrorHandler::DeadLetter("flightTopic-dead-letters".into())),
+        config("flights-stream")
+            .error_handler(ErrorHandler::DeadLetter("flightTopic-dead-letters".into())),
     ));
 
     let progress = {
@@ -105,7 +130,12 @@ pub async fn run_demo(opts: &DemoOptions, broker: MemoryBroker) -> Result<DemoSu
             loop {
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 if show {
-                    print_progress(ticks_sent.load(Ordering::Relaxed), ticks, &stream.metrics());
+                    print_progress(
+                        ticks_sent.load(Ordering::Relaxed),
+                        ticks,
+                        start,
+                        &stream.metrics(),
+                    );
                 }
             }
         })
@@ -121,8 +151,10 @@ pub async fn run_demo(opts: &DemoOptions, broker: MemoryBroker) -> Result<DemoSu
     let (p, c, s) = tokio::join!(produce, consumer.run(), stream.run());
     progress.abort();
     let (p, c, s) = (p?, c?, s?);
+    accuracy.render()?;
+    counts.render()?;
     if opts.progress {
-        print_progress(ticks_sent.load(Ordering::Relaxed), ticks, &s);
+        print_progress(ticks_sent.load(Ordering::Relaxed), ticks, start, &s);
         println!();
     }
     Ok(DemoSummary {
@@ -134,15 +166,17 @@ pub async fn run_demo(opts: &DemoOptions, broker: MemoryBroker) -> Result<DemoSu
     })
 }
 
-fn print_progress(ticks_sent: u64, ticks: u64, m: &MetricsSnapshot) {
-    let windows_closed = if m.stream_time == i64::MIN || m.stream_time == i64::MAX {
-        0
-    } else {
-        m.stream_time / 1000 / 120
+fn print_progress(ticks_sent: u64, ticks: u64, start_s: i64, m: &MetricsSnapshot) {
+    // Windows of the run whose end plus grace the stream time has passed.
+    let total = (ticks as i64 * TICK_SECONDS + 119) / 120;
+    let closed = match m.stream_time {
+        i64::MIN => 0,
+        i64::MAX => total,
+        st => ((st / 1000 - start_s - 10) / 120).clamp(0, total),
     };
     print!(
-        "\rticks sent {ticks_sent}/{ticks}  records processed {}  bad records {}  late {}  window {}",
-        m.processed, m.skipped, m.late, windows_closed
+        "\rticks sent {ticks_sent}/{ticks}  records processed {}  bad records {}  late {}  windows closed {closed}/{total}",
+        m.processed, m.skipped, m.late
     );
     let _ = std::io::stdout().flush();
 }
@@ -153,6 +187,9 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Res
         .map_err(|e| TopologyError::connector(path.display().to_string(), e))?;
     text.lines()
         .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_str(l).map_err(|e| TopologyError::connector(path.display().to_string(), e)))
+        .map(|l| {
+            serde_json::from_str(l)
+                .map_err(|e| TopologyError::connector(path.display().to_string(), e))
+        })
         .collect()
 }

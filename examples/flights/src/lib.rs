@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod apps;
+pub mod charts;
 pub mod demo;
 pub mod producer;
 pub mod replay;

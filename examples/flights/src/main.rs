@@ -68,7 +68,10 @@ fn main() -> ExitCode {
                     "streaming application: {} records, {} bad, {} late; consumer: {} records",
                     s.stream.processed, s.stream.skipped, s.stream.late, s.consumer.processed
                 );
-                println!("outputs in {}: results.jsonl, flights.jsonl, consumer.jsonl", s.out.display());
+                println!(
+                    "outputs in {}: flight.parquet/, results.jsonl, accuracy.png/.svg, consumer.jsonl, consumer.png/.svg",
+                    s.out.display()
+                );
             })
         }
     };

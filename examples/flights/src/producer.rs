@@ -121,8 +121,9 @@ mod tests {
     }
 
     fn batcher(n: usize) -> TickBatcher {
-        let by_key: BTreeMap<String, Vec<Row>> =
-            (1..=7).map(|k| (k.to_string(), rows(n, &k.to_string()))).collect();
+        let by_key: BTreeMap<String, Vec<Row>> = (1..=7)
+            .map(|k| (k.to_string(), rows(n, &k.to_string())))
+            .collect();
         TickBatcher::new(by_key, 7)
     }
 
@@ -154,7 +155,9 @@ mod tests {
         assert!(second[first_old..].iter().all(|p| p.ts == 100));
         let y2 = b.drain();
         assert!(y2.iter().all(|p| p.ts == 105));
-        assert!(count_by_key(&y2, 105).values().all(|n| (5..=10).contains(n)));
+        assert!(count_by_key(&y2, 105)
+            .values()
+            .all(|n| (5..=10).contains(n)));
     }
 
     #[test]
@@ -170,10 +173,17 @@ mod tests {
         all.sort_by_key(|p| p.ts);
         let mut by_key: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         for p in &all {
-            by_key.entry(p.key.clone()).or_default().push(p.row["i"].as_u64().unwrap());
+            by_key
+                .entry(p.key.clone())
+                .or_default()
+                .push(p.row["i"].as_u64().unwrap());
         }
         for (key, idx) in by_key {
-            assert!(idx.len() > 150, "key {key} wrapped around ({} rows)", idx.len());
+            assert!(
+                idx.len() > 150,
+                "key {key} wrapped around ({} rows)",
+                idx.len()
+            );
             for (n, i) in idx.iter().enumerate() {
                 assert_eq!(*i, n as u64 % 150, "key {key}: row {n} out of file order");
             }

@@ -69,7 +69,10 @@ impl SourceConnector for Replay {
 
     async fn open(&self, partition: u32, _start: StartFrom) -> Result<Box<dyn PartitionReader>> {
         if partition != 0 {
-            return Err(TopologyError::connector("flight-replay", "has one partition"));
+            return Err(TopologyError::connector(
+                "flight-replay",
+                "has one partition",
+            ));
         }
         Ok(Box::new(ReplayReader {
             state: self.state.clone(),
@@ -132,12 +135,18 @@ impl PartitionReader for ReplayReader {
             s.drained = true;
             s.batcher.drain()
         } else {
-            return Ok(Polled { records: Vec::new(), end_of_stream: true });
+            return Ok(Polled {
+                records: Vec::new(),
+                end_of_stream: true,
+            });
         };
         s.next_tick = now_s + TICK_SECONDS;
         let mut offset = s.offset;
         let records = to_raw(produced, now_s, &mut offset);
         s.offset = offset;
-        Ok(Polled { records, end_of_stream: false })
+        Ok(Polled {
+            records,
+            end_of_stream: false,
+        })
     }
 }

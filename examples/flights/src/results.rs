@@ -1,6 +1,10 @@
-//! The example's record types: classified flights, accuracy state, result and count rows.
+//! The example's record types: classified flights (also their Parquet columns), accuracy
+//! state, result and count rows.
 
 use serde::{Deserialize, Serialize};
+use weir::processors::sinks::parquet::{
+    Cell, ColumnBuffers, ParquetField, ParquetRecord, ParquetValue,
+};
 use weir::topology::Windowed;
 use weir_models::{Flight, Prediction};
 
@@ -22,7 +26,72 @@ impl ClassifiedFlight {
     /// Combines a flight and its prediction.
     pub fn new(flight: Flight, p: Prediction) -> Self {
         let label = flight.label();
-        Self { flight, prediction: p.class, probability: p.probability, label }
+        Self {
+            flight,
+            prediction: p.class,
+            probability: p.probability,
+            label,
+        }
+    }
+}
+
+impl ClassifiedFlight {
+    /// The Parquet columns of this flight, in file order: the CSV columns, then `ts`,
+    /// `prediction`, `probability` and `label` (null when the flight has none).
+    pub fn columns(&self) -> [(&'static str, Cell<'_>); 26] {
+        let f = &self.flight;
+        [
+            ("YEAR", f.year.to_cell()),
+            ("MONTH", f.month.to_cell()),
+            ("DAY", f.day.to_cell()),
+            ("DAY_OF_WEEK", f.day_of_week.to_cell()),
+            ("AIRLINE", f.airline.to_cell()),
+            ("FLIGHT_NUMBER", f.flight_number.to_cell()),
+            ("TAIL_NUMBER", f.tail_number.to_cell()),
+            ("ORIGIN_AIRPORT", f.origin_airport.to_cell()),
+            ("DESTINATION_AIRPORT", f.destination_airport.to_cell()),
+            ("SCHEDULED_DEPARTURE", f.scheduled_departure.to_cell()),
+            ("DEPARTURE_TIME", f.departure_time.to_cell()),
+            ("DEPARTURE_DELAY", f.departure_delay.to_cell()),
+            ("AIR_TIME", f.air_time.to_cell()),
+            ("DISTANCE", f.distance.to_cell()),
+            ("SCHEDULED_ARRIVAL", f.scheduled_arrival.to_cell()),
+            ("ARRIVAL_TIME", f.arrival_time.to_cell()),
+            ("ARRIVAL_DELAY", f.arrival_delay.to_cell()),
+            ("CANCELLED", f.cancelled.to_cell()),
+            ("TEMPERATURE", f.temperature.to_cell()),
+            ("WIND_SPEED", f.wind_speed.to_cell()),
+            ("VISIBILITY", f.visibility.to_cell()),
+            ("PRECIPITATION", f.precipitation.to_cell()),
+            ("ts", f.ts.to_cell()),
+            ("prediction", self.prediction.to_cell()),
+            ("probability", self.probability.to_cell()),
+            ("label", self.label.to_cell()),
+        ]
+    }
+}
+
+/// One row per flight; the column types come from [`ClassifiedFlight::columns`], so the schema
+/// and the rows cannot disagree.
+impl ParquetRecord for ClassifiedFlight {
+    fn schema() -> Vec<ParquetField> {
+        let sample = ClassifiedFlight {
+            flight: Flight::default(),
+            prediction: 0,
+            probability: 0.0,
+            label: None,
+        };
+        sample
+            .columns()
+            .iter()
+            .map(|(name, cell)| ParquetField::new(*name, cell.column_type()))
+            .collect()
+    }
+
+    fn append(&self, cols: &mut ColumnBuffers) {
+        for (_, cell) in self.columns() {
+            cols.push_cell(cell);
+        }
     }
 }
 
@@ -41,7 +110,7 @@ pub struct AccuracyState {
 
 impl AccuracyState {
     /// The state after one more flight.
-    pub fn add(mut self, c: &ClassifiedFlight) -> Self {
+    pub fn with(mut self, c: &ClassifiedFlight) -> Self {
         self.count += 1;
         if let Some(label) = c.label {
             self.labelled += 1;

@@ -12,7 +12,12 @@ use weir::topology::{Result, TopologyError};
 pub type Row = Map<String, Value>;
 
 /// Columns whose values stay strings even when they look numeric.
-const STRING_COLUMNS: &[&str] = &["AIRLINE", "TAIL_NUMBER", "ORIGIN_AIRPORT", "DESTINATION_AIRPORT"];
+const STRING_COLUMNS: &[&str] = &[
+    "AIRLINE",
+    "TAIL_NUMBER",
+    "ORIGIN_AIRPORT",
+    "DESTINATION_AIRPORT",
+];
 
 /// The JSON value of one CSV field of `column`.
 pub fn typed_value(column: &str, field: &str) -> Value {
@@ -84,7 +89,9 @@ pub fn load_by_day(dir: &Path) -> Result<(BTreeMap<String, Vec<Row>>, usize)> {
     for path in flight_files(dir)? {
         for row in read_rows(&path)? {
             match row.get("DAY_OF_WEEK").and_then(Value::as_i64) {
-                Some(d) if (1..=7).contains(&d) => by_day.entry(d.to_string()).or_default().push(row),
+                Some(d) if (1..=7).contains(&d) => {
+                    by_day.entry(d.to_string()).or_default().push(row)
+                }
                 _ => skipped += 1,
             }
         }
@@ -114,7 +121,10 @@ mod tests {
         let first = &rows[0];
         assert_eq!(first["YEAR"], Value::from(2013));
         assert_eq!(first["AIRLINE"], Value::from("UA"));
-        let cancelled = rows.iter().filter(|r| r["DEPARTURE_DELAY"].is_null()).count();
+        let cancelled = rows
+            .iter()
+            .filter(|r| r["DEPARTURE_DELAY"].is_null())
+            .count();
         assert!(cancelled > 0, "cancelled flights have null delays");
     }
 }

@@ -1,11 +1,15 @@
 //! Runs the demo in fast mode on embedded topics, then checks its outputs against an
-//! independent recomputation: every produced record is kept exactly once, and each key's final
-//! result per window equals the count and accuracy recomputed from the kept records.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! independent recomputation: every produced record is kept exactly once in the Parquet data
+//! set (read back with arrow2, typed columns), each key's final result per window equals the
+//! count and accuracy recomputed from the Parquet rows, and the charts are written.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use arrow2::array::{Array, PrimitiveArray, Utf8Array};
+use arrow2::datatypes::{DataType, Field};
+use arrow2::io::parquet::read;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use weir::topology::MemoryBroker;
 use weir_flights::demo::{read_jsonl, run_demo, DemoOptions};
 use weir_flights::producer::TickBatcher;
@@ -19,9 +23,112 @@ fn root() -> PathBuf {
 fn identity(key: &str, row: &Value) -> String {
     format!(
         "{key}|{}|{}-{}-{}|{}|{}|{}|{}",
-        row["ts"], row["YEAR"], row["MONTH"], row["DAY"], row["AIRLINE"], row["FLIGHT_NUMBER"],
-        row["ORIGIN_AIRPORT"], row["SCHEDULED_DEPARTURE"]
+        row["ts"],
+        row["YEAR"],
+        row["MONTH"],
+        row["DAY"],
+        row["AIRLINE"],
+        row["FLIGHT_NUMBER"],
+        row["ORIGIN_AIRPORT"],
+        row["SCHEDULED_DEPARTURE"]
     )
+}
+
+/// The designed Parquet columns: the CSV columns, then `ts`, `prediction`, `probability`, `label`.
+fn expected_columns() -> Vec<(&'static str, DataType)> {
+    use DataType::{Float64, Int64, UInt8, Utf8};
+    vec![
+        ("YEAR", Int64),
+        ("MONTH", Int64),
+        ("DAY", Int64),
+        ("DAY_OF_WEEK", Int64),
+        ("AIRLINE", Utf8),
+        ("FLIGHT_NUMBER", Int64),
+        ("TAIL_NUMBER", Utf8),
+        ("ORIGIN_AIRPORT", Utf8),
+        ("DESTINATION_AIRPORT", Utf8),
+        ("SCHEDULED_DEPARTURE", Int64),
+        ("DEPARTURE_TIME", Int64),
+        ("DEPARTURE_DELAY", Float64),
+        ("AIR_TIME", Float64),
+        ("DISTANCE", Float64),
+        ("SCHEDULED_ARRIVAL", Int64),
+        ("ARRIVAL_TIME", Int64),
+        ("ARRIVAL_DELAY", Float64),
+        ("CANCELLED", Int64),
+        ("TEMPERATURE", Float64),
+        ("WIND_SPEED", Float64),
+        ("VISIBILITY", Float64),
+        ("PRECIPITATION", Float64),
+        ("ts", Int64),
+        ("prediction", UInt8),
+        ("probability", Float64),
+        ("label", UInt8),
+    ]
+}
+
+/// One cell of an arrow2 array as JSON (null for a null).
+fn cell(array: &dyn Array, i: usize) -> Value {
+    let any = array.as_any();
+    match array.data_type() {
+        DataType::Int64 => any
+            .downcast_ref::<PrimitiveArray<i64>>()
+            .unwrap()
+            .get(i)
+            .map_or(Value::Null, Value::from),
+        DataType::Float64 => any
+            .downcast_ref::<PrimitiveArray<f64>>()
+            .unwrap()
+            .get(i)
+            .map_or(Value::Null, Value::from),
+        DataType::UInt8 => any
+            .downcast_ref::<PrimitiveArray<u8>>()
+            .unwrap()
+            .get(i)
+            .map_or(Value::Null, Value::from),
+        DataType::Utf8 => any
+            .downcast_ref::<Utf8Array<i32>>()
+            .unwrap()
+            .get(i)
+            .map_or(Value::Null, Value::from),
+        other => panic!("unexpected column type {other:?}"),
+    }
+}
+
+/// Every part file of a Parquet data set directory: the part names, each file's schema, and
+/// all rows as JSON objects keyed by column name.
+fn read_parquet_dir(dir: &Path) -> (Vec<String>, Vec<Vec<Field>>, Vec<Value>) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let (mut schemas, mut rows) = (Vec::new(), Vec::new());
+    for name in &names {
+        assert!(
+            name.starts_with("part-") && name.ends_with(".parquet"),
+            "unexpected file {name}"
+        );
+        let mut file = std::fs::File::open(dir.join(name)).unwrap();
+        let metadata = read::read_metadata(&mut file).unwrap();
+        let schema = read::infer_schema(&metadata).unwrap();
+        let reader =
+            read::FileReader::new(file, metadata.row_groups, schema.clone(), None, None, None);
+        for chunk in reader {
+            let chunk = chunk.unwrap();
+            for i in 0..chunk.len() {
+                let row: Map<String, Value> = schema
+                    .fields
+                    .iter()
+                    .zip(chunk.arrays())
+                    .map(|(f, a)| (f.name.clone(), cell(a.as_ref(), i)))
+                    .collect();
+                rows.push(Value::Object(row));
+            }
+        }
+        schemas.push(schema.fields);
+    }
+    (names, schemas, rows)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,7 +150,10 @@ async fn demo_outputs_match_an_independent_recomputation() {
     let summary = run_demo(&opts, MemoryBroker::new(3)).await.unwrap();
     assert_eq!(summary.ticks, 72);
     assert_eq!(summary.stream.skipped, 0);
-    assert_eq!(summary.stream.late, 0, "the grace period accepts the pending batch");
+    assert_eq!(
+        summary.stream.late, 0,
+        "the grace period accepts the pending batch"
+    );
 
     // What the producer must have sent, recomputed with the batching rules alone.
     let (by_day, _) = load_by_day(&opts.data).unwrap();
@@ -51,7 +161,15 @@ async fn demo_outputs_match_an_independent_recomputation() {
     let mut expected: HashMap<String, usize> = HashMap::new();
     let mut sent = 0;
     for tick in 0..72 {
-        for p in batcher.tick(start + tick * 5).into_iter().chain(if tick == 71 { batcher.drain() } else { Vec::new() }) {
+        for p in batcher
+            .tick(start + tick * 5)
+            .into_iter()
+            .chain(if tick == 71 {
+                batcher.drain()
+            } else {
+                Vec::new()
+            })
+        {
             let v: Value = serde_json::from_slice(&p.value_json()).unwrap();
             *expected.entry(identity(&p.key, &v)).or_default() += 1;
             sent += 1;
@@ -59,8 +177,27 @@ async fn demo_outputs_match_an_independent_recomputation() {
     }
     assert_eq!(summary.produced, sent as u64);
 
-    // Every produced record is kept exactly once, with prediction, probability and label.
-    let kept: Vec<Value> = read_jsonl(&out.join("flights.jsonl")).unwrap();
+    // Every produced record is kept exactly once in the Parquet data set, one sink (one
+    // partition number) per task, with the designed nullable columns.
+    let (parts, schemas, kept) = read_parquet_dir(&out.join("flight.parquet"));
+    assert!(!parts.is_empty());
+    let partitions: BTreeSet<&str> = parts
+        .iter()
+        .map(|p| &p["part-".len()..p.len() - "-00000.parquet".len()])
+        .collect();
+    assert!(
+        partitions.len() <= opts.partitions as usize,
+        "one partition number per task: {parts:?}"
+    );
+    let expected_schema = expected_columns();
+    for fields in &schemas {
+        let got: Vec<(&str, DataType)> = fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.data_type().clone()))
+            .collect();
+        assert_eq!(got, expected_schema);
+        assert!(fields.iter().all(|f| f.is_nullable));
+    }
     assert_eq!(kept.len(), sent, "none lost, none duplicated");
     let mut seen: HashMap<String, usize> = HashMap::new();
     for f in &kept {
@@ -77,7 +214,7 @@ async fn demo_outputs_match_an_independent_recomputation() {
     }
     assert_eq!(seen, expected);
 
-    // Recompute count and accuracy per tracked key and 2-minute window from the kept records.
+    // Recompute count and accuracy per tracked key and 2-minute window from the Parquet rows.
     let mut recomputed: BTreeMap<(String, i64), (u64, u64, u64)> = BTreeMap::new();
     for f in &kept {
         let key = f["DAY_OF_WEEK"].as_i64().unwrap().to_string();
@@ -85,7 +222,9 @@ async fn demo_outputs_match_an_independent_recomputation() {
             continue;
         }
         let ts = f["ts"].as_i64().unwrap();
-        let e = recomputed.entry((key, ts - ts.rem_euclid(120))).or_default();
+        let e = recomputed
+            .entry((key, ts - ts.rem_euclid(120)))
+            .or_default();
         e.0 += 1;
         if !f["label"].is_null() {
             e.1 += 1;
@@ -96,21 +235,46 @@ async fn demo_outputs_match_an_independent_recomputation() {
     let rows: Vec<Value> = read_jsonl(&out.join("results.jsonl")).unwrap();
     let mut last: BTreeMap<(String, i64), Value> = BTreeMap::new();
     for r in rows {
-        let k = (r["key"].as_str().unwrap().to_string(), r["window_start"].as_i64().unwrap());
+        let k = (
+            r["key"].as_str().unwrap().to_string(),
+            r["window_start"].as_i64().unwrap(),
+        );
         last.insert(k, r);
     }
-    assert_eq!(last.keys().collect::<Vec<_>>(), recomputed.keys().collect::<Vec<_>>());
+    assert_eq!(
+        last.keys().collect::<Vec<_>>(),
+        recomputed.keys().collect::<Vec<_>>()
+    );
     for (k, (count, labelled, correct)) in &recomputed {
         let row = &last[k];
         assert_eq!(row["countFlightRecords"].as_u64().unwrap(), *count, "{k:?}");
         let acc = *correct as f64 / *labelled as f64;
-        assert!((row["accumMeanAccuracy"].as_f64().unwrap() - acc).abs() < 1e-9, "{k:?}");
+        assert!(
+            (row["accumMeanAccuracy"].as_f64().unwrap() - acc).abs() < 1e-9,
+            "{k:?}"
+        );
         assert_eq!(row["window_end"].as_i64().unwrap(), k.1 + 120);
     }
 
     // The consumer saw every record of keys 1-3 and its counts never exceed a window's worth.
     let counts: Vec<Value> = read_jsonl(&out.join("consumer.jsonl")).unwrap();
     assert!(!counts.is_empty());
-    assert!(counts.iter().all(|c| ["1", "2", "3"].contains(&c["key"].as_str().unwrap())));
+    assert!(counts
+        .iter()
+        .all(|c| ["1", "2", "3"].contains(&c["key"].as_str().unwrap())));
+
+    // Both charts are written as PNG and SVG, with one legend entry per tracked key.
+    for chart in ["accuracy", "consumer"] {
+        let png = std::fs::read(out.join(format!("{chart}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{chart}.png is a PNG");
+        let svg = std::fs::read_to_string(out.join(format!("{chart}.svg"))).unwrap();
+        assert!(
+            svg.starts_with("<svg") || svg.contains("<svg"),
+            "{chart}.svg is an SVG"
+        );
+        for key in ["key 1", "key 2", "key 3"] {
+            assert!(svg.contains(key), "{chart}.svg names {key}");
+        }
+    }
     let _ = std::fs::remove_dir_all(&out);
 }
