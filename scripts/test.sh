@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: every crate's unit tests, the integration tests in tests/, doc tests.
-# Usage: scripts/test.sh   (from anywhere; run it in the repository)
+# The whole test suite: every crate's unit tests, the integration tests (including the Kafka
+# ones, against a pinned broker this script installs and starts), and the doc tests.
+# Usage: scripts/test.sh   (from anywhere inside the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DATA=$(mktemp -d)
+read -r BROKER_PID WEIR_KAFKA_BROKERS < <(scripts/broker.sh start "$DATA")
+export WEIR_KAFKA_BROKERS
+trap 'kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
+echo "Kafka-protocol broker (noida-db) at $WEIR_KAFKA_BROKERS, pid $BROKER_PID"
 cargo test --workspace --all-targets --no-fail-fast
 cargo test --workspace --doc

@@ -1,6 +1,7 @@
 //! weir-bench: throughput benchmarks that run real weir topologies and print one `BENCH` line.
 //!
-//! `cargo run --release -p weir-bench -- windowed-accuracy --input FILE --out OUT.csv`
+//! `cargo run --release -p weir-bench -- windowed-accuracy --input FILE --out OUT.csv
+//! [--store sled [--state-dir DIR]]`
 
 mod windowed_accuracy;
 
@@ -25,13 +26,19 @@ enum Case {
         /// Where to write `key,window_start,count,accuracy`.
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        options: windowed_accuracy::Options,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.case {
-        Case::WindowedAccuracy { input, out } => windowed_accuracy::run(&input, &out),
+        Case::WindowedAccuracy {
+            input,
+            out,
+            options,
+        } => windowed_accuracy::run(&input, &out, &options),
     };
     match result {
         Ok(line) => {

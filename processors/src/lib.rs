@@ -8,10 +8,12 @@
 
 mod error;
 pub mod inference;
+pub mod kafka;
 pub mod sinks;
 pub mod sources;
 
 pub use inference::{BatchInference, BatchPredictor};
+pub use kafka::{KafkaBroker, KafkaConfig};
 pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel};
 pub use sinks::console::ConsoleSink;
 pub use sinks::json_lines::JsonLinesSink;

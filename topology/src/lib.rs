@@ -34,7 +34,7 @@ pub use ops::window_aggregate::LATE_PORT;
 pub use processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType, TaskId};
 pub use record::{Headers, Record, SourceMeta, Timestamp};
 pub use runtime::app::{Shutdown, Streams};
-pub use runtime::checkpoint::{Checkpoint, CheckpointStore, InMemoryCheckpoints};
+pub use runtime::checkpoint::{Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints};
 pub use runtime::config::StreamsConfig;
 pub use runtime::connector::{
     kafka_partition, murmur2, Broker, OutRecord, PartitionReader, Polled, RawRecord, SinkConnector,

@@ -4,6 +4,7 @@ use crate::error::Result;
 use parking_lot::{Mutex, MutexGuard};
 use std::any::Any;
 use std::sync::Arc;
+use weir_state::sled::PendingBatch;
 use weir_state::{
     KeyValueStore, SessionStore, StateResult, StoreBackend, StoreKey, StoreValue, WindowStore,
 };
@@ -48,6 +49,23 @@ impl StoreHandle {
         self.0.len()
     }
 
+    /// The store's buffered writes as a batch for an atomic multi-store commit, without clearing
+    /// them; `None` when the store has nothing pending or cannot join such a commit.
+    pub fn prepare_commit(&self) -> StateResult<Option<PendingBatch>> {
+        self.0.prepare_commit()
+    }
+
+    /// The batch from [`StoreHandle::prepare_commit`] is durable: the store drops its cache.
+    pub fn committed(&self) {
+        self.0.committed()
+    }
+
+    /// Makes the store write to disk only through commits (no early flush when its write cache
+    /// is full); returns whether the store supports atomic commits.
+    pub fn defer_flushes(&self) -> bool {
+        self.0.defer_flushes()
+    }
+
     /// Whether the store holds nothing.
     pub fn is_empty(&self) -> StateResult<bool> {
         Ok(self.0.len()? == 0)
@@ -58,6 +76,9 @@ trait ErasedStore: Send + Sync {
     fn as_any(&self) -> &dyn Any;
     fn flush(&self) -> StateResult<()>;
     fn len(&self) -> StateResult<usize>;
+    fn prepare_commit(&self) -> StateResult<Option<PendingBatch>>;
+    fn committed(&self);
+    fn defer_flushes(&self) -> bool;
 }
 
 macro_rules! store_handle {
@@ -97,6 +118,26 @@ macro_rules! store_handle {
             }
             fn len(&self) -> StateResult<usize> {
                 store_len(&**self.0.lock())
+            }
+            fn prepare_commit(&self) -> StateResult<Option<PendingBatch>> {
+                match self.0.lock().committable() {
+                    Some(c) => c.prepare_batch(),
+                    None => Ok(None),
+                }
+            }
+            fn committed(&self) {
+                if let Some(c) = self.0.lock().committable() {
+                    c.batch_committed();
+                }
+            }
+            fn defer_flushes(&self) -> bool {
+                match self.0.lock().committable() {
+                    Some(c) => {
+                        c.defer_flushes();
+                        true
+                    }
+                    None => false,
+                }
             }
         }
     };

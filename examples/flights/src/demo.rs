@@ -67,7 +67,7 @@ pub fn start_time(opts: &DemoOptions) -> i64 {
 
 /// Runs the three applications on `broker` until the producer is done and the others have
 /// processed everything.
-pub async fn run_demo(opts: &DemoOptions, broker: MemoryBroker) -> Result<DemoSummary> {
+pub async fn run_demo(opts: &DemoOptions, broker: Arc<dyn Broker>) -> Result<DemoSummary> {
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| TopologyError::connector(opts.out.display().to_string(), e))?;
     // `flights.jsonl`: left by earlier versions (flights now go to `flight.parquet/`).
@@ -93,9 +93,9 @@ pub async fn run_demo(opts: &DemoOptions, broker: MemoryBroker) -> Result<DemoSu
     let replay = Replay::new(TickBatcher::new(by_day, opts.seed), ticks, start, pace);
     let ticks_sent = replay.ticks_sent();
 
-    broker.create_topic(FLIGHT_TOPIC, opts.partitions);
-    broker.create_topic(RESULTS_TOPIC, opts.partitions);
-    let dyn_broker: Arc<dyn Broker> = Arc::new(broker.clone());
+    broker.ensure_topic(FLIGHT_TOPIC, opts.partitions).await?;
+    broker.ensure_topic(RESULTS_TOPIC, opts.partitions).await?;
+    let dyn_broker = broker.clone();
     let commit = if opts.fast {
         Duration::from_millis(100)
     } else {
@@ -142,10 +142,25 @@ pub async fn run_demo(opts: &DemoOptions, broker: MemoryBroker) -> Result<DemoSu
     };
     let produce = {
         let (producer, broker) = (producer.clone(), broker.clone());
+        let (consumer, stream) = (consumer.clone(), stream.clone());
         async move {
-            let m = producer.run().await;
-            broker.close_topic(FLIGHT_TOPIC);
-            m
+            let m = producer.run().await?;
+            // Embedded topics end here; a Kafka topic never ends, so once both readers have
+            // caught up with everything produced, they are asked to stop (drain, commit, close).
+            broker.close_topic(FLIGHT_TOPIC).await?;
+            let produced = m.processed;
+            let mut last = (u64::MAX, u64::MAX);
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let now = (consumer.metrics().processed, stream.metrics().processed);
+                if now.0 >= produced && now.1 >= produced && now == last {
+                    consumer.shutdown_handle().trigger();
+                    stream.shutdown_handle().trigger();
+                    break;
+                }
+                last = now;
+            }
+            Ok::<_, TopologyError>(m)
         }
     };
     let (p, c, s) = tokio::join!(produce, consumer.run(), stream.run());

@@ -3,7 +3,9 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use weir::topology::MemoryBroker;
+use std::sync::Arc;
+use weir::processors::{KafkaBroker, KafkaConfig};
+use weir::topology::{Broker, MemoryBroker};
 use weir_flights::demo::{run_demo, DemoOptions};
 
 #[derive(Parser)]
@@ -32,6 +34,9 @@ struct Cli {
     /// Seed of the producer's batch sizes.
     #[arg(long, global = true, default_value_t = 42)]
     seed: u64,
+    /// Kafka bootstrap brokers (`host:port[,host:port]`); embedded in-process topics when absent.
+    #[arg(long, global = true)]
+    brokers: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -62,7 +67,15 @@ fn main() -> ExitCode {
                 partitions: 3,
                 progress: true,
             };
-            rt.block_on(run_demo(&opts, MemoryBroker::new(3))).map(|s| {
+            let brokers = cli.brokers.clone();
+            rt.block_on(async move {
+                let broker: Arc<dyn Broker> = match brokers {
+                    Some(b) => Arc::new(KafkaBroker::connect(KafkaConfig::new(&b)).await?),
+                    None => Arc::new(MemoryBroker::new(3)),
+                };
+                run_demo(&opts, broker).await
+            })
+            .map(|s| {
                 println!("producer: {} ticks, {} records", s.ticks, s.produced);
                 println!(
                     "streaming application: {} records, {} bad, {} late; consumer: {} records",

@@ -147,7 +147,9 @@ async fn demo_outputs_match_an_independent_recomputation() {
         partitions: 3,
         progress: false,
     };
-    let summary = run_demo(&opts, MemoryBroker::new(3)).await.unwrap();
+    let summary = run_demo(&opts, std::sync::Arc::new(MemoryBroker::new(3)))
+        .await
+        .unwrap();
     assert_eq!(summary.ticks, 72);
     assert_eq!(summary.stream.skipped, 0);
     assert_eq!(

@@ -73,6 +73,36 @@ impl SledBackend {
         self.options
     }
 
+    /// Whether the store `name` of `partition` was ever opened in this database (its metadata
+    /// record exists).
+    pub fn has_store(&self, name: &str, partition: u32) -> StateResult<bool> {
+        let meta = self
+            .db
+            .open_tree(META_TREE)
+            .map_err(|e| storage_err(name, e))?;
+        meta.contains_key(format!("{name}-{partition}"))
+            .map_err(|e| storage_err(name, e))
+    }
+
+    /// The names of the stores recorded for `partition`, sorted.
+    pub fn stores_of_partition(&self, partition: u32) -> StateResult<Vec<String>> {
+        let meta = self
+            .db
+            .open_tree(META_TREE)
+            .map_err(|e| storage_err(META_TREE, e))?;
+        let suffix = format!("-{partition}");
+        let mut names = Vec::new();
+        for entry in meta.iter() {
+            let (k, _) = entry.map_err(|e| storage_err(META_TREE, e))?;
+            let tree = String::from_utf8_lossy(&k).into_owned();
+            if let Some(name) = tree.strip_suffix(&suffix) {
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// Opens the key-value store `name` of `partition`.
     pub fn open_kv<K: StoreKey, V: StoreValue>(
         &self,
@@ -222,6 +252,12 @@ mod tests {
         assert!(matches!(err, StateError::Incompatible { .. }), "{err}");
         let msg = err.to_string();
         assert!(msg.contains("key-value") && msg.contains("window"), "{msg}");
+        assert!(b.has_store("counts", 0).unwrap());
+        assert!(!b.has_store("counts", 1).unwrap());
+        assert_eq!(
+            b.stores_of_partition(0).unwrap(),
+            vec!["counts".to_string()]
+        );
         // Another partition is another tree: free to be anything.
         assert!(b.open_session::<String, i64>("counts", 1).is_ok());
         // The same kind reopens fine.

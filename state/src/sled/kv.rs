@@ -1,6 +1,7 @@
 //! A key-value store on a sled tree: `0x01 ++ enc(key)` -> `bincode(value)`, behind a write cache.
 
 use super::backend::{check_layout, StoreLayout};
+use super::commit::{Committable, PendingBatch};
 use super::{
     commit, decode_key, decode_value, encode_value, prefixed_key, read_len, storage_err, Slot, DATA,
 };
@@ -14,6 +15,8 @@ pub struct SledKeyValueStore<K, V> {
     tree: ::sled::Tree,
     cache: BTreeMap<K, Slot<V>>,
     max_cached: usize,
+    /// Whether early flushes are off (the store commits through [`Committable`] only).
+    deferred: bool,
     len: u64,
 }
 
@@ -46,6 +49,7 @@ impl<K: StoreKey, V: StoreValue> SledKeyValueStore<K, V> {
             tree,
             cache: BTreeMap::new(),
             max_cached: write_cache_entries,
+            deferred: false,
             len,
         })
     }
@@ -71,7 +75,7 @@ impl<K: StoreKey, V: StoreValue> SledKeyValueStore<K, V> {
     }
 
     fn maybe_flush(&mut self) -> StateResult<()> {
-        if self.cache.len() >= self.max_cached {
+        if !self.deferred && self.cache.len() >= self.max_cached {
             self.flush()?;
         }
         Ok(())
@@ -166,6 +170,20 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
         if self.cache.is_empty() {
             return Ok(());
         }
+        let batch = self.encode_cache()?;
+        commit(&self.name, &self.tree, batch, self.len)?;
+        self.cache.clear();
+        Ok(())
+    }
+
+    fn committable(&mut self) -> Option<&mut dyn Committable> {
+        Some(self)
+    }
+}
+
+impl<K: StoreKey, V: StoreValue> SledKeyValueStore<K, V> {
+    /// The cache as one batch (without the entry count).
+    fn encode_cache(&self) -> StateResult<::sled::Batch> {
         let mut batch = ::sled::Batch::default();
         for (k, slot) in &self.cache {
             let key = self.sled_key(k)?;
@@ -174,9 +192,25 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
                 Slot::Delete => batch.remove(key),
             }
         }
-        commit(&self.name, &self.tree, batch, self.len)?;
+        Ok(batch)
+    }
+}
+
+impl<K: StoreKey, V: StoreValue> Committable for SledKeyValueStore<K, V> {
+    fn prepare_batch(&mut self) -> StateResult<Option<PendingBatch>> {
+        if self.cache.is_empty() {
+            return Ok(None);
+        }
+        let batch = self.encode_cache()?;
+        Ok(Some(PendingBatch::with_len(&self.tree, batch, self.len)))
+    }
+
+    fn batch_committed(&mut self) {
         self.cache.clear();
-        Ok(())
+    }
+
+    fn defer_flushes(&mut self) {
+        self.deferred = true;
     }
 }
 

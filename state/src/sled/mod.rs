@@ -34,6 +34,7 @@
 mod backend;
 #[cfg(test)]
 mod codec_tests;
+mod commit;
 pub mod decoding;
 pub mod encoding;
 mod kv;
@@ -41,7 +42,8 @@ mod session;
 mod timed;
 mod window;
 
-pub use backend::{SledBackend, SledOptions};
+pub use backend::{SledBackend, SledOptions, META_TREE};
+pub use commit::{Committable, PendingBatch, CHECKPOINT_TREE};
 pub use kv::SledKeyValueStore;
 pub use session::SledSessionStore;
 pub use window::SledWindowStore;

@@ -8,6 +8,7 @@
 //! `expire_before` walks the index by end.
 
 use super::backend::{check_layout, StoreLayout};
+use super::commit::{Committable, PendingBatch};
 use super::storage_err;
 use super::timed::TimedTree;
 use crate::{SessionStore, StateResult, StoreKey, StoreValue, Timestamp, Window};
@@ -100,6 +101,24 @@ impl<K: StoreKey, V: StoreValue> SessionStore<K, V> for SledSessionStore<K, V> {
 
     fn flush(&mut self) -> StateResult<()> {
         self.inner.flush()
+    }
+
+    fn committable(&mut self) -> Option<&mut dyn Committable> {
+        Some(self)
+    }
+}
+
+impl<K: StoreKey, V: StoreValue> Committable for SledSessionStore<K, V> {
+    fn prepare_batch(&mut self) -> StateResult<Option<PendingBatch>> {
+        self.inner.prepare_batch()
+    }
+
+    fn batch_committed(&mut self) {
+        self.inner.batch_committed();
+    }
+
+    fn defer_flushes(&mut self) {
+        self.inner.defer_flushes();
     }
 }
 

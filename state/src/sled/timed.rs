@@ -5,6 +5,7 @@
 //! t2 = start`. Data keys are `0x01 ++ enc(key) ++ ts(t1) [++ ts(t2)]`, index keys
 //! `0x02 ++ ts(t1) ++ enc(key) [++ ts(t2)]`. Expiry is on `t1`.
 
+use super::commit::{Committable, PendingBatch};
 use super::encoding::{encode_i64, encode_key_into};
 use super::{
     codec_err, commit, decode_key, decode_value, encode_value, read_len, storage_err, Slot, DATA,
@@ -25,6 +26,8 @@ pub(crate) struct TimedTree<K, V> {
     cache: BTreeMap<K, BTreeMap<Times, Slot<V>>>,
     cached: usize,
     max_cached: usize,
+    /// Whether early flushes are off (the store commits through its batch only).
+    deferred: bool,
     /// Sled entries whose `t1` is below this are expired; the next flush deletes them.
     watermark: Timestamp,
     len: u64,
@@ -56,6 +59,7 @@ impl<K: StoreKey, V: StoreValue> TimedTree<K, V> {
             cache: BTreeMap::new(),
             cached: 0,
             max_cached,
+            deferred: false,
             watermark: Timestamp::MIN,
             len,
         })
@@ -175,7 +179,7 @@ impl<K: StoreKey, V: StoreValue> TimedTree<K, V> {
         {
             self.cached += 1;
         }
-        if self.cached >= self.max_cached {
+        if !self.deferred && self.cached >= self.max_cached {
             self.flush()?;
         }
         Ok(())
@@ -327,9 +331,27 @@ impl<K: StoreKey, V: StoreValue> TimedTree<K, V> {
 
     /// Writes the cache and the pending expiry to sled in one batch and makes it durable.
     pub(crate) fn flush(&mut self) -> StateResult<()> {
-        if self.cache.is_empty() && self.watermark == Timestamp::MIN {
+        if !self.pending() {
             return Ok(());
         }
+        let batch = self.encode_pending()?;
+        commit(&self.name, &self.tree, batch, self.len)?;
+        self.clear_pending();
+        Ok(())
+    }
+
+    fn pending(&self) -> bool {
+        !self.cache.is_empty() || self.watermark != Timestamp::MIN
+    }
+
+    fn clear_pending(&mut self) {
+        self.cache.clear();
+        self.cached = 0;
+        self.watermark = Timestamp::MIN;
+    }
+
+    /// The cache and the pending expiry as one batch (without the entry count).
+    fn encode_pending(&self) -> StateResult<::sled::Batch> {
         let mut batch = ::sled::Batch::default();
         if self.watermark > Timestamp::MIN {
             let hi: Vec<u8> = [INDEX]
@@ -359,11 +381,25 @@ impl<K: StoreKey, V: StoreValue> TimedTree<K, V> {
                 }
             }
         }
-        commit(&self.name, &self.tree, batch, self.len)?;
-        self.cache.clear();
-        self.cached = 0;
-        self.watermark = Timestamp::MIN;
-        Ok(())
+        Ok(batch)
+    }
+}
+
+impl<K: StoreKey, V: StoreValue> Committable for TimedTree<K, V> {
+    fn prepare_batch(&mut self) -> StateResult<Option<PendingBatch>> {
+        if !self.pending() {
+            return Ok(None);
+        }
+        let batch = self.encode_pending()?;
+        Ok(Some(PendingBatch::with_len(&self.tree, batch, self.len)))
+    }
+
+    fn batch_committed(&mut self) {
+        self.clear_pending();
+    }
+
+    fn defer_flushes(&mut self) {
+        self.deferred = true;
     }
 }
 

@@ -5,6 +5,7 @@
 //! walk the index over the requested time range only (plus one point read per entry found).
 
 use super::backend::{check_layout, StoreLayout};
+use super::commit::{Committable, PendingBatch};
 use super::storage_err;
 use super::timed::TimedTree;
 use crate::{StateResult, StoreKey, StoreValue, Timestamp, WindowStore};
@@ -82,6 +83,24 @@ impl<K: StoreKey, V: StoreValue> WindowStore<K, V> for SledWindowStore<K, V> {
 
     fn flush(&mut self) -> StateResult<()> {
         self.inner.flush()
+    }
+
+    fn committable(&mut self) -> Option<&mut dyn Committable> {
+        Some(self)
+    }
+}
+
+impl<K: StoreKey, V: StoreValue> Committable for SledWindowStore<K, V> {
+    fn prepare_batch(&mut self) -> StateResult<Option<PendingBatch>> {
+        self.inner.prepare_batch()
+    }
+
+    fn batch_committed(&mut self) {
+        self.inner.batch_committed();
+    }
+
+    fn defer_flushes(&mut self) {
+        self.inner.defer_flushes();
     }
 }
 

@@ -1,11 +1,17 @@
 //! Committed positions: per task, the next offset of each input partition and the stream time.
+//!
+//! [`InMemoryCheckpoints`] keeps them in memory; [`SledCheckpoints`] keeps them in the sled
+//! database of the stores (the tree `__weir_checkpoints`, one JSON record per task id), where a
+//! task's commit writes them in the same atomic transaction as its store changes.
 
-use crate::error::Result;
+use crate::error::{Result, TopologyError};
 use crate::processor::TaskId;
 use crate::record::Timestamp;
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
+use weir_state::sled::{PendingBatch, SledBackend};
 
 /// What a task commits besides its stores.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,5 +41,140 @@ impl CheckpointStore for InMemoryCheckpoints {
     fn save(&self, task: TaskId, checkpoint: &Checkpoint) -> Result<()> {
         self.0.lock().insert(task, checkpoint.clone());
         Ok(())
+    }
+}
+
+/// The on-disk form of a [`Checkpoint`] (JSON: readable with any sled tool).
+#[derive(Serialize, Deserialize)]
+struct StoredCheckpoint {
+    offsets: Vec<(String, u32, i64)>,
+    stream_time: Timestamp,
+}
+
+/// Checkpoints in the sled database of a [`SledBackend`], next to the stores. A task's commit
+/// puts its checkpoint in the same atomic transaction as its store changes
+/// ([`SledCheckpoints::batch`]); [`CheckpointStore::save`] writes one on its own.
+#[derive(Debug, Clone)]
+pub struct SledCheckpoints {
+    backend: SledBackend,
+}
+
+impl SledCheckpoints {
+    /// Checkpoints in `backend`'s database.
+    pub fn new(backend: SledBackend) -> Self {
+        Self { backend }
+    }
+
+    /// The backend the checkpoints live in.
+    pub fn backend(&self) -> &SledBackend {
+        &self.backend
+    }
+
+    fn encode(task: TaskId, checkpoint: &Checkpoint) -> Result<Vec<u8>> {
+        let mut offsets: Vec<(String, u32, i64)> = checkpoint
+            .offsets
+            .iter()
+            .map(|((t, p), o)| (t.clone(), *p, *o))
+            .collect();
+        offsets.sort();
+        let stored = StoredCheckpoint {
+            offsets,
+            stream_time: checkpoint.stream_time,
+        };
+        serde_json::to_vec(&stored)
+            .map_err(|e| TopologyError::config("checkpoint", format!("task {task}: {e}")))
+    }
+
+    /// The batch that records `checkpoint` for `task`, to commit with the task's stores.
+    pub fn batch(&self, task: TaskId, checkpoint: &Checkpoint) -> Result<PendingBatch> {
+        let bytes = Self::encode(task, checkpoint)?;
+        Ok(self.backend.checkpoint_batch(&task.to_string(), bytes)?)
+    }
+}
+
+impl CheckpointStore for SledCheckpoints {
+    fn load(&self, task: TaskId) -> Result<Option<Checkpoint>> {
+        let Some(bytes) = self.backend.read_checkpoint(&task.to_string())? else {
+            return Ok(None);
+        };
+        let stored: StoredCheckpoint = serde_json::from_slice(&bytes).map_err(|e| {
+            TopologyError::config(
+                "checkpoint",
+                format!("task {task}: unreadable checkpoint in the state directory: {e}"),
+            )
+        })?;
+        Ok(Some(Checkpoint {
+            offsets: stored
+                .offsets
+                .into_iter()
+                .map(|(t, p, o)| ((t, p), o))
+                .collect(),
+            stream_time: stored.stream_time,
+        }))
+    }
+
+    fn save(&self, task: TaskId, checkpoint: &Checkpoint) -> Result<()> {
+        let bytes = Self::encode(task, checkpoint)?;
+        Ok(self.backend.write_checkpoint(&task.to_string(), bytes)?)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use weir_state::sled::SledOptions;
+
+    fn task(p: u32) -> TaskId {
+        TaskId {
+            subtopology: 1,
+            partition: p,
+        }
+    }
+
+    fn checkpoint() -> Checkpoint {
+        let mut offsets = HashMap::new();
+        offsets.insert(("in".to_string(), 3), 42);
+        offsets.insert(("other".to_string(), 3), 7);
+        Checkpoint {
+            offsets,
+            stream_time: -5,
+        }
+    }
+
+    #[test]
+    fn in_memory_checkpoints_round_trip() {
+        let c = InMemoryCheckpoints::default();
+        assert_eq!(c.load(task(3)).unwrap(), None);
+        c.save(task(3), &checkpoint()).unwrap();
+        assert_eq!(c.load(task(3)).unwrap(), Some(checkpoint()));
+    }
+
+    #[test]
+    fn sled_checkpoints_survive_reopening_and_commit_as_a_batch() {
+        let dir = std::env::temp_dir().join(format!("weir-checkpoints-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let c = SledCheckpoints::new(SledBackend::open(&dir, SledOptions::default()).unwrap());
+            assert_eq!(c.load(task(3)).unwrap(), None);
+            c.save(task(3), &checkpoint()).unwrap();
+            let mut later = checkpoint();
+            later.stream_time = 100;
+            let batch = c.batch(task(4), &later).unwrap();
+            c.backend().commit_atomically(vec![batch]).unwrap();
+        }
+        let c = SledCheckpoints::new(SledBackend::open(&dir, SledOptions::default()).unwrap());
+        assert_eq!(c.load(task(3)).unwrap(), Some(checkpoint()));
+        assert_eq!(c.load(task(4)).unwrap().unwrap().stream_time, 100);
+        c.backend()
+            .write_checkpoint("1_5", b"not json".to_vec())
+            .unwrap();
+        assert!(c
+            .load(task(5))
+            .unwrap_err()
+            .to_string()
+            .contains("unreadable"));
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

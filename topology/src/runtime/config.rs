@@ -1,10 +1,12 @@
 //! Application settings: commit interval, polling, idle timeout, instances, stores, errors, clock.
 
-use super::checkpoint::CheckpointStore;
+use super::checkpoint::{CheckpointStore, SledCheckpoints};
 use super::state::ErrorHandler;
 use crate::time::{Clock, SystemClock};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use weir_state::sled::{SledBackend, SledOptions};
 use weir_state::StoreBackend;
 
 /// How an application runs its topology. Build it with [`StreamsConfig::new`] and the setters.
@@ -24,7 +26,8 @@ pub struct StreamsConfig {
     pub instance: u32,
     /// How many instances share the partitions.
     pub instances: u32,
-    /// Where state stores live.
+    /// Where state stores live. With sled, the checkpoints live in the same database and are
+    /// committed atomically with the stores (see [`StreamsConfig::state_dir`]).
     pub backend: StoreBackend,
     /// What happens to records that cannot be read.
     pub error_handler: ErrorHandler,
@@ -83,6 +86,25 @@ impl StreamsConfig {
         self
     }
 
+    /// Keeps state on disk in the sled database at `path` (created if missing), with the default
+    /// [`SledOptions`]: every task's store changes and input offsets are committed together in one
+    /// atomic transaction, so a restarted application resumes with exactly the committed state.
+    pub fn state_dir(self, path: impl AsRef<Path>) -> crate::Result<Self> {
+        self.state_dir_with(path, SledOptions::default())
+    }
+
+    /// Like [`StreamsConfig::state_dir`], with explicit sled memory options.
+    pub fn state_dir_with(
+        mut self,
+        path: impl AsRef<Path>,
+        options: SledOptions,
+    ) -> crate::Result<Self> {
+        let backend = SledBackend::open(path, options)?;
+        self.checkpoints = Some(Arc::new(SledCheckpoints::new(backend.clone())));
+        self.backend = StoreBackend::Sled(backend);
+        Ok(self)
+    }
+
     /// Sets the bad-record handler.
     pub fn error_handler(mut self, h: ErrorHandler) -> Self {
         self.error_handler = h;
@@ -125,5 +147,96 @@ impl StreamsConfig {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use crate::OutRecord;
+
+    struct Discard;
+    impl RecordSink<Windowed<String>, u64> for Discard {
+        fn write(&mut self, _: &Record<Windowed<String>, u64>) -> crate::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn topology(store: &str, window_secs: u64) -> Topology {
+        let b = TopologyBuilder::new();
+        b.stream(Source::topic("in", StringSerde, JsonSerde::<i64>::new()))
+            .group_by_key()
+            .windowed_by(TumblingWindows::of(Duration::from_secs(window_secs)))
+            .aggregate(store, || 0u64, |_, _, n| n + 1)
+            .to_stream()
+            .sink("nothing", || Discard);
+        b.build().unwrap()
+    }
+
+    fn broker() -> MemoryBroker {
+        let broker = MemoryBroker::new(1);
+        broker.create_topic("in", 1);
+        let records = (0..20i64)
+            .map(|i| OutRecord {
+                partition: 0,
+                key: Some(format!("k{}", i % 3).into_bytes()),
+                value: Some(i.to_string().into_bytes()),
+                timestamp: i * 10_000,
+                headers: Vec::new(),
+            })
+            .collect();
+        broker.append("in", records).unwrap();
+        broker.close_topic("in");
+        broker
+    }
+
+    async fn run(config: &StreamsConfig, broker: &MemoryBroker, t: Topology) -> crate::Result<u64> {
+        let streams = Streams::new(t, Arc::new(broker.clone()), config.clone());
+        Ok(streams.run().await?.processed)
+    }
+
+    #[test]
+    fn state_dir_selects_sled_with_its_checkpoints() {
+        let dir = std::env::temp_dir().join(format!("weir-config-dir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = StreamsConfig::new("app").state_dir(&dir).unwrap();
+        assert!(config.backend.is_persistent());
+        assert!(config.checkpoints.is_some());
+        assert!(config.validate().is_ok());
+        drop(config);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_incompatible_state_directory_is_refused_at_startup() {
+        let dir = std::env::temp_dir().join(format!("weir-config-incompat-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = StreamsConfig::new("app").state_dir(&dir).unwrap();
+        let broker = broker();
+        assert_eq!(run(&config, &broker, topology("w", 60)).await.unwrap(), 20);
+
+        let err = run(&config, &broker, topology("w", 30)).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("incompatible") && msg.contains("60000 ms"),
+            "{msg}"
+        );
+
+        let err = run(&config, &broker, topology("renamed", 60))
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("incompatible") && msg.contains("no store `renamed`"),
+            "{msg}"
+        );
+        assert!(msg.contains("it has: w"), "{msg}");
+
+        // The original topology still resumes: nothing left to read.
+        assert_eq!(run(&config, &broker, topology("w", 60)).await.unwrap(), 0);
+        drop(config);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

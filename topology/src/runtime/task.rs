@@ -1,7 +1,7 @@
 //! A task: one partition of one sub-topology, with its nodes, stores, readers and sinks.
 //! Records flow depth-first and synchronously through the nodes; only I/O is async.
 
-use super::checkpoint::{Checkpoint, CheckpointStore};
+use super::checkpoint::{Checkpoint, CheckpointStore, SledCheckpoints};
 use super::connector::{PartitionReader, RawRecord, SinkConnector, SourceConnector, StartFrom};
 use super::endpoints::SourceInput;
 use super::metrics::TaskMetrics;
@@ -16,7 +16,7 @@ use crate::time::Clock;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use weir_state::StoreBackend;
+use weir_state::{StateError, StoreBackend};
 
 /// Everything a task needs from the application to open itself.
 pub(crate) struct TaskEnv {
@@ -51,6 +51,8 @@ pub(crate) struct Task {
     sinks: Vec<Arc<dyn SinkConnector>>,
     dead_letter: Option<Arc<dyn SinkConnector>>,
     checkpoints: Arc<dyn CheckpointStore>,
+    /// With a sled backend: the checkpoints in its database, committed atomically with the stores.
+    sled: Option<SledCheckpoints>,
     input_finished: bool,
     last_input_wall: Timestamp,
     last_commit_wall: Timestamp,
@@ -82,6 +84,20 @@ impl Task {
             .collect();
         let to_local = |v: &[usize]| v.iter().filter_map(|g| local.get(g).copied()).collect();
 
+        // With sled, offsets live next to the state in the same database (whatever
+        // `StreamsConfig::checkpoints` says), so they can never disagree with it.
+        let sled = match &env.backend {
+            StoreBackend::Sled(b) => Some(SledCheckpoints::new(b.clone())),
+            StoreBackend::InMemory => None,
+        };
+        let sled_loaded = match &sled {
+            Some(cp) => cp.load(id)?,
+            None => None,
+        };
+        if let (Some(cp), Some(_)) = (&sled, &sled_loaded) {
+            check_stores_present(cp, id, &subt.stores)?;
+        }
+
         let mut stores = HashMap::new();
         for name in &subt.stores {
             let spec = topology
@@ -91,6 +107,10 @@ impl Task {
                     store: name.clone(),
                 })?;
             let handle: StoreHandle = spec.open(&env.backend, partition)?;
+            if sled.is_some() {
+                // Store changes reach disk only in commits, together with the offsets.
+                handle.defer_flushes();
+            }
             stores.insert(name.clone(), handle);
         }
 
@@ -132,7 +152,9 @@ impl Task {
         // Offsets are only worth restoring together with the state they belong to: with stores
         // that do not survive a restart (in memory), a stateful task re-reads its input.
         let durable = env.backend.is_persistent() || subt.stores.is_empty();
-        let loaded = if durable {
+        let loaded = if sled.is_some() {
+            sled_loaded
+        } else if durable {
             env.checkpoints.load(id)?
         } else {
             None
@@ -192,6 +214,7 @@ impl Task {
             sinks: sink_conns,
             dead_letter: env.dead_letter,
             checkpoints: env.checkpoints,
+            sled,
             input_finished: false,
             last_input_wall: now,
             last_commit_wall: now,
@@ -415,9 +438,6 @@ impl Task {
         if let Some(dl) = &self.dead_letter {
             dl.flush().await?;
         }
-        for store in self.state.stores.values() {
-            store.flush()?;
-        }
         let checkpoint = Checkpoint {
             offsets: self
                 .sources
@@ -426,7 +446,30 @@ impl Task {
                 .collect(),
             stream_time: self.state.stream_time,
         };
-        self.checkpoints.save(self.id, &checkpoint)?;
+        match &self.sled {
+            Some(cp) => {
+                // Exactly-once state: every store's changes and the offsets in one transaction.
+                let mut batches = Vec::with_capacity(self.state.stores.len() + 1);
+                for store in self.state.stores.values() {
+                    match store.prepare_commit()? {
+                        Some(batch) => batches.push(batch),
+                        // A store outside sled (none today): flush it on its own first.
+                        None => store.flush()?,
+                    }
+                }
+                batches.push(cp.batch(self.id, &checkpoint)?);
+                cp.backend().commit_atomically(batches)?;
+                for store in self.state.stores.values() {
+                    store.committed();
+                }
+            }
+            None => {
+                for store in self.state.stores.values() {
+                    store.flush()?;
+                }
+                self.checkpoints.save(self.id, &checkpoint)?;
+            }
+        }
         self.state.metrics.add_commit();
         self.last_commit_wall = self.state.clock.now_ms();
         Ok(())
@@ -450,4 +493,31 @@ impl Task {
         }
         Ok(())
     }
+}
+
+/// A task that committed offsets before must find every one of its stores in the state
+/// directory: a missing one means the topology changed (a store was renamed or added), and
+/// resuming from the offsets would silently start that store empty.
+fn check_stores_present(cp: &SledCheckpoints, id: TaskId, stores: &[String]) -> Result<()> {
+    let backend = cp.backend();
+    for name in stores {
+        if !backend.has_store(name, id.partition)? {
+            let found = backend.stores_of_partition(id.partition)?;
+            return Err(StateError::Incompatible {
+                store: name.clone(),
+                reason: format!(
+                    "the state directory holds committed offsets for task {id} but no store \
+                     `{name}` (it has: {}); was a store renamed or the topology changed? \
+                     Use a fresh state directory or the previous topology",
+                    if found.is_empty() {
+                        "none".to_string()
+                    } else {
+                        found.join(", ")
+                    }
+                ),
+            }
+            .into());
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs (pinned, checksum-verified, idempotent) and starts a Kafka-protocol broker for the
+# tests: noida-db 0.2.3, in a private virtualenv under .cache/. Prints the PID and address.
+# Usage: scripts/broker.sh start DATA_DIR  -> prints "PID HOST:PORT"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VERSION=0.2.3
+WHEEL=noida_db-${VERSION}-py3-none-manylinux_2_17_x86_64.whl
+SHA256=40a2fb15567e3d344e7483df62bb439e7d64ac6fb232f4f223554aed58204f82
+CACHE=.cache/broker
+VENV=$CACHE/venv
+if [ ! -x "$VENV/bin/noida-db" ]; then
+  mkdir -p "$CACHE"
+  if [ ! -f "$CACHE/$WHEEL" ]; then
+    python3 -m pip download --quiet --no-deps "noida-db==${VERSION}" -d "$CACHE" >&2
+  fi
+  echo "$SHA256  $CACHE/$WHEEL" | sha256sum --check --quiet >&2
+  python3 -m venv "$VENV" >&2
+  "$VENV/bin/pip" install --quiet --no-deps "$CACHE/$WHEEL" >&2
+fi
+DATA=${2:?data dir}
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$DATA"
+"$VENV/bin/noida-db" start --only kafka --kafka-port "$PORT" --data-dir "$DATA" >"$DATA/broker.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 100); do
+  if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; then
+    echo "$PID 127.0.0.1:$PORT"
+    exit 0
+  fi
+  sleep 0.1
+done
+echo "broker did not start; log:" >&2
+cat "$DATA/broker.log" >&2
+kill "$PID" 2>/dev/null || true
+exit 1
