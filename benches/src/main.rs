@@ -3,6 +3,7 @@
 //! `cargo run --release -p weir-bench -- windowed-accuracy --input FILE --out OUT.csv
 //! [--store sled [--state-dir DIR]]`
 
+mod classify;
 mod windowed_accuracy;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,18 @@ enum Case {
         #[command(flatten)]
         options: windowed_accuracy::Options,
     },
+    /// The bundled flight CSVs through a topology with and without batched model inference.
+    Classify {
+        /// Directory of flight*.csv(.gz) files.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Directory of the shipped model.
+        #[arg(long, default_value = "models")]
+        model: PathBuf,
+        /// Runs of each pipeline (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,6 +52,11 @@ fn main() -> ExitCode {
             out,
             options,
         } => windowed_accuracy::run(&input, &out, &options),
+        Case::Classify {
+            data,
+            model,
+            repeat,
+        } => classify::run(&data, &model, repeat),
     };
     match result {
         Ok(line) => {
