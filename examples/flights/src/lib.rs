@@ -11,3 +11,4 @@ pub mod producer;
 pub mod replay;
 pub mod results;
 pub mod rows;
+pub mod separate;

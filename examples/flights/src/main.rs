@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use weir::processors::{KafkaBroker, KafkaConfig};
-use weir::topology::{Broker, MemoryBroker};
+use weir::topology::{Broker, MemoryBroker, TopologyError};
 use weir_flights::demo::{run_demo, DemoOptions};
+use weir_flights::separate::{run_role, Role};
 
 #[derive(Parser)]
 #[command(about = "The weir flight-delay example: producer, consumer and streaming application")]
@@ -41,8 +42,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Producer, consumer and streaming application together on embedded topics.
+    /// Producer, consumer and streaming application together (embedded topics unless --brokers).
     Demo,
+    /// Only the producer (needs --brokers).
+    Produce,
+    /// Only the consumer, until Ctrl-C (needs --brokers).
+    Consume,
+    /// Only the streaming application, until --duration of event time or Ctrl-C (needs --brokers).
+    Stream,
 }
 
 fn main() -> ExitCode {
@@ -54,19 +61,46 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = match cli.command {
-        Command::Demo => {
-            let opts = DemoOptions {
-                data: cli.data,
-                out: cli.out,
-                model: cli.model,
-                fast: !cli.realtime,
-                duration_s: cli.duration,
-                seed: cli.seed,
-                start_s: None,
-                partitions: 3,
-                progress: true,
-            };
+    let opts = DemoOptions {
+        data: cli.data,
+        out: cli.out,
+        model: cli.model,
+        fast: !cli.realtime,
+        duration_s: cli.duration,
+        seed: cli.seed,
+        start_s: None,
+        partitions: 3,
+        progress: true,
+    };
+    let role = match cli.command {
+        Command::Demo => None,
+        Command::Produce => Some(Role::Produce),
+        Command::Consume => Some(Role::Consume),
+        Command::Stream => Some(Role::Stream),
+    };
+    let result = match role {
+        Some(role) => match cli.brokers {
+            None => Err(TopologyError::config(
+                "brokers",
+                "produce, consume and stream run as separate processes and need --brokers HOST:PORT \
+                 (embedded topics live inside one process: use `demo` without a broker)",
+            )),
+            Some(b) => rt
+                .block_on(async {
+                    let broker: Arc<dyn Broker> = Arc::new(KafkaBroker::connect(KafkaConfig::new(&b)).await?);
+                    run_role(role, &opts, broker).await
+                })
+                .map(|m| {
+                    println!(
+                        "{role:?}: {} records, {} bad, {} late; outputs in {}",
+                        m.processed,
+                        m.skipped,
+                        m.late,
+                        opts.out.display()
+                    )
+                }),
+        },
+        None => {
             let brokers = cli.brokers.clone();
             rt.block_on(async move {
                 let broker: Arc<dyn Broker> = match brokers {

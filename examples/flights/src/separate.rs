@@ -1,0 +1,126 @@
+//! `produce`, `consume` and `stream` as separate processes against a Kafka cluster: each runs
+//! one of the demo's three topologies.
+
+use crate::apps::{consumer, producer, streaming, FLIGHT_TOPIC, RESULTS_TOPIC};
+use crate::charts::{accuracy_chart, consumer_chart};
+use crate::demo::{start_time, DemoOptions};
+use crate::producer::{TickBatcher, TICK_SECONDS};
+use crate::replay::{Pace, Replay};
+use crate::rows::load_by_day;
+use std::sync::Arc;
+use std::time::Duration;
+use weir::topology::prelude::*;
+use weir::topology::{ManualClock, MetricsSnapshot, Result, TimestampExtractor, TopologyError};
+use weir_models::Model;
+
+/// Which of the three applications to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Replays the flight rows into `flightTopic`, then stops.
+    Produce,
+    /// Counts per-key records in a sliding processing-time window until Ctrl-C.
+    Consume,
+    /// Classifies, persists and tracks accuracy until the producer's records stop coming, or
+    /// Ctrl-C;
+    /// its state lives in `<out>/state` (sled), so a restart continues the counts.
+    Stream,
+}
+
+fn config(id: &str, opts: &DemoOptions) -> StreamsConfig {
+    let commit = if opts.fast {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs(1)
+    };
+    StreamsConfig::new(id).commit_interval(commit)
+}
+
+/// Runs one application against `broker` and returns its counters.
+pub async fn run_role(
+    role: Role,
+    opts: &DemoOptions,
+    broker: Arc<dyn Broker>,
+) -> Result<MetricsSnapshot> {
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| TopologyError::connector(opts.out.display().to_string(), e))?;
+    broker.ensure_topic(FLIGHT_TOPIC, opts.partitions).await?;
+    broker.ensure_topic(RESULTS_TOPIC, opts.partitions).await?;
+    match role {
+        Role::Produce => {
+            let (by_day, _) = load_by_day(&opts.data)?;
+            let start = start_time(opts);
+            let ticks = (opts.duration_s / TICK_SECONDS).max(1) as u64;
+            let pace = if opts.fast {
+                Pace::Fast(ManualClock::new(start * 1000))
+            } else {
+                Pace::Realtime
+            };
+            let replay = Replay::new(TickBatcher::new(by_day, opts.seed), ticks, start, pace);
+            Streams::new(producer(replay)?, broker, config("flights-producer", opts))
+                .run()
+                .await
+        }
+        Role::Consume => {
+            let chart = consumer_chart(&opts.out)?;
+            let time = if opts.fast {
+                TimestampExtractor::RecordTime
+            } else {
+                TimestampExtractor::WallClock
+            };
+            let streams = Streams::new(
+                consumer(&opts.out, time, chart.clone())?,
+                broker,
+                config("flights-consumer", opts),
+            );
+            let m = streams.run_until_ctrl_c().await?;
+            chart.render()?;
+            Ok(m)
+        }
+        Role::Stream => {
+            let chart = accuracy_chart(&opts.out)?;
+            let model =
+                Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
+            let cfg = config("flights-stream", opts)
+                .error_handler(ErrorHandler::DeadLetter("flightTopic-dead-letters".into()))
+                .state_dir(opts.out.join("state"))?;
+            let streams = Arc::new(Streams::new(
+                streaming(&opts.out, model, chart.clone())?,
+                broker,
+                cfg,
+            ));
+            let quiet = if opts.fast {
+                Duration::from_secs(2)
+            } else {
+                Duration::from_secs(3 * TICK_SECONDS as u64)
+            };
+            let stop = stop_when_input_ends(streams.clone(), quiet);
+            let m = streams.run_until_ctrl_c().await;
+            stop.abort();
+            chart.render()?;
+            m
+        }
+    }
+}
+
+/// Stops `streams` once it has read records in this run and its input has then been quiet for
+/// `quiet`: the producer has finished (its last, pending batch comes one tick after the last tick).
+fn stop_when_input_ends(streams: Arc<Streams>, quiet: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let step = Duration::from_millis(200);
+        let (mut last_processed, mut quiet_for) = (0, Duration::ZERO);
+        loop {
+            tokio::time::sleep(step).await;
+            let processed = streams.metrics().processed;
+            quiet_for = if processed == last_processed {
+                quiet_for + step
+            } else {
+                Duration::ZERO
+            };
+            last_processed = processed;
+            if processed > 0 && quiet_for >= quiet {
+                streams.shutdown_handle().trigger();
+                return;
+            }
+        }
+    })
+}
