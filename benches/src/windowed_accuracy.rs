@@ -32,16 +32,11 @@ pub struct Accuracy {
     correct: u64,
 }
 
-/// Collects the emitted rows of one task.
-struct Rows(Arc<parking_lot_free::Rows>);
+/// The emitted `(key, window_start_ms, count, correct)` rows, shared by the tasks' sinks.
+pub type SharedRows = std::sync::Mutex<Vec<(u8, i64, u64, u64)>>;
 
-mod parking_lot_free {
-    //! A tiny shared row buffer (a mutex-guarded Vec) for the benchmark's results.
-    use std::sync::Mutex;
-    /// `(key, window_start_ms, count, correct)` rows.
-    #[derive(Default)]
-    pub struct Rows(pub Mutex<Vec<(u8, i64, u64, u64)>>);
-}
+/// Collects the emitted rows of one task.
+struct Rows(Arc<SharedRows>);
 
 impl RecordSink<Windowed<u8>, Accuracy> for Rows {
     fn write(&mut self, record: &Record<Windowed<u8>, Accuracy>) -> Result<()> {
@@ -53,7 +48,6 @@ impl RecordSink<Windowed<u8>, Accuracy> for Rows {
             a.correct,
         );
         self.0
-             .0
             .lock()
             .map_err(|_| TopologyError::process("rows", "poisoned"))?
             .push(row);
@@ -113,11 +107,7 @@ impl Default for Options {
 
 /// The benchmark topology over `input` with the window size, store name and retention of
 /// `options`; results go to `rows`.
-pub fn topology(
-    input: &Path,
-    rows: Arc<parking_lot_free::Rows>,
-    options: &Options,
-) -> Result<Topology> {
+pub fn topology(input: &Path, rows: Arc<SharedRows>, options: &Options) -> Result<Topology> {
     let builder = TopologyBuilder::new();
     let source = Source::connector(
         Arc::new(FileSource::lines([input.to_path_buf()])),
@@ -201,7 +191,7 @@ fn dump_store(streams: &Streams, options: &Options, path: &Path) -> Result<()> {
 
 /// Runs the case and returns its BENCH line.
 pub fn run(input: &Path, out: &Path, options: &Options) -> Result<String> {
-    let rows = Arc::new(parking_lot_free::Rows::default());
+    let rows = Arc::new(SharedRows::default());
     let topology = topology(input, rows.clone(), options)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -223,7 +213,6 @@ pub fn run(input: &Path, out: &Path, options: &Options) -> Result<String> {
     let metrics = rt.block_on(streams.run())?;
     let seconds = started.elapsed().as_secs_f64();
     let mut rows = rows
-        .0
         .lock()
         .map_err(|_| TopologyError::process("rows", "poisoned"))?
         .clone();
