@@ -128,7 +128,6 @@ impl Streams {
             by_sub.push(ids);
         }
         let mut first_error = None;
-        let mut done = vec![false; handles.len()];
         let mut results: Vec<Option<Result<()>>> = (0..handles.len()).map(|_| None).collect();
         // Wait sub-topology by sub-topology: when all tasks of one finish, its internal output
         // topics are closed so the downstream tasks can finish too.
@@ -144,7 +143,6 @@ impl Streams {
                 if r.is_err() {
                     self.shutdown.trigger();
                 }
-                done[i] = true;
                 results[i] = Some(r);
             }
             for topic in &plan.subs[sub].internal_outputs {
