@@ -65,6 +65,39 @@ pub fn start_time(opts: &DemoOptions) -> i64 {
     })
 }
 
+/// The producer's source for `opts`, with its start time and tick count.
+pub fn replay(opts: &DemoOptions) -> Result<(Replay, i64, u64)> {
+    let (by_day, _) = load_by_day(&opts.data)?;
+    let start = start_time(opts);
+    let ticks = (opts.duration_s / TICK_SECONDS).max(1) as u64;
+    let pace = if opts.fast {
+        Pace::Fast(ManualClock::new(start * 1000))
+    } else {
+        Pace::Realtime
+    };
+    let replay = Replay::new(TickBatcher::new(by_day, opts.seed), ticks, start, pace);
+    Ok((replay, start, ticks))
+}
+
+/// Settings of application `id`: commits every 100 ms with the simulated clock, else every 1 s.
+pub fn app_config(id: &str, opts: &DemoOptions) -> StreamsConfig {
+    let commit = if opts.fast {
+        Duration::from_millis(100)
+    } else {
+        Duration::from_secs(1)
+    };
+    StreamsConfig::new(id).commit_interval(commit)
+}
+
+/// The consumer's processing time: the send time on the simulated clock, else the wall clock.
+pub fn processing_time(opts: &DemoOptions) -> TimestampExtractor<Vec<u8>> {
+    if opts.fast {
+        TimestampExtractor::RecordTime
+    } else {
+        TimestampExtractor::WallClock
+    }
+}
+
 /// Runs the three applications on `broker` until the producer is done and the others have
 /// processed everything.
 pub async fn run_demo(opts: &DemoOptions, broker: Arc<dyn Broker>) -> Result<DemoSummary> {
@@ -81,39 +114,20 @@ pub async fn run_demo(opts: &DemoOptions, broker: Arc<dyn Broker>) -> Result<Dem
     }
     let (accuracy, counts) = (accuracy_chart(&opts.out)?, consumer_chart(&opts.out)?);
     let model = Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
-    let (by_day, _) = load_by_day(&opts.data)?;
-    let start = start_time(opts);
-    let ticks = (opts.duration_s / TICK_SECONDS).max(1) as u64;
-    let clock = ManualClock::new(start * 1000);
-    let pace = if opts.fast {
-        Pace::Fast(clock.clone())
-    } else {
-        Pace::Realtime
-    };
-    let replay = Replay::new(TickBatcher::new(by_day, opts.seed), ticks, start, pace);
+    let (replay, start, ticks) = replay(opts)?;
     let ticks_sent = replay.ticks_sent();
 
     broker.ensure_topic(FLIGHT_TOPIC, opts.partitions).await?;
     broker.ensure_topic(RESULTS_TOPIC, opts.partitions).await?;
     let dyn_broker = broker.clone();
-    let commit = if opts.fast {
-        Duration::from_millis(100)
-    } else {
-        Duration::from_secs(1)
-    };
-    let config = |id: &str| StreamsConfig::new(id).commit_interval(commit);
-    let processing_time = if opts.fast {
-        TimestampExtractor::<Vec<u8>>::RecordTime
-    } else {
-        TimestampExtractor::WallClock
-    };
+    let config = |id: &str| app_config(id, opts);
     let producer = Arc::new(Streams::new(
         producer(replay)?,
         dyn_broker.clone(),
         config("flights-producer"),
     ));
     let consumer = Arc::new(Streams::new(
-        consumer(&opts.out, processing_time, counts.clone())?,
+        consumer(&opts.out, processing_time(opts), counts.clone())?,
         dyn_broker.clone(),
         config("flights-consumer"),
     ));

@@ -3,14 +3,12 @@
 
 use crate::apps::{consumer, producer, streaming, FLIGHT_TOPIC, RESULTS_TOPIC};
 use crate::charts::{accuracy_chart, consumer_chart};
-use crate::demo::{start_time, DemoOptions};
-use crate::producer::{TickBatcher, TICK_SECONDS};
-use crate::replay::{Pace, Replay};
-use crate::rows::load_by_day;
+use crate::demo::{app_config, processing_time, replay, DemoOptions};
+use crate::producer::TICK_SECONDS;
 use std::sync::Arc;
 use std::time::Duration;
 use weir::topology::prelude::*;
-use weir::topology::{ManualClock, MetricsSnapshot, Result, TimestampExtractor, TopologyError};
+use weir::topology::{MetricsSnapshot, Result, TopologyError};
 use weir_models::Model;
 
 /// Which of the three applications to run.
@@ -26,15 +24,6 @@ pub enum Role {
     Stream,
 }
 
-fn config(id: &str, opts: &DemoOptions) -> StreamsConfig {
-    let commit = if opts.fast {
-        Duration::from_millis(100)
-    } else {
-        Duration::from_secs(1)
-    };
-    StreamsConfig::new(id).commit_interval(commit)
-}
-
 /// Runs one application against `broker` and returns its counters.
 pub async fn run_role(
     role: Role,
@@ -47,30 +36,21 @@ pub async fn run_role(
     broker.ensure_topic(RESULTS_TOPIC, opts.partitions).await?;
     match role {
         Role::Produce => {
-            let (by_day, _) = load_by_day(&opts.data)?;
-            let start = start_time(opts);
-            let ticks = (opts.duration_s / TICK_SECONDS).max(1) as u64;
-            let pace = if opts.fast {
-                Pace::Fast(ManualClock::new(start * 1000))
-            } else {
-                Pace::Realtime
-            };
-            let replay = Replay::new(TickBatcher::new(by_day, opts.seed), ticks, start, pace);
-            Streams::new(producer(replay)?, broker, config("flights-producer", opts))
-                .run()
-                .await
+            let (replay, _, _) = replay(opts)?;
+            Streams::new(
+                producer(replay)?,
+                broker,
+                app_config("flights-producer", opts),
+            )
+            .run()
+            .await
         }
         Role::Consume => {
             let chart = consumer_chart(&opts.out)?;
-            let time = if opts.fast {
-                TimestampExtractor::RecordTime
-            } else {
-                TimestampExtractor::WallClock
-            };
             let streams = Streams::new(
-                consumer(&opts.out, time, chart.clone())?,
+                consumer(&opts.out, processing_time(opts), chart.clone())?,
                 broker,
-                config("flights-consumer", opts),
+                app_config("flights-consumer", opts),
             );
             let m = streams.run_until_ctrl_c().await?;
             chart.render()?;
@@ -80,7 +60,7 @@ pub async fn run_role(
             let chart = accuracy_chart(&opts.out)?;
             let model =
                 Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
-            let cfg = config("flights-stream", opts)
+            let cfg = app_config("flights-stream", opts)
                 .error_handler(ErrorHandler::DeadLetter("flightTopic-dead-letters".into()))
                 .state_dir(opts.out.join("state"))?;
             let streams = Arc::new(Streams::new(

@@ -72,13 +72,7 @@ impl Streams {
 
     /// The counters summed over this instance's tasks.
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.metrics.read().iter().map(|m| m.snapshot()).fold(
-            MetricsSnapshot {
-                stream_time: i64::MIN,
-                ..Default::default()
-            },
-            MetricsSnapshot::merge,
-        )
+        MetricsSnapshot::sum(self.metrics.read().iter())
     }
 
     /// Interactive queries: the instances (one per partition) of store `name` in this process.

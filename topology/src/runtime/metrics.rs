@@ -71,6 +71,17 @@ impl TaskMetrics {
 }
 
 impl MetricsSnapshot {
+    /// The counters of several tasks summed (stream time: the largest).
+    pub fn sum<'a>(tasks: impl IntoIterator<Item = &'a std::sync::Arc<TaskMetrics>>) -> Self {
+        tasks.into_iter().map(|m| m.snapshot()).fold(
+            Self {
+                stream_time: i64::MIN,
+                ..Self::default()
+            },
+            Self::merge,
+        )
+    }
+
     /// The sum of two snapshots (stream time: the larger).
     pub fn merge(self, other: Self) -> Self {
         Self {

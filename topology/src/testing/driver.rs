@@ -356,18 +356,7 @@ impl TopologyTestDriver {
 
     /// Counters summed over tasks (processed, skipped, late...).
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.core
-            .borrow()
-            .metrics
-            .iter()
-            .map(|m| m.snapshot())
-            .fold(
-                MetricsSnapshot {
-                    stream_time: i64::MIN,
-                    ..Default::default()
-                },
-                MetricsSnapshot::merge,
-            )
+        MetricsSnapshot::sum(self.core.borrow().metrics.iter())
     }
 
     /// The topology under test.
