@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs (pinned, checksum-verified, idempotent) and starts a Kafka-protocol broker for the
 # tests: noida-db 0.2.3, in a private virtualenv under .cache/. Prints the PID and address.
-# Usage: scripts/broker.sh start DATA_DIR  -> prints "PID HOST:PORT"
+# Usage: scripts/broker.sh start DATA_DIR [PORT]  -> prints "PID HOST:PORT"
+# Without PORT a free port is chosen. With PORT and an existing DATA_DIR, a stopped (or killed)
+# broker restarts on the same address with the data it had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=0.2.3
@@ -19,12 +21,19 @@ if [ ! -x "$VENV/bin/noida-db" ]; then
   "$VENV/bin/pip" install --quiet --no-deps "$CACHE/$WHEEL" >&2
 fi
 DATA=${2:?data dir}
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=${3:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 mkdir -p "$DATA"
-"$VENV/bin/noida-db" start --only kafka --kafka-port "$PORT" --data-dir "$DATA" >"$DATA/broker.log" 2>&1 &
+# The venv's `noida-db` is a Python launcher that runs the packaged binary as a child: start the
+# binary itself, so that the printed PID is the broker's (killing the launcher leaves it running).
+BIN=$(echo "$VENV"/lib/python3*/site-packages/noida_db/noida-db)
+chmod +x "$BIN"
+"$BIN" start --only kafka --kafka-port "$PORT" --data-dir "$DATA" >>"$DATA/broker.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do
-  if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; then
+  if ! kill -0 "$PID" 2>/dev/null; then
+    break # exited (for instance: the port is taken)
+  fi
+  if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then
     echo "$PID 127.0.0.1:$PORT"
     exit 0
   fi

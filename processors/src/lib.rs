@@ -13,7 +13,7 @@ pub mod sinks;
 pub mod sources;
 
 pub use inference::{BatchInference, BatchPredictor};
-pub use kafka::{KafkaBroker, KafkaConfig};
+pub use kafka::{KafkaBroker, KafkaConfig, KafkaError, OffsetReset, RetryConfig, SinkCompression};
 pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel};
 pub use sinks::console::ConsoleSink;
 pub use sinks::json_lines::JsonLinesSink;

@@ -1,78 +1,72 @@
-//! `KafkaBroker`: topics, readers and producers of a Kafka cluster behind weir's `Broker` trait.
+//! `KafkaBroker`: topics, readers and producers of a Kafka cluster behind weir's `Broker` trait,
+//! every call retried through broker outages (see [`super::retry`]).
 
+use super::config::{KafkaConfig, SinkCompression};
+use super::error::KafkaError;
+use super::reader::{bounds, KafkaReader};
+use super::retry::{refresh_if_stale, retry};
 use async_trait::async_trait;
 use parking_lot::Mutex;
-use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, UnknownTopicHandling};
+use rskafka::client::error::{Error as ClientError, ProtocolError};
+use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record as KafkaRecord;
+use rskafka::BackoffConfig;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use weir_topology::{
-    Broker, OutRecord, PartitionReader, Polled, RawRecord, Result, StartFrom, TopologyError,
-};
-
-/// How to reach and read a Kafka cluster.
-#[derive(Debug, Clone)]
-pub struct KafkaConfig {
-    /// Bootstrap brokers, `host:port`.
-    pub brokers: Vec<String>,
-    /// The client id sent to the brokers.
-    pub client_id: String,
-    /// Most bytes fetched per request and partition.
-    pub fetch_max_bytes: i32,
-    /// Replication factor of topics weir creates.
-    pub replication_factor: i16,
-    /// Most bytes per produce request (brokers refuse batches above their message size limit).
-    pub produce_max_bytes: usize,
-}
-
-impl KafkaConfig {
-    /// Settings for the cluster at `brokers` (comma-separated `host:port` list).
-    pub fn new(brokers: &str) -> Self {
-        Self {
-            brokers: brokers
-                .split(',')
-                .map(|b| b.trim().to_string())
-                .filter(|b| !b.is_empty())
-                .collect(),
-            client_id: "weir".into(),
-            fetch_max_bytes: 4 << 20,
-            replication_factor: 1,
-            produce_max_bytes: 512 * 1024,
-        }
-    }
-}
+use std::time::Duration;
+use weir_topology::{Broker, OutRecord, PartitionReader, Result, StartFrom, TopologyError};
 
 /// A Kafka cluster as a weir broker.
 pub struct KafkaBroker {
-    client: Client,
+    client: Arc<Client>,
     config: KafkaConfig,
     partitions: Mutex<HashMap<(String, i32), Arc<PartitionClient>>>,
 }
 
-fn kafka_error(what: &str, e: impl std::fmt::Display) -> TopologyError {
-    TopologyError::connector(format!("kafka {what}"), e)
+/// rskafka retries some failures on its own, without a deadline by default. weir retries in
+/// [`super::retry`] instead: a zero deadline makes each rskafka call a single attempt.
+fn single_attempt() -> BackoffConfig {
+    BackoffConfig {
+        init_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(10),
+        base: 2.0,
+        deadline: Some(Duration::ZERO),
+    }
+}
+
+fn compression(c: SinkCompression) -> Compression {
+    match c {
+        SinkCompression::None => Compression::NoCompression,
+        SinkCompression::Gzip => Compression::Gzip,
+        SinkCompression::Lz4 => Compression::Lz4,
+        SinkCompression::Snappy => Compression::Snappy,
+        SinkCompression::Zstd => Compression::Zstd,
+    }
 }
 
 impl KafkaBroker {
-    /// Connects to the cluster.
+    /// Connects to the cluster (retrying while no bootstrap broker answers, up to the deadline).
     pub async fn connect(config: KafkaConfig) -> Result<Self> {
-        if config.brokers.is_empty() {
-            return Err(TopologyError::config(
-                "brokers",
-                "no bootstrap broker given",
-            ));
-        }
-        let client = ClientBuilder::new(config.brokers.clone())
-            .client_id(config.client_id.clone())
-            .build()
-            .await
-            .map_err(|e| kafka_error(&config.brokers.join(","), e))?;
+        config.validate()?;
+        let op = format!("connect to {}", config.brokers.join(","));
+        let client = retry(&config.retry, &op, || {
+            ClientBuilder::new(config.brokers.clone())
+                .client_id(config.client_id.clone())
+                .backoff_config(single_attempt())
+                .build()
+        })
+        .await?;
         Ok(Self {
-            client,
+            client: Arc::new(client),
             config,
             partitions: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The settings this broker was connected with.
+    pub fn config(&self) -> &KafkaConfig {
+        &self.config
     }
 
     async fn partition(&self, topic: &str, partition: u32) -> Result<Arc<PartitionClient>> {
@@ -80,14 +74,34 @@ impl KafkaBroker {
         if let Some(c) = self.partitions.lock().get(&key) {
             return Ok(c.clone());
         }
-        let client = self
-            .client
-            .partition_client(topic, partition as i32, UnknownTopicHandling::Retry)
-            .await
-            .map_err(|e| kafka_error(topic, e))?;
+        // rskafka's partition client drops a broken connection and reconnects on its next call,
+        // so one client per partition serves across broker restarts.
+        let op = format!("open {topic}/{partition}");
+        let client = retry(&self.config.retry, &op, || {
+            self.client
+                .partition_client(topic, partition as i32, UnknownTopicHandling::Error)
+        })
+        .await?;
         let client = Arc::new(client);
         self.partitions.lock().insert(key, client.clone());
         Ok(client)
+    }
+
+    async fn produce_batch(
+        &self,
+        client: &PartitionClient,
+        op: &str,
+        batch: Vec<KafkaRecord>,
+    ) -> std::result::Result<(), KafkaError> {
+        let codec = compression(self.config.compression);
+        // An attempt that fails after the broker stored the batch is retried too: output may
+        // hold duplicates (at-least-once), while input offsets and state commit only after
+        // every produce succeeded.
+        retry(&self.config.retry, op, || async {
+            refresh_if_stale(&self.client, client.produce(batch.clone(), codec).await).await
+        })
+        .await?;
+        Ok(())
     }
 }
 
@@ -98,11 +112,8 @@ impl Broker for KafkaBroker {
     }
 
     async fn partitions(&self, topic: &str) -> Result<Option<u32>> {
-        let topics = self
-            .client
-            .list_topics()
-            .await
-            .map_err(|e| kafka_error("metadata", e))?;
+        let client = &self.client;
+        let topics = retry(&self.config.retry, "metadata", move || client.list_topics()).await?;
         Ok(topics
             .into_iter()
             .find(|t| t.name == topic)
@@ -113,26 +124,30 @@ impl Broker for KafkaBroker {
         if self.partitions(topic).await?.is_some() {
             return Ok(());
         }
-        let controller = self
-            .client
-            .controller_client()
-            .map_err(|e| kafka_error(topic, e))?;
-        let created = controller
-            .create_topic(
-                topic,
-                partitions.max(1) as i32,
-                self.config.replication_factor,
-                10_000,
-            )
-            .await;
+        let op = format!("create topic {topic}");
+        let (n, rf) = (partitions.max(1) as i32, self.config.replication_factor);
+        let created = retry(&self.config.retry, &op, || async move {
+            let controller = self.client.controller_client()?;
+            match controller.create_topic(topic, n, rf, 10_000).await {
+                // Created by another instance, or by an earlier attempt whose answer was lost.
+                Err(ClientError::ServerError {
+                    protocol_error: ProtocolError::TopicAlreadyExists,
+                    ..
+                }) => Ok(()),
+                other => other,
+            }
+        })
+        .await;
         match created {
             Ok(()) => Ok(()),
-            // Another instance may have created it in the meantime.
             Err(e) if self.partitions(topic).await?.is_some() => {
                 tracing::debug!(topic, "create_topic: {e} (the topic exists now)");
                 Ok(())
             }
-            Err(e) => Err(kafka_error(topic, format!("cannot create the topic: {e}"))),
+            Err(e) => Err(TopologyError::connector(
+                topic,
+                format!("cannot create the topic: {e}"),
+            )),
         }
     }
 
@@ -143,24 +158,22 @@ impl Broker for KafkaBroker {
         start: StartFrom,
     ) -> Result<Box<dyn PartitionReader>> {
         let client = self.partition(topic, partition).await?;
-        let earliest = client
-            .get_offset(OffsetAt::Earliest)
-            .await
-            .map_err(|e| kafka_error(topic, e))?;
+        let name = format!("{topic}/{partition}");
+        let (earliest, latest) = bounds(&client, &self.config.retry, &name).await?;
         let next = match start {
             StartFrom::Earliest => earliest,
-            StartFrom::Latest => client
-                .get_offset(OffsetAt::Latest)
-                .await
-                .map_err(|e| kafka_error(topic, e))?,
+            StartFrom::Latest => latest,
             // A committed offset that retention has deleted: resume at the first record kept.
             StartFrom::Offset(o) => o.max(earliest),
         };
         Ok(Box::new(KafkaReader {
             client,
-            topic: topic.to_string(),
+            cluster: self.client.clone(),
+            name,
             next,
             fetch_max_bytes: self.config.fetch_max_bytes,
+            retry: self.config.retry.clone(),
+            offset_reset: self.config.offset_reset,
             pending: Vec::new(),
         }))
     }
@@ -170,7 +183,10 @@ impl Broker for KafkaBroker {
         for r in records {
             let timestamp =
                 chrono::DateTime::from_timestamp_millis(r.timestamp).ok_or_else(|| {
-                    kafka_error(topic, format!("timestamp {} out of range", r.timestamp))
+                    TopologyError::connector(
+                        topic,
+                        format!("timestamp {} out of range", r.timestamp),
+                    )
                 })?;
             by_partition
                 .entry(r.partition)
@@ -184,78 +200,22 @@ impl Broker for KafkaBroker {
         }
         for (partition, records) in by_partition {
             let client = self.partition(topic, partition).await?;
+            let op = format!("produce {topic}/{partition}");
             let mut batch = Vec::new();
             let mut bytes = 0;
             for r in records {
                 bytes += r.approximate_size();
                 batch.push(r);
                 if bytes >= self.config.produce_max_bytes {
-                    let full = std::mem::take(&mut batch);
                     bytes = 0;
-                    client
-                        .produce(full, Compression::NoCompression)
-                        .await
-                        .map_err(|e| kafka_error(topic, e))?;
+                    self.produce_batch(&client, &op, std::mem::take(&mut batch))
+                        .await?;
                 }
             }
             if !batch.is_empty() {
-                client
-                    .produce(batch, Compression::NoCompression)
-                    .await
-                    .map_err(|e| kafka_error(topic, e))?;
+                self.produce_batch(&client, &op, batch).await?;
             }
         }
         Ok(())
-    }
-}
-
-struct KafkaReader {
-    client: Arc<PartitionClient>,
-    topic: String,
-    next: i64,
-    fetch_max_bytes: i32,
-    /// Fetched records beyond the last poll's `max_records`.
-    pending: Vec<RawRecord>,
-}
-
-#[async_trait]
-impl PartitionReader for KafkaReader {
-    async fn poll(&mut self, max_records: usize, max_wait_ms: u64) -> Result<Polled> {
-        if self.pending.is_empty() {
-            let started = std::time::Instant::now();
-            let wait = i32::try_from(max_wait_ms).unwrap_or(i32::MAX);
-            let (records, _high_watermark) = self
-                .client
-                .fetch_records(self.next, 1..self.fetch_max_bytes, wait)
-                .await
-                .map_err(|e| kafka_error(&self.topic, e))?;
-            for r in records {
-                if r.offset < self.next {
-                    continue; // a fetch returns whole batches, which may start before `next`
-                }
-                self.next = r.offset + 1;
-                self.pending.push(RawRecord {
-                    key: r.record.key,
-                    value: r.record.value,
-                    timestamp: r.record.timestamp.timestamp_millis(),
-                    headers: r.record.headers.into_iter().collect(),
-                    offset: r.offset,
-                });
-            }
-            // Some brokers answer an empty fetch at once instead of waiting: wait out the rest of
-            // `max_wait_ms` here, so an idle task does not spin.
-            let waited = started.elapsed();
-            let budget = std::time::Duration::from_millis(max_wait_ms);
-            if self.pending.is_empty() && waited < budget {
-                tokio::time::sleep(budget - waited).await;
-            }
-        }
-        let take = self.pending.len().min(max_records);
-        let rest = self.pending.split_off(take);
-        let records = std::mem::replace(&mut self.pending, rest);
-        Ok(Polled {
-            records,
-            end_of_stream: false,
-        })
     }
 }
