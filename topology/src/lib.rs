@@ -34,6 +34,7 @@ pub use ops::window_aggregate::LATE_PORT;
 pub use processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType, TaskId};
 pub use record::{Headers, Record, SourceMeta, Timestamp};
 pub use runtime::app::{Shutdown, Streams};
+pub use runtime::changelog::{changelog_topic, MARKER_HEADER as CHANGELOG_MARKER_HEADER};
 pub use runtime::checkpoint::{Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints};
 pub use runtime::config::StreamsConfig;
 pub use runtime::connector::{

@@ -22,10 +22,53 @@ use ::sled::Transactional;
 /// The name of the tree holding one checkpoint per task.
 pub const CHECKPOINT_TREE: &str = "__weir_checkpoints";
 
+/// One write to a tree: a raw key and its new raw value, or `None` to remove it.
+pub type RawChange = (Vec<u8>, Option<Vec<u8>>);
+
+/// Writes to one tree in order (a later write to a key wins), kept as a list so that they can
+/// be logged to a changelog as well as applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TreeChanges(Vec<RawChange>);
+
+impl TreeChanges {
+    /// Sets `key` to `value`.
+    pub fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.0.push((key.into(), Some(value.into())));
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, key: impl Into<Vec<u8>>) {
+        self.0.push((key.into(), None));
+    }
+
+    /// The writes, in order.
+    pub fn as_slice(&self) -> &[RawChange] {
+        &self.0
+    }
+
+    /// The writes as one sled batch.
+    pub(crate) fn to_batch(&self) -> ::sled::Batch {
+        let mut batch = ::sled::Batch::default();
+        for (k, v) in &self.0 {
+            match v {
+                Some(v) => batch.insert(k.as_slice(), v.as_slice()),
+                None => batch.remove(k.as_slice()),
+            }
+        }
+        batch
+    }
+}
+
+impl From<Vec<RawChange>> for TreeChanges {
+    fn from(changes: Vec<RawChange>) -> Self {
+        Self(changes)
+    }
+}
+
 /// Changes to one sled tree, waiting to be committed with others.
 pub struct PendingBatch {
     tree: ::sled::Tree,
-    batch: ::sled::Batch,
+    changes: TreeChanges,
 }
 
 impl std::fmt::Debug for PendingBatch {
@@ -37,13 +80,18 @@ impl std::fmt::Debug for PendingBatch {
 }
 
 impl PendingBatch {
-    /// `batch` for `tree`, with the tree's entry count `len` stored alongside.
-    pub(crate) fn with_len(tree: &::sled::Tree, mut batch: ::sled::Batch, len: u64) -> Self {
-        batch.insert(LEN_KEY, &len.to_be_bytes()[..]);
+    /// `changes` for `tree`, with the tree's entry count `len` stored alongside.
+    pub(crate) fn with_len(tree: &::sled::Tree, mut changes: TreeChanges, len: u64) -> Self {
+        changes.insert(LEN_KEY, len.to_be_bytes());
         Self {
             tree: tree.clone(),
-            batch,
+            changes,
         }
+    }
+
+    /// The raw writes of the batch, in order: what a changelog records.
+    pub fn changes(&self) -> &[RawChange] {
+        self.changes.as_slice()
     }
 
     /// The name of the tree the batch is for.
@@ -75,7 +123,8 @@ impl SledBackend {
         // One transactional view per distinct tree; several batches for one tree apply in order.
         let mut trees: Vec<::sled::Tree> = Vec::new();
         let mut plan: Vec<(usize, ::sled::Batch)> = Vec::with_capacity(batches.len());
-        for PendingBatch { tree, batch } in batches {
+        for PendingBatch { tree, changes } in batches {
+            let batch = changes.to_batch();
             let idx = match trees.iter().position(|t| t.name() == tree.name()) {
                 Some(i) => i,
                 None => {
@@ -103,9 +152,9 @@ impl SledBackend {
     /// [`SledBackend::commit_atomically`] with the task's store batches.
     pub fn checkpoint_batch(&self, key: &str, value: Vec<u8>) -> StateResult<PendingBatch> {
         let tree = self.checkpoint_tree()?;
-        let mut batch = ::sled::Batch::default();
-        batch.insert(key.as_bytes(), value);
-        Ok(PendingBatch { tree, batch })
+        let mut changes = TreeChanges::default();
+        changes.insert(key.as_bytes(), value);
+        Ok(PendingBatch { tree, changes })
     }
 
     /// The checkpoint last committed under `key`, if any.

@@ -1,7 +1,7 @@
 //! A key-value store on a sled tree: `0x01 ++ enc(key)` -> `bincode(value)`, behind a write cache.
 
 use super::backend::{check_layout, StoreLayout};
-use super::commit::{Committable, PendingBatch};
+use super::commit::{Committable, PendingBatch, TreeChanges};
 use super::{
     commit, decode_key, decode_value, encode_value, prefixed_key, read_len, storage_err, Slot, DATA,
 };
@@ -183,8 +183,8 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
 
 impl<K: StoreKey, V: StoreValue> SledKeyValueStore<K, V> {
     /// The cache as one batch (without the entry count).
-    fn encode_cache(&self) -> StateResult<::sled::Batch> {
-        let mut batch = ::sled::Batch::default();
+    fn encode_cache(&self) -> StateResult<TreeChanges> {
+        let mut batch = TreeChanges::default();
         for (k, slot) in &self.cache {
             let key = self.sled_key(k)?;
             match slot {

@@ -38,12 +38,13 @@ mod commit;
 pub mod decoding;
 pub mod encoding;
 mod kv;
+mod restore;
 mod session;
 mod timed;
 mod window;
 
 pub use backend::{SledBackend, SledOptions, META_TREE};
-pub use commit::{Committable, PendingBatch, CHECKPOINT_TREE};
+pub use commit::{Committable, PendingBatch, RawChange, TreeChanges, CHECKPOINT_TREE};
 pub use kv::SledKeyValueStore;
 pub use session::SledSessionStore;
 pub use window::SledWindowStore;
@@ -126,11 +127,12 @@ fn read_len(store: &str, tree: &::sled::Tree) -> Result<u64, StateError> {
 fn commit(
     store: &str,
     tree: &::sled::Tree,
-    mut batch: ::sled::Batch,
+    mut changes: TreeChanges,
     len: u64,
 ) -> Result<(), StateError> {
-    batch.insert(LEN_KEY, &len.to_be_bytes()[..]);
-    tree.apply_batch(batch).map_err(|e| storage_err(store, e))?;
+    changes.insert(LEN_KEY, len.to_be_bytes());
+    tree.apply_batch(changes.to_batch())
+        .map_err(|e| storage_err(store, e))?;
     tree.flush().map_err(|e| storage_err(store, e))?;
     Ok(())
 }
@@ -145,7 +147,7 @@ mod tests {
         let db = ::sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t-0").unwrap();
         assert_eq!(read_len("t", &tree).unwrap(), 0);
-        let mut batch = ::sled::Batch::default();
+        let mut batch = TreeChanges::default();
         batch.insert(prefixed_key("t", DATA, &"a").unwrap(), vec![]);
         batch.insert(prefixed_key("t", DATA, &"b").unwrap(), vec![]);
         batch.insert(vec![INDEX, 1], vec![]);

@@ -5,7 +5,7 @@
 //! t2 = start`. Data keys are `0x01 ++ enc(key) ++ ts(t1) [++ ts(t2)]`, index keys
 //! `0x02 ++ ts(t1) ++ enc(key) [++ ts(t2)]`. Expiry is on `t1`.
 
-use super::commit::{Committable, PendingBatch};
+use super::commit::{Committable, PendingBatch, TreeChanges};
 use super::encoding::{encode_i64, encode_key_into};
 use super::{
     codec_err, commit, decode_key, decode_value, encode_value, read_len, storage_err, Slot, DATA,
@@ -351,8 +351,8 @@ impl<K: StoreKey, V: StoreValue> TimedTree<K, V> {
     }
 
     /// The cache and the pending expiry as one batch (without the entry count).
-    fn encode_pending(&self) -> StateResult<::sled::Batch> {
-        let mut batch = ::sled::Batch::default();
+    fn encode_pending(&self) -> StateResult<TreeChanges> {
+        let mut batch = TreeChanges::default();
         if self.watermark > Timestamp::MIN {
             let hi: Vec<u8> = [INDEX]
                 .into_iter()
@@ -362,7 +362,7 @@ impl<K: StoreKey, V: StoreValue> TimedTree<K, V> {
                 let (ik, _) = entry.map_err(|e| storage_err(&self.name, e))?;
                 let (enc_k, times) = self.split_index(&ik)?;
                 batch.remove(self.data_key(enc_k, times));
-                batch.remove(ik);
+                batch.remove(ik.to_vec());
             }
         }
         for (key, slots) in &self.cache {
@@ -376,7 +376,7 @@ impl<K: StoreKey, V: StoreValue> TimedTree<K, V> {
                     }
                     Slot::Delete => {
                         batch.remove(dk);
-                        batch.remove(ik);
+                        batch.remove(ik.to_vec());
                     }
                 }
             }

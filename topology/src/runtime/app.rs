@@ -1,6 +1,7 @@
 //! `Streams`: runs a topology against a broker, one tokio task per (sub-topology, partition),
 //! with periodic commits, graceful shutdown and interactive queries on its stores.
 
+use super::changelog::changelog_topic;
 use super::checkpoint::{CheckpointStore, InMemoryCheckpoints};
 use super::config::StreamsConfig;
 use super::connector::Broker;
@@ -93,6 +94,14 @@ impl Streams {
         let mut by_sub: Vec<Vec<usize>> = Vec::new();
         for (sub, sp) in plan.subs.iter().enumerate() {
             let mut ids = Vec::new();
+            let stores = &self.topology.subtopologies[sub].stores;
+            let changelog = if self.config.changelogs && !stores.is_empty() {
+                let topic = changelog_topic(&self.config.application_id, stores);
+                self.broker.ensure_topic(&topic, sp.partitions).await?;
+                Some((self.broker.clone(), topic))
+            } else {
+                None
+            };
             for partition in 0..sp.partitions {
                 if partition % self.config.instances != self.config.instance {
                     continue;
@@ -106,6 +115,7 @@ impl Streams {
                     error_handler: self.config.error_handler.clone(),
                     dead_letter: plan.dead_letter.clone(),
                     metrics,
+                    changelog: changelog.clone(),
                 };
                 let task =
                     Task::open(&self.topology, sub, partition, &sp.sources, &sp.sinks, env).await?;

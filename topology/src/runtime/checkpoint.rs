@@ -20,6 +20,8 @@ pub struct Checkpoint {
     pub offsets: HashMap<(String, u32), i64>,
     /// The task's stream time at the commit.
     pub stream_time: Timestamp,
+    /// With a changelog: its end offset once this commit's changes were logged.
+    pub changelog_end: Option<i64>,
 }
 
 /// Where checkpoints are kept. Persistent stores write them in the same atomic batch as state.
@@ -46,9 +48,41 @@ impl CheckpointStore for InMemoryCheckpoints {
 
 /// The on-disk form of a [`Checkpoint`] (JSON: readable with any sled tool).
 #[derive(Serialize, Deserialize)]
-struct StoredCheckpoint {
+pub(crate) struct StoredCheckpoint {
     offsets: Vec<(String, u32, i64)>,
     stream_time: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    changelog_end: Option<i64>,
+}
+
+impl From<&Checkpoint> for StoredCheckpoint {
+    fn from(checkpoint: &Checkpoint) -> Self {
+        let mut offsets: Vec<(String, u32, i64)> = checkpoint
+            .offsets
+            .iter()
+            .map(|((t, p), o)| (t.clone(), *p, *o))
+            .collect();
+        offsets.sort();
+        Self {
+            offsets,
+            stream_time: checkpoint.stream_time,
+            changelog_end: checkpoint.changelog_end,
+        }
+    }
+}
+
+impl From<StoredCheckpoint> for Checkpoint {
+    fn from(stored: StoredCheckpoint) -> Self {
+        Self {
+            offsets: stored
+                .offsets
+                .into_iter()
+                .map(|(t, p, o)| ((t, p), o))
+                .collect(),
+            stream_time: stored.stream_time,
+            changelog_end: stored.changelog_end,
+        }
+    }
 }
 
 /// Checkpoints in the sled database of a [`SledBackend`], next to the stores. A task's commit
@@ -71,17 +105,7 @@ impl SledCheckpoints {
     }
 
     fn encode(task: TaskId, checkpoint: &Checkpoint) -> Result<Vec<u8>> {
-        let mut offsets: Vec<(String, u32, i64)> = checkpoint
-            .offsets
-            .iter()
-            .map(|((t, p), o)| (t.clone(), *p, *o))
-            .collect();
-        offsets.sort();
-        let stored = StoredCheckpoint {
-            offsets,
-            stream_time: checkpoint.stream_time,
-        };
-        serde_json::to_vec(&stored)
+        serde_json::to_vec(&StoredCheckpoint::from(checkpoint))
             .map_err(|e| TopologyError::config("checkpoint", format!("task {task}: {e}")))
     }
 
@@ -103,14 +127,7 @@ impl CheckpointStore for SledCheckpoints {
                 format!("task {task}: unreadable checkpoint in the state directory: {e}"),
             )
         })?;
-        Ok(Some(Checkpoint {
-            offsets: stored
-                .offsets
-                .into_iter()
-                .map(|(t, p, o)| ((t, p), o))
-                .collect(),
-            stream_time: stored.stream_time,
-        }))
+        Ok(Some(stored.into()))
     }
 
     fn save(&self, task: TaskId, checkpoint: &Checkpoint) -> Result<()> {
@@ -139,6 +156,7 @@ mod tests {
         Checkpoint {
             offsets,
             stream_time: -5,
+            changelog_end: Some(12),
         }
     }
 

@@ -35,6 +35,9 @@ pub struct StreamsConfig {
     pub clock: Arc<dyn Clock>,
     /// Where committed offsets go (in memory unless a persistent backend provides one).
     pub checkpoints: Option<Arc<dyn CheckpointStore>>,
+    /// Whether tasks log their stores' commits to changelog topics on the broker and rebuild
+    /// missing or stale local state from them (needs a state directory).
+    pub changelogs: bool,
 }
 
 impl StreamsConfig {
@@ -52,6 +55,7 @@ impl StreamsConfig {
             error_handler: ErrorHandler::LogAndContinue,
             clock: Arc::new(SystemClock),
             checkpoints: None,
+            changelogs: false,
         }
     }
 
@@ -123,6 +127,15 @@ impl StreamsConfig {
         self
     }
 
+    /// Logs every commit of the stores to a changelog topic per sub-topology
+    /// (`<application id>-<stores>-changelog`, see [`crate::changelog_topic`]); a task whose
+    /// state directory is missing, or stale because another instance processed its partition
+    /// since, rebuilds its state from it before processing. Needs [`StreamsConfig::state_dir`].
+    pub fn changelogs(mut self, on: bool) -> Self {
+        self.changelogs = on;
+        self
+    }
+
     /// Checks the settings.
     pub fn validate(&self) -> crate::Result<()> {
         if self.instances == 0 || self.instance >= self.instances {
@@ -138,6 +151,12 @@ impl StreamsConfig {
             return Err(crate::TopologyError::config(
                 "commit_interval",
                 "must be positive",
+            ));
+        }
+        if self.changelogs && !self.backend.is_persistent() {
+            return Err(crate::TopologyError::config(
+                "changelogs",
+                "changelogs log sled stores: set a state directory (StreamsConfig::state_dir)",
             ));
         }
         if self.application_id.is_empty() {

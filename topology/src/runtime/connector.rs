@@ -112,6 +112,15 @@ pub trait Broker: Send + Sync {
     async fn flush(&self) -> Result<()> {
         Ok(())
     }
+    /// The offset the next record appended to `partition` of `topic` will get (Kafka's high
+    /// watermark). Changelog restoration reads up to it.
+    async fn end_offset(&self, topic: &str, partition: u32) -> Result<i64> {
+        let _ = partition;
+        Err(crate::TopologyError::connector(
+            topic,
+            format!("{} cannot tell a partition's end offset", self.name()),
+        ))
+    }
     /// Marks `topic` finished when the broker supports finite topics (the in-memory one does);
     /// readers then see end-of-stream after the last record. A no-op elsewhere.
     async fn close_topic(&self, topic: &str) -> Result<()> {

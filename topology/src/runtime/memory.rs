@@ -225,6 +225,17 @@ impl Broker for MemoryBroker {
         self.append(topic, records)
     }
 
+    async fn end_offset(&self, topic: &str, partition: u32) -> Result<i64> {
+        let t = self
+            .topic(topic)
+            .ok_or_else(|| TopologyError::connector(topic, "topic does not exist".to_string()))?;
+        let part = t.partitions.get(partition as usize).ok_or_else(|| {
+            TopologyError::connector(topic, format!("partition {partition} does not exist"))
+        })?;
+        let end = part.lock().len() as i64;
+        Ok(end)
+    }
+
     async fn close_topic(&self, topic: &str) -> Result<()> {
         MemoryBroker::close_topic(self, topic);
         Ok(())

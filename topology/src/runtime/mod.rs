@@ -1,6 +1,7 @@
 //! The runtime: tasks, connectors, the in-memory broker, commits and the application runner.
 
 pub(crate) mod app;
+pub(crate) mod changelog;
 pub(crate) mod checkpoint;
 pub(crate) mod config;
 pub(crate) mod connector;

@@ -1,8 +1,11 @@
 //! A task: one partition of one sub-topology, with its nodes, stores, readers and sinks.
 //! Records flow depth-first and synchronously through the nodes; only I/O is async.
 
+use super::changelog::Changelog;
 use super::checkpoint::{Checkpoint, CheckpointStore, SledCheckpoints};
-use super::connector::{PartitionReader, RawRecord, SinkConnector, SourceConnector, StartFrom};
+use super::connector::{
+    Broker, PartitionReader, RawRecord, SinkConnector, SourceConnector, StartFrom,
+};
 use super::endpoints::SourceInput;
 use super::metrics::TaskMetrics;
 use super::node::{Arena, Node, Ports};
@@ -26,6 +29,8 @@ pub(crate) struct TaskEnv {
     pub error_handler: ErrorHandler,
     pub dead_letter: Option<Arc<dyn SinkConnector>>,
     pub metrics: Arc<TaskMetrics>,
+    /// The broker and topic of the sub-topology's changelog, when changelogs are on.
+    pub changelog: Option<(Arc<dyn Broker>, String)>,
 }
 
 /// A source node's connector, resolved by the application.
@@ -53,6 +58,11 @@ pub(crate) struct Task {
     checkpoints: Arc<dyn CheckpointStore>,
     /// With a sled backend: the checkpoints in its database, committed atomically with the stores.
     sled: Option<SledCheckpoints>,
+    /// With changelogs: the task's changelog partition, where it ends, and the offsets of the
+    /// last commit logged there.
+    changelog: Option<Changelog>,
+    changelog_end: Option<i64>,
+    logged_offsets: Option<HashMap<(String, u32), i64>>,
     input_finished: bool,
     last_input_wall: Timestamp,
     last_commit_wall: Timestamp,
@@ -90,13 +100,31 @@ impl Task {
             StoreBackend::Sled(b) => Some(SledCheckpoints::new(b.clone())),
             StoreBackend::InMemory => None,
         };
-        let sled_loaded = match &sled {
+        let mut sled_loaded = match &sled {
             Some(cp) => cp.load(id)?,
             None => None,
         };
         if let (Some(cp), Some(_)) = (&sled, &sled_loaded) {
             check_stores_present(cp, id, &subt.stores)?;
         }
+        let changelog = match (env.changelog, &sled) {
+            (Some((broker, topic)), Some(cp)) => {
+                let log = Changelog::new(broker, topic, partition);
+                let recovered = log
+                    .recover(cp.backend(), &subt.stores, sled_loaded.clone())
+                    .await?;
+                if recovered != sled_loaded {
+                    if let Some(c) = &recovered {
+                        cp.save(id, c)?;
+                    }
+                    sled_loaded = recovered;
+                }
+                Some(log)
+            }
+            _ => None,
+        };
+        let changelog_end = sled_loaded.as_ref().and_then(|c| c.changelog_end);
+        let logged_offsets = sled_loaded.as_ref().map(|c| c.offsets.clone());
 
         let mut stores = HashMap::new();
         for name in &subt.stores {
@@ -215,6 +243,9 @@ impl Task {
             dead_letter: env.dead_letter,
             checkpoints: env.checkpoints,
             sled,
+            changelog,
+            changelog_end,
+            logged_offsets,
             input_finished: false,
             last_input_wall: now,
             last_commit_wall: now,
@@ -438,23 +469,44 @@ impl Task {
         if let Some(dl) = &self.dead_letter {
             dl.flush().await?;
         }
-        let checkpoint = Checkpoint {
+        let mut checkpoint = Checkpoint {
             offsets: self
                 .sources
                 .iter()
                 .map(|s| ((s.topic.to_string(), s.partition), s.next_offset))
                 .collect(),
             stream_time: self.state.stream_time,
+            changelog_end: self.changelog_end,
         };
         match &self.sled {
             Some(cp) => {
                 // Exactly-once state: every store's changes and the offsets in one transaction.
                 let mut batches = Vec::with_capacity(self.state.stores.len() + 1);
-                for store in self.state.stores.values() {
+                let mut names = Vec::with_capacity(self.state.stores.len());
+                for (name, store) in &self.state.stores {
                     match store.prepare_commit()? {
-                        Some(batch) => batches.push(batch),
+                        Some(batch) => {
+                            names.push(name.as_str());
+                            batches.push(batch);
+                        }
                         // A store outside sled (none today): flush it on its own first.
                         None => store.flush()?,
+                    }
+                }
+                // The changelog first: what is committed locally is always in the log too.
+                if let Some(log) = &self.changelog {
+                    if !batches.is_empty()
+                        || self.logged_offsets.as_ref() != Some(&checkpoint.offsets)
+                    {
+                        let writes: Vec<_> = names
+                            .iter()
+                            .zip(&batches)
+                            .map(|(n, b)| (*n, b.changes()))
+                            .collect();
+                        let end = log.log(&writes, &checkpoint).await?;
+                        checkpoint.changelog_end = Some(end);
+                        self.changelog_end = Some(end);
+                        self.logged_offsets = Some(checkpoint.offsets.clone());
                     }
                 }
                 batches.push(cp.batch(self.id, &checkpoint)?);

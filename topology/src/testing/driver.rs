@@ -190,6 +190,7 @@ impl TopologyTestDriver {
                         error_handler: config.error_handler.clone(),
                         dead_letter: p.dead_letter.clone(),
                         metrics: m,
+                        changelog: None,
                     };
                     tasks.push(
                         Task::open(&topology, sub, partition, &sp.sources, &sp.sinks, env).await?,
