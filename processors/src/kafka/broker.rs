@@ -178,6 +178,13 @@ impl Broker for KafkaBroker {
         }))
     }
 
+    async fn end_offset(&self, topic: &str, partition: u32) -> Result<i64> {
+        let client = self.partition(topic, partition).await?;
+        let name = format!("{topic}/{partition}");
+        let (_, latest) = bounds(&client, &self.config.retry, &name).await?;
+        Ok(latest)
+    }
+
     async fn produce(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
         let mut by_partition: BTreeMap<u32, Vec<KafkaRecord>> = BTreeMap::new();
         for r in records {

@@ -79,7 +79,7 @@ fn marker_record(partition: u32, checkpoint: &Checkpoint) -> Result<OutRecord> {
         partition,
         key: Some(MARKER_KEY.to_vec()),
         value: Some(value),
-        timestamp: checkpoint.stream_time.max(0),
+        timestamp: 0,
         headers: vec![(MARKER_HEADER.to_string(), b"commit".to_vec())],
     })
 }
@@ -158,6 +158,14 @@ impl Changelog {
             }
         }
         records.push(marker_record(self.partition, checkpoint)?);
+        // Wall-clock timestamps: a broker's time-based retention must not drop the log because
+        // the event times it holds are old.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        for r in &mut records {
+            r.timestamp = now;
+        }
         self.broker.produce(&self.topic, records).await?;
         self.broker.flush().await?;
         self.broker.end_offset(&self.topic, self.partition).await
