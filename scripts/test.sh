@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(mktemp -d)
 read -r BROKER_PID WEIR_KAFKA_BROKERS < <(scripts/broker.sh start "$DATA")
+scripts/kafka_python.sh # kafka-python, for the Kafka interoperability tests
 export WEIR_KAFKA_BROKERS
 trap 'kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
 echo "Kafka-protocol broker (noida-db) at $WEIR_KAFKA_BROKERS, pid $BROKER_PID"
