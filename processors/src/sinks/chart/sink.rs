@@ -3,6 +3,7 @@
 
 use super::render::{render_chart, render_png, render_svg};
 use super::spec::{ChartData, ChartSpec};
+use crate::sinks::dashboard::{Dashboard, DashboardChart};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use weir_topology::{Record, RecordSink, Result, Timestamp, TopologyError};
@@ -37,6 +38,7 @@ pub struct ChartSink<K, V, F> {
     last_render: Instant,
     dirty: bool,
     renders: u64,
+    live: Option<DashboardChart>,
     _types: std::marker::PhantomData<fn(&K, &V)>,
 }
 
@@ -69,6 +71,7 @@ where
             last_render: Instant::now(),
             dirty: false,
             renders: 0,
+            live: None,
             _types: std::marker::PhantomData,
         })
     }
@@ -91,6 +94,22 @@ where
         }
         self.data = data;
         self
+    }
+
+    /// Also shows the chart live on `dashboard` as chart `id` (added with this sink's spec
+    /// unless the dashboard already has it): the points held so far and every new point are
+    /// published to it.
+    pub fn live(mut self, dashboard: &Dashboard, id: &str) -> Result<Self> {
+        let chart = dashboard.chart(id, self.spec.clone())?;
+        for panel in 0..self.data.panel_count() {
+            for (name, points) in self.data.series(panel) {
+                for &(x, y) in points {
+                    chart.publish(panel, name, x, y);
+                }
+            }
+        }
+        self.live = Some(chart);
+        Ok(self)
     }
 
     /// The PNG and SVG paths written.
@@ -129,6 +148,9 @@ where
                         self.data.panel_count()
                     ),
                 ));
+            }
+            if let Some(live) = &self.live {
+                live.publish(panel, &series, x, y);
             }
             self.dirty = true;
         }
@@ -256,5 +278,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("panel 1"), "{err}");
+    }
+
+    #[test]
+    fn a_live_sink_publishes_its_points_to_the_dashboard() {
+        let dashboard = Dashboard::new();
+        let mut s = sink("live", Duration::from_secs(3600));
+        write(&mut s, "a", 1);
+        let mut s = s.live(&dashboard, "acc").unwrap();
+        assert_eq!(dashboard.points_published(), 2, "the points held so far");
+        write(&mut s, "b", 2);
+        assert_eq!(dashboard.points_published(), 4);
+        let snap = dashboard.snapshot();
+        assert_eq!(snap["charts"][0]["id"], "acc");
+        let b = &snap["charts"][0]["panels"][1]["series"]["b"];
+        assert_eq!(b, &serde_json::json!([[NOON + 2000, 0.5]]));
     }
 }
