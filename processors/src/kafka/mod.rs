@@ -10,7 +10,9 @@ mod config;
 mod error;
 mod reader;
 mod retry;
+mod settings;
 
 pub use broker::KafkaBroker;
 pub use config::{KafkaConfig, OffsetReset, RetryConfig, SinkCompression};
 pub use error::KafkaError;
+pub use settings::KEYS as KAFKA_CONFIG_KEYS;
