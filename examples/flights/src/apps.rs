@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use weir::processors::{BatchInference, JsonLinesSink, ParquetOptions, ParquetSink};
+use weir::processors::{BatchInference, Dashboard, JsonLinesSink, ParquetOptions, ParquetSink};
 use weir::topology::prelude::*;
 use weir::topology::{BytesSerde, Result, TopologyError};
 use weir_models::{Flight, Model};
@@ -22,6 +22,8 @@ pub const TRACKED_KEYS: [&str; 3] = ["1", "2", "3"];
 pub const WINDOW: Duration = Duration::from_secs(120);
 /// Accepts the pending batch, which arrives one tick (5 s) after its timestamp.
 pub const GRACE: Duration = Duration::from_secs(10);
+/// The streaming application's window store of per-key accuracy.
+pub const ACCURACY_STORE: &str = "accuracy";
 
 fn tracked(key: &str) -> bool {
     TRACKED_KEYS.contains(&key)
@@ -109,7 +111,7 @@ pub fn streaming(out: &Path, model: Arc<Model>, chart: SharedChart<ResultRow>) -
         .windowed_by(TumblingWindows::of(WINDOW).grace(GRACE))
         .emit(EmitStrategy::OnEveryRecord)
         .aggregate(
-            "accuracy",
+            ACCURACY_STORE,
             AccuracyState::default,
             |_, c: &ClassifiedFlight, s| s.with(c),
         )
@@ -164,6 +166,14 @@ impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> RecordSink<K, V>
             Self::Failed(_) => Ok(()),
         }
     }
+}
+
+/// Lets `dashboard` answer store queries on the streaming application: its per-key,
+/// per-window count and accuracy at `/api/stores/accuracy`.
+pub fn serve_accuracy_store(dashboard: &Dashboard, streams: &Arc<Streams>) {
+    dashboard.serve_stores(streams.clone());
+    let window_ms = i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX);
+    dashboard.query_window::<String, AccuracyState>(ACCURACY_STORE, window_ms);
 }
 
 /// A JSON-lines sink appending to `path`; an open error is reported on the first write.

@@ -5,7 +5,8 @@
 //! over them, so one chart is shared by all the tasks: a [`SharedChart`] wraps one
 //! [`ChartSink`] behind a mutex, every task writes to it through a [`SharedChartSink`], and
 //! the chart is re-rendered at most every [`RENDER_INTERVAL`] while the run goes on and once
-//! more by [`SharedChart::render`] at the end.
+//! more by [`SharedChart::render`] at the end. With a [`Dashboard`] (`--dashboard`), the same
+//! charts are also shown live in the browser.
 
 use crate::results::{CountRow, ResultRow};
 use parking_lot::Mutex;
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use weir::processors::sinks::chart::ChartPoint;
-use weir::processors::{ChartSink, ChartSpec, Panel};
+use weir::processors::{ChartSink, ChartSpec, Dashboard, Panel};
 use weir::topology::{Record, RecordSink, Result, Timestamp};
 
 /// The least time between two renders during a run.
@@ -38,7 +39,25 @@ impl<V> Clone for SharedChart<V> {
 impl<V: Send + 'static> SharedChart<V> {
     /// A chart written to `<path>.png` and `<path>.svg`.
     pub fn new(path: &Path, spec: ChartSpec, extract: Extract<V>) -> Result<Self> {
-        let sink = ChartSink::new(path, spec, extract)?.with_min_interval(RENDER_INTERVAL);
+        Self::live(path, spec, extract, None)
+    }
+
+    /// A chart written to `<path>.png` and `<path>.svg`, and shown live on `dashboard` (as the
+    /// chart named after the file) when there is one.
+    pub fn live(
+        path: &Path,
+        spec: ChartSpec,
+        extract: Extract<V>,
+        dashboard: Option<&Dashboard>,
+    ) -> Result<Self> {
+        let mut sink = ChartSink::new(path, spec, extract)?.with_min_interval(RENDER_INTERVAL);
+        if let Some(dashboard) = dashboard {
+            let id = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            sink = sink.live(dashboard, &id)?;
+        }
         Ok(Self {
             inner: Arc::new(Mutex::new(sink)),
         })
@@ -86,8 +105,8 @@ fn series(key: &str) -> String {
 }
 
 /// The streaming application's chart (`<out>/accuracy.png`/`.svg`): records and accuracy of
-/// each key's current 2-minute window over event time.
-pub fn accuracy_chart(out: &Path) -> Result<SharedChart<ResultRow>> {
+/// each key's current 2-minute window over event time; also live on `dashboard`, if any.
+pub fn accuracy_chart(out: &Path, dashboard: Option<&Dashboard>) -> Result<SharedChart<ResultRow>> {
     let spec = ChartSpec::new(
         "Flights per key in 2-minute windows (streaming application)",
         vec![
@@ -97,7 +116,7 @@ pub fn accuracy_chart(out: &Path) -> Result<SharedChart<ResultRow>> {
                 .with_y_range(0.0, 1.0),
         ],
     );
-    SharedChart::new(&out.join("accuracy"), spec, accuracy_points)
+    SharedChart::live(&out.join("accuracy"), spec, accuracy_points, dashboard)
 }
 
 #[allow(clippy::ptr_arg)] // the sink's key type is `String`
@@ -110,14 +129,14 @@ fn accuracy_points(key: &String, row: &ResultRow, _ts: Timestamp) -> Vec<ChartPo
 }
 
 /// The consumer's chart (`<out>/consumer.png`/`.svg`): records of each key received in the
-/// last 2 minutes, over processing time.
-pub fn consumer_chart(out: &Path) -> Result<SharedChart<CountRow>> {
+/// last 2 minutes, over processing time; also live on `dashboard`, if any.
+pub fn consumer_chart(out: &Path, dashboard: Option<&Dashboard>) -> Result<SharedChart<CountRow>> {
     let spec = ChartSpec::new(
         "Records received in the last 2 minutes (consumer)",
         vec![Panel::new("countFlightRecords")],
     )
     .with_size(1200, 480);
-    SharedChart::new(&out.join("consumer"), spec, consumer_points)
+    SharedChart::live(&out.join("consumer"), spec, consumer_points, dashboard)
 }
 
 #[allow(clippy::ptr_arg)] // the sink's key type is `String`

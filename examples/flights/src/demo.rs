@@ -3,7 +3,9 @@
 //! `flight.parquet/`, `results.jsonl`, `accuracy.png`/`.svg`, `consumer.jsonl` and
 //! `consumer.png`/`.svg`.
 
-use crate::apps::{consumer, producer, streaming, FLIGHT_TOPIC, RESULTS_TOPIC};
+use crate::apps::{
+    consumer, producer, serve_accuracy_store, streaming, FLIGHT_TOPIC, RESULTS_TOPIC,
+};
 use crate::charts::{accuracy_chart, consumer_chart};
 use crate::producer::{TickBatcher, TICK_SECONDS};
 use crate::replay::{Pace, Replay};
@@ -13,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
+use weir::processors::Dashboard;
 use weir::topology::prelude::*;
 use weir::topology::{
     Clock, MetricsSnapshot, Result, SystemClock, TimestampExtractor, TopologyError,
@@ -101,6 +104,16 @@ pub fn processing_time(opts: &DemoOptions) -> TimestampExtractor<Vec<u8>> {
 /// Runs the three applications on `broker` until the producer is done and the others have
 /// processed everything.
 pub async fn run_demo(opts: &DemoOptions, broker: Arc<dyn Broker>) -> Result<DemoSummary> {
+    run_demo_live(opts, broker, None).await
+}
+
+/// [`run_demo`], also showing both charts live on `dashboard` (and answering queries on the
+/// streaming application's accuracy store) when there is one.
+pub async fn run_demo_live(
+    opts: &DemoOptions,
+    broker: Arc<dyn Broker>,
+    dashboard: Option<&Dashboard>,
+) -> Result<DemoSummary> {
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| TopologyError::connector(opts.out.display().to_string(), e))?;
     // `flights.jsonl`: left by earlier versions (flights now go to `flight.parquet/`).
@@ -112,7 +125,8 @@ pub async fn run_demo(opts: &DemoOptions, broker: Arc<dyn Broker>) -> Result<Dem
         std::fs::remove_dir_all(&parquet_dir)
             .map_err(|e| TopologyError::connector(parquet_dir.display().to_string(), e))?;
     }
-    let (accuracy, counts) = (accuracy_chart(&opts.out)?, consumer_chart(&opts.out)?);
+    let accuracy = accuracy_chart(&opts.out, dashboard)?;
+    let counts = consumer_chart(&opts.out, dashboard)?;
     let model = Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
     let (replay, start, ticks) = replay(opts)?;
     let ticks_sent = replay.ticks_sent();
@@ -137,6 +151,9 @@ pub async fn run_demo(opts: &DemoOptions, broker: Arc<dyn Broker>) -> Result<Dem
         config("flights-stream")
             .error_handler(ErrorHandler::DeadLetter("flightTopic-dead-letters".into())),
     ));
+    if let Some(dashboard) = dashboard {
+        serve_accuracy_store(dashboard, &stream);
+    }
 
     let progress = {
         let (stream, ticks_sent, show) = (stream.clone(), ticks_sent.clone(), opts.progress);

@@ -4,10 +4,10 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use weir::processors::{KafkaBroker, KafkaConfig};
+use weir::processors::{Dashboard, DashboardConfig, DashboardServer, KafkaBroker, KafkaConfig};
 use weir::topology::{Broker, MemoryBroker, TopologyError};
-use weir_flights::demo::{run_demo, DemoOptions};
-use weir_flights::separate::{run_role, Role};
+use weir_flights::demo::{run_demo_live, DemoOptions};
+use weir_flights::separate::{run_role_live, Role};
 
 #[derive(Parser)]
 #[command(about = "The weir flight-delay example: producer, consumer and streaming application")]
@@ -38,6 +38,16 @@ struct Cli {
     /// Kafka bootstrap brokers (`host:port[,host:port]`); embedded in-process topics when absent.
     #[arg(long, global = true)]
     brokers: Option<String>,
+    /// Serve the charts live in the browser while running (demo, consume, stream), at ADDR:
+    /// PORT or HOST:PORT, 127.0.0.1:8080 when omitted; port 0 picks a free port.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = "127.0.0.1:8080"
+    )]
+    dashboard: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -78,6 +88,14 @@ fn main() -> ExitCode {
         Command::Consume => Some(Role::Consume),
         Command::Stream => Some(Role::Stream),
     };
+    let live = match start_dashboard(&rt, cli.dashboard.as_deref(), role) {
+        Ok(live) => live,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let board = live.as_ref().map(|(dashboard, _)| dashboard);
     let result = match role {
         Some(role) => match cli.brokers {
             None => Err(TopologyError::config(
@@ -88,7 +106,7 @@ fn main() -> ExitCode {
             Some(b) => rt
                 .block_on(async {
                     let broker: Arc<dyn Broker> = Arc::new(KafkaBroker::connect(KafkaConfig::new(&b)).await?);
-                    run_role(role, &opts, broker).await
+                    run_role_live(role, &opts, broker, board).await
                 })
                 .map(|m| {
                     println!(
@@ -107,7 +125,7 @@ fn main() -> ExitCode {
                     Some(b) => Arc::new(KafkaBroker::connect(KafkaConfig::new(&b)).await?),
                     None => Arc::new(MemoryBroker::new(3)),
                 };
-                run_demo(&opts, broker).await
+                run_demo_live(&opts, broker, board).await
             })
             .map(|s| {
                 println!("producer: {} ticks, {} records", s.ticks, s.produced);
@@ -122,6 +140,19 @@ fn main() -> ExitCode {
             })
         }
     };
+    // A finished run's charts stay on the dashboard until Ctrl-C (the consumer ran until then).
+    if let (Ok(()), Some((_, server))) = (&result, live) {
+        if role != Some(Role::Consume) {
+            println!(
+                "the run is over; its charts stay at {} until Ctrl-C",
+                server.url()
+            );
+            rt.block_on(async {
+                let _ = tokio::signal::ctrl_c().await;
+                let _ = server.stop().await;
+            });
+        }
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -129,4 +160,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Starts the dashboard when `--dashboard` was given (not for the producer, which has no chart)
+/// and prints its URL.
+fn start_dashboard(
+    rt: &tokio::runtime::Runtime,
+    addr: Option<&str>,
+    role: Option<Role>,
+) -> Result<Option<(Dashboard, DashboardServer)>, TopologyError> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    if role == Some(Role::Produce) {
+        println!("the producer has no charts: --dashboard is ignored");
+        return Ok(None);
+    }
+    let config = DashboardConfig::parse(addr)?;
+    let dashboard = Dashboard::new();
+    let server = rt.block_on(DashboardServer::start(dashboard.clone(), config))?;
+    println!("live charts at {}", server.url());
+    Ok(Some((dashboard, server)))
 }

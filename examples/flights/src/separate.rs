@@ -1,12 +1,15 @@
 //! `produce`, `consume` and `stream` as separate processes against a Kafka cluster: each runs
 //! one of the demo's three topologies.
 
-use crate::apps::{consumer, producer, streaming, FLIGHT_TOPIC, RESULTS_TOPIC};
+use crate::apps::{
+    consumer, producer, serve_accuracy_store, streaming, FLIGHT_TOPIC, RESULTS_TOPIC,
+};
 use crate::charts::{accuracy_chart, consumer_chart};
 use crate::demo::{app_config, processing_time, replay, DemoOptions};
 use crate::producer::TICK_SECONDS;
 use std::sync::Arc;
 use std::time::Duration;
+use weir::processors::Dashboard;
 use weir::topology::prelude::*;
 use weir::topology::{MetricsSnapshot, Result, TopologyError};
 use weir_models::Model;
@@ -30,6 +33,17 @@ pub async fn run_role(
     opts: &DemoOptions,
     broker: Arc<dyn Broker>,
 ) -> Result<MetricsSnapshot> {
+    run_role_live(role, opts, broker, None).await
+}
+
+/// [`run_role`], with the consumer's or the streaming application's chart also live on
+/// `dashboard` when there is one (the producer has no chart).
+pub async fn run_role_live(
+    role: Role,
+    opts: &DemoOptions,
+    broker: Arc<dyn Broker>,
+    dashboard: Option<&Dashboard>,
+) -> Result<MetricsSnapshot> {
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| TopologyError::connector(opts.out.display().to_string(), e))?;
     broker.ensure_topic(FLIGHT_TOPIC, opts.partitions).await?;
@@ -46,7 +60,7 @@ pub async fn run_role(
             .await
         }
         Role::Consume => {
-            let chart = consumer_chart(&opts.out)?;
+            let chart = consumer_chart(&opts.out, dashboard)?;
             let streams = Streams::new(
                 consumer(&opts.out, processing_time(opts), chart.clone())?,
                 broker,
@@ -57,7 +71,7 @@ pub async fn run_role(
             Ok(m)
         }
         Role::Stream => {
-            let chart = accuracy_chart(&opts.out)?;
+            let chart = accuracy_chart(&opts.out, dashboard)?;
             let model =
                 Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
             let cfg = app_config("flights-stream", opts)
@@ -73,6 +87,9 @@ pub async fn run_role(
             } else {
                 Duration::from_secs(3 * TICK_SECONDS as u64)
             };
+            if let Some(dashboard) = dashboard {
+                serve_accuracy_store(dashboard, &streams);
+            }
             let stop = stop_when_input_ends(streams.clone(), quiet);
             let m = streams.run_until_ctrl_c().await;
             stop.abort();
