@@ -2,7 +2,8 @@
 //! in-memory broker, a windowed aggregate feeds a chart sink made live on a [`Dashboard`], and
 //! headless Chromium opens the page while records keep arriving. The test checks the page's
 //! DOM (points received, live `points` events, one line per key, the legend) and a screenshot
-//! (saved under the target directory, not a blank image), plus the store query endpoint.
+//! (saved under the target directory, not a blank image), the snapshot view (`?live=0`) once
+//! the input has ended, and the store query endpoint.
 //!
 //! Chromium is `/usr/bin/chromium` (or `$WEIR_CHROMIUM`). When it is missing the test is skipped
 //! with a message, unless `WEIR_REQUIRE_CHROMIUM=1` (set by `scripts/test.sh`, which installs
@@ -317,7 +318,23 @@ async fn the_dashboard_shows_live_points_in_chromium() {
         .expect("the topology stops when its input ends")
         .unwrap()
         .unwrap();
+    // Once the input has ended: `?live=0` draws every point held, without an event stream.
+    let snapshot_dom = {
+        let (chromium, profile) = (chromium.clone(), work.join("profile-snapshot"));
+        let url = format!("{}?live=0", server.url());
+        let args = vec![
+            "--virtual-time-budget=2000".to_owned(),
+            "--dump-dom".to_owned(),
+        ];
+        tokio::task::spawn_blocking(move || run_chromium(&chromium, &profile, &args, &url))
+            .await
+            .unwrap()
+    };
     server.stop().await.unwrap();
+    let all_points = dashboard.points_published();
+    assert_eq!(all_points, 2 * metrics.processed, "two points per record");
+    assert_eq!(element_number(&snapshot_dom, "points"), all_points);
+    assert_eq!(element_number(&snapshot_dom, "updates"), 0);
 
     let points = element_number(&dom, "points");
     let updates = element_number(&dom, "updates");

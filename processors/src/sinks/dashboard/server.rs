@@ -320,7 +320,12 @@ pub(crate) mod tests {
         let mut sink = Vec::new();
         let _ = conn.read_to_end(&mut sink).await;
         assert_eq!(http_get(addr, "/api/series").await.0, 200);
+        let stopping = std::time::Instant::now();
         server.stop().await.unwrap();
+        assert!(
+            stopping.elapsed() < STOP_GRACE,
+            "no connection left to wait for"
+        );
         assert!(TcpStream::connect(addr).await.is_err(), "stopped");
     }
 
