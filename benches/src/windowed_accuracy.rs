@@ -18,18 +18,18 @@ use weir::topology::{Result, TopologyError};
 /// The fields of a benchmark record the topology reads (the others are parsed and skipped).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct BenchFlight {
-    ts: i64,
+    pub ts: i64,
     #[serde(rename = "DAY_OF_WEEK")]
-    day_of_week: u8,
-    pred: u8,
-    label: u8,
+    pub day_of_week: u8,
+    pub pred: u8,
+    pub label: u8,
 }
 
 /// Count and correct predictions of one key and window.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
 pub struct Accuracy {
-    count: u64,
-    correct: u64,
+    pub count: u64,
+    pub correct: u64,
 }
 
 /// The emitted `(key, window_start_ms, count, correct)` rows, shared by the tasks' sinks.
