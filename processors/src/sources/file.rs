@@ -1,6 +1,7 @@
 //! Line-oriented file sources: JSON lines, CSV rows or plain text, optionally gzip-compressed.
 //! Each file is one partition; a record's offset is its line number (header excluded).
 
+use super::read_ahead::ReadAhead;
 use crate::error::file_error;
 use async_trait::async_trait;
 use flate2::read::MultiGzDecoder;
@@ -8,7 +9,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use weir_topology::{
-    PartitionReader, Polled, RawRecord, Result, SourceConnector, StartFrom, TopologyError,
+    PartitionReader, RawRecord, Result, SourceConnector, StartFrom, TopologyError,
 };
 
 /// Reads files line by line; one partition per file. Finite: readers report end-of-stream at EOF.
@@ -111,11 +112,12 @@ impl SourceConnector for FileSource {
                 reader.next_offset += 1;
             }
         }
-        Ok(Box::new(reader))
+        Ok(Box::new(ReadAhead::spawn(reader)?))
     }
 }
 
-struct FileReader {
+/// Reads one file's lines as records, in the reader thread of [`ReadAhead`].
+pub(crate) struct FileReader {
     input: Box<dyn BufRead + Send>,
     path: PathBuf,
     next_offset: i64,
@@ -140,17 +142,22 @@ impl FileReader {
     }
 }
 
-#[async_trait]
-impl PartitionReader for FileReader {
-    async fn poll(&mut self, max_records: usize, _max_wait_ms: u64) -> Result<Polled> {
-        let mut records = Vec::with_capacity(max_records.min(65_536));
+impl FileReader {
+    /// The file's name, for the reader thread's name.
+    pub(crate) fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Up to `max_records` records, and whether the end of the file was reached.
+    pub(crate) fn read_batch(&mut self, max_records: usize) -> Result<(Vec<RawRecord>, bool)> {
+        let mut records = Vec::with_capacity(max_records);
         while records.len() < max_records {
             let offset = self.next_offset;
             let Some(line) = self.read_line()? else {
-                return Ok(Polled {
-                    records,
-                    end_of_stream: true,
-                });
+                return Ok((records, true));
             };
             if line.is_empty() {
                 self.next_offset += 1;
@@ -166,10 +173,7 @@ impl PartitionReader for FileReader {
             });
             self.next_offset += 1;
         }
-        Ok(Polled {
-            records,
-            end_of_stream: false,
-        })
+        Ok((records, false))
     }
 }
 

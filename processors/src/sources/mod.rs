@@ -1,3 +1,4 @@
 //! Source connectors.
 
 pub mod file;
+mod read_ahead;

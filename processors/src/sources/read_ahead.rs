@@ -1,0 +1,81 @@
+//! Read-ahead for file partitions: a reader thread splits lines into batches of records while
+//! the task processes the previous ones, so file I/O and line splitting leave the task's thread.
+
+use super::file::FileReader;
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use weir_topology::{PartitionReader, Polled, RawRecord, Result};
+
+/// Lines per batch handed from the reader thread to the task.
+const BATCH_LINES: usize = 4096;
+/// Batches the reader thread may be ahead (bounds memory: a few MB of lines).
+const BATCHES_AHEAD: usize = 4;
+
+/// A partition reader fed by a thread that reads ahead of it.
+pub(crate) struct ReadAhead {
+    /// Batches of records, each with whether it is the file's last.
+    batches: mpsc::Receiver<Result<(Vec<RawRecord>, bool)>>,
+    pending: Vec<RawRecord>,
+    /// Where in `pending` the next record is.
+    next: usize,
+    ended: bool,
+}
+
+impl ReadAhead {
+    /// Starts a thread that reads `reader` to its end (or until this reader is dropped).
+    pub(crate) fn spawn(mut reader: FileReader) -> Result<Self> {
+        let (tx, rx) = mpsc::channel(BATCHES_AHEAD);
+        let name = format!("weir-read-{}", reader.file_name());
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || loop {
+                let batch = reader.read_batch(BATCH_LINES);
+                let last = !matches!(&batch, Ok((_, false)));
+                // A send fails only when the task dropped its reader: stop reading then.
+                if tx.blocking_send(batch).is_err() || last {
+                    break;
+                }
+            })
+            .map_err(|e| weir_topology::TopologyError::connector("read-ahead thread", e))?;
+        Ok(Self {
+            batches: rx,
+            pending: Vec::new(),
+            next: 0,
+            ended: false,
+        })
+    }
+}
+
+#[async_trait]
+impl PartitionReader for ReadAhead {
+    async fn poll(&mut self, max_records: usize, _max_wait_ms: u64) -> Result<Polled> {
+        if self.next >= self.pending.len() && !self.ended {
+            match self.batches.recv().await {
+                Some(batch) => {
+                    let (records, last) = batch?;
+                    self.pending = records;
+                    self.next = 0;
+                    self.ended = last;
+                }
+                None => self.ended = true,
+            }
+        }
+        let available = self.pending.len() - self.next;
+        let records = if self.next == 0 && available <= max_records {
+            std::mem::take(&mut self.pending)
+        } else {
+            let end = self.next + available.min(max_records);
+            let taken = self.pending[self.next..end].to_vec();
+            self.next = end;
+            taken
+        };
+        if self.pending.is_empty() {
+            self.next = 0;
+        }
+        let end_of_stream = self.ended && self.next >= self.pending.len();
+        Ok(Polled {
+            records,
+            end_of_stream,
+        })
+    }
+}
