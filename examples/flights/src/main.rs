@@ -88,7 +88,12 @@ fn main() -> ExitCode {
         Command::Consume => Some(Role::Consume),
         Command::Stream => Some(Role::Stream),
     };
-    let live = match start_dashboard(&rt, cli.dashboard.as_deref(), role) {
+    // Separate processes without --brokers fail below: no dashboard for them.
+    let dashboard_addr = match (role, &cli.brokers) {
+        (Some(_), None) => None,
+        _ => cli.dashboard.as_deref(),
+    };
+    let live = match start_dashboard(&rt, dashboard_addr, role) {
         Ok(live) => live,
         Err(e) => {
             eprintln!("error: {e}");
