@@ -1,9 +1,15 @@
 //! weir-bench: throughput benchmarks that run real weir topologies and print one `BENCH` line.
 //!
 //! `cargo run --release -p weir-bench -- windowed-accuracy --input FILE --out OUT.csv
-//! [--store sled [--state-dir DIR]]`
+//! [--store sled [--state-dir DIR]] [--brokers HOST:PORT --partitions 4]`;
+//! `latency --brokers HOST:PORT --rate 10000 --seconds 30`.
 
 mod classify;
+mod kafka_bounded;
+mod kafka_case;
+mod latency;
+mod latency_parts;
+mod produce_probe;
 mod windowed_accuracy;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +35,36 @@ enum Case {
         out: PathBuf,
         #[command(flatten)]
         options: windowed_accuracy::Options,
+        /// Run over Kafka: load FILE into a fresh topic of this broker, then time
+        /// Kafka -> weir -> Kafka (see `kafka_case`).
+        #[arg(long)]
+        brokers: Option<String>,
+        /// Partitions of the Kafka input topic (with `--brokers`).
+        #[arg(long, default_value_t = 4)]
+        partitions: u32,
+        /// Tokio worker threads of the Kafka run (with `--brokers`).
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
+    /// Produce one record of each of several sizes on an idle connection: time per request.
+    ProduceSizes {
+        /// Bootstrap broker, `host:port`.
+        #[arg(long)]
+        brokers: String,
+        /// Requests per size (median and max are reported).
+        #[arg(long, default_value_t = 15)]
+        reps: usize,
+        /// Pause before each request, ms.
+        #[arg(long, default_value_t = 20)]
+        gap_ms: u64,
+        /// Value sizes to probe, bytes (comma-separated; default a spread from 100 B to 256 KB).
+        #[arg(long, value_delimiter = ',')]
+        sizes: Vec<usize>,
+    },
+    /// Produce at a steady rate into Kafka; latency from produce to the first result including it.
+    Latency {
+        #[command(flatten)]
+        options: latency::Options,
     },
     /// The bundled flight CSVs through a topology with and without batched model inference.
     Classify {
@@ -50,8 +86,33 @@ fn main() -> ExitCode {
         Case::WindowedAccuracy {
             input,
             out,
+            brokers: Some(brokers),
+            partitions,
+            threads,
+            ..
+        } => runtime(threads)
+            .and_then(|rt| rt.block_on(kafka_case::run(&input, &out, &brokers, partitions))),
+        Case::WindowedAccuracy {
+            input,
+            out,
             options,
+            ..
         } => windowed_accuracy::run(&input, &out, &options),
+        Case::ProduceSizes {
+            brokers,
+            reps,
+            gap_ms,
+            sizes,
+        } => {
+            let sizes = if sizes.is_empty() {
+                produce_probe::SIZES.to_vec()
+            } else {
+                sizes
+            };
+            runtime(1)
+                .and_then(|rt| rt.block_on(produce_probe::run(&brokers, &sizes, reps, gap_ms)))
+        }
+        Case::Latency { options } => runtime(2).and_then(|rt| rt.block_on(latency::run(&options))),
         Case::Classify {
             data,
             model,
@@ -68,6 +129,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A multi-threaded tokio runtime with `threads` workers.
+fn runtime(threads: usize) -> weir::topology::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .enable_all()
+        .build()
+        .map_err(|e| weir::topology::TopologyError::config("runtime", e))
 }
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`), or 0 when unknown.

@@ -12,7 +12,7 @@ use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandl
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record as KafkaRecord;
 use rskafka::BackoffConfig;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use weir_topology::{Broker, OutRecord, PartitionReader, Result, StartFrom, TopologyError};
@@ -53,6 +53,7 @@ impl KafkaBroker {
         let client = retry(&config.retry, &op, || {
             ClientBuilder::new(config.brokers.clone())
                 .client_id(config.client_id.clone())
+                .max_message_size(config.max_response_bytes)
                 .backoff_config(single_attempt())
                 .build()
         })
@@ -174,7 +175,7 @@ impl Broker for KafkaBroker {
             fetch_max_bytes: self.config.fetch_max_bytes,
             retry: self.config.retry.clone(),
             offset_reset: self.config.offset_reset,
-            pending: Vec::new(),
+            pending: VecDeque::new(),
         }))
     }
 

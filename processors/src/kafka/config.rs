@@ -98,12 +98,19 @@ pub struct KafkaConfig {
     pub client_id: String,
     /// Most bytes fetched per request and partition.
     pub fetch_max_bytes: i32,
+    /// Largest response accepted from a broker. Some brokers (noida-db 0.2.3) ignore a fetch's
+    /// byte limit and answer with everything after the offset: raise this to read a long
+    /// backlog from them. Default 100 MiB.
+    pub max_response_bytes: usize,
     /// Replication factor of topics weir creates.
     pub replication_factor: i16,
     /// Most bytes per produce request (brokers refuse batches above their message size limit).
     pub produce_max_bytes: usize,
     /// How produced batches are compressed.
     pub compression: SinkCompression,
+    /// How long `produce` may hold records to send them with later ones in fewer, larger
+    /// requests (0: each call sends at once). See `KafkaBroker::produce`.
+    pub linger: Duration,
     /// What a reader does when its offset is out of range.
     pub offset_reset: OffsetReset,
     /// Backoff and deadline for transient failures.
@@ -117,9 +124,11 @@ impl KafkaConfig {
             brokers: split_brokers(brokers),
             client_id: "weir".into(),
             fetch_max_bytes: 4 << 20,
+            max_response_bytes: 100 << 20,
             replication_factor: 1,
             produce_max_bytes: 512 * 1024,
             compression: SinkCompression::None,
+            linger: Duration::ZERO,
             offset_reset: OffsetReset::Earliest,
             retry: RetryConfig::default(),
         }
@@ -128,6 +137,12 @@ impl KafkaConfig {
     /// Sets the sink's compression codec.
     pub fn compression(mut self, c: SinkCompression) -> Self {
         self.compression = c;
+        self
+    }
+
+    /// Sets the sink linger (see [`KafkaConfig::linger`]).
+    pub fn linger(mut self, d: Duration) -> Self {
+        self.linger = d;
         self
     }
 
@@ -161,6 +176,12 @@ impl KafkaConfig {
             return Err(KafkaError::config(
                 "fetch_max_bytes",
                 "must be at least 1024",
+            ));
+        }
+        if self.max_response_bytes < 1 << 20 {
+            return Err(KafkaError::config(
+                "max_response_bytes",
+                "must be at least 1 MiB",
             ));
         }
         if self.produce_max_bytes < 1024 {

@@ -7,6 +7,7 @@ use super::retry::{refresh_if_stale, retry, retry_classified, Failure};
 use async_trait::async_trait;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
 use rskafka::client::Client;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_topology::{PartitionReader, Polled, RawRecord, Result};
@@ -22,8 +23,9 @@ pub(crate) struct KafkaReader {
     pub(crate) fetch_max_bytes: i32,
     pub(crate) retry: RetryConfig,
     pub(crate) offset_reset: OffsetReset,
-    /// Fetched records beyond the last poll's `max_records`.
-    pub(crate) pending: Vec<RawRecord>,
+    /// Fetched records beyond the last poll's `max_records` (a front queue: a broker may answer
+    /// one fetch with far more records than one poll takes).
+    pub(crate) pending: VecDeque<RawRecord>,
 }
 
 /// The first offset kept and the offset the next written record gets.
@@ -113,7 +115,7 @@ impl KafkaReader {
                 continue; // a fetch returns whole batches, which may start before `next`
             }
             self.next = r.offset + 1;
-            self.pending.push(RawRecord {
+            self.pending.push_back(RawRecord {
                 key: r.record.key,
                 value: r.record.value,
                 timestamp: r.record.timestamp.timestamp_millis(),
@@ -140,8 +142,11 @@ impl PartitionReader for KafkaReader {
             }
         }
         let take = self.pending.len().min(max_records);
-        let rest = self.pending.split_off(take);
-        let records = std::mem::replace(&mut self.pending, rest);
+        let records = if take == self.pending.len() {
+            Vec::from(std::mem::take(&mut self.pending))
+        } else {
+            self.pending.drain(..take).collect()
+        };
         Ok(Polled {
             records,
             end_of_stream: false,
