@@ -60,9 +60,6 @@ pub struct Options {
     /// Records stamped in the first seconds are left out of the figures (connections warm up).
     #[arg(long, default_value_t = 1)]
     pub warmup_secs: u64,
-    /// Sink linger of the connector, ms (0: every produce call sends at once).
-    #[arg(long)]
-    pub linger_ms: Option<u64>,
 }
 
 fn now_us() -> i64 {
@@ -101,11 +98,7 @@ fn topology(input: &str, output: &str, every_record: bool) -> Result<Topology> {
 }
 
 fn config(o: &Options) -> KafkaConfig {
-    let mut c = KafkaConfig::new(&o.brokers);
-    if let Some(ms) = o.linger_ms {
-        c = c.linger(Duration::from_millis(ms));
-    }
-    c
+    KafkaConfig::new(&o.brokers)
 }
 
 /// Reads one output partition until `stop`, resolving the pending records each result covers.

@@ -61,6 +61,18 @@ enum Case {
         #[arg(long, value_delimiter = ',')]
         sizes: Vec<usize>,
     },
+    /// Whether the broker answers a waiting fetch as soon as a record arrives.
+    FetchWake {
+        /// Bootstrap broker, `host:port`.
+        #[arg(long)]
+        brokers: String,
+        /// The fetch's longest wait, ms.
+        #[arg(long, default_value_t = 500)]
+        wait_ms: u64,
+        /// When the record is produced, ms into the fetch.
+        #[arg(long, default_value_t = 50)]
+        after_ms: u64,
+    },
     /// Produce at a steady rate into Kafka; latency from produce to the first result including it.
     Latency {
         #[command(flatten)]
@@ -112,6 +124,12 @@ fn main() -> ExitCode {
             runtime(1)
                 .and_then(|rt| rt.block_on(produce_probe::run(&brokers, &sizes, reps, gap_ms)))
         }
+        Case::FetchWake {
+            brokers,
+            wait_ms,
+            after_ms,
+        } => runtime(2)
+            .and_then(|rt| rt.block_on(produce_probe::fetch_wake(&brokers, wait_ms, after_ms))),
         Case::Latency { options } => runtime(2).and_then(|rt| rt.block_on(latency::run(&options))),
         Case::Classify {
             data,

@@ -46,3 +46,43 @@ pub async fn run(brokers: &str, sizes: &[usize], reps: usize, gap_ms: u64) -> Re
     }
     Ok(out)
 }
+
+/// How long an empty fetch of `wait_ms` takes when a record arrives `after_ms` into it: about
+/// `after_ms` when the broker answers a waiting fetch as soon as data arrives (long polling).
+pub async fn fetch_wake(brokers: &str, wait_ms: u64, after_ms: u64) -> Result<String> {
+    let broker = std::sync::Arc::new(KafkaBroker::connect(KafkaConfig::new(brokers)).await?);
+    let topic = fresh_topic("bench-wake");
+    broker.ensure_topic(&topic, 1).await?;
+    let mut reader = broker
+        .reader(&topic, 0, weir::topology::StartFrom::Earliest)
+        .await?;
+    // The record is written over a connection of its own: on one connection a broker may
+    // answer requests in order, so a produce would wait behind the fetch.
+    let writer_broker = std::sync::Arc::new(KafkaBroker::connect(KafkaConfig::new(brokers)).await?);
+    let mut out = String::from("fetch_wait_ms record_after_ms returned_after_ms records\n");
+    for _ in 0..5 {
+        let (b, t) = (writer_broker.clone(), topic.clone());
+        let writer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(after_ms)).await;
+            let record = OutRecord {
+                partition: 0,
+                key: None,
+                value: Some(b"x".to_vec()),
+                timestamp: crate::kafka_case::now_ms(),
+                headers: Vec::new(),
+            };
+            b.produce(&t, vec![record]).await
+        });
+        let started = Instant::now();
+        let mut got = reader.poll(100, wait_ms).await?.records.len();
+        let first = started.elapsed().as_secs_f64() * 1000.0;
+        writer
+            .await
+            .map_err(|e| weir::topology::TopologyError::process("probe", e.to_string()))??;
+        if got == 0 {
+            got = reader.poll(100, wait_ms).await?.records.len();
+        }
+        out.push_str(&format!("{wait_ms} {after_ms} {first:.1} {got}\n"));
+    }
+    Ok(out)
+}

@@ -108,9 +108,6 @@ pub struct KafkaConfig {
     pub produce_max_bytes: usize,
     /// How produced batches are compressed.
     pub compression: SinkCompression,
-    /// How long `produce` may hold records to send them with later ones in fewer, larger
-    /// requests (0: each call sends at once). See `KafkaBroker::produce`.
-    pub linger: Duration,
     /// What a reader does when its offset is out of range.
     pub offset_reset: OffsetReset,
     /// Backoff and deadline for transient failures.
@@ -128,7 +125,6 @@ impl KafkaConfig {
             replication_factor: 1,
             produce_max_bytes: 512 * 1024,
             compression: SinkCompression::None,
-            linger: Duration::ZERO,
             offset_reset: OffsetReset::Earliest,
             retry: RetryConfig::default(),
         }
@@ -137,12 +133,6 @@ impl KafkaConfig {
     /// Sets the sink's compression codec.
     pub fn compression(mut self, c: SinkCompression) -> Self {
         self.compression = c;
-        self
-    }
-
-    /// Sets the sink linger (see [`KafkaConfig::linger`]).
-    pub fn linger(mut self, d: Duration) -> Self {
-        self.linger = d;
         self
     }
 
