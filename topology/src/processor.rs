@@ -61,6 +61,11 @@ pub trait ProcessorContext<KOut, VOut> {
     fn task_id(&self) -> TaskId;
     /// Counts one record dropped because it arrived after its window closed.
     fn record_late(&mut self);
+    /// How many commits of this task are durable (its offsets and state with them); 0 before
+    /// the first. Sinks use it to publish what they staged for a commit only once it is durable.
+    fn commit_generation(&self) -> u64 {
+        0
+    }
 }
 
 /// Typed helpers over [`ProcessorContext`].
@@ -119,6 +124,13 @@ pub trait Processor<KIn, VIn, KOut = KIn, VOut = VIn>: Send + 'static {
 
     /// Called before every commit: forward cached results, flush buffers.
     fn flush(&mut self, ctx: &mut dyn ProcessorContext<KOut, VOut>) -> Result<()> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Called after each commit made the task's offsets and state durable (see
+    /// [`ProcessorContext::commit_generation`]).
+    fn committed(&mut self, ctx: &mut dyn ProcessorContext<KOut, VOut>) -> Result<()> {
         let _ = ctx;
         Ok(())
     }

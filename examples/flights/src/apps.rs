@@ -148,10 +148,22 @@ impl<S> From<Result<S>> for SinkOrError<S> {
 impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> RecordSink<K, V>
     for SinkOrError<S>
 {
+    fn open(&mut self, committed_generation: u64) -> Result<()> {
+        match self {
+            Self::Open(s) => s.open(committed_generation),
+            Self::Failed(_) => Ok(()),
+        }
+    }
     fn write(&mut self, record: &Record<K, V>) -> Result<()> {
         match self {
             Self::Open(s) => s.write(record),
             Self::Failed(e) => Err(TopologyError::connector("sink", e.clone())),
+        }
+    }
+    fn committed(&mut self, generation: u64) -> Result<()> {
+        match self {
+            Self::Open(s) => s.committed(generation),
+            Self::Failed(_) => Ok(()),
         }
     }
     fn flush(&mut self) -> Result<()> {

@@ -22,6 +22,8 @@ pub struct Checkpoint {
     pub stream_time: Timestamp,
     /// With a changelog: its end offset once this commit's changes were logged.
     pub changelog_end: Option<i64>,
+    /// The commit's number: the task's first commit is 1.
+    pub generation: u64,
 }
 
 /// Where checkpoints are kept. Persistent stores write them in the same atomic batch as state.
@@ -53,6 +55,8 @@ pub(crate) struct StoredCheckpoint {
     stream_time: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     changelog_end: Option<i64>,
+    #[serde(default)]
+    generation: u64,
 }
 
 impl From<&Checkpoint> for StoredCheckpoint {
@@ -67,6 +71,7 @@ impl From<&Checkpoint> for StoredCheckpoint {
             offsets,
             stream_time: checkpoint.stream_time,
             changelog_end: checkpoint.changelog_end,
+            generation: checkpoint.generation,
         }
     }
 }
@@ -81,6 +86,7 @@ impl From<StoredCheckpoint> for Checkpoint {
                 .collect(),
             stream_time: stored.stream_time,
             changelog_end: stored.changelog_end,
+            generation: stored.generation,
         }
     }
 }
@@ -157,6 +163,7 @@ mod tests {
             offsets,
             stream_time: -5,
             changelog_end: Some(12),
+            generation: 4,
         }
     }
 

@@ -90,4 +90,7 @@ where
     fn record_late(&mut self) {
         self.task.metrics.add_late(1);
     }
+    fn commit_generation(&self) -> u64 {
+        self.task.generation
+    }
 }

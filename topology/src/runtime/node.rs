@@ -43,6 +43,11 @@ pub(crate) trait Node: Send {
     ) -> Result<()>;
     fn flush(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()>;
     fn close(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()>;
+    /// After a durable commit.
+    fn committed(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()> {
+        let _ = (arena, task);
+        Ok(())
+    }
 }
 
 /// Hands `record` (an `Option<Record<K, V>>`) to node `child`.
@@ -164,5 +169,9 @@ where
 
     fn close(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()> {
         with_ctx!(self, arena, task, |ctx| self.processor.close(&mut ctx))
+    }
+
+    fn committed(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()> {
+        with_ctx!(self, arena, task, |ctx| self.processor.committed(&mut ctx))
     }
 }

@@ -44,6 +44,8 @@ pub enum ErrorHandler {
 pub(crate) struct TaskState {
     pub task_id: TaskId,
     pub stream_time: Timestamp,
+    /// Durable commits of the task so far (see `ProcessorContext::commit_generation`).
+    pub generation: u64,
     /// Stream time when all buffered records were last handed on (see `settled_stream_time`).
     pub settled_time: Timestamp,
     pub clock: Arc<dyn Clock>,

@@ -229,6 +229,7 @@ impl Task {
             state: TaskState {
                 task_id: id,
                 stream_time,
+                generation: if restored { checkpoint.generation } else { 0 },
                 settled_time: stream_time,
                 clock: env.clock,
                 schedules: Vec::new(),
@@ -477,6 +478,7 @@ impl Task {
                 .collect(),
             stream_time: self.state.stream_time,
             changelog_end: self.changelog_end,
+            generation: self.state.generation + 1,
         };
         match &self.sled {
             Some(cp) => {
@@ -522,8 +524,17 @@ impl Task {
                 self.checkpoints.save(self.id, &checkpoint)?;
             }
         }
+        self.state.generation = checkpoint.generation;
         self.state.metrics.add_commit();
         self.last_commit_wall = self.state.clock.now_ms();
+        // Durable: sinks may now publish what they staged for this commit.
+        let arena: &Arena = &self.arena;
+        for cell in arena {
+            let mut n = cell
+                .try_borrow_mut()
+                .map_err(|_| TopologyError::process("(committed)", "node busy"))?;
+            n.committed(arena, &mut self.state)?;
+        }
         Ok(())
     }
 

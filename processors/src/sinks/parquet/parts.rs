@@ -1,6 +1,7 @@
 //! Part files of one task partition in the output directory: naming and numbering
-//! (`part-<partition>-<seq>.parquet`), crash leftovers (`*.parquet.tmp`), and the open part
-//! that is written as `.tmp`, then fsynced and renamed so readers only ever see whole files.
+//! (`part-<partition>-<seq>.parquet`), crash leftovers (`*.parquet.tmp`), staged parts waiting
+//! for their commit (`*.parquet.staged-<generation>`), and the open part that is written as
+//! `.tmp`, then fsynced and renamed so readers only ever see whole files.
 
 use crate::error::file_error;
 use arrow2::array::Array;
@@ -16,6 +17,7 @@ use weir_topology::Result;
 
 const SUFFIX: &str = ".parquet";
 const TMP_SUFFIX: &str = ".parquet.tmp";
+const STAGED_INFIX: &str = ".parquet.staged-";
 
 /// The file name of a part.
 pub(crate) fn part_name(partition: u32, seq: u64) -> String {
@@ -30,6 +32,24 @@ fn parse_seq(name: &str, partition: u32, tmp: bool) -> Option<u64> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// The sequence number and generation of `name` when it is a staged part of `partition`.
+fn parse_staged(name: &str, partition: u32) -> Option<(u64, u64)> {
+    let rest = name.strip_prefix(&format!("part-{partition:05}-"))?;
+    let (digits, generation) = rest.split_once(STAGED_INFIX)?;
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(digits) || !all_digits(generation) {
+        return None;
+    }
+    Some((digits.parse().ok()?, generation.parse().ok()?))
+}
+
+/// The staged name of the part at `path`, waiting for commit `generation`.
+pub(crate) fn staged_path(path: &Path, generation: u64) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".staged-{generation}"));
+    path.with_file_name(name)
 }
 
 /// Numbering of one partition's parts in a directory.
@@ -55,7 +75,9 @@ impl PartFiles {
                 let path = entry.path();
                 std::fs::remove_file(&path).map_err(|e| file_error(&path, e))?;
                 tracing::info!(path = %path.display(), "deleted an unfinished parquet part");
-            } else if let Some(seq) = parse_seq(&name, partition, false) {
+            } else if let Some(seq) = parse_seq(&name, partition, false)
+                .or_else(|| parse_staged(&name, partition).map(|(seq, _)| seq))
+            {
                 next_seq = next_seq.max(seq.saturating_add(1));
             }
         }
@@ -73,6 +95,35 @@ impl PartFiles {
         let path = self.dir.join(&name);
         let tmp = self.dir.join(format!("{name}.tmp"));
         (tmp, path)
+    }
+
+    /// After a restart whose last durable commit is `committed`: publishes the staged parts of
+    /// durable commits (their rows are covered by the committed offsets) and deletes the others
+    /// (their rows will be processed again). Returns the published paths.
+    pub(crate) fn recover_staged(&self, committed: u64) -> Result<Vec<PathBuf>> {
+        let dir = &self.dir;
+        let mut published = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| file_error(dir, e))? {
+            let entry = entry.map_err(|e| file_error(dir, e))?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let Some((seq, generation)) = parse_staged(&name, self.partition) else {
+                continue;
+            };
+            let staged = entry.path();
+            if generation <= committed {
+                let path = dir.join(part_name(self.partition, seq));
+                publish(&staged, &path)?;
+                tracing::info!(path = %path.display(), "published a part staged before a restart");
+                published.push(path);
+            } else {
+                std::fs::remove_file(&staged).map_err(|e| file_error(&staged, e))?;
+                tracing::info!(path = %staged.display(), "deleted a part of an uncommitted commit");
+            }
+        }
+        published.sort();
+        Ok(published)
     }
 
     /// The directory.
@@ -127,19 +178,36 @@ impl OpenPart {
         Ok(())
     }
 
+    /// The part's final path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Writes the footer, fsyncs, renames the file to its final name and fsyncs the directory.
-    pub(crate) fn finish(mut self) -> Result<PathBuf> {
+    pub(crate) fn finish(self) -> Result<PathBuf> {
+        let path = self.path.clone();
+        self.finish_as(path)
+    }
+
+    /// [`OpenPart::finish`], renaming to `target` (a staged name, say) instead.
+    pub(crate) fn finish_as(mut self, target: PathBuf) -> Result<PathBuf> {
         let tmp = self.tmp;
         self.writer.end(None).map_err(|e| file_error(&tmp, e))?;
         let mut out = self.writer.into_inner();
         out.flush().map_err(|e| file_error(&tmp, e))?;
         out.get_ref().sync_all().map_err(|e| file_error(&tmp, e))?;
         drop(out);
-        std::fs::rename(&tmp, &self.path).map_err(|e| file_error(&self.path, e))?;
-        if let Some(dir) = self.path.parent() {
-            sync_dir(dir)?;
-        }
-        Ok(self.path)
+        publish(&tmp, &target)?;
+        Ok(target)
+    }
+}
+
+/// Renames `from` to `to` and makes the rename durable.
+pub(crate) fn publish(from: &Path, to: &Path) -> Result<()> {
+    std::fs::rename(from, to).map_err(|e| file_error(to, e))?;
+    match to.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
     }
 }
 
@@ -168,6 +236,12 @@ mod tests {
     #[test]
     fn names_parse_back() {
         assert_eq!(part_name(3, 12), "part-00003-00012.parquet");
+        let staged = staged_path(Path::new("d/part-00003-00012.parquet"), 7);
+        assert_eq!(staged, Path::new("d/part-00003-00012.parquet.staged-7"));
+        let name = staged.file_name().unwrap().to_str().unwrap();
+        assert_eq!(parse_staged(name, 3), Some((12, 7)));
+        assert_eq!(parse_staged(name, 4), None);
+        assert_eq!(parse_staged("part-00003-00012.parquet.staged-", 3), None);
         assert_eq!(parse_seq("part-00003-00012.parquet", 3, false), Some(12));
         assert_eq!(
             parse_seq("part-00003-123456.parquet", 3, false),

@@ -94,6 +94,10 @@ pub struct ParquetSink<T: ParquetRecord> {
     buffers: ColumnBuffers,
     open: Option<OpenPart>,
     published: Vec<PathBuf>,
+    /// In a topology: the task's last durable commit (parts are staged until the next one).
+    generation: Option<u64>,
+    /// Parts finished for the next commit: (staged path, final path).
+    staged: Vec<(PathBuf, PathBuf)>,
     _record: PhantomData<fn(T)>,
 }
 
@@ -120,6 +124,8 @@ impl<T: ParquetRecord> ParquetSink<T> {
             },
             open: None,
             published: Vec::new(),
+            generation: None,
+            staged: Vec::new(),
             _record: PhantomData,
         })
     }
@@ -160,6 +166,31 @@ impl<T: ParquetRecord> ParquetSink<T> {
         Ok(Some(path))
     }
 
+    /// Finishes the current part under its staged name for commit `generation`; it is
+    /// published by [`ParquetSink::publish_staged`] once that commit is durable.
+    fn stage_part(&mut self, generation: u64) -> Result<()> {
+        if self.buffers.rows() > 0 {
+            self.write_row_group()?;
+        }
+        let Some(part) = self.open.take() else {
+            return Ok(());
+        };
+        let path = part.path().to_path_buf();
+        let staged = part.finish_as(super::parts::staged_path(&path, generation))?;
+        self.staged.push((staged, path));
+        Ok(())
+    }
+
+    /// Publishes every staged part (their commit is durable).
+    fn publish_staged(&mut self) -> Result<()> {
+        for (staged, path) in std::mem::take(&mut self.staged) {
+            super::parts::publish(&staged, &path)?;
+            tracing::debug!(path = %path.display(), "published a parquet part");
+            self.published.push(path);
+        }
+        Ok(())
+    }
+
     fn write_row_group(&mut self) -> Result<()> {
         let chunk = self.buffers.take_chunk();
         let part = match self.open.take() {
@@ -174,13 +205,32 @@ impl<T: ParquetRecord> ParquetSink<T> {
     }
 }
 
+/// In a topology the sink is exactly-once: a part is finished under a staged name at each
+/// commit's flush and published (renamed) only once the commit is durable; after a crash, parts
+/// staged for durable commits are published and the others deleted, since their rows are
+/// processed again.
 impl<K: Send + 'static, T: ParquetRecord> RecordSink<K, T> for ParquetSink<T> {
+    fn open(&mut self, committed_generation: u64) -> Result<()> {
+        self.generation = Some(committed_generation);
+        let recovered = self.parts.recover_staged(committed_generation)?;
+        self.published.extend(recovered);
+        Ok(())
+    }
+
     fn write(&mut self, record: &Record<K, T>) -> Result<()> {
         self.write_value(record.value())
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.finish_part().map(|_| ())
+        match self.generation {
+            Some(g) => self.stage_part(g + 1),
+            None => self.finish_part().map(|_| ()),
+        }
+    }
+
+    fn committed(&mut self, generation: u64) -> Result<()> {
+        self.generation = Some(generation);
+        self.publish_staged()
     }
 
     fn close(&mut self) -> Result<()> {
@@ -407,5 +457,57 @@ mod tests {
         assert!(err.contains("column `s` is Utf8"), "{err}");
         assert_eq!(sink.pending_rows(), 0);
         assert_eq!(sink.finish_part().unwrap(), None);
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn write_rows(sink: &mut ParquetSink<Flight>, range: std::ops::Range<i64>) {
+        for i in range {
+            RecordSink::<(), Flight>::write(sink, &Record::new((), flight(i), 0)).unwrap();
+        }
+    }
+
+    #[test]
+    fn in_a_topology_parts_are_published_only_when_their_commit_is_durable() {
+        let dir = temp_dir("staged");
+        let mut sink = ParquetSink::<Flight>::new(&dir, 2, ParquetOptions::default()).unwrap();
+        RecordSink::<(), Flight>::open(&mut sink, 0).unwrap();
+        write_rows(&mut sink, 0..10);
+        RecordSink::<(), Flight>::flush(&mut sink).unwrap();
+        assert_eq!(names(&dir), vec!["part-00002-00000.parquet.staged-1"]);
+        RecordSink::<(), Flight>::committed(&mut sink, 1).unwrap();
+        assert_eq!(names(&dir), vec!["part-00002-00000.parquet"]);
+        // A crash after staging for commit 2: whether that commit became durable decides.
+        write_rows(&mut sink, 10..15);
+        RecordSink::<(), Flight>::flush(&mut sink).unwrap();
+        drop(sink);
+        let staged = dir.join("part-00002-00001.parquet.staged-2");
+        let kept = std::fs::read(&staged).unwrap();
+
+        let mut lost = ParquetSink::<Flight>::new(&dir, 2, ParquetOptions::default()).unwrap();
+        RecordSink::<(), Flight>::open(&mut lost, 1).unwrap();
+        assert_eq!(names(&dir), vec!["part-00002-00000.parquet"]);
+        drop(lost);
+
+        std::fs::write(&staged, &kept).unwrap();
+        let mut durable = ParquetSink::<Flight>::new(&dir, 2, ParquetOptions::default()).unwrap();
+        RecordSink::<(), Flight>::open(&mut durable, 2).unwrap();
+        assert_eq!(
+            names(&dir),
+            vec!["part-00002-00000.parquet", "part-00002-00001.parquet"]
+        );
+        assert_eq!(durable.published().len(), 1);
+        // Numbering goes on after every part, staged or published.
+        write_rows(&mut durable, 15..16);
+        RecordSink::<(), Flight>::flush(&mut durable).unwrap();
+        assert!(dir.join("part-00002-00002.parquet.staged-3").exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
