@@ -76,7 +76,8 @@ pub async fn run_role_live(
                 Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
             let cfg = app_config("flights-stream", opts)
                 .error_handler(ErrorHandler::DeadLetter("flightTopic-dead-letters".into()))
-                .state_dir(opts.out.join("state"))?;
+                .state_dir(opts.out.join("state"))?
+                .changelogs(true);
             let streams = Arc::new(Streams::new(
                 streaming(&opts.out, model, chart.clone())?,
                 broker,
