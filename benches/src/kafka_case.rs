@@ -173,6 +173,10 @@ pub async fn run(input: &Path, out: &Path, brokers: &str, partitions: u32) -> Re
 
     let rows = read_output(&broker, &out_topic).await?;
     write_csv(out, &rows)?;
+    drop(streams);
+    // noida-db keeps topics in memory: give it back for the next run.
+    broker.delete_topic(&in_topic).await?;
+    broker.delete_topic(&out_topic).await?;
     let n = metrics.processed;
     Ok(format!(
         "BENCH case=windowed-accuracy-kafka records={n} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} rows={} partitions={partitions} skipped={} late={}",

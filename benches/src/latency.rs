@@ -238,6 +238,8 @@ pub async fn run(o: &Options) -> Result<String> {
     app.await
         .map_err(|e| TopologyError::process("streams", e.to_string()))??;
 
+    producer.delete_topic(&input).await?;
+    producer.delete_topic(&output).await?;
     let (mut lat, unresolved) = pending.take();
     let n = lat.len();
     let (p50, p99, max) = (

@@ -65,6 +65,25 @@ impl KafkaBroker {
         })
     }
 
+    /// Deletes `topic` (a missing topic is not an error). Benchmarks and tests use it to give
+    /// the broker its memory and disk back.
+    pub async fn delete_topic(&self, topic: &str) -> Result<()> {
+        let op = format!("delete topic {topic}");
+        let deleted = retry(&self.config.retry, &op, || async move {
+            let controller = self.client.controller_client()?;
+            match controller.delete_topic(topic, 10_000).await {
+                Err(ClientError::ServerError {
+                    protocol_error: ProtocolError::UnknownTopicOrPartition,
+                    ..
+                }) => Ok(()),
+                other => other,
+            }
+        })
+        .await;
+        self.partitions.lock().retain(|(t, _), _| t != topic);
+        deleted.map_err(|e| TopologyError::connector(topic, format!("cannot delete: {e}")))
+    }
+
     /// The settings this broker was connected with.
     pub fn config(&self) -> &KafkaConfig {
         &self.config
