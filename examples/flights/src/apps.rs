@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use weir::processors::{BatchInference, Dashboard, JsonLinesSink, ParquetOptions, ParquetSink};
+use weir::processors::{
+    BatchInference, ConsoleSink, Dashboard, JsonLinesSink, ParquetOptions, ParquetSink,
+};
 use weir::topology::prelude::*;
 use weir::topology::{BytesSerde, Result, TopologyError};
 use weir_models::{Flight, Model};
@@ -39,12 +41,13 @@ pub fn producer(replay: Replay) -> Result<Topology> {
 }
 
 /// The consumer: for keys 1-3, the records received in the last 2 minutes of processing time,
-/// to `<out>/consumer.jsonl` and `chart`. `processing_time` is the wall clock (real time) or
-/// the record's send time (simulated time).
+/// to `<out>/consumer.jsonl` and `chart`, and with `print` to the console as they change.
+/// `processing_time` is the wall clock (real time) or the record's send time (simulated time).
 pub fn consumer(
     out: &Path,
     processing_time: TimestampExtractor<Vec<u8>>,
     chart: SharedChart<CountRow>,
+    print: bool,
 ) -> Result<Topology> {
     let builder = TopologyBuilder::new();
     let rows_path = out.join("consumer.jsonl");
@@ -71,6 +74,11 @@ pub fn consumer(
         });
     counts.sink("consumer-rows", move || json_lines(&rows_path));
     counts.sink("consumer-chart", move || chart.sink());
+    if print {
+        counts.sink("consumer-console", || {
+            ConsoleSink::new("countFlightRecords ")
+        });
+    }
     builder.build()
 }
 

@@ -141,7 +141,8 @@ pub async fn run_demo_live(
         config("flights-producer"),
     ));
     let consumer = Arc::new(Streams::new(
-        consumer(&opts.out, processing_time(opts), counts.clone())?,
+        // The demo shows a progress line instead of printing every count.
+        consumer(&opts.out, processing_time(opts), counts.clone(), false)?,
         dyn_broker.clone(),
         config("flights-consumer"),
     ));

@@ -62,7 +62,7 @@ pub async fn run_role_live(
         Role::Consume => {
             let chart = consumer_chart(&opts.out, dashboard)?;
             let streams = Streams::new(
-                consumer(&opts.out, processing_time(opts), chart.clone())?,
+                consumer(&opts.out, processing_time(opts), chart.clone(), true)?,
                 broker,
                 app_config("flights-consumer", opts),
             );
