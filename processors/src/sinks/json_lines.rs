@@ -1,5 +1,7 @@
 //! A sink that appends each record's value as one JSON line to a file, flushed at every commit.
-//! Several tasks may append to one file: whole lines are written under a per-file lock.
+//! Several tasks may append to one file: whole lines are written under a per-file lock. A line
+//! torn by a crash is cut off when a task opens the file again. Delivery is at-least-once: the
+//! lines of a commit that did not complete are written again when the task reprocesses them.
 
 use crate::error::file_error;
 use serde::Serialize;
@@ -84,9 +86,33 @@ impl JsonLinesSink {
     pub fn sync(&mut self) -> Result<()> {
         self.write_out(true)
     }
+
+    /// Cuts off a last line without its line break (a write torn by a crash).
+    pub fn drop_torn_line(&mut self) -> Result<()> {
+        let file = self.file.lock().map_err(|_| {
+            TopologyError::connector(self.path.display().to_string(), "file lock poisoned")
+        })?;
+        let content = std::fs::read(&self.path).map_err(|e| file_error(&self.path, e))?;
+        if content.last().is_none_or(|&b| b == b'\n') {
+            return Ok(());
+        }
+        let keep = content
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        file.set_len(keep as u64)
+            .map_err(|e| file_error(&self.path, e))?;
+        file.sync_data().map_err(|e| file_error(&self.path, e))?;
+        tracing::warn!(path = %self.path.display(), "cut off a torn last line");
+        Ok(())
+    }
 }
 
 impl<K: Send + 'static, V: Serialize + Send + 'static> RecordSink<K, V> for JsonLinesSink {
+    fn open(&mut self, _committed_generation: u64) -> Result<()> {
+        self.drop_torn_line()
+    }
+
     fn write(&mut self, record: &Record<K, V>) -> Result<()> {
         self.write_value(record.value())
     }
@@ -119,5 +145,25 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "{\"a\":1}\n{\"a\":2}\n{\"b\":0}\n"
         );
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_off_on_open() {
+        let dir = std::env::temp_dir().join(format!("weir-jsonl-torn-{}", std::process::id()));
+        let path = dir.join("out.jsonl");
+        let _ = std::fs::remove_file(&path);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&path, "{\"a\":1}\n{\"a\":").unwrap();
+        let mut sink = JsonLinesSink::append(&path).unwrap();
+        RecordSink::<(), serde_json::Value>::open(&mut sink, 3).unwrap();
+        sink.write_value(&serde_json::json!({"a": 2})).unwrap();
+        sink.sync().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"a\":1}\n{\"a\":2}\n"
+        );
+        RecordSink::<(), serde_json::Value>::open(&mut sink, 3).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap().len(), 16);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
