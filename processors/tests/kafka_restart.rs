@@ -15,7 +15,6 @@ const RECORDS: i64 = 6_000;
 const KEYS: i64 = 37;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails on noida-db 0.2.3 here: after the SIGKILL and restart, every produce to restart-out/1 gets `Could not find metadata for partition 1` for the whole 20 s retry deadline, even from a brand-new rskafka client (tried), while kafka-python sees all partitions of topics it created itself after such a restart; passed when first written (c5bc93d); run with --ignored to reproduce"]
 async fn a_broker_restart_mid_run_loses_nothing_and_counts_nothing_twice() {
     if !kafka_available("kafka_restart") {
         return;
@@ -27,6 +26,10 @@ async fn a_broker_restart_mid_run_loses_nothing_and_counts_nothing_twice() {
     let (input, output) = ("restart-in", "restart-out");
     b.ensure_topic(input, 2).await.unwrap();
     b.ensure_topic(output, 2).await.unwrap();
+    // noida-db writes a new topic's metadata to disk a moment after creating it: killed within
+    // ~0.3 s it restarts without the topic (measured with kafka-python: gone after 0.3 s, kept
+    // after 3 s). The outage under test is the broker's, not a lost topic.
+    tokio::time::sleep(Duration::from_secs(3)).await;
 
     // Small produce batches, so the readers fetch many times (and so meet the outage).
     let pairs: Vec<(String, i64)> = (0..RECORDS)
