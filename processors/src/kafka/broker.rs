@@ -8,7 +8,7 @@ use super::retry::{refresh_if_stale, retry};
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use rskafka::client::error::{Error as ClientError, ProtocolError};
-use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
+use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record as KafkaRecord;
 use rskafka::BackoffConfig;
@@ -233,8 +233,11 @@ impl Broker for KafkaBroker {
 
     async fn end_offset(&self, topic: &str, partition: u32) -> Result<i64> {
         let client = self.partition(topic, partition).await?;
-        let name = format!("{topic}/{partition}");
-        let (_, latest) = bounds(&client, &self.config.retry, &name).await?;
+        let op = format!("list offsets {topic}/{partition}");
+        let latest = retry(&self.config.retry, &op, || {
+            client.get_offset(OffsetAt::Latest)
+        })
+        .await?;
         Ok(latest)
     }
 

@@ -3,6 +3,7 @@
 
 use super::file::FileReader;
 use async_trait::async_trait;
+use std::collections::VecDeque;
 use tokio::sync::mpsc;
 use weir_topology::{PartitionReader, Polled, RawRecord, Result};
 
@@ -15,9 +16,7 @@ const BATCHES_AHEAD: usize = 4;
 pub(crate) struct ReadAhead {
     /// Batches of records, each with whether it is the file's last.
     batches: mpsc::Receiver<Result<(Vec<RawRecord>, bool)>>,
-    pending: Vec<RawRecord>,
-    /// Where in `pending` the next record is.
-    next: usize,
+    pending: VecDeque<RawRecord>,
     ended: bool,
 }
 
@@ -39,8 +38,7 @@ impl ReadAhead {
             .map_err(|e| weir_topology::TopologyError::connector("read-ahead thread", e))?;
         Ok(Self {
             batches: rx,
-            pending: Vec::new(),
-            next: 0,
+            pending: VecDeque::new(),
             ended: false,
         })
     }
@@ -49,30 +47,22 @@ impl ReadAhead {
 #[async_trait]
 impl PartitionReader for ReadAhead {
     async fn poll(&mut self, max_records: usize, _max_wait_ms: u64) -> Result<Polled> {
-        if self.next >= self.pending.len() && !self.ended {
+        if self.pending.is_empty() && !self.ended {
             match self.batches.recv().await {
                 Some(batch) => {
                     let (records, last) = batch?;
-                    self.pending = records;
-                    self.next = 0;
+                    self.pending = records.into();
                     self.ended = last;
                 }
                 None => self.ended = true,
             }
         }
-        let available = self.pending.len() - self.next;
-        let records = if self.next == 0 && available <= max_records {
-            std::mem::take(&mut self.pending)
+        let records: Vec<RawRecord> = if self.pending.len() <= max_records {
+            std::mem::take(&mut self.pending).into()
         } else {
-            let end = self.next + available.min(max_records);
-            let taken = self.pending[self.next..end].to_vec();
-            self.next = end;
-            taken
+            self.pending.drain(..max_records).collect()
         };
-        if self.pending.is_empty() {
-            self.next = 0;
-        }
-        let end_of_stream = self.ended && self.next >= self.pending.len();
+        let end_of_stream = self.ended && self.pending.is_empty();
         Ok(Polled {
             records,
             end_of_stream,
