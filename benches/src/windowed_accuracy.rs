@@ -89,6 +89,10 @@ pub struct Options {
     /// After the run, write every `key,window_start_ms,count,correct` left in the store here.
     #[arg(long)]
     pub dump_store: Option<PathBuf>,
+    /// Threads the task decodes each fetched batch on (`StreamsConfig::decode_threads`); the
+    /// library default when absent.
+    #[arg(long)]
+    pub decode_threads: Option<usize>,
 }
 
 impl Default for Options {
@@ -101,6 +105,7 @@ impl Default for Options {
             store_name: "accuracy".into(),
             retain_all: false,
             dump_store: None,
+            decode_threads: None,
         }
     }
 }
@@ -201,6 +206,9 @@ pub fn run(input: &Path, out: &Path, options: &Options) -> Result<String> {
     let started = Instant::now();
     let mut config = StreamsConfig::new("bench-windowed-accuracy")
         .commit_interval(Duration::from_millis(options.commit_ms.max(1)));
+    if let Some(n) = options.decode_threads {
+        config = config.decode_threads(n);
+    }
     let state = match options.store {
         StoreKind::Memory => None,
         StoreKind::Sled => {
@@ -209,6 +217,7 @@ pub fn run(input: &Path, out: &Path, options: &Options) -> Result<String> {
             Some((dir, temporary))
         }
     };
+    let decode_threads = config.decode_threads;
     let streams = Streams::new(topology, Arc::new(MemoryBroker::default()), config);
     let metrics = rt.block_on(streams.run())?;
     let seconds = started.elapsed().as_secs_f64();
@@ -244,11 +253,12 @@ pub fn run(input: &Path, out: &Path, options: &Options) -> Result<String> {
     };
     let n = metrics.processed;
     Ok(format!(
-        "BENCH case=windowed-accuracy records={n} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} rows={} skipped={} late={}{state_mb}",
+        "BENCH case=windowed-accuracy records={n} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} rows={} skipped={} late={} decode_threads={}{state_mb}",
         n as f64 / seconds,
         crate::peak_rss_mb(),
         rows.len(),
         metrics.skipped,
-        metrics.late
+        metrics.late,
+        decode_threads
     ))
 }

@@ -213,6 +213,7 @@ impl TopologyBuilder {
                 value_serde: vs.clone(),
                 timestamps: ts.clone(),
                 ports: args.ports,
+                decoded: Default::default(),
             }) as Box<dyn Node>
         });
         self.push_node(NodeSpec {

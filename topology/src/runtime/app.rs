@@ -116,6 +116,7 @@ impl Streams {
                     dead_letter: plan.dead_letter.clone(),
                     metrics,
                     changelog: changelog.clone(),
+                    decode_threads: self.config.decode_threads,
                 };
                 let task =
                     Task::open(&self.topology, sub, partition, &sp.sources, &sp.sinks, env).await?;

@@ -38,6 +38,9 @@ pub struct StreamsConfig {
     /// Whether tasks log their stores' commits to changelog topics on the broker and rebuild
     /// missing or stale local state from them (needs a state directory).
     pub changelogs: bool,
+    /// Threads a task decodes each fetched batch on, its own included. Default: the machine's
+    /// cores, at most 2; 1 decodes every record on the task's thread as it is processed.
+    pub decode_threads: usize,
 }
 
 impl StreamsConfig {
@@ -56,6 +59,7 @@ impl StreamsConfig {
             clock: Arc::new(SystemClock),
             checkpoints: None,
             changelogs: false,
+            decode_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
         }
     }
 
@@ -68,6 +72,14 @@ impl StreamsConfig {
     /// Sets the records fetched per poll.
     pub fn poll_records(mut self, n: usize) -> Self {
         self.poll_records = n.max(1);
+        self
+    }
+
+    /// Sets how many threads a task decodes a fetched batch on (its own included): source
+    /// records are deserialized batch by batch ahead of processing, in parallel, then processed
+    /// in order on the task's thread. Bad records are handled as they are processed, as with 1.
+    pub fn decode_threads(mut self, n: usize) -> Self {
+        self.decode_threads = n.max(1);
         self
     }
 

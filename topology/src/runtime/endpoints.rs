@@ -1,6 +1,7 @@
 //! The source node (bytes in, typed records out) and the topic sink node (typed records to bytes).
 
 use super::connector::{kafka_partition, OutRecord, RawRecord};
+use super::decode::DecodedQueue;
 use super::node::{forward_all, Arena, Node, Ports};
 use super::state::{ErrorHandler, TaskState};
 use crate::error::{Result, TopologyError};
@@ -24,6 +25,24 @@ pub(crate) struct SourceNode<K, V> {
     pub value_serde: Arc<dyn Serde<V>>,
     pub timestamps: TimestampExtractor<V>,
     pub ports: Ports,
+    /// Keys and values decoded ahead of processing (see [`DecodedQueue`]).
+    pub decoded: DecodedQueue<(K, V)>,
+}
+
+/// Decodes a raw record's key and value; the error says which one is bad.
+fn decode<K: 'static, V: 'static>(
+    key_serde: &dyn Serde<K>,
+    value_serde: &dyn Serde<V>,
+    raw: &RawRecord,
+) -> std::result::Result<(K, V), String> {
+    let key = key_serde
+        .deserialize(raw.key.as_deref().unwrap_or(&[]))
+        .map_err(|e| format!("bad key: {e}"))?;
+    let bytes = raw.value.as_deref().ok_or("null value")?;
+    let value = value_serde
+        .deserialize(bytes)
+        .map_err(|e| format!("bad value: {e}"))?;
+    Ok((key, value))
 }
 
 impl<K, V> SourceNode<K, V> {
@@ -84,19 +103,13 @@ where
                 node: self.name.clone(),
                 expected: "SourceInput",
             })?;
-        let key = match self
-            .key_serde
-            .deserialize(input.raw.key.as_deref().unwrap_or(&[]))
-        {
-            Ok(k) => k,
-            Err(e) => return self.reject(input, format!("bad key: {e}"), task),
+        let decoded = match self.decoded.take(input.raw.offset) {
+            Some(done) => done,
+            None => decode(&*self.key_serde, &*self.value_serde, &input.raw),
         };
-        let Some(bytes) = input.raw.value.as_deref() else {
-            return self.reject(input, "null value".into(), task);
-        };
-        let value = match self.value_serde.deserialize(bytes) {
-            Ok(v) => v,
-            Err(e) => return self.reject(input, format!("bad value: {e}"), task),
+        let (key, value) = match decoded {
+            Ok(kv) => kv,
+            Err(reason) => return self.reject(input, reason, task),
         };
         let now = match self.timestamps {
             TimestampExtractor::WallClock => task.clock.now_ms(),
@@ -136,6 +149,11 @@ where
     }
     fn close(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
         Ok(())
+    }
+    fn decode_ahead(&mut self, records: &[RawRecord], threads: usize) {
+        let (ks, vs) = (&*self.key_serde, &*self.value_serde);
+        self.decoded
+            .decode_ahead(records, threads, &|raw: &RawRecord| decode(ks, vs, raw));
     }
 }
 

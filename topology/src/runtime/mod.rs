@@ -6,6 +6,7 @@ pub(crate) mod checkpoint;
 pub(crate) mod config;
 pub(crate) mod connector;
 pub(crate) mod context;
+pub(crate) mod decode;
 pub(crate) mod endpoints;
 pub(crate) mod memory;
 pub(crate) mod metrics;

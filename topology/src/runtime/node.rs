@@ -1,5 +1,6 @@
 //! The runtime form of a topology node: type-erased, owned by one task, called depth-first.
 
+use super::connector::RawRecord;
 use super::context::RuntimeContext;
 use super::state::TaskState;
 use crate::error::{Result, TopologyError};
@@ -47,6 +48,11 @@ pub(crate) trait Node: Send {
     fn committed(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()> {
         let _ = (arena, task);
         Ok(())
+    }
+    /// A source node: `records` were just fetched for it; it may decode them ahead, on up to
+    /// `threads` threads, before they are processed.
+    fn decode_ahead(&mut self, records: &[RawRecord], threads: usize) {
+        let _ = (records, threads);
     }
 }
 

@@ -31,6 +31,8 @@ pub(crate) struct TaskEnv {
     pub metrics: Arc<TaskMetrics>,
     /// The broker and topic of the sub-topology's changelog, when changelogs are on.
     pub changelog: Option<(Arc<dyn Broker>, String)>,
+    /// Threads a fetched batch is decoded on.
+    pub decode_threads: usize,
 }
 
 /// A source node's connector, resolved by the application.
@@ -66,6 +68,7 @@ pub(crate) struct Task {
     input_finished: bool,
     last_input_wall: Timestamp,
     last_commit_wall: Timestamp,
+    decode_threads: usize,
 }
 
 impl Task {
@@ -250,6 +253,7 @@ impl Task {
             input_finished: false,
             last_input_wall: now,
             last_commit_wall: now,
+            decode_threads: env.decode_threads,
         };
         task.init_nodes()?;
         Ok(task)
@@ -294,6 +298,13 @@ impl Task {
             };
             let polled = s.reader.poll(max_records, wait).await?;
             got += polled.records.len();
+            if self.decode_threads > 1 {
+                if let Some(cell) = self.arena.get(s.node) {
+                    if let Ok(mut node) = cell.try_borrow_mut() {
+                        node.decode_ahead(&polled.records, self.decode_threads);
+                    }
+                }
+            }
             s.buffer.extend(polled.records);
             if polled.end_of_stream && s.buffer.is_empty() {
                 s.ended = true;

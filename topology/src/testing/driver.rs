@@ -37,6 +37,8 @@ pub struct DriverConfig {
     pub idle_timeout_ms: Option<i64>,
     /// What happens to records that cannot be read.
     pub error_handler: ErrorHandler,
+    /// Threads a fetched batch is decoded on (as [`crate::StreamsConfig::decode_threads`]).
+    pub decode_threads: usize,
 }
 
 impl Default for DriverConfig {
@@ -48,6 +50,7 @@ impl Default for DriverConfig {
             commit_interval_ms: 1_000,
             idle_timeout_ms: None,
             error_handler: ErrorHandler::LogAndContinue,
+            decode_threads: 2,
         }
     }
 }
@@ -191,6 +194,7 @@ impl TopologyTestDriver {
                         dead_letter: p.dead_letter.clone(),
                         metrics: m,
                         changelog: None,
+                        decode_threads: config.decode_threads,
                     };
                     tasks.push(
                         Task::open(&topology, sub, partition, &sp.sources, &sp.sinks, env).await?,
