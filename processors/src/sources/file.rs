@@ -143,6 +143,25 @@ impl FileReader {
 }
 
 impl FileReader {
+    /// The next line as an owned value without its line break, or `None` at end of file. A
+    /// line that lies whole in the read buffer is copied from it once.
+    fn next_value(&mut self) -> Result<Option<Vec<u8>>> {
+        let buffered = self
+            .input
+            .fill_buf()
+            .map_err(|e| file_error(&self.path, e))?;
+        if let Some(end) = memchr::memchr(b'\n', buffered) {
+            let mut line = &buffered[..end];
+            while let [rest @ .., b'\r'] = line {
+                line = rest;
+            }
+            let value = line.to_vec();
+            self.input.consume(end + 1);
+            return Ok(Some(value));
+        }
+        Ok(self.read_line()?.map(<[u8]>::to_vec))
+    }
+
     /// The file's name, for the reader thread's name.
     pub(crate) fn file_name(&self) -> String {
         self.path
@@ -156,14 +175,13 @@ impl FileReader {
         let mut records = Vec::with_capacity(max_records);
         while records.len() < max_records {
             let offset = self.next_offset;
-            let Some(line) = self.read_line()? else {
+            let Some(value) = self.next_value()? else {
                 return Ok((records, true));
             };
-            if line.is_empty() {
+            if value.is_empty() {
                 self.next_offset += 1;
                 continue;
             }
-            let value = line.to_vec();
             records.push(RawRecord {
                 key: None,
                 value: Some(value),

@@ -194,6 +194,9 @@ async fn run_task(mut task: Task, cfg: StreamsConfig, shutdown: Shutdown) -> Res
                 if task.commit_due(commit_ms) || shutdown.is_triggered() {
                     break;
                 }
+                if task.can_fetch_ahead() {
+                    task.fetch(cfg.poll_records, 0).await?;
+                }
             }
             task.on_wall_clock(idle_ms)?;
             if task.input_ended() {

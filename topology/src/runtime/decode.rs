@@ -1,20 +1,102 @@
-//! Parallel decoding of a fetched batch: a source node deserializes the records of a batch on
-//! several threads before the task processes them one by one, so the task's thread is left
-//! with the topology's own work. Order is kept; decode errors stay with their records.
+//! Decoding ahead of processing: a source node's records are deserialized batch by batch on
+//! other threads — the next batch while the task processes the current one, or a batch shared
+//! in chunks by several threads when the task has nothing else to do — so the task's thread is
+//! left with the topology's own work. Order is kept; decode errors stay with their records and
+//! are handled when the record is processed.
 
 use super::connector::RawRecord;
+use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Records per unit of work shared by the decoding threads; a batch needs two to be decoded
-/// in parallel.
-const CHUNK: usize = 256;
+/// Records per unit of work shared by the decoding threads.
+pub(crate) const CHUNK: usize = 256;
+
+/// A source node's decoding, detached from the node so other threads can run it.
+pub(crate) trait BatchDecoder: Send + Sync {
+    /// Decodes `records` on `threads` threads: `threads - 1` helpers start at once, the caller
+    /// runs `meanwhile` and then joins them. The result is for the node's `accept_decoded`.
+    fn decode(
+        &self,
+        records: &[RawRecord],
+        threads: usize,
+        meanwhile: &mut dyn FnMut(),
+    ) -> Box<dyn Any + Send>;
+}
 
 /// One record's decode result, by offset (a source node matches it to the record it processes).
 pub(crate) struct Decoded<T> {
     pub offset: i64,
     pub result: Result<T, String>,
+}
+
+/// Decodes `records` with `decode` on up to `threads` threads, in order: `threads - 1` helpers
+/// start at once, while this thread runs `meanwhile` (the task's processing of earlier records)
+/// and then joins them. The threads share the batch in chunks, each taking the next free chunk
+/// when it finishes one, so whoever is free does the work. A helper that cannot start is done
+/// without; the results stop before the first chunk a panicking helper left undone (the rest
+/// are decoded on demand).
+pub(crate) fn decode_batch<T: Send, F>(
+    records: &[RawRecord],
+    threads: usize,
+    decode: &F,
+    meanwhile: &mut dyn FnMut(),
+) -> Vec<Decoded<T>>
+where
+    F: Fn(&RawRecord) -> Result<T, String> + Sync,
+{
+    let decode_all = |part: &[RawRecord]| -> Vec<Decoded<T>> {
+        part.iter()
+            .map(|r| Decoded {
+                offset: r.offset,
+                result: decode(r),
+            })
+            .collect()
+    };
+    let threads = threads.min(records.len() / CHUNK);
+    if threads <= 1 {
+        meanwhile();
+        return decode_all(records);
+    }
+    let chunks: Vec<&[RawRecord]> = records.chunks(CHUNK).collect();
+    let done: Vec<Mutex<Option<Vec<Decoded<T>>>>> =
+        chunks.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let (Some(part), Some(slot)) = (chunks.get(i), done.get(i)) else {
+            break;
+        };
+        let decoded = decode_all(part);
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(decoded);
+        }
+    };
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("weir-decode".into())
+                    .spawn_scoped(scope, work)
+                    .ok()
+            })
+            .collect();
+        meanwhile();
+        work();
+        // Joined here, so that a helper's panic stays a missing chunk.
+        for helper in helpers {
+            let _ = helper.join();
+        }
+    });
+    let mut out = Vec::with_capacity(records.len());
+    for slot in done {
+        match slot.into_inner().ok().flatten() {
+            Some(decoded) => out.extend(decoded),
+            None => break,
+        }
+    }
+    out
 }
 
 /// Results decoded ahead of processing, oldest first.
@@ -30,60 +112,12 @@ impl<T> Default for DecodedQueue<T> {
     }
 }
 
-impl<T: Send> DecodedQueue<T> {
-    /// Decodes `records` with `decode` on up to `threads` threads (this one included) and queues
-    /// the results in order. The threads share the batch in chunks, taking the next free chunk
-    /// as they finish one, so a helper that the OS schedules late does not hold the task up.
-    /// Small batches, or `threads <= 1`, are left to be decoded on demand; so is everything
-    /// from the first chunk a helper that panicked did not finish.
-    pub fn decode_ahead<F>(&mut self, records: &[RawRecord], threads: usize, decode: &F)
-    where
-        F: Fn(&RawRecord) -> Result<T, String> + Sync,
-    {
-        let threads = threads.min(records.len() / CHUNK);
-        if threads <= 1 {
-            return;
-        }
-        let chunks: Vec<&[RawRecord]> = records.chunks(CHUNK).collect();
-        let done: Vec<Mutex<Option<Vec<Decoded<T>>>>> =
-            chunks.iter().map(|_| Mutex::new(None)).collect();
-        let next = AtomicUsize::new(0);
-        let work = || loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let (Some(part), Some(slot)) = (chunks.get(i), done.get(i)) else {
-                break;
-            };
-            let decoded = part
-                .iter()
-                .map(|r| Decoded {
-                    offset: r.offset,
-                    result: decode(r),
-                })
-                .collect();
-            if let Ok(mut slot) = slot.lock() {
-                *slot = Some(decoded);
-            }
-        };
-        std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..threads)
-                .filter_map(|_| {
-                    std::thread::Builder::new()
-                        .name("weir-decode".into())
-                        .spawn_scoped(scope, work)
-                        .ok()
-                })
-                .collect();
-            work();
-            // Joined here, so that a helper's panic stays a missing chunk.
-            for helper in helpers {
-                let _ = helper.join();
-            }
-        });
-        for slot in done {
-            match slot.into_inner().ok().flatten() {
-                Some(decoded) => self.queue.extend(decoded),
-                None => break,
-            }
+impl<T: Send + 'static> DecodedQueue<T> {
+    /// Queues what a [`BatchDecoder`] of this node returned (anything else is ignored: the
+    /// records are then decoded on demand).
+    pub fn accept(&mut self, decoded: Box<dyn Any + Send>) {
+        if let Ok(decoded) = decoded.downcast::<Vec<Decoded<T>>>() {
+            self.queue.extend(*decoded);
         }
     }
 
@@ -132,41 +166,52 @@ mod tests {
             .map_err(|e: std::num::ParseIntError| e.to_string())
     }
 
+    fn queued(records: &[RawRecord], threads: usize) -> DecodedQueue<u32> {
+        let mut q = DecodedQueue::default();
+        q.accept(Box::new(decode_batch(records, threads, &parse, &mut || {})));
+        q
+    }
+
     #[test]
     fn decodes_a_large_batch_in_order_with_errors_in_place() {
         let records: Vec<RawRecord> = (0..2000)
             .map(|i| raw(i, &if i == 777 { "x".into() } else { i.to_string() }))
             .collect();
-        let mut q = DecodedQueue::default();
-        q.decode_ahead(&records, 4, &parse);
-        assert_eq!(q.len(), 2000);
-        for i in 0..2000 {
-            let got = q.take(i).unwrap();
-            if i == 777 {
-                assert!(got.is_err());
-            } else {
-                assert_eq!(got.unwrap(), i as u32);
+        for threads in [1, 2, 4] {
+            let mut q = queued(&records, threads);
+            assert_eq!(q.len(), 2000);
+            for i in 0..2000 {
+                let got = q.take(i).unwrap();
+                if i == 777 {
+                    assert!(got.is_err());
+                } else {
+                    assert_eq!(got.unwrap(), i as u32);
+                }
             }
+            assert!(q.take(2000).is_none());
         }
-        assert!(q.take(2000).is_none());
     }
 
     #[test]
-    fn small_batches_and_one_thread_are_left_to_decode_on_demand() {
-        let records: Vec<RawRecord> = (0..100).map(|i| raw(i, "1")).collect();
-        let mut q = DecodedQueue::default();
-        q.decode_ahead(&records, 2, &parse);
-        assert_eq!(q.len(), 0);
-        let big: Vec<RawRecord> = (0..5000).map(|i| raw(i, "1")).collect();
-        q.decode_ahead(&big, 1, &parse);
-        assert_eq!(q.len(), 0);
+    fn the_caller_runs_its_own_work_while_helpers_decode() {
+        let records: Vec<RawRecord> = (0..4096).map(|i| raw(i, &i.to_string())).collect();
+        let mut ran = 0;
+        let got = decode_batch(&records, 2, &parse, &mut || ran += 1);
+        assert_eq!(ran, 1);
+        assert_eq!(got.len(), 4096);
+        assert!(got.iter().enumerate().all(|(i, d)| d.offset == i as i64));
+        let mut ran_small = 0;
+        assert_eq!(
+            decode_batch(&records[..10], 2, &parse, &mut || ran_small += 1).len(),
+            10
+        );
+        assert_eq!(ran_small, 1);
     }
 
     #[test]
     fn results_of_records_that_never_arrive_are_skipped() {
         let records: Vec<RawRecord> = (0..1000).map(|i| raw(i * 2, "5")).collect();
-        let mut q = DecodedQueue::default();
-        q.decode_ahead(&records, 2, &parse);
+        let mut q = queued(&records, 2);
         assert_eq!(q.take(4), Some(Ok(5)));
         // Offset 5 was never decoded ahead: nothing for it, and offset 6 is still there.
         assert_eq!(q.take(5), None);
@@ -174,21 +219,29 @@ mod tests {
     }
 
     #[test]
+    fn results_of_another_type_are_ignored() {
+        let mut q = DecodedQueue::<u32>::default();
+        q.accept(Box::new("not decoded records"));
+        assert_eq!(q.len(), 0);
+    }
+
+    #[test]
     fn a_panicking_decoder_leaves_the_rest_to_decode_on_demand() {
         let records: Vec<RawRecord> = (0..1024).map(|i| raw(i, "1")).collect();
-        let mut q = DecodedQueue::default();
         let boom = |r: &RawRecord| -> Result<u32, String> {
             if r.offset == 600 {
                 panic!("decoder bug");
             }
             Ok(1)
         };
-        // Whichever thread took the chunk of offset 600 panicked: the two chunks before it are
-        // queued, nothing from it on (later chunks may be decoded, but are out of order).
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            q.decode_ahead(&records, 2, &boom)
+        // Whichever thread took the chunk of offset 600 panicked: at most the two chunks
+        // before it are returned, nothing from it on.
+        let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decode_batch(&records, 2, &boom, &mut || {})
         }));
-        assert!(q.len() <= 512, "{}", q.len());
-        assert_eq!(q.take(600), None);
+        if let Ok(got) = got {
+            assert!(got.len() <= 512, "{}", got.len());
+            assert!(got.iter().all(|d| d.offset < 512));
+        }
     }
 }

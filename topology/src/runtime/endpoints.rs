@@ -1,7 +1,7 @@
 //! The source node (bytes in, typed records out) and the topic sink node (typed records to bytes).
 
 use super::connector::{kafka_partition, OutRecord, RawRecord};
-use super::decode::DecodedQueue;
+use super::decode::{decode_batch, BatchDecoder, DecodedQueue};
 use super::node::{forward_all, Arena, Node, Ports};
 use super::state::{ErrorHandler, TaskState};
 use crate::error::{Result, TopologyError};
@@ -150,10 +150,33 @@ where
     fn close(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
         Ok(())
     }
-    fn decode_ahead(&mut self, records: &[RawRecord], threads: usize) {
+    fn batch_decoder(&self) -> Option<Arc<dyn BatchDecoder>> {
+        Some(Arc::new(SerdeDecoder {
+            key_serde: self.key_serde.clone(),
+            value_serde: self.value_serde.clone(),
+        }))
+    }
+    fn accept_decoded(&mut self, decoded: Box<dyn Any + Send>) {
+        self.decoded.accept(decoded);
+    }
+}
+
+/// A source node's serdes, decoding batches on other threads.
+struct SerdeDecoder<K, V> {
+    key_serde: Arc<dyn Serde<K>>,
+    value_serde: Arc<dyn Serde<V>>,
+}
+
+impl<K: Send + 'static, V: Send + 'static> BatchDecoder for SerdeDecoder<K, V> {
+    fn decode(
+        &self,
+        records: &[RawRecord],
+        threads: usize,
+        meanwhile: &mut dyn FnMut(),
+    ) -> Box<dyn Any + Send> {
         let (ks, vs) = (&*self.key_serde, &*self.value_serde);
-        self.decoded
-            .decode_ahead(records, threads, &|raw: &RawRecord| decode(ks, vs, raw));
+        let decode = |raw: &RawRecord| decode(ks, vs, raw);
+        Box::new(decode_batch(records, threads, &decode, meanwhile))
     }
 }
 

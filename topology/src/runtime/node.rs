@@ -1,7 +1,7 @@
 //! The runtime form of a topology node: type-erased, owned by one task, called depth-first.
 
-use super::connector::RawRecord;
 use super::context::RuntimeContext;
+use super::decode::BatchDecoder;
 use super::state::TaskState;
 use crate::error::{Result, TopologyError};
 use crate::processor::{Processor, PunctuationType};
@@ -9,6 +9,7 @@ use crate::record::{Record, Timestamp};
 use std::any::Any;
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 /// A task's nodes, indexed by node id. Each node is borrowed only while it runs; the graph is a
 /// DAG, so a node is never re-entered.
@@ -49,10 +50,13 @@ pub(crate) trait Node: Send {
         let _ = (arena, task);
         Ok(())
     }
-    /// A source node: `records` were just fetched for it; it may decode them ahead, on up to
-    /// `threads` threads, before they are processed.
-    fn decode_ahead(&mut self, records: &[RawRecord], threads: usize) {
-        let _ = (records, threads);
+    /// A source node: its decoding, for other threads to run ahead of processing.
+    fn batch_decoder(&self) -> Option<Arc<dyn BatchDecoder>> {
+        None
+    }
+    /// A source node: what its [`BatchDecoder`] returned for records still to be processed.
+    fn accept_decoded(&mut self, decoded: Box<dyn Any + Send>) {
+        let _ = decoded;
     }
 }
 

@@ -6,6 +6,7 @@ use super::checkpoint::{Checkpoint, CheckpointStore, SledCheckpoints};
 use super::connector::{
     Broker, PartitionReader, RawRecord, SinkConnector, SourceConnector, StartFrom,
 };
+use super::decode::{BatchDecoder, CHUNK};
 use super::endpoints::SourceInput;
 use super::metrics::TaskMetrics;
 use super::node::{Arena, Node, Ports};
@@ -45,9 +46,21 @@ struct SourceBinding {
     topic: Arc<str>,
     partition: u32,
     reader: Box<dyn PartitionReader>,
+    /// Records ready to process (decoded ahead, or to be decoded when processed).
     buffer: VecDeque<RawRecord>,
+    /// A fetched batch to decode ahead before it joins `buffer` (see [`super::decode`]).
+    incoming: Vec<RawRecord>,
+    /// The source node's decoding, when batches are decoded ahead.
+    decoder: Option<Arc<dyn BatchDecoder>>,
     next_offset: i64,
     ended: bool,
+}
+
+impl SourceBinding {
+    /// Records fetched and not yet processed.
+    fn pending(&self) -> usize {
+        self.buffer.len() + self.incoming.len()
+    }
 }
 
 pub(crate) struct Task {
@@ -209,12 +222,18 @@ impl Task {
                 .map(StartFrom::Offset)
                 .unwrap_or(StartFrom::Earliest);
             let reader = conn.open(partition, start).await?;
+            let decoder = match (env.decode_threads > 1, arena.get(l)) {
+                (true, Some(cell)) => cell.try_borrow().ok().and_then(|n| n.batch_decoder()),
+                _ => None,
+            };
             bindings.push(SourceBinding {
                 node: l,
                 topic,
                 partition,
                 reader,
                 buffer: VecDeque::new(),
+                incoming: Vec::new(),
+                decoder,
                 next_offset: committed.unwrap_or(0),
                 ended: false,
             });
@@ -281,15 +300,17 @@ impl Task {
     }
 
     /// Reads up to `max_records` from each source whose buffer is low. Waits up to `max_wait_ms`
-    /// only when nothing at all is buffered. Returns how many records arrived.
+    /// only when nothing at all is buffered. Returns how many records arrived. With decoding
+    /// ahead, a batch large enough to share goes to `incoming` (one batch at a time), to be
+    /// decoded while the records before it are processed.
     pub async fn fetch(&mut self, max_records: usize, max_wait_ms: u64) -> Result<usize> {
-        let buffered: usize = self.sources.iter().map(|s| s.buffer.len()).sum();
+        let buffered: usize = self.sources.iter().map(SourceBinding::pending).sum();
         let open = self.sources.iter().filter(|s| !s.ended).count();
         let mut got = 0;
         for s in self
             .sources
             .iter_mut()
-            .filter(|s| !s.ended && s.buffer.len() < max_records)
+            .filter(|s| !s.ended && s.incoming.is_empty() && s.buffer.len() < max_records)
         {
             let wait = if buffered == 0 && open == 1 {
                 max_wait_ms
@@ -298,15 +319,12 @@ impl Task {
             };
             let polled = s.reader.poll(max_records, wait).await?;
             got += polled.records.len();
-            if self.decode_threads > 1 {
-                if let Some(cell) = self.arena.get(s.node) {
-                    if let Ok(mut node) = cell.try_borrow_mut() {
-                        node.decode_ahead(&polled.records, self.decode_threads);
-                    }
-                }
+            if s.decoder.is_some() && polled.records.len() >= 2 * CHUNK {
+                s.incoming = polled.records;
+            } else {
+                s.buffer.extend(polled.records);
             }
-            s.buffer.extend(polled.records);
-            if polled.end_of_stream && s.buffer.is_empty() {
+            if polled.end_of_stream && s.pending() == 0 {
                 s.ended = true;
             }
         }
@@ -318,10 +336,62 @@ impl Task {
         Ok(got)
     }
 
-    /// Processes up to `max` buffered records, oldest head first across sources.
+    /// Whether a source decodes ahead and has room for its next batch: fetching it now (without
+    /// waiting) lets it be decoded while the task processes what it has.
+    pub fn can_fetch_ahead(&self) -> bool {
+        self.sources
+            .iter()
+            .any(|s| s.decoder.is_some() && !s.ended && s.incoming.is_empty())
+    }
+
+    /// Processes up to `max` fetched records, oldest head first across sources. A source's
+    /// incoming batch is decoded by helper threads while the task processes what is ready, and
+    /// then by the task too.
     pub fn process_buffered(&mut self, max: usize) -> Result<usize> {
+        let waiting = self.sources.iter().position(|s| !s.incoming.is_empty());
+        let Some(i) = waiting else {
+            return self.process_ready(max, None);
+        };
+        let s = &mut self.sources[i];
+        let incoming = std::mem::take(&mut s.incoming);
+        let Some(decoder) = s.decoder.clone() else {
+            s.buffer.extend(incoming);
+            return self.process_ready(max, None);
+        };
+        let mut done = Ok(0);
+        let decoded = decoder.decode(&incoming, self.decode_threads, &mut || {
+            done = self.process_ready(max, Some(i));
+        });
+        self.accept_incoming(i, incoming, Some(decoded));
+        done
+    }
+
+    /// Hands a source node what was decoded of its incoming batch, and the batch to its buffer.
+    fn accept_incoming(
+        &mut self,
+        source: usize,
+        records: Vec<RawRecord>,
+        decoded: Option<Box<dyn std::any::Any + Send>>,
+    ) {
+        let Some(s) = self.sources.get_mut(source) else {
+            return;
+        };
+        if let (Some(decoded), Some(cell)) = (decoded, self.arena.get(s.node)) {
+            if let Ok(mut node) = cell.try_borrow_mut() {
+                node.accept_decoded(decoded);
+            }
+        }
+        s.buffer.extend(records);
+    }
+
+    /// Processes up to `max` ready records, oldest head first across sources; stops early when
+    /// source `waiting` (whose next records are being decoded) runs out.
+    fn process_ready(&mut self, max: usize, waiting: Option<usize>) -> Result<usize> {
         let mut done = 0;
         while done < max {
+            if waiting.is_some_and(|i| self.sources[i].buffer.is_empty()) {
+                break;
+            }
             let pick = if self.sources.len() == 1 {
                 if self.sources[0].buffer.is_empty() {
                     None
@@ -398,7 +468,7 @@ impl Task {
         self.punctuate(PunctuationType::WallClock, now)?;
         if let Some(idle) = idle_ms {
             let quiet = now - self.last_input_wall;
-            let buffered = self.sources.iter().any(|s| !s.buffer.is_empty());
+            let buffered = self.sources.iter().any(|s| s.pending() > 0);
             if quiet >= idle && !buffered && self.state.stream_time != NO_TIME {
                 let target = self.state.stream_time.saturating_add(quiet);
                 self.last_input_wall = now;
@@ -419,7 +489,7 @@ impl Task {
 
     /// True when every source is finite and fully processed.
     pub fn input_ended(&self) -> bool {
-        !self.sources.is_empty() && self.sources.iter().all(|s| s.ended && s.buffer.is_empty())
+        !self.sources.is_empty() && self.sources.iter().all(|s| s.ended && s.pending() == 0)
     }
 
     /// End of input: stream time jumps to the end of time, which closes every window.
