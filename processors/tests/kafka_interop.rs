@@ -217,7 +217,7 @@ async fn murmur2_placement_matches_kafka_python_and_weir_reads_what_it_wrote() {
             continue;
         };
         let k = String::from_utf8(key).unwrap();
-        let v = String::from_utf8(r.value.unwrap()).unwrap();
+        let v = String::from_utf8(r.value.unwrap().to_vec()).unwrap();
         let i = keys().iter().position(|x| *x == k).unwrap();
         assert_eq!(v, format!("seen-{i}"));
         assert_eq!(

@@ -38,8 +38,8 @@ pub use runtime::changelog::{changelog_topic, MARKER_HEADER as CHANGELOG_MARKER_
 pub use runtime::checkpoint::{Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints};
 pub use runtime::config::StreamsConfig;
 pub use runtime::connector::{
-    kafka_partition, murmur2, Broker, OutRecord, PartitionReader, Polled, RawRecord, SinkConnector,
-    SourceConnector, StartFrom, TopicSink, TopicSource,
+    kafka_partition, murmur2, Broker, Bytes, OutRecord, PartitionReader, Polled, RawRecord,
+    SinkConnector, SourceConnector, StartFrom, TopicSink, TopicSource,
 };
 pub use runtime::memory::MemoryBroker;
 pub use runtime::metrics::{MetricsSnapshot, TaskMetrics};

@@ -96,7 +96,7 @@ fn to_raw(produced: Vec<Produced>, sent_s: i64, offset: &mut i64) -> Vec<RawReco
         .map(|p| {
             let raw = RawRecord {
                 key: Some(p.key.as_bytes().to_vec()),
-                value: Some(p.value_json()),
+                value: Some(p.value_json().into()),
                 timestamp: sent_s * 1000,
                 headers: Vec::new(),
                 offset: *offset,

@@ -64,7 +64,7 @@ fn copy(broker: &MemoryBroker, records: &[Vec<RawRecord>], half: usize) {
             .map(|r| OutRecord {
                 partition: p as u32,
                 key: r.key.clone(),
-                value: r.value.clone(),
+                value: r.value.as_deref().map(<[u8]>::to_vec),
                 timestamp: r.timestamp,
                 headers: r.headers.clone(),
             })

@@ -117,7 +117,7 @@ impl KafkaReader {
             self.next = r.offset + 1;
             self.pending.push_back(RawRecord {
                 key: r.record.key,
-                value: r.record.value,
+                value: r.record.value.map(weir_topology::Bytes::from),
                 timestamp: r.record.timestamp.timestamp_millis(),
                 headers: r.record.headers.into_iter().collect(),
                 offset: r.offset,

@@ -8,6 +8,7 @@ use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use weir_topology::Bytes;
 use weir_topology::{
     PartitionReader, RawRecord, Result, SourceConnector, StartFrom, TopologyError,
 };
@@ -65,13 +66,17 @@ fn describe(paths: &[PathBuf]) -> String {
 
 /// Opens `path`, decompressing `.gz` files.
 pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    Ok(Box::new(BufReader::with_capacity(1 << 20, open_raw(path)?)))
+}
+
+/// Opens `path` unbuffered, decompressing `.gz` files.
+fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
     let file = File::open(path).map_err(|e| file_error(path, e))?;
-    let inner: Box<dyn Read + Send> = if path.extension().is_some_and(|e| e == "gz") {
+    Ok(if path.extension().is_some_and(|e| e == "gz") {
         Box::new(MultiGzDecoder::new(file))
     } else {
         Box::new(file)
-    };
-    Ok(Box::new(BufReader::with_capacity(1 << 20, inner)))
+    })
 }
 
 #[async_trait]
@@ -96,17 +101,18 @@ impl SourceConnector for FileSource {
             })?
             .clone();
         let mut reader = FileReader {
-            input: open_maybe_gz(&path)?,
+            input: open_raw(&path)?,
             path,
             next_offset: 0,
-            line: Vec::new(),
+            chunk: Bytes::new(),
+            eof: false,
         };
         if self.skip_header {
-            reader.read_line()?;
+            reader.next_line()?;
         }
         if let StartFrom::Offset(o) = start {
             while reader.next_offset < o {
-                if reader.read_line()?.is_none() {
+                if reader.next_line()?.is_none() {
                     break;
                 }
                 reader.next_offset += 1;
@@ -116,50 +122,51 @@ impl SourceConnector for FileSource {
     }
 }
 
+/// Bytes read from a file at a time: records are slices of these chunks, so a line costs no
+/// copy and no allocation of its own.
+const CHUNK_BYTES: u64 = 1 << 20;
+
 /// Reads one file's lines as records, in the reader thread of [`ReadAhead`].
 pub(crate) struct FileReader {
-    input: Box<dyn BufRead + Send>,
+    input: Box<dyn Read + Send>,
     path: PathBuf,
     next_offset: i64,
-    line: Vec<u8>,
+    /// Read and not yet handed out; whole lines, then maybe the start of one.
+    chunk: Bytes,
+    eof: bool,
 }
 
 impl FileReader {
-    /// The next line without its line break, or `None` at end of file.
-    fn read_line(&mut self) -> Result<Option<&[u8]>> {
-        self.line.clear();
-        let n = self
-            .input
-            .read_until(b'\n', &mut self.line)
-            .map_err(|e| file_error(&self.path, e))?;
-        if n == 0 {
-            return Ok(None);
-        }
-        while matches!(self.line.last(), Some(b'\n' | b'\r')) {
-            self.line.pop();
-        }
-        Ok(Some(&self.line))
-    }
-}
-
-impl FileReader {
-    /// The next line as an owned value without its line break, or `None` at end of file. A
-    /// line that lies whole in the read buffer is copied from it once.
-    fn next_value(&mut self) -> Result<Option<Vec<u8>>> {
-        let buffered = self
-            .input
-            .fill_buf()
-            .map_err(|e| file_error(&self.path, e))?;
-        if let Some(end) = memchr::memchr(b'\n', buffered) {
-            let mut line = &buffered[..end];
-            while let [rest @ .., b'\r'] = line {
-                line = rest;
+    /// The next line without its line break (`\n` or `\r\n`), or `None` at end of file.
+    fn next_line(&mut self) -> Result<Option<Bytes>> {
+        loop {
+            if let Some(end) = memchr::memchr(b'\n', &self.chunk) {
+                let mut line = self.chunk.split_to(end + 1);
+                line.truncate(end);
+                while line.last() == Some(&b'\r') {
+                    line.truncate(line.len() - 1);
+                }
+                return Ok(Some(line));
             }
-            let value = line.to_vec();
-            self.input.consume(end + 1);
-            return Ok(Some(value));
+            if self.eof {
+                // A last line without a line break.
+                return Ok((!self.chunk.is_empty()).then(|| std::mem::take(&mut self.chunk)));
+            }
+            self.refill()?;
         }
-        Ok(self.read_line()?.map(<[u8]>::to_vec))
+    }
+
+    /// Reads the next chunk after the unfinished line left in `chunk` (the only bytes copied).
+    fn refill(&mut self) -> Result<()> {
+        let mut next = Vec::with_capacity(self.chunk.len() + CHUNK_BYTES as usize);
+        next.extend_from_slice(&self.chunk);
+        let read = (&mut self.input)
+            .take(CHUNK_BYTES)
+            .read_to_end(&mut next)
+            .map_err(|e| file_error(&self.path, e))?;
+        self.eof = read == 0;
+        self.chunk = Bytes::from(next);
+        Ok(())
     }
 
     /// The file's name, for the reader thread's name.
@@ -175,7 +182,7 @@ impl FileReader {
         let mut records = Vec::with_capacity(max_records);
         while records.len() < max_records {
             let offset = self.next_offset;
-            let Some(value) = self.next_value()? else {
+            let Some(value) = self.next_line()? else {
                 return Ok((records, true));
             };
             if value.is_empty() {

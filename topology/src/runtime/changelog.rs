@@ -115,7 +115,7 @@ fn decode(topic: &str, raw: RawRecord) -> Result<Entry> {
     Ok(Entry::Write {
         store: store.to_string(),
         key: rest[len..].to_vec(),
-        value: raw.value,
+        value: raw.value.map(|v| v.to_vec()),
     })
 }
 

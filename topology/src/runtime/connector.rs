@@ -3,6 +3,7 @@
 use crate::error::Result;
 use crate::record::{Headers, Timestamp};
 use async_trait::async_trait;
+pub use bytes::Bytes;
 use std::sync::Arc;
 
 /// A record as bytes, read from a partition.
@@ -10,8 +11,10 @@ use std::sync::Arc;
 pub struct RawRecord {
     /// The key bytes (`None` for a null key).
     pub key: Option<Vec<u8>>,
-    /// The value bytes (`None` for a tombstone).
-    pub value: Option<Vec<u8>>,
+    /// The value bytes (`None` for a tombstone). Shared bytes, so a connector can hand out
+    /// slices of one read buffer without a copy or an allocation per record
+    /// (`Bytes::from(vec)` takes a `Vec<u8>` as it is).
+    pub value: Option<Bytes>,
     /// The record's own timestamp, ms.
     pub timestamp: Timestamp,
     /// Headers.

@@ -151,7 +151,7 @@ mod tests {
     fn raw(offset: i64, value: &str) -> RawRecord {
         RawRecord {
             key: None,
-            value: Some(value.as_bytes().to_vec()),
+            value: Some(value.as_bytes().to_vec().into()),
             timestamp: 0,
             headers: Vec::new(),
             offset,

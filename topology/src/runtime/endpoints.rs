@@ -76,7 +76,7 @@ impl<K, V> SourceNode<K, V> {
                 task.dead_letters.push(OutRecord {
                     partition: 0,
                     key: input.raw.key,
-                    value: input.raw.value,
+                    value: input.raw.value.map(|v| v.to_vec()),
                     timestamp: input.raw.timestamp,
                     headers,
                 });

@@ -1,6 +1,6 @@
 //! An in-process broker: named topics with partitions, so topologies run end to end without Kafka.
 
-use super::connector::{Broker, OutRecord, PartitionReader, Polled, RawRecord, StartFrom};
+use super::connector::{Broker, Bytes, OutRecord, PartitionReader, Polled, RawRecord, StartFrom};
 use crate::error::{Result, TopologyError};
 use async_trait::async_trait;
 use parking_lot::{Mutex, RwLock};
@@ -90,7 +90,7 @@ impl MemoryBroker {
             let offset = log.len() as i64;
             log.push(RawRecord {
                 key: r.key,
-                value: r.value,
+                value: r.value.map(Bytes::from),
                 timestamp: r.timestamp,
                 headers: r.headers,
                 offset,
