@@ -84,7 +84,9 @@ pub fn run(data: &Path, model_dir: &Path, repeat: usize) -> Result<String> {
         builder
             .stream(source(&input))
             .process_values(
-                move || BatchInference::<(), Flight, Model>::new(model.clone(), 1024, 100),
+                move || {
+                    BatchInference::<(), Flight, Model>::new(model.clone(), 1024, 100).pipelined()
+                },
                 &[],
             )
             .sink("count", move || Count(counter.clone()) as Count);

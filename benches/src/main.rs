@@ -93,6 +93,14 @@ enum Case {
 }
 
 fn main() -> ExitCode {
+    // candle's CPU backend sizes its thread pools from these (and, unset, reads /proc/cpuinfo at
+    // every matmul); weir runs the model on one thread per task, so candle's pools would only
+    // compete for the cores the pipeline uses (see models/README.md). Set before any thread.
+    for var in ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, "1");
+        }
+    }
     let cli = Cli::parse();
     let result = match cli.case {
         Case::WindowedAccuracy {

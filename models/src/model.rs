@@ -11,8 +11,12 @@ use crate::flight::Flight;
 use crate::metadata::{check_consistency, AlternativeModel, ModelMetadata};
 use crate::sparse::SparseFirstLayer;
 
-/// Number of flights turned into one tensor at a time by [`Model::predict_batch`].
-pub const CHUNK: usize = 1024;
+/// Number of flights turned into one tensor at a time by [`Model::predict_batch`]. Kept so
+/// that a hidden layer (`CHUNK x 64` values) stays under candle's 65,536-element threshold for
+/// splitting element-wise ops over its thread pool: at 1,024 rows every `relu` and bias add was
+/// shared with a pool thread whose spin-waiting took ~19% of the CPU of a 2-core streaming
+/// pipeline (`perf`, classify benchmark), more than the ops themselves.
+pub const CHUNK: usize = 512;
 
 /// One prediction.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

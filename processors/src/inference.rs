@@ -1,6 +1,7 @@
 //! Batched model inference as a topology operator: records are buffered and the model runs
 //! once per batch (bounded by a batch size and a maximum delay), preserving order and timestamps.
 
+use crate::predict_worker::PredictWorker;
 use std::sync::Arc;
 use weir_models::{Flight, Model, Prediction};
 use weir_topology::{
@@ -26,6 +27,11 @@ impl BatchPredictor<Flight> for Model {
 /// Batches run when `batch_size` records are buffered, when the oldest buffered record has
 /// waited `max_delay_ms` of wall-clock time, and before every commit (nothing stays buffered
 /// across a commit, so committed offsets never skip unclassified records).
+///
+/// [`BatchInference::pipelined`] runs the model on a thread of its own: a full batch is handed
+/// to it and the task goes on gathering the next one; the batch's records are forwarded, in
+/// order, when the next batch is handed over, at the next wall-clock punctuation, or before the
+/// commit, whichever comes first.
 pub struct BatchInference<K, V, P: BatchPredictor<V>> {
     predictor: Arc<P>,
     batch_size: usize,
@@ -33,6 +39,10 @@ pub struct BatchInference<K, V, P: BatchPredictor<V>> {
     values: Vec<V>,
     rests: Vec<Record<K, ()>>,
     oldest_wall: Option<Timestamp>,
+    pipelined: bool,
+    worker: Option<PredictWorker<V, P::Output>>,
+    /// The records of the batch the worker has, waiting for their predictions.
+    in_flight: Option<Vec<Record<K, ()>>>,
 }
 
 impl<K, V, P: BatchPredictor<V>> BatchInference<K, V, P> {
@@ -47,37 +57,96 @@ impl<K, V, P: BatchPredictor<V>> BatchInference<K, V, P> {
             values: Vec::with_capacity(batch_size),
             rests: Vec::with_capacity(batch_size),
             oldest_wall: None,
+            pipelined: false,
+            worker: None,
+            in_flight: None,
         }
     }
 
-    fn run_batch(&mut self, ctx: &mut dyn ProcessorContext<K, (V, P::Output)>) -> Result<()>
+    /// Runs the model on a thread of its own, one batch at a time, while the task gathers the
+    /// next batch (see the type's documentation).
+    pub fn pipelined(mut self) -> Self {
+        self.pipelined = true;
+        self
+    }
+
+    /// Forwards `values` with their `outputs` onto the records they came from.
+    fn forward_batch(
+        ctx: &mut dyn ProcessorContext<K, (V, P::Output)>,
+        values: Vec<V>,
+        outputs: std::result::Result<Vec<P::Output>, String>,
+        rests: Vec<Record<K, ()>>,
+    ) -> Result<()>
     where
         K: Clone + Send + 'static,
         V: Clone + Send + 'static,
     {
-        self.oldest_wall = None;
-        if self.values.is_empty() {
-            return Ok(());
-        }
-        let outputs = self
-            .predictor
-            .predict_batch(&self.values)
-            .map_err(|e| TopologyError::process(ctx.node_name(), e))?;
-        if outputs.len() != self.values.len() {
+        let outputs = outputs.map_err(|e| TopologyError::process(ctx.node_name(), e))?;
+        if outputs.len() != values.len() || rests.len() != values.len() {
             return Err(TopologyError::process(
                 ctx.node_name(),
                 format!(
                     "model returned {} predictions for {} inputs",
                     outputs.len(),
-                    self.values.len()
+                    values.len()
                 ),
             ));
         }
-        let values = std::mem::take(&mut self.values);
-        let rests = std::mem::take(&mut self.rests);
         for ((value, output), rest) in values.into_iter().zip(outputs).zip(rests) {
             ctx.forward(rest.with_value((value, output)))?;
         }
+        Ok(())
+    }
+
+    /// Forwards the batch the worker has, once it is done.
+    fn finish_in_flight(&mut self, ctx: &mut dyn ProcessorContext<K, (V, P::Output)>) -> Result<()>
+    where
+        K: Clone + Send + 'static,
+        V: Clone + Send + 'static,
+    {
+        let (Some(rests), Some(worker)) = (self.in_flight.take(), &self.worker) else {
+            return Ok(());
+        };
+        let (values, outputs) = worker.wait()?;
+        Self::forward_batch(ctx, values, outputs, rests)
+    }
+
+    /// Hands the buffered batch to the worker (started on first use), after forwarding the one
+    /// it had.
+    fn submit_batch(&mut self, ctx: &mut dyn ProcessorContext<K, (V, P::Output)>) -> Result<()>
+    where
+        K: Clone + Send + 'static,
+        V: Clone + Send + 'static,
+    {
+        self.finish_in_flight(ctx)?;
+        self.oldest_wall = None;
+        let worker = match self.worker.take() {
+            Some(w) => w,
+            None => PredictWorker::spawn(self.predictor.clone())?,
+        };
+        let values = std::mem::replace(&mut self.values, Vec::with_capacity(self.batch_size));
+        let rests = std::mem::replace(&mut self.rests, Vec::with_capacity(self.batch_size));
+        worker.submit(values)?;
+        self.worker = Some(worker);
+        self.in_flight = Some(rests);
+        Ok(())
+    }
+
+    /// Forwards the worker's batch, then classifies what is buffered on this thread.
+    fn run_batch(&mut self, ctx: &mut dyn ProcessorContext<K, (V, P::Output)>) -> Result<()>
+    where
+        K: Clone + Send + 'static,
+        V: Clone + Send + 'static,
+    {
+        self.finish_in_flight(ctx)?;
+        self.oldest_wall = None;
+        if self.values.is_empty() {
+            return Ok(());
+        }
+        let outputs = self.predictor.predict_batch(&self.values);
+        let values = std::mem::take(&mut self.values);
+        let rests = std::mem::take(&mut self.rests);
+        Self::forward_batch(ctx, values, outputs, rests)?;
         self.values.reserve(self.batch_size);
         self.rests.reserve(self.batch_size);
         Ok(())
@@ -106,7 +175,11 @@ where
             self.oldest_wall = Some(ctx.wall_clock_time());
         }
         if self.values.len() >= self.batch_size {
-            self.run_batch(ctx)?;
+            if self.pipelined {
+                self.submit_batch(ctx)?;
+            } else {
+                self.run_batch(ctx)?;
+            }
         }
         Ok(())
     }
@@ -117,6 +190,7 @@ where
         now: Timestamp,
         ctx: &mut dyn ProcessorContext<K, (V, P::Output)>,
     ) -> Result<()> {
+        self.finish_in_flight(ctx)?;
         match self.oldest_wall {
             Some(t) if now - t >= self.max_delay_ms => self.run_batch(ctx),
             _ => Ok(()),
@@ -165,6 +239,50 @@ mod tests {
             .collect();
         assert_eq!(out, (0..7).map(|i| (i, 2 * i, 100 + i)).collect::<Vec<_>>());
         assert_eq!(model.0.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn pipelined_batches_are_forwarded_in_order_when_the_next_is_handed_over() {
+        let model = Arc::new(Doubler(AtomicUsize::new(0)));
+        let mut op = BatchInference::<u8, i64, _>::new(model.clone(), 3, 1000).pipelined();
+        let mut ctx = MockProcessorContext::new();
+        for i in 0..7 {
+            op.process(Record::new(1, i, 100 + i), &mut ctx).unwrap();
+        }
+        // Batch [0, 3) forwarded when [3, 6) went to the worker; [3, 6) still there; 6 buffered.
+        assert_eq!(ctx.forwarded().len(), 3);
+        op.punctuate(PunctuationType::WallClock, 0, &mut ctx)
+            .unwrap();
+        assert_eq!(ctx.forwarded().len(), 6);
+        op.process(Record::new(1, 7, 107), &mut ctx).unwrap();
+        op.flush(&mut ctx).unwrap();
+        let out: Vec<(i64, i64, i64)> = ctx
+            .forwarded()
+            .iter()
+            .map(|f| (f.record.value().0, f.record.value().1, f.record.timestamp()))
+            .collect();
+        assert_eq!(out, (0..8).map(|i| (i, 2 * i, 100 + i)).collect::<Vec<_>>());
+        assert_eq!(model.0.load(Ordering::SeqCst), 3);
+    }
+
+    /// Fails every batch.
+    struct Broken;
+    impl BatchPredictor<i64> for Broken {
+        type Output = i64;
+        fn predict_batch(&self, _: &[i64]) -> std::result::Result<Vec<i64>, String> {
+            Err("weights unreadable".into())
+        }
+    }
+
+    #[test]
+    fn a_pipelined_model_error_fails_the_operator() {
+        let mut op = BatchInference::<u8, i64, _>::new(Arc::new(Broken), 2, 1000).pipelined();
+        let mut ctx = MockProcessorContext::new();
+        op.process(Record::new(1, 1, 0), &mut ctx).unwrap();
+        op.process(Record::new(1, 2, 0), &mut ctx).unwrap();
+        let err = op.flush(&mut ctx).unwrap_err();
+        assert!(err.to_string().contains("weights unreadable"), "{err}");
+        assert!(ctx.forwarded().is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 mod error;
 pub mod inference;
 pub mod kafka;
+mod predict_worker;
 pub mod sinks;
 pub mod sources;
 

@@ -96,7 +96,9 @@ pub fn streaming(out: &Path, model: Arc<Model>, chart: SharedChart<ResultRow>) -
                 .named("flights"),
         )
         .process_values(
-            move || BatchInference::<String, Flight, Model>::new(model.clone(), 1024, 200),
+            move || {
+                BatchInference::<String, Flight, Model>::new(model.clone(), 1024, 200).pipelined()
+            },
             &[],
         )
         .map_values(|(flight, p): (Flight, weir_models::Prediction)| {

@@ -144,7 +144,7 @@ impl<T: Send + 'static> DecodedQueue<T> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
