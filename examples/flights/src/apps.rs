@@ -4,14 +4,13 @@ use crate::charts::SharedChart;
 use crate::replay::Replay;
 use crate::results::{AccuracyState, ClassifiedFlight, CountRow, ResultRow};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use weir::processors::{
     BatchInference, ConsoleSink, Dashboard, JsonLinesSink, ParquetOptions, ParquetSink,
 };
 use weir::topology::prelude::*;
-use weir::topology::{BytesSerde, Result, TopologyError};
+use weir::topology::{BytesSerde, Result, TaskId, TopologyError};
 use weir_models::{Flight, Model};
 
 /// The topic the producer writes and the other two read.
@@ -105,13 +104,11 @@ pub fn streaming(out: &Path, model: Arc<Model>, chart: SharedChart<ResultRow>) -
             ClassifiedFlight::new(flight, p)
         })
         .named("classify");
-    // One sink per task, each with its own partition number for its part files.
-    let next_partition = AtomicU32::new(0);
+    // One sink per task; each names its part files after its task's partition.
     classified.sink("flight-parquet", move || {
-        let partition = next_partition.fetch_add(1, Ordering::Relaxed);
         SinkOrError::from(ParquetSink::<ClassifiedFlight>::new(
             &parquet_dir,
-            partition,
+            0,
             ParquetOptions::default(),
         ))
     });
@@ -132,7 +129,10 @@ pub fn streaming(out: &Path, model: Arc<Model>, chart: SharedChart<ResultRow>) -
         StringSerde,
         JsonSerde::<ResultRow>::new(),
     ));
-    results.sink("results-file", move || json_lines(&results_path));
+    // Exactly once: a restarted `stream` (state in `<out>/state`) never repeats a line.
+    results.sink("results-file", move || {
+        SinkOrError::from(JsonLinesSink::exactly_once(&results_path))
+    });
     results.sink("accuracy-chart", move || chart.sink());
     builder.build()
 }
@@ -161,6 +161,12 @@ impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> RecordSink<K, V>
     fn open(&mut self, committed_generation: u64) -> Result<()> {
         match self {
             Self::Open(s) => s.open(committed_generation),
+            Self::Failed(_) => Ok(()),
+        }
+    }
+    fn open_task(&mut self, task: TaskId, committed_generation: u64) -> Result<()> {
+        match self {
+            Self::Open(s) => s.open_task(task, committed_generation),
             Self::Failed(_) => Ok(()),
         }
     }

@@ -120,6 +120,8 @@ pub async fn run_demo_live(
     for name in ["consumer.jsonl", "results.jsonl", "flights.jsonl"] {
         let _ = std::fs::remove_file(opts.out.join(name));
     }
+    // The exactly-once staging of the results file belongs to the run that wrote it.
+    let _ = std::fs::remove_dir_all(opts.out.join("results.jsonl.staged"));
     let parquet_dir = opts.out.join("flight.parquet");
     if parquet_dir.exists() {
         std::fs::remove_dir_all(&parquet_dir)

@@ -188,6 +188,17 @@ async fn a_restarted_stream_continues_its_counts() {
         assert_eq!(c, *count, "{key:?}");
         assert!((a - accuracy).abs() < 1e-9, "{key:?}: {a} vs {accuracy}");
     }
+    // Every result line once: the same lines as the uninterrupted run, none twice.
+    let lines = |out: &Path| {
+        let mut rows = std::fs::read_to_string(out.join("results.jsonl"))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        rows.sort();
+        rows
+    };
+    assert_eq!(lines(&halves), lines(&whole));
     assert_eq!(parquet_rows(&whole), total);
     assert_eq!(
         parquet_rows(&halves),

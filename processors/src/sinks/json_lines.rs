@@ -1,8 +1,13 @@
 //! A sink that appends each record's value as one JSON line to a file, flushed at every commit.
-//! Several tasks may append to one file: whole lines are written under a per-file lock. A line
-//! torn by a crash is cut off when a task opens the file again. Delivery is at-least-once: the
-//! lines of a commit that did not complete are written again when the task reprocesses them.
+//! Several tasks may append to one file: whole lines are written under a per-file lock.
+//!
+//! [`JsonLinesSink::append`] is at-least-once: lines reach the file at each flush, a line torn
+//! by a crash is cut off when a task opens the file again, and the lines of a commit that did
+//! not complete are written again when the task reprocesses them. [`JsonLinesSink::exactly_once`]
+//! stages each commit's lines per task and appends them once the commit is durable (see
+//! [`super::staged_lines`]): after any crash, every line is in the file exactly once.
 
+use super::staged_lines::StagedLines;
 use crate::error::file_error;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -10,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
-use weir_topology::{Record, RecordSink, Result, TopologyError};
+use weir_topology::{Record, RecordSink, Result, TaskId, TopologyError};
 
 /// Bytes buffered before they are written out early (always at line boundaries).
 const BUFFER_BYTES: usize = 1 << 20;
@@ -40,6 +45,10 @@ pub struct JsonLinesSink {
     path: PathBuf,
     file: Arc<Mutex<File>>,
     buffer: Vec<u8>,
+    /// Exactly-once: whether to stage, and once the task is known, its staging and the
+    /// generation being staged (the next commit's).
+    exactly_once: bool,
+    staging: Option<(StagedLines, u64)>,
 }
 
 impl JsonLinesSink {
@@ -54,6 +63,17 @@ impl JsonLinesSink {
             path,
             file,
             buffer: Vec::with_capacity(1 << 16),
+            exactly_once: false,
+            staging: None,
+        })
+    }
+
+    /// Appends to `path` exactly once: in a topology, each commit's lines are staged under
+    /// `<path>.staged/` and appended when the commit is durable. One process per file.
+    pub fn exactly_once(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self {
+            exactly_once: true,
+            ..Self::append(path)?
         })
     }
 
@@ -68,6 +88,13 @@ impl JsonLinesSink {
     }
 
     fn write_out(&mut self, sync: bool) -> Result<()> {
+        if let Some((staging, generation)) = &self.staging {
+            if !self.buffer.is_empty() {
+                staging.stage(*generation, &self.buffer)?;
+                self.buffer.clear();
+            }
+            return Ok(());
+        }
         let mut file = self.file.lock().map_err(|_| {
             TopologyError::connector(self.path.display().to_string(), "file lock poisoned")
         })?;
@@ -113,6 +140,24 @@ impl<K: Send + 'static, V: Serialize + Send + 'static> RecordSink<K, V> for Json
         self.drop_torn_line()
     }
 
+    fn open_task(&mut self, task: TaskId, committed_generation: u64) -> Result<()> {
+        if !self.exactly_once {
+            return self.drop_torn_line();
+        }
+        let staging = StagedLines::new(&self.path, self.file.clone(), task.to_string())?;
+        staging.recover(committed_generation)?;
+        self.staging = Some((staging, committed_generation + 1));
+        Ok(())
+    }
+
+    fn committed(&mut self, generation: u64) -> Result<()> {
+        if let Some((staging, next)) = &mut self.staging {
+            staging.publish(generation)?;
+            *next = generation + 1;
+        }
+        Ok(())
+    }
+
     fn write(&mut self, record: &Record<K, V>) -> Result<()> {
         self.write_value(record.value())
     }
@@ -145,6 +190,48 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "{\"a\":1}\n{\"a\":2}\n{\"b\":0}\n"
         );
+    }
+
+    #[test]
+    fn exactly_once_lines_appear_at_the_commit_and_survive_a_crash_once() {
+        let dir = std::env::temp_dir().join(format!("weir-jsonl-eo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("out.jsonl");
+        let task = TaskId {
+            subtopology: 0,
+            partition: 2,
+        };
+        let line = |v: i64| Record::new((), serde_json::json!({ "v": v }), 0);
+        let mut sink = JsonLinesSink::exactly_once(&path).unwrap();
+        RecordSink::<(), serde_json::Value>::open_task(&mut sink, task, 0).unwrap();
+        RecordSink::<(), _>::write(&mut sink, &line(1)).unwrap();
+        RecordSink::<(), serde_json::Value>::flush(&mut sink).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        RecordSink::<(), serde_json::Value>::committed(&mut sink, 1).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"v\":1}\n");
+        // Commit 2 is flushed and becomes durable, then the process dies before `committed`;
+        // commit 3 is flushed but never durable.
+        RecordSink::<(), _>::write(&mut sink, &line(2)).unwrap();
+        RecordSink::<(), serde_json::Value>::flush(&mut sink).unwrap();
+        sink.staging.as_mut().unwrap().1 = 3;
+        RecordSink::<(), _>::write(&mut sink, &line(3)).unwrap();
+        RecordSink::<(), serde_json::Value>::flush(&mut sink).unwrap();
+        drop(sink);
+        let mut restarted = JsonLinesSink::exactly_once(&path).unwrap();
+        RecordSink::<(), serde_json::Value>::open_task(&mut restarted, task, 2).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"v\":1}\n{\"v\":2}\n"
+        );
+        // The task reprocesses record 3 into commit 3.
+        RecordSink::<(), _>::write(&mut restarted, &line(3)).unwrap();
+        RecordSink::<(), serde_json::Value>::flush(&mut restarted).unwrap();
+        RecordSink::<(), serde_json::Value>::committed(&mut restarted, 3).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"v\":1}\n{\"v\":2}\n{\"v\":3}\n"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

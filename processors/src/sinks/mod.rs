@@ -5,3 +5,4 @@ pub mod console;
 pub mod dashboard;
 pub mod json_lines;
 pub mod parquet;
+mod staged_lines;

@@ -1,7 +1,7 @@
 //! Typed sinks (files, charts, consoles) as the last node of a stream.
 
 use crate::error::Result;
-use crate::processor::{Processor, ProcessorContext};
+use crate::processor::{Processor, ProcessorContext, TaskId};
 use crate::record::Record;
 
 /// A destination for typed records, flushed at every commit and closed at shutdown.
@@ -18,6 +18,13 @@ pub trait RecordSink<K, V>: Send + 'static {
     fn open(&mut self, committed_generation: u64) -> Result<()> {
         let _ = committed_generation;
         Ok(())
+    }
+    /// What the runtime calls before the first record: the task this sink instance serves
+    /// (stable across restarts, unlike the order in which instances are created) and its
+    /// durable commit count. By default, [`RecordSink::open`].
+    fn open_task(&mut self, task: TaskId, committed_generation: u64) -> Result<()> {
+        let _ = task;
+        self.open(committed_generation)
     }
     /// Takes one record (buffer it; make it durable in `flush`).
     fn write(&mut self, record: &Record<K, V>) -> Result<()>;
@@ -49,7 +56,7 @@ impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> Processor<K, V>
         self.0.write(&record)
     }
     fn init(&mut self, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
-        self.0.open(ctx.commit_generation())
+        self.0.open_task(ctx.task_id(), ctx.commit_generation())
     }
     fn flush(&mut self, _ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
         self.0.flush()

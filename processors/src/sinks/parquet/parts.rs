@@ -127,6 +127,10 @@ impl PartFiles {
     }
 
     /// The directory.
+    pub(crate) fn partition(&self) -> u32 {
+        self.partition
+    }
+
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }

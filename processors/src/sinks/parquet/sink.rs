@@ -8,7 +8,7 @@ use arrow2::datatypes::Schema;
 use arrow2::io::parquet::write::{CompressionOptions, Version, WriteOptions};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use weir_topology::{Record, RecordSink, Result, TopologyError};
+use weir_topology::{Record, RecordSink, Result, TaskId, TopologyError};
 
 /// The page compression of the written files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -215,6 +215,16 @@ impl<K: Send + 'static, T: ParquetRecord> RecordSink<K, T> for ParquetSink<T> {
         let recovered = self.parts.recover_staged(committed_generation)?;
         self.published.extend(recovered);
         Ok(())
+    }
+
+    /// Parts are named after the partition of the task the sink serves (whatever partition
+    /// it was created with): a restarted task must find its own staged parts, and tasks may
+    /// create their sinks in another order after a restart.
+    fn open_task(&mut self, task: TaskId, committed_generation: u64) -> Result<()> {
+        if self.parts.partition() != task.partition && self.open.is_none() {
+            self.parts = PartFiles::open(self.parts.dir(), task.partition)?;
+        }
+        RecordSink::<K, T>::open(self, committed_generation)
     }
 
     fn write(&mut self, record: &Record<K, T>) -> Result<()> {
