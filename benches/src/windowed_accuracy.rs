@@ -11,9 +11,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir::processors::FileSource;
+use weir::processors::{FileSource, JsonLinesSink};
 use weir::topology::prelude::*;
-use weir::topology::{Result, TopologyError};
+use weir::topology::{Result, TaskId, TopologyError};
 
 /// The fields of a benchmark record the topology reads (the others are parsed and skipped).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -55,6 +55,32 @@ impl RecordSink<Windowed<u8>, Accuracy> for Rows {
     }
 }
 
+/// The `--jsonl-out` sink, or why it could not be opened (reported on its first call).
+struct JsonLinesOrError(std::result::Result<JsonLinesSink, String>);
+
+impl JsonLinesOrError {
+    fn sink(&mut self) -> Result<&mut JsonLinesSink> {
+        self.0
+            .as_mut()
+            .map_err(|e| TopologyError::connector("jsonl-out", e.clone()))
+    }
+}
+
+impl RecordSink<Windowed<u8>, WindowLine> for JsonLinesOrError {
+    fn open_task(&mut self, task: TaskId, committed: u64) -> Result<()> {
+        RecordSink::<Windowed<u8>, WindowLine>::open_task(self.sink()?, task, committed)
+    }
+    fn write(&mut self, record: &Record<Windowed<u8>, WindowLine>) -> Result<()> {
+        self.sink()?.write_value(record.value())
+    }
+    fn flush(&mut self) -> Result<()> {
+        RecordSink::<Windowed<u8>, WindowLine>::flush(self.sink()?)
+    }
+    fn committed(&mut self, generation: u64) -> Result<()> {
+        RecordSink::<Windowed<u8>, WindowLine>::committed(self.sink()?, generation)
+    }
+}
+
 /// Where the window store lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StoreKind {
@@ -93,6 +119,19 @@ pub struct Options {
     /// library default when absent.
     #[arg(long)]
     pub decode_threads: Option<usize>,
+    /// Also write every emitted window as a JSON line to this file, exactly once
+    /// (`JsonLinesSink::exactly_once`; what the crash test checks).
+    #[arg(long)]
+    pub jsonl_out: Option<PathBuf>,
+}
+
+/// One emitted window, as the `--jsonl-out` file has it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WindowLine {
+    key: u8,
+    window_start_ms: i64,
+    count: u64,
+    correct: u64,
 }
 
 impl Default for Options {
@@ -106,6 +145,7 @@ impl Default for Options {
             retain_all: false,
             dump_store: None,
             decode_threads: None,
+            jsonl_out: None,
         }
     }
 }
@@ -133,14 +173,28 @@ pub fn topology(input: &Path, rows: Arc<SharedRows>, options: &Options) -> Resul
     if options.retain_all {
         windowed = windowed.retention(Duration::from_secs(100 * 365 * 24 * 3600));
     }
-    windowed
+    let windows = windowed
         .aggregate(&options.store_name, Accuracy::default, |_, f, mut a| {
             a.count += 1;
             a.correct += u64::from(f.pred == f.label);
             a
         })
-        .to_stream()
-        .sink("rows", move || Rows(rows.clone()));
+        .to_stream();
+    windows.sink("rows", move || Rows(rows.clone()));
+    if let Some(path) = &options.jsonl_out {
+        JsonLinesSink::exactly_once(path)?; // a bad path fails here, before the run
+        let path = path.clone();
+        windows
+            .map_values_with_key(|w, a| WindowLine {
+                key: w.key,
+                window_start_ms: w.window.start,
+                count: a.count,
+                correct: a.correct,
+            })
+            .sink("jsonl", move || {
+                JsonLinesOrError(JsonLinesSink::exactly_once(&path).map_err(|e| e.to_string()))
+            });
+    }
     builder.build()
 }
 

@@ -1,7 +1,8 @@
 //! Crash test: the `windowed-accuracy` benchmark with the sled store, run in a child process that
 //! is killed with SIGKILL at several seeded random points and restarted on the same state
 //! directory, must end with exactly the window store of an uninterrupted run (nothing counted
-//! twice, nothing lost). Also: a state directory of another topology is refused at startup.
+//! twice, nothing lost), and its exactly-once JSON-lines output must hold every window line of
+//! the uninterrupted run once. Also: a state directory of another topology is refused at startup.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
@@ -52,6 +53,8 @@ fn write_input(path: &Path, n: u64, rng: &mut Rng) {
 }
 
 fn args(input: &Path, dir: &Path, work: &Path, dump: &Path) -> Vec<String> {
+    let mut jsonl = dump.as_os_str().to_owned();
+    jsonl.push(".jsonl");
     [
         "windowed-accuracy",
         "--input",
@@ -63,12 +66,14 @@ fn args(input: &Path, dir: &Path, work: &Path, dump: &Path) -> Vec<String> {
         "--state-dir",
         &dir.display().to_string(),
         "--commit-ms",
-        "100",
+        "20",
         "--window-secs",
         "60",
         "--retain-all",
         "--dump-store",
         &dump.display().to_string(),
+        "--jsonl-out",
+        &PathBuf::from(jsonl).display().to_string(),
     ]
     .iter()
     .map(|s| s.to_string())
@@ -119,10 +124,10 @@ fn killed_runs_resume_to_exactly_the_uninterrupted_state() {
     let dir = work.join("crash-state");
     let dump = work.join("crashed.csv");
     let crash_args = args(&input, &dir, &work, &dump);
-    let window_ms = full_run.as_millis().max(400) as u64;
+    let window_ms = full_run.as_millis().max(40) as u64;
     let mut kills = 0;
     let mut attempts = 0;
-    while kills < 4 && attempts < 12 {
+    while kills < 4 && attempts < 20 {
         attempts += 1;
         let mut child = Command::new(BIN)
             .args(&crash_args)
@@ -130,9 +135,9 @@ fn killed_runs_resume_to_exactly_the_uninterrupted_state() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Somewhere in the first quarter of a full run's duration (after startup), so that
-        // several kills land before the input is done.
-        let delay = 100 + rng.below(window_ms / 4);
+        // Somewhere in the first third of a full run's duration, so that several kills land
+        // before the input is done (each restart resumes, so later runs are shorter).
+        let delay = 10 + rng.below(window_ms / 3);
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -153,6 +158,24 @@ fn killed_runs_resume_to_exactly_the_uninterrupted_state() {
     assert_eq!(
         got, expected,
         "after {kills} kills the final state differs from an uninterrupted run"
+    );
+    // The exactly-once JSON-lines output: every closed window once, as in the reference.
+    let lines = |dump: &Path| {
+        let mut p = dump.as_os_str().to_owned();
+        p.push(".jsonl");
+        let mut rows: Vec<String> = std::fs::read_to_string(PathBuf::from(p))
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        rows.sort();
+        rows
+    };
+    let (want, have) = (lines(&reference_dump), lines(&dump));
+    assert!(want.len() > 100, "{} reference lines", want.len());
+    assert_eq!(
+        have, want,
+        "after {kills} kills the JSON-lines output differs from an uninterrupted run"
     );
     let _ = std::fs::remove_dir_all(&work);
 }
