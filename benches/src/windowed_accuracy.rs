@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir::processors::{FileSource, JsonLinesSink};
+use weir::processors::{FileSource, JsonLinesSink, ParquetOptions, ParquetSink};
 use weir::topology::prelude::*;
 use weir::topology::{Result, TaskId, TopologyError};
 
@@ -55,29 +55,34 @@ impl RecordSink<Windowed<u8>, Accuracy> for Rows {
     }
 }
 
-/// The `--jsonl-out` sink, or why it could not be opened (reported on its first call).
-struct JsonLinesOrError(std::result::Result<JsonLinesSink, String>);
+/// A sink, or why it could not be opened (reported on its first call).
+struct SinkOrError<S>(std::result::Result<S, String>);
 
-impl JsonLinesOrError {
-    fn sink(&mut self) -> Result<&mut JsonLinesSink> {
+impl<S> SinkOrError<S> {
+    fn sink(&mut self) -> Result<&mut S> {
         self.0
             .as_mut()
-            .map_err(|e| TopologyError::connector("jsonl-out", e.clone()))
+            .map_err(|e| TopologyError::connector("output", e.clone()))
     }
 }
 
-impl RecordSink<Windowed<u8>, WindowLine> for JsonLinesOrError {
+impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> RecordSink<K, V>
+    for SinkOrError<S>
+{
     fn open_task(&mut self, task: TaskId, committed: u64) -> Result<()> {
-        RecordSink::<Windowed<u8>, WindowLine>::open_task(self.sink()?, task, committed)
+        self.sink()?.open_task(task, committed)
     }
-    fn write(&mut self, record: &Record<Windowed<u8>, WindowLine>) -> Result<()> {
-        self.sink()?.write_value(record.value())
+    fn write(&mut self, record: &Record<K, V>) -> Result<()> {
+        self.sink()?.write(record)
     }
     fn flush(&mut self) -> Result<()> {
-        RecordSink::<Windowed<u8>, WindowLine>::flush(self.sink()?)
+        self.sink()?.flush()
     }
     fn committed(&mut self, generation: u64) -> Result<()> {
-        RecordSink::<Windowed<u8>, WindowLine>::committed(self.sink()?, generation)
+        self.sink()?.committed(generation)
+    }
+    fn close(&mut self) -> Result<()> {
+        self.sink()?.close()
     }
 }
 
@@ -123,16 +128,26 @@ pub struct Options {
     /// (`JsonLinesSink::exactly_once`; what the crash test checks).
     #[arg(long)]
     pub jsonl_out: Option<PathBuf>,
+    /// Also write every emitted window as a Parquet row to this directory (exactly once).
+    #[arg(long)]
+    pub parquet_out: Option<PathBuf>,
 }
 
-/// One emitted window, as the `--jsonl-out` file has it.
+/// One emitted window, as the `--jsonl-out` and `--parquet-out` files have it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct WindowLine {
     key: u8,
     window_start_ms: i64,
-    count: u64,
-    correct: u64,
+    count: i64,
+    correct: i64,
 }
+
+weir::processors::parquet_record!(WindowLine {
+    key,
+    window_start_ms,
+    count,
+    correct
+});
 
 impl Default for Options {
     fn default() -> Self {
@@ -146,6 +161,7 @@ impl Default for Options {
             dump_store: None,
             decode_threads: None,
             jsonl_out: None,
+            parquet_out: None,
         }
     }
 }
@@ -181,19 +197,26 @@ pub fn topology(input: &Path, rows: Arc<SharedRows>, options: &Options) -> Resul
         })
         .to_stream();
     windows.sink("rows", move || Rows(rows.clone()));
-    if let Some(path) = &options.jsonl_out {
-        JsonLinesSink::exactly_once(path)?; // a bad path fails here, before the run
-        let path = path.clone();
-        windows
-            .map_values_with_key(|w, a| WindowLine {
-                key: w.key,
-                window_start_ms: w.window.start,
-                count: a.count,
-                correct: a.correct,
-            })
-            .sink("jsonl", move || {
-                JsonLinesOrError(JsonLinesSink::exactly_once(&path).map_err(|e| e.to_string()))
-            });
+    if options.jsonl_out.is_none() && options.parquet_out.is_none() {
+        return builder.build();
+    }
+    let lines = windows.map_values_with_key(|w, a| WindowLine {
+        key: w.key,
+        window_start_ms: w.window.start,
+        count: a.count as i64,
+        correct: a.correct as i64,
+    });
+    if let Some(path) = options.jsonl_out.clone() {
+        JsonLinesSink::exactly_once(&path)?; // a bad path fails here, before the run
+        lines.sink("jsonl", move || {
+            SinkOrError(JsonLinesSink::exactly_once(&path).map_err(|e| e.to_string()))
+        });
+    }
+    if let Some(dir) = options.parquet_out.clone() {
+        lines.sink("parquet", move || {
+            let sink = ParquetSink::<WindowLine>::new(&dir, 0, ParquetOptions::default());
+            SinkOrError(sink.map_err(|e| e.to_string()))
+        });
     }
     builder.build()
 }

@@ -1,14 +1,16 @@
 //! Crash test: the `windowed-accuracy` benchmark with the sled store, run in a child process that
 //! is killed with SIGKILL at several seeded random points and restarted on the same state
 //! directory, must end with exactly the window store of an uninterrupted run (nothing counted
-//! twice, nothing lost), and its exactly-once JSON-lines output must hold every window line of
-//! the uninterrupted run once. Also: a state directory of another topology is refused at startup.
+//! twice, nothing lost), and its exactly-once JSON-lines and Parquet outputs must hold every
+//! window of the uninterrupted run once. Also: a state directory of another topology is refused at startup.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use arrow2::io::parquet::read::read_metadata;
 
 const BIN: &str = env!("CARGO_BIN_EXE_weir-bench");
 
@@ -52,6 +54,28 @@ fn write_input(path: &Path, n: u64, rng: &mut Rng) {
     w.flush().unwrap();
 }
 
+/// The `--parquet-out` directory of the run that dumps its store to `dump`.
+fn parquet_dir(dump: &Path) -> PathBuf {
+    let mut p = dump.as_os_str().to_owned();
+    p.push(".parquet");
+    PathBuf::from(p)
+}
+
+/// The rows of every Parquet file in `dir` (each must be a published part).
+fn parquet_rows(dir: &Path) -> usize {
+    let mut rows = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("part-") && name.ends_with(".parquet"),
+            "unexpected file {name} (an unpublished or torn part)"
+        );
+        let mut file = std::fs::File::open(dir.join(&name)).unwrap();
+        rows += read_metadata(&mut file).unwrap().num_rows;
+    }
+    rows
+}
+
 fn args(input: &Path, dir: &Path, work: &Path, dump: &Path) -> Vec<String> {
     let mut jsonl = dump.as_os_str().to_owned();
     jsonl.push(".jsonl");
@@ -74,6 +98,8 @@ fn args(input: &Path, dir: &Path, work: &Path, dump: &Path) -> Vec<String> {
         &dump.display().to_string(),
         "--jsonl-out",
         &PathBuf::from(jsonl).display().to_string(),
+        "--parquet-out",
+        &parquet_dir(dump).display().to_string(),
     ]
     .iter()
     .map(|s| s.to_string())
@@ -135,9 +161,10 @@ fn killed_runs_resume_to_exactly_the_uninterrupted_state() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Somewhere in the first third of a full run's duration, so that several kills land
-        // before the input is done (each restart resumes, so later runs are shorter).
-        let delay = 10 + rng.below(window_ms / 3);
+        // Past startup and the first commits, and within the first half of a full run's
+        // duration, so that several kills land before the input is done (each restart
+        // resumes, so later runs are shorter).
+        let delay = 30 + rng.below(window_ms / 2);
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -177,6 +204,13 @@ fn killed_runs_resume_to_exactly_the_uninterrupted_state() {
         have, want,
         "after {kills} kills the JSON-lines output differs from an uninterrupted run"
     );
+    // The Parquet output: as many rows as the uninterrupted run, none twice, none torn.
+    assert_eq!(
+        parquet_rows(&parquet_dir(&dump)),
+        parquet_rows(&parquet_dir(&reference_dump)),
+        "after {kills} kills the Parquet output has another row count"
+    );
+    assert_eq!(parquet_rows(&parquet_dir(&reference_dump)), want.len());
     let _ = std::fs::remove_dir_all(&work);
 }
 
