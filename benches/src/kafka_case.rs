@@ -141,8 +141,15 @@ fn write_csv(out: &Path, rows: &[(u8, i64, u64, u64)]) -> Result<()> {
     w.flush().map_err(io)
 }
 
-/// Runs the case and returns its two BENCH lines (load, then the timed run).
-pub async fn run(input: &Path, out: &Path, brokers: &str, partitions: u32) -> Result<String> {
+/// Runs the case and returns its two BENCH lines (load, then the timed run); `decode_threads`
+/// overrides `StreamsConfig::decode_threads` when given.
+pub async fn run(
+    input: &Path,
+    out: &Path,
+    brokers: &str,
+    partitions: u32,
+    decode_threads: Option<usize>,
+) -> Result<String> {
     let mut config = KafkaConfig::new(brokers);
     // noida-db answers a fetch with the whole rest of the partition, whatever its byte limit.
     config.max_response_bytes = 1 << 30;
@@ -163,7 +170,11 @@ pub async fn run(input: &Path, out: &Path, brokers: &str, partitions: u32) -> Re
     let bounded = Arc::new(BoundedTopic::at_current_end(broker.clone(), &in_topic).await?);
     let sink = WallClockSink(TopicSink::new(broker.clone(), &out_topic));
     let topology = topology(bounded, Arc::new(sink))?;
-    let streams = Streams::new(topology, broker.clone(), StreamsConfig::new(&in_topic));
+    let mut config = StreamsConfig::new(&in_topic);
+    if let Some(n) = decode_threads {
+        config = config.decode_threads(n);
+    }
+    let streams = Streams::new(topology, broker.clone(), config);
     let started = Instant::now();
     let metrics = streams.run().await?;
     let seconds = started.elapsed().as_secs_f64();

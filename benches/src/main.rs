@@ -109,9 +109,16 @@ fn main() -> ExitCode {
             brokers: Some(brokers),
             partitions,
             threads,
-            ..
-        } => runtime(threads)
-            .and_then(|rt| rt.block_on(kafka_case::run(&input, &out, &brokers, partitions))),
+            options,
+        } => runtime(threads).and_then(|rt| {
+            rt.block_on(kafka_case::run(
+                &input,
+                &out,
+                &brokers,
+                partitions,
+                options.decode_threads,
+            ))
+        }),
         Case::WindowedAccuracy {
             input,
             out,
