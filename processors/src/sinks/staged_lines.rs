@@ -30,6 +30,11 @@ fn write_atomically(path: &Path, body: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| file_error(path, e))
 }
 
+/// The lines `writer` staged for `generation`, in staging directory `dir`.
+fn staged_file(dir: &Path, writer: &str, generation: u64) -> PathBuf {
+    dir.join(format!("{writer}-{generation}.lines"))
+}
+
 fn remove_if_present(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
@@ -55,7 +60,7 @@ impl StagedLines {
     }
 
     fn staged_path(&self, generation: u64) -> PathBuf {
-        self.dir.join(format!("{}-{generation}.lines", self.writer))
+        staged_file(&self.dir, &self.writer, generation)
     }
 
     fn published_path(&self) -> PathBuf {
@@ -100,7 +105,7 @@ impl StagedLines {
 
     /// The append, with the shared file locked: journal, append, sync, marker, journal gone.
     fn publish_locked(&self, file: &mut File, writer: &str, generation: u64) -> Result<()> {
-        let staged = self.dir.join(format!("{writer}-{generation}.lines"));
+        let staged = staged_file(&self.dir, writer, generation);
         let bytes = match std::fs::read(&staged) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -162,8 +167,7 @@ impl StagedLines {
         staged.sort_unstable();
         for generation in staged {
             if generation > published && generation <= committed {
-                let writer = self.writer.clone();
-                self.publish_locked(&mut file, &writer, generation)?;
+                self.publish_locked(&mut file, &self.writer, generation)?;
             } else {
                 remove_if_present(&self.staged_path(generation))?;
             }

@@ -362,7 +362,7 @@ impl Task {
         let decoded = decoder.decode(&incoming, self.decode_threads, &mut || {
             done = self.process_ready(max, Some(i));
         });
-        self.accept_incoming(i, incoming, Some(decoded));
+        self.accept_incoming(i, incoming, decoded);
         done
     }
 
@@ -371,12 +371,12 @@ impl Task {
         &mut self,
         source: usize,
         records: Vec<RawRecord>,
-        decoded: Option<Box<dyn std::any::Any + Send>>,
+        decoded: Box<dyn std::any::Any + Send>,
     ) {
         let Some(s) = self.sources.get_mut(source) else {
             return;
         };
-        if let (Some(decoded), Some(cell)) = (decoded, self.arena.get(s.node)) {
+        if let Some(cell) = self.arena.get(s.node) {
             if let Ok(mut node) = cell.try_borrow_mut() {
                 node.accept_decoded(decoded);
             }
