@@ -105,7 +105,14 @@ pub struct KafkaConfig {
     /// Replication factor of topics weir creates.
     pub replication_factor: i16,
     /// Most bytes per produce request (brokers refuse batches above their message size limit).
+    /// A partition's queued records are sent as soon as they reach this size.
     pub produce_max_bytes: usize,
+    /// How long a sink's first queued record for a partition waits for more before the batch
+    /// is sent (Kafka's `linger.ms`). Default 5 ms. A commit sends at once, whatever the linger.
+    pub linger: Duration,
+    /// Most bytes of sink records queued and not yet acknowledged, over all partitions (Kafka's
+    /// `buffer.memory`): a sink that gets ahead waits for the broker. Default 32 MiB.
+    pub send_buffer_bytes: usize,
     /// How produced batches are compressed.
     pub compression: SinkCompression,
     /// What a reader does when its offset is out of range.
@@ -124,6 +131,8 @@ impl KafkaConfig {
             max_response_bytes: 100 << 20,
             replication_factor: 1,
             produce_max_bytes: 512 * 1024,
+            linger: Duration::from_millis(5),
+            send_buffer_bytes: 32 << 20,
             compression: SinkCompression::None,
             offset_reset: OffsetReset::Earliest,
             retry: RetryConfig::default(),
@@ -145,6 +154,12 @@ impl KafkaConfig {
     /// Sets what a reader does when its offset is out of range.
     pub fn offset_reset(mut self, o: OffsetReset) -> Self {
         self.offset_reset = o;
+        self
+    }
+
+    /// Sets the sink linger (see [`KafkaConfig::linger`]).
+    pub fn linger(mut self, d: Duration) -> Self {
+        self.linger = d;
         self
     }
 
@@ -178,6 +193,12 @@ impl KafkaConfig {
             return Err(KafkaError::config(
                 "produce_max_bytes",
                 "must be at least 1024",
+            ));
+        }
+        if self.send_buffer_bytes < self.produce_max_bytes {
+            return Err(KafkaError::config(
+                "send_buffer_bytes",
+                "must be at least produce_max_bytes",
             ));
         }
         if self.replication_factor < 1 {

@@ -13,6 +13,8 @@ pub const KEYS: &[&str] = &[
     "fetch_max_bytes",
     "max_response_bytes",
     "produce_max_bytes",
+    "linger_ms",
+    "send_buffer_bytes",
     "replication_factor",
     "compression",
     "offset_reset",
@@ -41,6 +43,8 @@ impl KafkaConfig {
             "fetch_max_bytes" => self.fetch_max_bytes = number(key, value)?,
             "max_response_bytes" => self.max_response_bytes = number(key, value)?,
             "produce_max_bytes" => self.produce_max_bytes = number(key, value)?,
+            "linger_ms" => self.linger = millis(key, value)?,
+            "send_buffer_bytes" => self.send_buffer_bytes = number(key, value)?,
             "replication_factor" => self.replication_factor = number(key, value)?,
             "compression" => self.compression = SinkCompression::parse(value)?,
             "offset_reset" => self.offset_reset = OffsetReset::parse(value)?,
@@ -157,6 +161,8 @@ mod tests {
             client_id = "flights"
             fetch_max_bytes = 65536
             produce_max_bytes = 131072
+            linger_ms = 20
+            send_buffer_bytes = 1048576
             replication_factor = 3
             compression = "zstd"
             offset_reset = "latest"
@@ -171,6 +177,8 @@ mod tests {
         assert_eq!(c.client_id, "flights");
         assert_eq!((c.fetch_max_bytes, c.produce_max_bytes), (65536, 131072));
         assert_eq!(c.replication_factor, 3);
+        assert_eq!(c.linger, Duration::from_millis(20));
+        assert_eq!(c.send_buffer_bytes, 1 << 20);
         assert_eq!(c.compression, SinkCompression::Zstd);
         assert_eq!(c.offset_reset, OffsetReset::Latest);
         assert_eq!(c.retry.initial_backoff, Duration::from_millis(20));
