@@ -1,14 +1,15 @@
 //! `KafkaBroker`: topics, readers and producers of a Kafka cluster behind weir's `Broker` trait,
 //! every call retried through broker outages (see [`super::retry`]).
 
-use super::config::{KafkaConfig, SinkCompression};
+use super::config::KafkaConfig;
 use super::error::KafkaError;
+use super::producer::{compression, Producer, SendSettings};
 use super::reader::{bounds, KafkaReader};
 use super::retry::{refresh_if_stale, retry};
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use rskafka::client::error::{Error as ClientError, ProtocolError};
-use rskafka::client::partition::{Compression, OffsetAt, PartitionClient, UnknownTopicHandling};
+use rskafka::client::partition::{OffsetAt, PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record as KafkaRecord;
 use rskafka::BackoffConfig;
@@ -22,6 +23,8 @@ pub struct KafkaBroker {
     client: Arc<Client>,
     config: KafkaConfig,
     partitions: Mutex<HashMap<(String, i32), Arc<PartitionClient>>>,
+    /// Queues and senders of [`Broker::send`].
+    producer: Producer,
 }
 
 /// rskafka retries some failures on its own, without a deadline by default. weir retries in
@@ -35,31 +38,26 @@ fn single_attempt() -> BackoffConfig {
     }
 }
 
-fn compression(c: SinkCompression) -> Compression {
-    match c {
-        SinkCompression::None => Compression::NoCompression,
-        SinkCompression::Gzip => Compression::Gzip,
-        SinkCompression::Lz4 => Compression::Lz4,
-        SinkCompression::Snappy => Compression::Snappy,
-        SinkCompression::Zstd => Compression::Zstd,
-    }
-}
-
 impl KafkaBroker {
     /// Connects to the cluster (retrying while no bootstrap broker answers, up to the deadline).
     pub async fn connect(config: KafkaConfig) -> Result<Self> {
         config.validate()?;
+        // TLS and SASL: files are read once, before the first attempt.
+        let security = config.security.prepare()?;
         let op = format!("connect to {}", config.brokers.join(","));
         let client = retry(&config.retry, &op, || {
-            ClientBuilder::new(config.brokers.clone())
+            security
+                .apply(ClientBuilder::new(config.brokers.clone()))
                 .client_id(config.client_id.clone())
                 .max_message_size(config.max_response_bytes)
                 .backoff_config(single_attempt())
                 .build()
         })
         .await?;
+        let client = Arc::new(client);
         Ok(Self {
-            client: Arc::new(client),
+            producer: Producer::new(client.clone(), SendSettings::new(&config)),
+            client,
             config,
             partitions: Mutex::new(HashMap::new()),
         })
@@ -242,31 +240,48 @@ impl Broker for KafkaBroker {
     }
 
     async fn produce(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
-        let mut by_partition: BTreeMap<u32, Vec<KafkaRecord>> = BTreeMap::new();
-        for r in records {
-            let timestamp =
-                chrono::DateTime::from_timestamp_millis(r.timestamp).ok_or_else(|| {
-                    TopologyError::connector(
-                        topic,
-                        format!("timestamp {} out of range", r.timestamp),
-                    )
-                })?;
-            by_partition
-                .entry(r.partition)
-                .or_default()
-                .push(KafkaRecord {
-                    key: r.key,
-                    value: r.value,
-                    headers: r.headers.into_iter().collect(),
-                    timestamp,
-                });
-        }
         // Partitions are written concurrently: their requests share the broker connection, so
         // they also reach the socket together (see `produce_partition`).
-        let sends = by_partition
+        let sends = by_partition(topic, records)?
             .into_iter()
             .map(|(partition, records)| self.produce_partition(topic, partition, records));
         futures_util::future::try_join_all(sends).await?;
         Ok(())
     }
+
+    /// Queues the records for their partitions' senders (see [`super::producer`]): they go
+    /// out after `linger`, or at the next `flush`.
+    async fn send(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
+        for (partition, records) in by_partition(topic, records)? {
+            let client = self.partition(topic, partition).await?;
+            self.producer
+                .send(topic, partition as i32, client, records)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<()> {
+        Ok(self.producer.flush().await?)
+    }
+}
+
+/// Converts weir's records to rskafka's, grouped by partition.
+fn by_partition(topic: &str, records: Vec<OutRecord>) -> Result<BTreeMap<u32, Vec<KafkaRecord>>> {
+    let mut by_partition: BTreeMap<u32, Vec<KafkaRecord>> = BTreeMap::new();
+    for r in records {
+        let timestamp = chrono::DateTime::from_timestamp_millis(r.timestamp).ok_or_else(|| {
+            TopologyError::connector(topic, format!("timestamp {} out of range", r.timestamp))
+        })?;
+        by_partition
+            .entry(r.partition)
+            .or_default()
+            .push(KafkaRecord {
+                key: r.key,
+                value: r.value,
+                headers: r.headers.into_iter().collect(),
+                timestamp,
+            });
+    }
+    Ok(by_partition)
 }

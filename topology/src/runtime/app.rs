@@ -35,6 +35,17 @@ impl Shutdown {
     pub fn is_triggered(&self) -> bool {
         self.0 .0.load(Ordering::SeqCst)
     }
+    /// Returns once the shutdown is requested.
+    pub async fn wait(&self) {
+        let notified = self.0 .1.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a trigger in between is not missed.
+        notified.as_mut().enable();
+        if self.is_triggered() {
+            return;
+        }
+        notified.await;
+    }
 }
 
 /// A topology running against a broker.
@@ -186,19 +197,32 @@ async fn run_task(mut task: Task, cfg: StreamsConfig, shutdown: Shutdown) -> Res
     let wait_ms = cfg.poll_wait.as_millis() as u64;
     let result: Result<()> = async {
         while !shutdown.is_triggered() {
-            task.fetch(cfg.poll_records, wait_ms).await?;
+            // A fetch may be retrying through a broker outage: a shutdown does not wait for it
+            // (dropping a fetch loses nothing; only processed records are committed).
+            tokio::select! {
+                fetched = task.fetch(cfg.poll_records, wait_ms) => { fetched?; }
+                _ = shutdown.wait() => break,
+            }
             while task.process_buffered(cfg.poll_records)? > 0 {
-                if task.pending_output() >= cfg.poll_records {
+                // Sinks batch on their own (a Kafka sink lingers, then sends in the
+                // background): hand results over as soon as they exist.
+                if task.pending_output() > 0 {
                     task.drain_outboxes().await?;
                 }
                 if task.commit_due(commit_ms) || shutdown.is_triggered() {
                     break;
                 }
                 if task.can_fetch_ahead() {
-                    task.fetch(cfg.poll_records, 0).await?;
+                    tokio::select! {
+                        fetched = task.fetch(cfg.poll_records, 0) => { fetched?; }
+                        _ = shutdown.wait() => break,
+                    }
                 }
             }
             task.on_wall_clock(idle_ms)?;
+            if task.pending_output() > 0 {
+                task.drain_outboxes().await?;
+            }
             if task.input_ended() {
                 task.finish_input()?;
                 break;

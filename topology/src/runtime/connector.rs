@@ -84,7 +84,8 @@ pub trait SinkConnector: Send + Sync {
     fn name(&self) -> String;
     /// How many partitions the destination has (records are spread over them by key).
     async fn partitions(&self) -> Result<u32>;
-    /// Writes a batch; records carry their partition.
+    /// Writes a batch; records carry their partition. It may still be in flight when this
+    /// returns: it is durable after [`SinkConnector::flush`].
     async fn write(&self, records: Vec<OutRecord>) -> Result<()>;
     /// Makes everything written so far durable.
     async fn flush(&self) -> Result<()> {
@@ -109,9 +110,15 @@ pub trait Broker: Send + Sync {
         partition: u32,
         start: StartFrom,
     ) -> Result<Box<dyn PartitionReader>>;
-    /// Appends records to `topic` (each to its own partition).
+    /// Appends records to `topic` (each to its own partition); done when they are stored.
     async fn produce(&self, topic: &str, records: Vec<OutRecord>) -> Result<()>;
-    /// Makes everything produced so far durable.
+    /// Hands records over for `topic` without waiting for them to be stored: a broker may
+    /// batch them (Kafka's linger) and write them in the background, in order per partition.
+    /// They are stored once [`Broker::flush`] returns. Sinks write through this.
+    async fn send(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
+        self.produce(topic, records).await
+    }
+    /// Makes everything produced or sent so far durable.
     async fn flush(&self) -> Result<()> {
         Ok(())
     }
@@ -192,7 +199,7 @@ impl SinkConnector for TopicSink {
             .ok_or_else(|| crate::TopologyError::connector(&self.topic, "the topic does not exist"))
     }
     async fn write(&self, records: Vec<OutRecord>) -> Result<()> {
-        self.broker.produce(&self.topic, records).await
+        self.broker.send(&self.topic, records).await
     }
     async fn flush(&self) -> Result<()> {
         self.broker.flush().await
