@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs (pinned, checksum-verified, idempotent) and starts a Kafka-protocol broker for the
 # tests: noida-db 0.2.3, in a private virtualenv under .cache/. Prints the PID and address.
-# Usage: scripts/broker.sh start DATA_DIR [PORT]  -> prints "PID HOST:PORT"
-# Without PORT a free port is chosen. With PORT and an existing DATA_DIR, a stopped (or killed)
-# broker restarts on the same address with the data it had.
+# Usage: scripts/broker.sh start DATA_DIR [PORT [HOST]]  -> prints "PID HOST:PORT"
+# Without PORT (or with PORT "-") a free port is chosen. With PORT and an existing DATA_DIR, a
+# stopped (or killed) broker restarts on the same address with the data it had. HOST (default
+# 127.0.0.1) is the address the broker binds and advertises in its metadata.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=0.2.3
@@ -21,20 +22,24 @@ if [ ! -x "$VENV/bin/noida-db" ]; then
   "$VENV/bin/pip" install --quiet --no-deps "$CACHE/$WHEEL" >&2
 fi
 DATA=${2:?data dir}
-PORT=${3:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+HOST=${4:-127.0.0.1}
+PORT=${3:--}
+if [ "$PORT" = "-" ]; then
+  PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('$HOST', 0)); print(s.getsockname()[1])")
+fi
 mkdir -p "$DATA"
 # The venv's `noida-db` is a Python launcher that runs the packaged binary as a child: start the
 # binary itself, so that the printed PID is the broker's (killing the launcher leaves it running).
 BIN=$(echo "$VENV"/lib/python3*/site-packages/noida_db/noida-db)
 chmod +x "$BIN"
-"$BIN" start --only kafka --kafka-port "$PORT" --data-dir "$DATA" >>"$DATA/broker.log" 2>&1 &
+"$BIN" start --only kafka --host "$HOST" --kafka-port "$PORT" --data-dir "$DATA" >>"$DATA/broker.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do
   if ! kill -0 "$PID" 2>/dev/null; then
     break # exited (for instance: the port is taken)
   fi
-  if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then
-    echo "$PID 127.0.0.1:$PORT"
+  if python3 -c "import socket,sys; socket.create_connection(('$HOST', $PORT), 0.2)" 2>/dev/null && sleep 0.1 && kill -0 "$PID" 2>/dev/null; then
+    echo "$PID $HOST:$PORT"
     exit 0
   fi
   sleep 0.1

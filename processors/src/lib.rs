@@ -15,7 +15,10 @@ pub mod sinks;
 pub mod sources;
 
 pub use inference::{BatchInference, BatchPredictor};
-pub use kafka::{KafkaBroker, KafkaConfig, KafkaError, OffsetReset, RetryConfig, SinkCompression};
+pub use kafka::{
+    KafkaBroker, KafkaConfig, KafkaError, OffsetReset, RetryConfig, SaslMechanism, SecurityConfig,
+    SecurityProtocol, SinkCompression,
+};
 pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel};
 pub use sinks::console::ConsoleSink;
 pub use sinks::dashboard::{Dashboard, DashboardChart, DashboardConfig, DashboardServer};

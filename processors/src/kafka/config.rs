@@ -1,6 +1,7 @@
 //! `KafkaConfig`: how to reach, read and write a Kafka cluster, and how hard to retry.
 
 use super::error::KafkaError;
+use super::security::SecurityConfig;
 use std::time::Duration;
 
 /// How long the connector keeps trying when the broker is down, restarting or moving leaders.
@@ -119,6 +120,8 @@ pub struct KafkaConfig {
     pub offset_reset: OffsetReset,
     /// Backoff and deadline for transient failures.
     pub retry: RetryConfig,
+    /// TLS and SASL (default: plaintext, no authentication).
+    pub security: SecurityConfig,
 }
 
 impl KafkaConfig {
@@ -136,6 +139,7 @@ impl KafkaConfig {
             compression: SinkCompression::None,
             offset_reset: OffsetReset::Earliest,
             retry: RetryConfig::default(),
+            security: SecurityConfig::default(),
         }
     }
 
@@ -154,6 +158,12 @@ impl KafkaConfig {
     /// Sets what a reader does when its offset is out of range.
     pub fn offset_reset(mut self, o: OffsetReset) -> Self {
         self.offset_reset = o;
+        self
+    }
+
+    /// Sets TLS and SASL (see [`SecurityConfig`]).
+    pub fn security(mut self, s: SecurityConfig) -> Self {
+        self.security = s;
         self
     }
 
@@ -217,7 +227,7 @@ impl KafkaConfig {
         if r.request_timeout.is_zero() {
             return Err(KafkaError::config("request_timeout", "must be positive"));
         }
-        Ok(())
+        self.security.validate()
     }
 }
 

@@ -92,6 +92,8 @@ pub(crate) enum Class {
 /// reach us wrapped in its `RetryFailed`; the wrapped error decides.
 pub(crate) fn classify(e: &ClientError) -> Class {
     match e {
+        // A broker that refuses the login or the TLS handshake refuses the next attempt too.
+        ClientError::Connection(c) if refused_access(&c.to_string()).is_some() => Class::Fatal,
         ClientError::Connection(_) | ClientError::Timeout => Class::Transient,
         ClientError::Request(r) => classify_request(r),
         ClientError::ServerError { protocol_error, .. } => classify_protocol(protocol_error),
@@ -99,6 +101,7 @@ pub(crate) fn classify(e: &ClientError) -> Class {
             rskafka::BackoffError::DeadlineExceded { source, .. } => {
                 match source.downcast_ref::<ClientError>() {
                     Some(inner) => classify(inner),
+                    None if refused_access(&source.to_string()).is_some() => Class::Fatal,
                     // Connecting and metadata requests wrap their own error types: all of them
                     // are about reaching a broker.
                     None => Class::Transient,
@@ -112,6 +115,49 @@ pub(crate) fn classify(e: &ClientError) -> Class {
             Class::Transient
         }
         _ => Class::Fatal,
+    }
+}
+
+/// Recognizes, in rskafka's error text, a broker that lets us connect but not in: a SASL exchange
+/// it answered with an error (wrong credentials, mechanism not enabled) or that did not verify,
+/// or a TLS handshake that failed on the certificate, with an alert, or against a listener that
+/// does not speak TLS. Returns what to tell the user. A connection lost during the handshake
+/// (`Request error`) or a TCP failure is not a refusal: it stays transient.
+pub(crate) fn refused_access(text: &str) -> Option<&'static str> {
+    const SASL: &str = "Sasl handshake failed: ";
+    if let Some(i) = text.find(SASL) {
+        if !text[i + SASL.len()..].starts_with("Request error") {
+            return Some(
+                "SASL authentication failed (check sasl_mechanism, sasl_username and \
+                 sasl_password)",
+            );
+        }
+    }
+    if text.contains("invalid peer certificate") {
+        return Some(
+            "TLS handshake failed: the broker's certificate is not trusted (check ssl_ca_file, \
+             and that the certificate names the host in `brokers`)",
+        );
+    }
+    if text.contains("received fatal alert") {
+        return Some(
+            "TLS handshake failed: the broker refused it (check ssl_certificate_file and \
+             ssl_key_file if it requires a client certificate)",
+        );
+    }
+    if text.contains("received corrupt message") {
+        return Some("TLS handshake failed (is this a TLS listener? check security_protocol)");
+    }
+    None
+}
+
+/// The message of a fatal rskafka error: its own text, after a hint when it is a refused login
+/// or TLS handshake.
+pub(crate) fn describe(e: &ClientError) -> String {
+    let text = e.to_string();
+    match refused_access(&text) {
+        Some(hint) => format!("{hint}: {text}"),
+        None => text,
     }
 }
 
@@ -187,6 +233,25 @@ mod tests {
             classify(&ClientError::InvalidResponse(missing.into())),
             Class::Transient
         );
+    }
+
+    #[test]
+    fn refused_logins_and_handshakes_are_recognized() {
+        let sasl = "Connection error: all retries failed: Retry exceeded deadline. Source: Sasl \
+                    handshake failed: API error: SaslAuthenticationFailed";
+        assert!(refused_access(sasl).is_some_and(|h| h.contains("SASL authentication failed")));
+        let lost = "Sasl handshake failed: Request error: IO error: connection reset by peer";
+        assert_eq!(refused_access(lost), None);
+        let tls = "error connecting to broker \"127.0.0.1:9093\": IO Error: invalid peer \
+                   certificate: UnknownIssuer";
+        assert!(refused_access(tls).is_some_and(|h| h.contains("ssl_ca_file")));
+        assert_eq!(
+            refused_access("IO Error: Connection refused (os error 111)"),
+            None
+        );
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = ClientError::Request(RequestError::IO(refused));
+        assert_eq!(describe(&e), e.to_string());
     }
 
     #[test]

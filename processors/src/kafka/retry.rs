@@ -5,7 +5,7 @@
 //! what is retried, how long to wait, and when to give up with [`KafkaError::RetriesExhausted`].
 
 use super::config::RetryConfig;
-use super::error::{classify, Class, KafkaError};
+use super::error::{classify, describe, Class, KafkaError};
 use rskafka::client::error::Error as ClientError;
 use rskafka::client::Client;
 use std::future::Future;
@@ -58,7 +58,7 @@ where
                 Class::Fatal => {
                     return Err(Failure::Kafka(KafkaError::Fatal {
                         operation: operation.to_string(),
-                        reason: e.to_string(),
+                        reason: describe(&e),
                     }))
                 }
             },

@@ -3,7 +3,8 @@
 
 use super::config::{split_brokers, KafkaConfig, OffsetReset, SinkCompression};
 use super::error::KafkaError;
-use std::path::Path;
+use super::security::{SaslMechanism, SecurityProtocol};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The keys, as written in TOML; the environment variable is `WEIR_KAFKA_` + the key upper-cased.
@@ -22,6 +23,13 @@ pub const KEYS: &[&str] = &[
     "retry_max_backoff_ms",
     "retry_deadline_ms",
     "request_timeout_ms",
+    "security_protocol",
+    "ssl_ca_file",
+    "ssl_certificate_file",
+    "ssl_key_file",
+    "sasl_mechanism",
+    "sasl_username",
+    "sasl_password",
 ];
 
 fn number<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, KafkaError> {
@@ -32,6 +40,17 @@ fn number<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, KafkaError> {
 
 fn millis(key: &str, v: &str) -> Result<Duration, KafkaError> {
     Ok(Duration::from_millis(number::<u64>(key, v)?))
+}
+
+/// An optional path: empty (or blank) means not set.
+fn path(v: &str) -> Option<PathBuf> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| PathBuf::from(v))
+}
+
+/// An optional text: empty means not set. Passwords are taken as written (not trimmed).
+fn text(v: &str) -> Option<String> {
+    (!v.is_empty()).then(|| v.to_string())
 }
 
 impl KafkaConfig {
@@ -52,6 +71,18 @@ impl KafkaConfig {
             "retry_max_backoff_ms" => self.retry.max_backoff = millis(key, value)?,
             "retry_deadline_ms" => self.retry.deadline = millis(key, value)?,
             "request_timeout_ms" => self.retry.request_timeout = millis(key, value)?,
+            "security_protocol" => self.security.protocol = SecurityProtocol::parse(value)?,
+            "ssl_ca_file" => self.security.ssl_ca_file = path(value),
+            "ssl_certificate_file" => self.security.ssl_certificate_file = path(value),
+            "ssl_key_file" => self.security.ssl_key_file = path(value),
+            "sasl_mechanism" => {
+                self.security.sasl_mechanism = match value.trim() {
+                    "" => None,
+                    v => Some(SaslMechanism::parse(v)?),
+                }
+            }
+            "sasl_username" => self.security.sasl_username = text(value.trim()),
+            "sasl_password" => self.security.sasl_password = text(value),
             other => {
                 return Err(KafkaError::config(
                     other,
@@ -143,6 +174,7 @@ fn rename(e: KafkaError, name: &str) -> KafkaError {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::kafka::security::SecurityConfig;
     use std::collections::HashMap;
 
     fn key_of(r: Result<KafkaConfig, KafkaError>) -> String {
@@ -240,5 +272,91 @@ mod tests {
         let r = KafkaConfig::from_vars(|n| bad.get(n).map(|v| v.to_string()));
         assert_eq!(key_of(r), "WEIR_KAFKA_FETCH_MAX_BYTES");
         assert_eq!(key_of(KafkaConfig::from_vars(|_| None)), "brokers");
+    }
+
+    #[test]
+    fn toml_and_environment_set_the_security_keys() {
+        let c = KafkaConfig::from_toml_str(
+            r#"
+            [kafka]
+            brokers = "kafka-1.example.com:9093"
+            security_protocol = "SASL_SSL"
+            ssl_ca_file = "/etc/weir/ca.pem"
+            ssl_certificate_file = "/etc/weir/client.pem"
+            ssl_key_file = "/etc/weir/client.key"
+            sasl_mechanism = "scram-sha-512"
+            sasl_username = "flights"
+            sasl_password = " pass word "
+            "#,
+        )
+        .unwrap();
+        let s = &c.security;
+        assert_eq!(s.protocol, SecurityProtocol::SaslSsl);
+        assert_eq!(s.ssl_ca_file, Some(PathBuf::from("/etc/weir/ca.pem")));
+        assert_eq!(
+            s.ssl_certificate_file,
+            Some(PathBuf::from("/etc/weir/client.pem"))
+        );
+        assert_eq!(s.ssl_key_file, Some(PathBuf::from("/etc/weir/client.key")));
+        assert_eq!(s.sasl_mechanism, Some(SaslMechanism::ScramSha512));
+        assert_eq!(s.sasl_username.as_deref(), Some("flights"));
+        assert_eq!(s.sasl_password.as_deref(), Some(" pass word "));
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pass word"), "{shown}");
+
+        let vars: HashMap<&str, &str> = [
+            ("WEIR_KAFKA_BROKERS", "k1:9092"),
+            ("WEIR_KAFKA_SECURITY_PROTOCOL", "sasl_plaintext"),
+            ("WEIR_KAFKA_SASL_MECHANISM", "PLAIN"),
+            ("WEIR_KAFKA_SASL_USERNAME", "app"),
+            ("WEIR_KAFKA_SASL_PASSWORD", "hunter2"),
+            // Empty means not set.
+            ("WEIR_KAFKA_SSL_CA_FILE", ""),
+        ]
+        .into();
+        let c = KafkaConfig::from_vars(|n| vars.get(n).map(|v| v.to_string())).unwrap();
+        assert_eq!(
+            c.security,
+            SecurityConfig::default().with_sasl(SaslMechanism::Plain, "app", "hunter2")
+        );
+        // The default stays plaintext.
+        let c = KafkaConfig::from_toml_str("brokers = 'h:1'").unwrap();
+        assert_eq!(c.security, SecurityConfig::default());
+    }
+
+    #[test]
+    fn bad_security_settings_name_the_key_or_variable() {
+        assert_eq!(
+            key_of(KafkaConfig::from_toml_str(
+                "brokers = 'h:1'\nsecurity_protocol = 'tls'"
+            )),
+            "security_protocol"
+        );
+        assert_eq!(
+            key_of(KafkaConfig::from_toml_str(
+                "brokers = 'h:1'\nsecurity_protocol = 'sasl_ssl'\nsasl_mechanism = 'GSSAPI'"
+            )),
+            "sasl_mechanism"
+        );
+        // Consistency checks run on load: SASL without credentials, TLS files without TLS.
+        assert_eq!(
+            key_of(KafkaConfig::from_toml_str(
+                "brokers = 'h:1'\nsecurity_protocol = 'sasl_plaintext'"
+            )),
+            "sasl_username"
+        );
+        assert_eq!(
+            key_of(KafkaConfig::from_toml_str(
+                "brokers = 'h:1'\nssl_ca_file = '/ca.pem'"
+            )),
+            "ssl_ca_file"
+        );
+        let bad: HashMap<&str, &str> = [
+            ("WEIR_KAFKA_BROKERS", "k1:9092"),
+            ("WEIR_KAFKA_SECURITY_PROTOCOL", "kerberos"),
+        ]
+        .into();
+        let r = KafkaConfig::from_vars(|n| bad.get(n).map(|v| v.to_string()));
+        assert_eq!(key_of(r), "WEIR_KAFKA_SECURITY_PROTOCOL");
     }
 }

@@ -53,11 +53,18 @@ pub struct BrokerProcess {
 impl BrokerProcess {
     /// Starts a broker on a free port (`port: None`) or on `port`, keeping its data in `data`.
     pub fn start(data: &std::path::Path, port: Option<u16>) -> Self {
+        Self::start_on(data, port, "127.0.0.1")
+    }
+
+    /// [`BrokerProcess::start`] bound to (and advertising) `host`, a local address.
+    pub fn start_on(data: &std::path::Path, port: Option<u16>, host: &str) -> Self {
         let mut cmd = Command::new(repo_root().join("scripts/broker.sh"));
         cmd.arg("start").arg(data);
-        if let Some(p) = port {
-            cmd.arg(p.to_string());
-        }
+        match port {
+            Some(p) => cmd.arg(p.to_string()),
+            None => cmd.arg("-"),
+        };
+        cmd.arg(host);
         let out = cmd.output().expect("scripts/broker.sh runs");
         assert!(
             out.status.success(),
