@@ -249,7 +249,7 @@ impl Broker for KafkaBroker {
         Ok(())
     }
 
-    /// Queues the records for their partitions' senders (see [`super::producer`]): they go
+    /// Queues the records for their partitions' senders (see the `producer` module): they go
     /// out after `linger`, or at the next `flush`.
     async fn send(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
         for (partition, records) in by_partition(topic, records)? {
