@@ -315,3 +315,47 @@ async fn shutdown_stops_an_unbounded_run_gracefully() {
     assert_eq!(query(&streams, "counts"), expected);
     assert_eq!(metrics.commits, PARTITIONS as u64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sinks_send_unit_keys_as_null_and_empty_strings_as_empty_keys() {
+    let broker = broker();
+    produce(&broker, &[("".into(), 1, 1), ("a".into(), 2, 2)]);
+    broker.close_topic("in");
+    let b = TopologyBuilder::new();
+    let stream = b.stream(Source::topic("in", StringSerde, JsonSerde::<i64>::new()));
+    stream.to(Sink::topic(
+        "keyed-out",
+        StringSerde,
+        JsonSerde::<i64>::new(),
+    ));
+    stream.select_key(|_, _| ()).to(Sink::topic(
+        "keyless-out",
+        UnitSerde,
+        JsonSerde::<i64>::new(),
+    ));
+    let streams = Streams::new(
+        b.build().unwrap(),
+        Arc::new(broker.clone()),
+        StreamsConfig::new("keys"),
+    );
+    streams.run().await.unwrap();
+    let all = |topic: &str| -> Vec<(u32, Option<Vec<u8>>)> {
+        (0..PARTITIONS)
+            .flat_map(|p| {
+                broker
+                    .records(topic, p)
+                    .into_iter()
+                    .map(move |r| (p, r.key))
+            })
+            .collect()
+    };
+    let mut keyed = all("keyed-out");
+    keyed.sort();
+    let mut want = vec![
+        (kafka_partition(Some(b""), PARTITIONS), Some(Vec::new())),
+        (kafka_partition(Some(b"a"), PARTITIONS), Some(b"a".to_vec())),
+    ];
+    want.sort();
+    assert_eq!(keyed, want, "the empty key is a key, placed by murmur2");
+    assert_eq!(all("keyless-out"), vec![(0, None), (0, None)]);
+}

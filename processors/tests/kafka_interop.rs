@@ -206,16 +206,13 @@ async fn murmur2_placement_matches_kafka_python_and_weir_reads_what_it_wrote() {
     streams.shutdown_handle().trigger();
     runner.await.unwrap().unwrap();
     assert_eq!(out.len(), keys().len());
-    let nulls = out.iter().filter(|(_, r)| r.key.is_none()).count();
-    assert_eq!(nulls, 1, "only the empty key comes out null");
+    assert!(
+        out.iter().all(|(_, r)| r.key.is_some()),
+        "no key comes out null, the empty one included"
+    );
     for (partition, r) in out {
-        // Known gap (topology/src/runtime/endpoints.rs): weir's sink writes a key that
-        // serializes to no bytes as a null key on partition 0, where Java and kafka-python send
-        // an empty, non-null key placed by murmur2.
-        let Some(key) = r.key else {
-            assert_eq!(partition, 0, "a null key goes to partition 0");
-            continue;
-        };
+        // The empty key too lands where kafka-python put it (murmur2 of no bytes).
+        let key = r.key.unwrap();
         let k = String::from_utf8(key).unwrap();
         let v = String::from_utf8(r.value.unwrap().to_vec()).unwrap();
         let i = keys().iter().position(|x| *x == k).unwrap();

@@ -12,6 +12,12 @@ pub trait Serde<T>: Send + Sync + 'static {
     fn deserialize(&self, bytes: &[u8]) -> Result<T, String>;
     /// A short name for `describe()` and error messages.
     fn name(&self) -> &'static str;
+    /// Whether this serde writes no bytes at all for any value, as [`UnitSerde`] does: a sink
+    /// then sends a null key (or value) rather than an empty one. Default false: an empty
+    /// string key is a real, empty key, as with Kafka's Java client.
+    fn writes_null(&self) -> bool {
+        false
+    }
 }
 
 /// JSON via serde_json.
@@ -169,6 +175,9 @@ impl Serde<()> for UnitSerde {
     }
     fn name(&self) -> &'static str {
         "unit"
+    }
+    fn writes_null(&self) -> bool {
+        true
     }
 }
 

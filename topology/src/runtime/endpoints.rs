@@ -220,7 +220,13 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
             .outboxes
             .get_mut(self.outbox)
             .ok_or_else(|| TopologyError::process(&self.name, "sink has no outbox"))?;
-        let key = if key.is_empty() { None } else { Some(key) };
+        // Keyless streams (`()` keys) send null keys; any other key is sent as it is, empty
+        // strings included, so murmur2 places it where the Java client would.
+        let key = if self.key_serde.writes_null() {
+            None
+        } else {
+            Some(key)
+        };
         let partition = kafka_partition(key.as_deref(), outbox.partitions);
         outbox.records.push(OutRecord {
             partition,
