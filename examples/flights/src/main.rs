@@ -118,7 +118,7 @@ fn main() -> ExitCode {
             )),
             Some(b) => rt
                 .block_on(async {
-                    let broker: Arc<dyn Broker> = Arc::new(KafkaBroker::connect(KafkaConfig::new(&b)).await?);
+                    let broker: Arc<dyn Broker> = Arc::new(KafkaBroker::connect(kafka_config(&b)?).await?);
                     run_role_live(role, &opts, broker, board).await
                 })
                 .map(|m| {
@@ -135,7 +135,7 @@ fn main() -> ExitCode {
             let brokers = cli.brokers.clone();
             rt.block_on(async move {
                 let broker: Arc<dyn Broker> = match brokers {
-                    Some(b) => Arc::new(KafkaBroker::connect(KafkaConfig::new(&b)).await?),
+                    Some(b) => Arc::new(KafkaBroker::connect(kafka_config(&b)?).await?),
                     None => Arc::new(MemoryBroker::new(3)),
                 };
                 run_demo_live(&opts, broker, board).await
@@ -194,4 +194,13 @@ fn start_dashboard(
     let server = rt.block_on(DashboardServer::start(dashboard.clone(), config))?;
     println!("live charts at {}", server.url());
     Ok(Some((dashboard, server)))
+}
+
+/// Settings for the cluster at `brokers`, with any `WEIR_KAFKA_*` variable applied (TLS, SASL,
+/// linger...); `--brokers` wins over `WEIR_KAFKA_BROKERS`.
+fn kafka_config(brokers: &str) -> weir::topology::Result<KafkaConfig> {
+    let from_flag = KafkaConfig::new(brokers);
+    let mut config = from_flag.clone().overridden_by_env()?;
+    config.brokers = from_flag.brokers;
+    Ok(config)
 }

@@ -101,15 +101,28 @@ impl KafkaConfig {
 
     /// [`KafkaConfig::from_env`] over any variable lookup.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, KafkaError> {
-        let mut c = KafkaConfig::new("");
+        KafkaConfig::new("").overridden_by_vars(var)
+    }
+
+    /// These settings with every `WEIR_KAFKA_<KEY>` variable that is set applied on top: a
+    /// TOML file for the layout, the environment for secrets such as `WEIR_KAFKA_SASL_PASSWORD`.
+    pub fn overridden_by_env(self) -> Result<Self, KafkaError> {
+        self.overridden_by_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`KafkaConfig::overridden_by_env`] over any variable lookup.
+    pub fn overridden_by_vars(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, KafkaError> {
         for key in KEYS {
             let name = format!("WEIR_KAFKA_{}", key.to_ascii_uppercase());
             if let Some(v) = var(&name) {
-                c.set(key, &v).map_err(|e| rename(e, &name))?;
+                self.set(key, &v).map_err(|e| rename(e, &name))?;
             }
         }
-        c.validate()?;
-        Ok(c)
+        self.validate()?;
+        Ok(self)
     }
 
     /// Settings from a TOML file: top-level keys of [`KEYS`] (`brokers` as a string or an array
@@ -272,6 +285,19 @@ mod tests {
         let r = KafkaConfig::from_vars(|n| bad.get(n).map(|v| v.to_string()));
         assert_eq!(key_of(r), "WEIR_KAFKA_FETCH_MAX_BYTES");
         assert_eq!(key_of(KafkaConfig::from_vars(|_| None)), "brokers");
+    }
+
+    #[test]
+    fn the_environment_overrides_a_file() {
+        let file = KafkaConfig::from_toml_str("brokers = 'f:1'\nclient_id = 'from-file'").unwrap();
+        let vars: HashMap<&str, &str> = [("WEIR_KAFKA_CLIENT_ID", "from-env")].into();
+        let c = file
+            .overridden_by_vars(|n| vars.get(n).map(|v| v.to_string()))
+            .unwrap();
+        assert_eq!(
+            (c.brokers[0].as_str(), c.client_id.as_str()),
+            ("f:1", "from-env")
+        );
     }
 
     #[test]
