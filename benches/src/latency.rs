@@ -1,6 +1,6 @@
 //! The `latency` case: a producer writes `--rate` records/s into a fresh 4-partition topic, each
 //! stamped with its scheduled produce time; a topology counts them per key in 120 s tumbling
-//! windows (emit on update, 100 ms commits), carrying the latest produce stamp it includes; a
+//! windows (every update emitted, or `--emit cached`; 100 ms commits), carrying the latest produce stamp it includes; a
 //! consumer of the output takes, for each input record, the time from its stamp to the first
 //! output that includes it. Stamps are the schedule, not the send: producer stalls count.
 
@@ -48,15 +48,18 @@ pub struct Options {
     /// The producer sends what is due every this many ms.
     #[arg(long, default_value_t = 5)]
     pub tick_ms: u64,
-    /// Commit interval of the topology (emit-on-update results go out at each commit).
+    /// Commit interval of the topology (`--emit cached` results go out at each commit).
     #[arg(long, default_value_t = 100)]
     pub commit_ms: u64,
     /// Longest wait of an empty fetch, ms (the topology's and the output consumer's).
     #[arg(long, default_value_t = 5)]
     pub poll_wait_ms: u64,
-    /// Emit every update as it happens instead of once per commit.
-    #[arg(long)]
-    pub every_record: bool,
+    /// `every-update`: each update of a window's count goes downstream as it happens (Kafka
+    /// Streams' emit-on-update with its record cache off). `cached`: the latest result per key
+    /// and window, once per commit (weir's `EmitStrategy::OnUpdate`, Kafka Streams with its
+    /// cache on), so a result waits for the next commit.
+    #[arg(long, default_value = "every-update", value_parser = ["every-update", "cached"])]
+    pub emit: String,
     /// Records stamped in the first seconds are left out of the figures (connections warm up).
     #[arg(long, default_value_t = 1)]
     pub warmup_secs: u64,
@@ -69,11 +72,11 @@ fn now_us() -> i64 {
         .unwrap_or(0)
 }
 
-fn topology(input: &str, output: &str, every_record: bool) -> Result<Topology> {
+fn topology(input: &str, output: &str, every_update: bool) -> Result<Topology> {
     let builder = TopologyBuilder::new();
     let source = Source::topic(input, UnitSerde, JsonSerde::<Tick>::new())
         .timestamps(TimestampExtractor::field(|t: &Tick| Some(t.ts)));
-    let emit = if every_record {
+    let emit = if every_update {
         EmitStrategy::OnEveryRecord
     } else {
         EmitStrategy::OnUpdate
@@ -195,7 +198,7 @@ pub async fn run(o: &Options) -> Result<String> {
     let mut cfg = StreamsConfig::new(&input).commit_interval(Duration::from_millis(o.commit_ms));
     cfg.poll_wait = Duration::from_millis(o.poll_wait_ms);
     let streams = Arc::new(Streams::new(
-        topology(&input, &output, o.every_record)?,
+        topology(&input, &output, o.emit == "every-update")?,
         streams_broker,
         cfg,
     ));
@@ -252,7 +255,7 @@ pub async fn run(o: &Options) -> Result<String> {
         "BENCH case=latency rate={} seconds={} records={n} unresolved={unresolved} p50_ms={p50:.1} p99_ms={p99:.1} max_ms={max:.1} emit={} commit_ms={} produce_calls={} produce_bytes_mean={:.0} produce_call_p50_ms={:.2} produce_call_p99_ms={:.2} produce_call_max_ms={:.2}",
         o.rate,
         o.seconds,
-        if o.every_record { "every-record" } else { "update" },
+        o.emit,
         o.commit_ms,
         calls.ms.len(),
         calls.bytes as f64 / calls.ms.len().max(1) as f64,

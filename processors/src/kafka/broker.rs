@@ -3,7 +3,7 @@
 
 use super::config::KafkaConfig;
 use super::error::KafkaError;
-use super::producer::{compression, Producer, SendSettings};
+use super::producer::{compression, sized, take_request, Producer, SendSettings};
 use super::reader::{bounds, KafkaReader};
 use super::retry::{refresh_if_stale, retry};
 use async_trait::async_trait;
@@ -105,14 +105,9 @@ impl KafkaBroker {
         Ok(client)
     }
 
-    /// Writes `records` to one partition in requests of at most `produce_max_bytes`.
-    ///
-    /// rskafka sends a request's 4-byte length and its body in two writes on a socket without
-    /// TCP_NODELAY: the body waits for the broker's (delayed) ACK of the length whenever it is a
-    /// partial segment and the connection has nothing else queued, ~40 ms on Linux (measured on
-    /// loopback for requests of ~9-63 KB: `weir-bench produce-sizes`). Requests of all
-    /// partitions issued at once queue behind each other and fill segments, so one call pays
-    /// that wait at most once instead of once per partition.
+    /// Writes `records` to one partition in requests of at most `produce_max_bytes`, sized
+    /// out of rskafka's delayed-ACK band (see the `producer` module). Requests of all
+    /// partitions issued at once share the broker connection.
     async fn produce_partition(
         &self,
         topic: &str,
@@ -121,18 +116,10 @@ impl KafkaBroker {
     ) -> Result<()> {
         let client = self.partition(topic, partition).await?;
         let op = format!("produce {topic}/{partition}");
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        for r in records {
-            bytes += r.approximate_size();
-            batch.push(r);
-            if bytes >= self.config.produce_max_bytes {
-                bytes = 0;
-                self.produce_batch(&client, &op, std::mem::take(&mut batch))
-                    .await?;
-            }
-        }
-        if !batch.is_empty() {
+        let (mut queue, mut queued) = sized(records);
+        while !queue.is_empty() {
+            let (batch, bytes) = take_request(&mut queue, queued, self.config.produce_max_bytes);
+            queued -= bytes;
             self.produce_batch(&client, &op, batch).await?;
         }
         Ok(())
