@@ -81,12 +81,16 @@ async fn full_requests_go_out_at_once_in_order() {
     cfg.produce_max_bytes = 1024;
     cfg.send_buffer_bytes = 8 * 1024; // small: `send` must wait for acknowledgements
     let sink = KafkaBroker::connect(cfg).await.unwrap();
-    let total = 3000;
     for chunk in 0..30 {
         sink.send(&topic, keyed(&pairs(chunk * 100, 100), 3))
             .await
             .unwrap();
     }
+    // One call bigger than the whole send buffer: taken at once, not waiting forever.
+    sink.send(&topic, keyed(&pairs(3000, 400), 3))
+        .await
+        .unwrap();
+    let total = 3400;
     let deadline = Instant::now() + Duration::from_secs(20);
     let before_flush = loop {
         let n = count(&values(&reader, &topic).await);

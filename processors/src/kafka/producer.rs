@@ -147,6 +147,9 @@ struct QueueState {
     flush_upto: u64,
     /// The first failure: every later send and flush of this partition reports it.
     failed: Option<String>,
+    /// Queued bytes beyond what their `send` could take from the buffer (a call bigger than
+    /// the whole buffer): released bytes are first set against them.
+    uncharged: usize,
     closed: bool,
 }
 
@@ -184,10 +187,19 @@ impl Producer {
     ) -> Result<(), KafkaError> {
         let queue = self.queue(topic, partition, client);
         let (sized, bytes) = sized(records);
-        // A call bigger than the whole buffer takes all of it rather than waiting forever.
-        let permits = bytes.min(self.settings.buffer_bytes);
-        let permits = u32::try_from(permits).unwrap_or(u32::MAX);
-        match self.buffer.acquire_many(permits).await {
+        // A call bigger than the whole buffer takes all of it rather than waiting forever; the
+        // bytes it could not be charged for are not given back either (`uncharged`).
+        let permits = bytes.min(self.settings.buffer_bytes).min(u32::MAX as usize) as u32;
+        let acquired = match self.buffer.try_acquire_many(permits) {
+            Ok(p) => Ok(p),
+            Err(_) => {
+                // The buffer is full: lingering records go out now (as Kafka's producer does
+                // when its buffer is exhausted), or their bytes would keep this call waiting.
+                self.send_all_now();
+                self.buffer.acquire_many(permits).await
+            }
+        };
+        match acquired {
             Ok(p) => p.forget(),
             Err(_) => return Err(closed_error(&queue.name)),
         }
@@ -204,6 +216,7 @@ impl Producer {
             }
             s.queued += sized.len() as u64;
             s.bytes += bytes;
+            s.uncharged += bytes - permits as usize;
             s.records.extend(sized);
         }
         self.ensure_sender(&queue);
@@ -211,9 +224,9 @@ impl Producer {
         Ok(())
     }
 
-    /// Sends everything queued so far without lingering and waits until the broker has
-    /// acknowledged it; the first failure of any partition is the error.
-    pub(crate) async fn flush(&self) -> Result<(), KafkaError> {
+    /// Tells every partition's sender to send what is queued now, without lingering; returns
+    /// each queue with the number of records it must have acknowledged for that.
+    fn send_all_now(&self) -> Vec<(Arc<PartitionQueue>, u64)> {
         let queues: Vec<Arc<PartitionQueue>> = self.queues.lock().values().cloned().collect();
         let mut waits = Vec::with_capacity(queues.len());
         for q in queues {
@@ -226,7 +239,13 @@ impl Producer {
             q.wake.notify_one();
             waits.push((q, target));
         }
-        for (q, target) in waits {
+        waits
+    }
+
+    /// Sends everything queued so far without lingering and waits until the broker has
+    /// acknowledged it; the first failure of any partition is the error.
+    pub(crate) async fn flush(&self) -> Result<(), KafkaError> {
+        for (q, target) in self.send_all_now() {
             let mut acked = q.acked.subscribe();
             // The sender lives as long as the queue, which we hold: the channel stays open.
             let _ = acked.wait_for(|a| *a >= target).await;
@@ -326,7 +345,7 @@ impl SenderJob {
                 }
                 Step::Send { batch, bytes, upto } => {
                     let result = self.write(batch).await;
-                    self.buffer.add_permits(bytes);
+                    self.release(bytes);
                     if let Err(e) = result {
                         self.fail(e.to_string());
                     }
@@ -388,7 +407,17 @@ impl SenderJob {
         let bytes = std::mem::take(&mut s.bytes);
         s.taken += dropped.len() as u64;
         s.oldest = None;
-        self.buffer.add_permits(bytes);
+        drop(s);
+        self.release(bytes);
+    }
+
+    /// Gives `bytes` of acknowledged (or dropped) records back to the send buffer.
+    fn release(&self, bytes: usize) {
+        let mut s = self.queue.state.lock();
+        let uncharged = s.uncharged.min(bytes);
+        s.uncharged -= uncharged;
+        drop(s);
+        self.buffer.add_permits(bytes - uncharged);
     }
 }
 
