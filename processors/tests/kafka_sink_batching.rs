@@ -81,6 +81,7 @@ async fn full_requests_go_out_at_once_in_order() {
     cfg.produce_max_bytes = 1024;
     cfg.send_buffer_bytes = 8 * 1024; // small: `send` must wait for acknowledgements
     let sink = KafkaBroker::connect(cfg).await.unwrap();
+    let sending = Instant::now();
     for chunk in 0..30 {
         sink.send(&topic, keyed(&pairs(chunk * 100, 100), 3))
             .await
@@ -90,6 +91,12 @@ async fn full_requests_go_out_at_once_in_order() {
     sink.send(&topic, keyed(&pairs(3000, 400), 3))
         .await
         .unwrap();
+    // A full buffer sends lingering records at once instead of waiting out the 30 s linger.
+    assert!(
+        sending.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        sending.elapsed()
+    );
     let total = 3400;
     let deadline = Instant::now() + Duration::from_secs(20);
     let before_flush = loop {
