@@ -322,6 +322,7 @@ impl<K: Data, V: Data> Stream<K, V> {
                 outbox: args.outbox,
                 key_serde: ks.clone(),
                 value_serde: vs.clone(),
+                keyless: Default::default(),
             }) as Box<dyn Node>
         });
         self.builder.push_node(NodeSpec {

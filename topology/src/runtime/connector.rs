@@ -207,7 +207,8 @@ impl SinkConnector for TopicSink {
 }
 
 /// Kafka's default partitioner for keyed records: murmur2 of the key bytes, made positive,
-/// modulo the partition count. Keyless records go to partition 0 here.
+/// modulo the partition count. Keyless records go to partition 0 here (sinks spread them; see
+/// `StickyPartition`).
 pub fn kafka_partition(key: Option<&[u8]>, partitions: u32) -> u32 {
     match key {
         Some(k) if partitions > 0 => ((murmur2(k) & 0x7fff_ffff) as u32) % partitions,

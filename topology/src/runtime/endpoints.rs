@@ -185,6 +185,32 @@ pub(crate) struct SinkNode<K, V> {
     pub outbox: usize,
     pub key_serde: Arc<dyn Serde<K>>,
     pub value_serde: Arc<dyn Serde<V>>,
+    pub keyless: StickyPartition,
+}
+
+/// Where a sink puts records without a key: one partition until about a request's worth
+/// (`STICKY_BYTES`) went there, then the next, round the partitions. Kafka's Java client does
+/// the same (its sticky partitioner moves on at each full batch): keyless output is spread over
+/// the topic without splitting every request into one per partition.
+#[derive(Debug, Default)]
+pub(crate) struct StickyPartition {
+    partition: u32,
+    bytes: usize,
+}
+
+/// See [`StickyPartition`].
+const STICKY_BYTES: usize = 16 * 1024;
+
+impl StickyPartition {
+    /// The partition for a keyless record of `bytes` bytes, of `partitions`.
+    pub(crate) fn next(&mut self, bytes: usize, partitions: u32) -> u32 {
+        if self.bytes >= STICKY_BYTES {
+            self.partition = (self.partition + 1) % partitions.max(1);
+            self.bytes = 0;
+        }
+        self.bytes += bytes;
+        self.partition % partitions.max(1)
+    }
 }
 
 impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
@@ -227,7 +253,10 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
         } else {
             Some(key)
         };
-        let partition = kafka_partition(key.as_deref(), outbox.partitions);
+        let partition = match &key {
+            Some(k) => kafka_partition(Some(k), outbox.partitions),
+            None => self.keyless.next(value.len(), outbox.partitions),
+        };
         outbox.records.push(OutRecord {
             partition,
             key,
@@ -252,5 +281,22 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
     }
     fn close(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyless_records_stick_to_a_partition_for_a_request_then_move_on() {
+        let mut sticky = StickyPartition::default();
+        let placed: Vec<u32> = (0..200).map(|_| sticky.next(1024, 3)).collect();
+        assert!(placed[..16].iter().all(|&p| p == 0), "{placed:?}");
+        assert_eq!(placed[16], 1);
+        assert_eq!(placed[32], 2);
+        assert_eq!(placed[48], 0);
+        let mut single = StickyPartition::default();
+        assert!((0..100).all(|_| single.next(4096, 1) == 0));
     }
 }
