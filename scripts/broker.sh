@@ -2,6 +2,7 @@
 # Installs (pinned, checksum-verified, idempotent) and starts a Kafka-protocol broker for the
 # tests: noida-db 0.2.3, in a private virtualenv under .cache/. Prints the PID and address.
 # Usage: scripts/broker.sh start DATA_DIR [PORT [HOST]]  -> prints "PID HOST:PORT"
+#        scripts/broker.sh install                        -> installs only
 # Without PORT (or with PORT "-") a free port is chosen. With PORT and an existing DATA_DIR, a
 # stopped (or killed) broker restarts on the same address with the data it had. HOST (default
 # 127.0.0.1) is the address the broker binds and advertises in its metadata.
@@ -20,6 +21,9 @@ if [ ! -x "$VENV/bin/noida-db" ]; then
   echo "$SHA256  $CACHE/$WHEEL" | sha256sum --check --quiet >&2
   python3 -m venv "$VENV" >&2
   "$VENV/bin/pip" install --quiet --no-deps "$CACHE/$WHEEL" >&2
+fi
+if [ "${1:-}" = "install" ]; then
+  exit 0 # `scripts/broker.sh install`: only install
 fi
 DATA=${2:?data dir}
 HOST=${4:-127.0.0.1}

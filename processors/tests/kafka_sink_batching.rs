@@ -61,7 +61,7 @@ async fn sent_records_wait_for_the_linger_or_a_flush() {
         t.elapsed()
     );
     assert_eq!(count(&values(&reader, &topic).await), 5);
-    sink.delete_topic(&topic).await.unwrap();
+    drop_topic(&sink, &topic).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +119,7 @@ async fn full_requests_go_out_at_once_in_order() {
             "partition {p} out of order"
         );
     }
-    sink.delete_topic(&topic).await.unwrap();
+    drop_topic(&sink, &topic).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,3 +214,12 @@ pub fn count_topology(input: &str, output: &str, store: &str, delay: Duration) -
         .to(Sink::topic(output, StringSerde, JsonSerde::<u64>::new()));
     builder.build().unwrap()
 }
+
+/// Deletes a test's topic from the shared broker (noida-db keeps topics in memory), unless
+/// `WEIR_TEST_KEEP_TOPICS` is set: `scripts/tansu_check.sh` sets it, as tansu 0.6's
+/// DeleteTopics can leave the broker unresponsive.
+pub async fn drop_topic(b: &KafkaBroker, topic: &str) {
+    if std::env::var_os("WEIR_TEST_KEEP_TOPICS").is_none() {
+        b.delete_topic(topic).await.unwrap();
+    }
+}
