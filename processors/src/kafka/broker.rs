@@ -2,10 +2,9 @@
 //! every call retried through broker outages (see [`super::retry`]).
 
 use super::config::KafkaConfig;
-use super::error::KafkaError;
-use super::producer::{compression, sized, take_request, Producer, SendSettings};
+use super::producer::{sized, take_request, write_request, Producer, SendSettings};
 use super::reader::{bounds, KafkaReader};
-use super::retry::{refresh_if_stale, retry};
+use super::retry::retry;
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use rskafka::client::error::{Error as ClientError, ProtocolError};
@@ -120,25 +119,8 @@ impl KafkaBroker {
         while !queue.is_empty() {
             let (batch, bytes) = take_request(&mut queue, queued, self.config.produce_max_bytes);
             queued -= bytes;
-            self.produce_batch(&client, &op, batch).await?;
+            write_request(&self.client, &client, &op, batch, self.producer.settings()).await?;
         }
-        Ok(())
-    }
-
-    async fn produce_batch(
-        &self,
-        client: &PartitionClient,
-        op: &str,
-        batch: Vec<KafkaRecord>,
-    ) -> std::result::Result<(), KafkaError> {
-        let codec = compression(self.config.compression);
-        // An attempt that fails after the broker stored the batch is retried too: output may
-        // hold duplicates (at-least-once), while input offsets and state commit only after
-        // every produce succeeded.
-        retry(&self.config.retry, op, || async {
-            refresh_if_stale(&self.client, client.produce(batch.clone(), codec).await).await
-        })
-        .await?;
         Ok(())
     }
 }

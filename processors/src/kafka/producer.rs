@@ -103,7 +103,7 @@ impl SendSettings {
     }
 }
 
-pub(crate) fn compression(c: SinkCompression) -> Compression {
+fn compression(c: SinkCompression) -> Compression {
     match c {
         SinkCompression::None => Compression::NoCompression,
         SinkCompression::Gzip => Compression::Gzip,
@@ -111,6 +111,25 @@ pub(crate) fn compression(c: SinkCompression) -> Compression {
         SinkCompression::Snappy => Compression::Snappy,
         SinkCompression::Zstd => Compression::Zstd,
     }
+}
+
+/// Writes one request to a partition, retried (see `super::retry`). An attempt that fails
+/// after the broker stored the batch is retried too: output may hold duplicates
+/// (at-least-once), while input offsets and state commit only after every batch before the
+/// commit was acknowledged.
+pub(crate) async fn write_request(
+    cluster: &Client,
+    client: &PartitionClient,
+    op: &str,
+    batch: Vec<Record>,
+    settings: &SendSettings,
+) -> Result<(), KafkaError> {
+    let codec = settings.compression;
+    retry(&settings.retry, op, || async {
+        refresh_if_stale(cluster, client.produce(batch.clone(), codec).await).await
+    })
+    .await?;
+    Ok(())
 }
 
 /// Queued records of every partition written through [`Producer::send`].
@@ -174,6 +193,11 @@ impl Producer {
             buffer,
             queues: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The settings the senders write with.
+    pub(crate) fn settings(&self) -> &SendSettings {
+        &self.settings
     }
 
     /// Queues `records` for `topic`/`partition` (whose client is `client`). Waits only while
@@ -385,16 +409,14 @@ impl SenderJob {
 
     async fn write(&self, batch: Vec<Record>) -> Result<(), KafkaError> {
         let op = format!("produce {}", self.queue.name);
-        let client = &self.queue.client;
-        let codec = self.settings.compression;
-        // An attempt that fails after the broker stored the batch is retried too: output may
-        // hold duplicates (at-least-once), while input offsets and state commit only after a
-        // flush saw every batch acknowledged.
-        retry(&self.settings.retry, &op, || async {
-            refresh_if_stale(&self.cluster, client.produce(batch.clone(), codec).await).await
-        })
-        .await?;
-        Ok(())
+        write_request(
+            &self.cluster,
+            &self.queue.client,
+            &op,
+            batch,
+            &self.settings,
+        )
+        .await
     }
 
     /// Records the failure and drops the partition's queued records: the flush that waits for

@@ -276,11 +276,6 @@ impl SecurityConfig {
         Ok(ClientSecurity { tls, sasl })
     }
 
-    /// [`SecurityConfig::prepare`], then [`ClientSecurity::apply`] to `builder`.
-    pub fn apply(&self, builder: ClientBuilder) -> Result<ClientBuilder, KafkaError> {
-        Ok(self.prepare()?.apply(builder))
-    }
-
     fn tls_client_config(&self) -> Result<rustls::ClientConfig, KafkaError> {
         let mut roots = rustls::RootCertStore::empty();
         match &self.ssl_ca_file {
