@@ -136,6 +136,8 @@ async fn an_outage_past_the_deadline_fails_the_flush_and_later_sends() {
         deadline: Duration::from_secs(2),
         request_timeout: Duration::from_secs(1),
     };
+    // Small requests: several of them queue behind the one that fails.
+    cfg.produce_max_bytes = 1024;
     let sink = KafkaBroker::connect(cfg).await.unwrap();
     let topic = "outage";
     sink.ensure_topic(topic, 2).await.unwrap();
@@ -143,11 +145,11 @@ async fn an_outage_past_the_deadline_fails_the_flush_and_later_sends() {
     sink.flush().await.unwrap();
 
     broker.kill();
-    sink.send(topic, keyed(&pairs(10, 10), 2)).await.unwrap();
+    sink.send(topic, keyed(&pairs(10, 200), 2)).await.unwrap();
     let t = Instant::now();
-    let err = sink
-        .flush()
-        .await
+    let flushed = tokio::time::timeout(Duration::from_secs(30), sink.flush()).await;
+    let err = flushed
+        .expect("the flush returns")
         .expect_err("the broker is gone")
         .to_string();
     let took = t.elapsed();

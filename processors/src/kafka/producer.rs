@@ -266,18 +266,19 @@ impl Producer {
         waits
     }
 
-    /// Sends everything queued so far without lingering and waits until the broker has
-    /// acknowledged it; the first failure of any partition is the error.
+    /// Sends everything queued so far without lingering and waits until all of it is settled:
+    /// acknowledged by the broker, or failed. The first failure of any partition is the error.
     pub(crate) async fn flush(&self) -> Result<(), KafkaError> {
+        let mut first_failure = None;
         for (q, target) in self.send_all_now() {
             let mut acked = q.acked.subscribe();
             // The sender lives as long as the queue, which we hold: the channel stays open.
             let _ = acked.wait_for(|a| *a >= target).await;
             if let Some(e) = &q.state.lock().failed {
-                return Err(failed_error(&q.name, e));
+                first_failure.get_or_insert_with(|| failed_error(&q.name, e));
             }
         }
-        Ok(())
+        first_failure.map_or(Ok(()), Err)
     }
 
     /// Stops the senders once their queues are empty.
@@ -370,10 +371,13 @@ impl SenderJob {
                 Step::Send { batch, bytes, upto } => {
                     let result = self.write(batch).await;
                     self.release(bytes);
-                    if let Err(e) = result {
-                        self.fail(e.to_string());
-                    }
-                    self.queue.acked.send_replace(upto);
+                    let acked = match result {
+                        Ok(()) => upto,
+                        // The records queued behind the batch are dropped with it: a flush
+                        // waiting for them must see them settled.
+                        Err(e) => self.fail(e.to_string()),
+                    };
+                    self.queue.acked.send_replace(acked);
                 }
             }
         }
@@ -420,8 +424,9 @@ impl SenderJob {
     }
 
     /// Records the failure and drops the partition's queued records: the flush that waits for
-    /// them reports the failure, so the task does not commit past them.
-    fn fail(&self, e: String) {
+    /// them reports the failure, so the task does not commit past them. Returns how many
+    /// records are now settled (acknowledged, failed or dropped).
+    fn fail(&self, e: String) -> u64 {
         let mut s = self.queue.state.lock();
         tracing::error!(partition = %self.queue.name, error = %e, "kafka: sink batch failed");
         s.failed.get_or_insert(e);
@@ -429,8 +434,10 @@ impl SenderJob {
         let bytes = std::mem::take(&mut s.bytes);
         s.taken += dropped.len() as u64;
         s.oldest = None;
+        let settled = s.taken;
         drop(s);
         self.release(bytes);
+        settled
     }
 
     /// Gives `bytes` of acknowledged (or dropped) records back to the send buffer.
