@@ -76,9 +76,15 @@ fn parquet_rows(dir: &Path) -> usize {
     rows
 }
 
+/// The `--jsonl-out` file of the run that dumps its store to `dump`.
+fn jsonl_of(dump: &Path) -> PathBuf {
+    let mut p = dump.as_os_str().to_owned();
+    p.push(".jsonl");
+    PathBuf::from(p)
+}
+
 fn args(input: &Path, dir: &Path, work: &Path, dump: &Path) -> Vec<String> {
-    let mut jsonl = dump.as_os_str().to_owned();
-    jsonl.push(".jsonl");
+    let jsonl = jsonl_of(dump);
     [
         "windowed-accuracy",
         "--input",
@@ -97,7 +103,7 @@ fn args(input: &Path, dir: &Path, work: &Path, dump: &Path) -> Vec<String> {
         "--dump-store",
         &dump.display().to_string(),
         "--jsonl-out",
-        &PathBuf::from(jsonl).display().to_string(),
+        &jsonl.display().to_string(),
         "--parquet-out",
         &parquet_dir(dump).display().to_string(),
     ]
@@ -147,13 +153,16 @@ fn killed_runs_resume_to_exactly_the_uninterrupted_state() {
     assert!(expected.lines().count() > 100, "{expected}");
 
     // The same input, killed at random points and restarted on the same state directory.
-    let dir = work.join("crash-state");
-    let dump = work.join("crashed.csv");
+    // Everything of the killed runs (state directory, dump, outputs) lives under `crashed`.
+    let crashed = work.join("crashed");
+    std::fs::create_dir_all(&crashed).unwrap();
+    let dir = crashed.join("state");
+    let dump = crashed.join("crashed.csv");
     let crash_args = args(&input, &dir, &work, &dump);
     let window_ms = full_run.as_millis().max(40) as u64;
     let mut kills = 0;
     let mut attempts = 0;
-    while kills < 4 && attempts < 20 {
+    while kills < 4 && attempts < 40 {
         attempts += 1;
         let mut child = Command::new(BIN)
             .args(&crash_args)
@@ -161,16 +170,26 @@ fn killed_runs_resume_to_exactly_the_uninterrupted_state() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Past startup and the first commits, and within the first half of a full run's
-        // duration, so that several kills land before the input is done (each restart
-        // resumes, so later runs are shorter).
-        let delay = 30 + rng.below(window_ms / 2);
+        // Past startup, and within half of what the previous kill left of a full run's
+        // duration (half of it, then a quarter, ...): the delays sum to less than one full run,
+        // so the kills normally land before the input is done.
+        let delay = 30 + rng.below((window_ms >> (kills + 1)).max(1));
         std::thread::sleep(Duration::from_millis(delay));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             kills += 1;
+            eprintln!("attempt {attempts}: killed after {delay} ms (kills so far: {kills})");
+        } else if kills >= 3 {
+            eprintln!("attempt {attempts}: finished the input within {delay} ms");
+            break;
+        } else {
+            // This run finished the input before its kill (runs vary on a busy machine): start
+            // over on a fresh state directory and fresh outputs.
+            eprintln!("attempt {attempts}: finished within {delay} ms; starting over");
+            kills = 0;
+            std::fs::remove_dir_all(&crashed).unwrap();
+            std::fs::create_dir_all(&crashed).unwrap();
         }
-        eprintln!("attempt {attempts}: killed after {delay} ms (kills so far: {kills})");
         let _ = child.wait().unwrap();
     }
     eprintln!("full run: {full_run:?}");
@@ -188,9 +207,7 @@ fn killed_runs_resume_to_exactly_the_uninterrupted_state() {
     );
     // The exactly-once JSON-lines output: every closed window once, as in the reference.
     let lines = |dump: &Path| {
-        let mut p = dump.as_os_str().to_owned();
-        p.push(".jsonl");
-        let mut rows: Vec<String> = std::fs::read_to_string(PathBuf::from(p))
+        let mut rows: Vec<String> = std::fs::read_to_string(jsonl_of(dump))
             .unwrap()
             .lines()
             .map(str::to_string)

@@ -42,6 +42,9 @@ async fn a_broker_restart_mid_run_loses_nothing_and_counts_nothing_twice() {
     for chunk in pairs.chunks(40) {
         b.produce(input, keyed(chunk, 2)).await.unwrap();
     }
+    // The same holds for records, which noida-db writes to disk a moment after acknowledging
+    // them (see kafka_outage.rs): the input must outlive the kill.
+    tokio::time::sleep(Duration::from_secs(3)).await;
 
     let config = StreamsConfig::new("restart")
         .state_dir(dir.join("state"))
