@@ -175,9 +175,10 @@ pub async fn run(
         config = config.decode_threads(n);
     }
     let streams = Streams::new(topology, broker.clone(), config);
-    let started = Instant::now();
+    let (started, cpu_started) = (Instant::now(), crate::cpu_secs());
     let metrics = streams.run().await?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_secs = crate::cpu_secs() - cpu_started;
     if std::env::var_os("WEIR_BENCH_DEBUG").is_some() {
         eprintln!("run done in {seconds:.3} s");
     }
@@ -190,8 +191,9 @@ pub async fn run(
     broker.delete_topic(&out_topic).await?;
     let n = metrics.processed;
     Ok(format!(
-        "BENCH case=windowed-accuracy-kafka records={n} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} rows={} partitions={partitions} skipped={} late={}",
+        "BENCH case=windowed-accuracy-kafka records={n} seconds={seconds:.3} records_per_sec={:.0} cpu_secs={cpu_secs:.2} cpu_us_per_record={:.2} peak_rss_mb={:.1} rows={} partitions={partitions} skipped={} late={}",
         n as f64 / seconds,
+        cpu_secs * 1e6 / n.max(1) as f64,
         crate::peak_rss_mb(),
         rows.len(),
         metrics.skipped,

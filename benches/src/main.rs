@@ -186,3 +186,21 @@ pub fn peak_rss_mb() -> f64 {
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
+
+/// CPU time this process has used so far (user + system, every thread; Linux
+/// `/proc/self/stat`, in 10 ms ticks), or 0 when unknown. A timed phase's difference shows
+/// weir's own cost apart from the broker's, which shares the machine.
+pub fn cpu_secs() -> f64 {
+    const TICKS_PER_SEC: f64 = 100.0; // USER_HZ, 100 on Linux
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The fields after the command name (which may hold spaces) start at `state`.
+            let rest = s.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / TICKS_PER_SEC)
+        })
+        .unwrap_or(0.0)
+}
