@@ -252,7 +252,6 @@ async fn two_instances_split_the_partitions_and_together_match_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug in topology/src/runtime/app.rs: each instance closes the internal repartition topics when ITS upstream tasks finish, so the downstream tasks of an instance that finishes first stop before the other instance has written its repartitioned records; those records are never counted"]
 async fn two_instances_with_a_repartition_match_one() {
     let input = records(0..300);
     let mut expected: BTreeMap<String, u64> = BTreeMap::new();
@@ -272,9 +271,20 @@ async fn two_instances_with_a_repartition_match_one() {
         Arc::new(shared.clone()),
         StreamsConfig::new("app").instance(1, 2),
     );
-    // One instance finishing before the other starts is a legal schedule.
-    i0.run().await.unwrap();
-    i1.run().await.unwrap();
+    // Instance 1 starts late: instance 0's downstream tasks must wait for the records that
+    // instance 1's upstream tasks repartition to them, instead of ending when instance 0's own
+    // upstream tasks end.
+    let late_i1 = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        i1.run().await
+    };
+    let (m0, m1) = tokio::join!(i0.run(), late_i1);
+    let (m0, m1) = (m0.unwrap(), m1.unwrap());
+    assert_eq!(
+        m0.processed + m1.processed,
+        300 * 2,
+        "each record once per sub-topology"
+    );
     let mut union = query(&i0, "by-value");
     union.extend(query(&i1, "by-value"));
     assert_eq!(union, expected);

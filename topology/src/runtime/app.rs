@@ -102,9 +102,12 @@ impl Streams {
         self.config.validate()?;
         let plan = plan(&self.topology, &self.broker, &self.config.error_handler).await?;
         let mut handles = Vec::new();
+        // Per sub-topology: this instance's task handles, and the partitions they run.
         let mut by_sub: Vec<Vec<usize>> = Vec::new();
+        let mut partitions_by_sub: Vec<Vec<u32>> = Vec::new();
         for (sub, sp) in plan.subs.iter().enumerate() {
             let mut ids = Vec::new();
+            let mut partitions = Vec::new();
             let stores = &self.topology.subtopologies[sub].stores;
             let changelog = if self.config.changelogs && !stores.is_empty() {
                 let topic = changelog_topic(&self.config.application_id, stores);
@@ -137,16 +140,20 @@ impl Streams {
                         .insert((name.clone(), partition), h.clone());
                 }
                 ids.push(handles.len());
+                partitions.push(partition);
                 let cfg = self.config.clone();
                 let shutdown = self.shutdown.clone();
                 handles.push(tokio::spawn(run_task(task, cfg, shutdown)));
             }
             by_sub.push(ids);
+            partitions_by_sub.push(partitions);
         }
         let mut first_error = None;
         let mut results: Vec<Option<Result<()>>> = (0..handles.len()).map(|_| None).collect();
-        // Wait sub-topology by sub-topology: when all tasks of one finish, its internal output
-        // topics are closed so the downstream tasks can finish too.
+        // Wait sub-topology by sub-topology: when this instance's tasks of one finish, they are
+        // marked finished writers of its internal output topics; once the tasks of every
+        // instance are (one writer per upstream partition), a finite-topic broker closes those
+        // topics, and the downstream tasks can finish too.
         for (sub, ids) in by_sub.iter().enumerate() {
             for &i in ids {
                 let r = match (&mut handles[i]).await {
@@ -161,8 +168,11 @@ impl Streams {
                 }
                 results[i] = Some(r);
             }
-            for topic in &plan.subs[sub].internal_outputs {
-                self.broker.close_topic(topic).await?;
+            let upstream = &plan.subs[sub];
+            for topic in &upstream.internal_outputs {
+                self.broker
+                    .finish_writers(topic, &partitions_by_sub[sub], upstream.partitions)
+                    .await?;
             }
         }
         for r in results.into_iter().flatten() {

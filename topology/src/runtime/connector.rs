@@ -137,6 +137,14 @@ pub trait Broker: Send + Sync {
         let _ = topic;
         Ok(())
     }
+    /// Marks some of a topic's writers finished: `writers` are the ids of those that are done
+    /// (the upstream tasks of an internal repartition topic, one per upstream partition), out of
+    /// `of` writers in all, across every instance of the application. A broker that supports
+    /// finite topics closes `topic` once all `of` have finished; a no-op elsewhere.
+    async fn finish_writers(&self, topic: &str, writers: &[u32], of: u32) -> Result<()> {
+        let _ = (topic, writers, of);
+        Ok(())
+    }
 }
 
 /// A topic of a broker seen as a source connector.

@@ -4,7 +4,7 @@ use super::connector::{Broker, Bytes, OutRecord, PartitionReader, Polled, RawRec
 use crate::error::{Result, TopologyError};
 use async_trait::async_trait;
 use parking_lot::{Mutex, RwLock};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +14,21 @@ struct Topic {
     partitions: Vec<Mutex<Vec<RawRecord>>>,
     closed: AtomicBool,
     appended: Notify,
+    /// The writers that said they are done ([`Broker::finish_writers`]).
+    finished_writers: Mutex<BTreeSet<u32>>,
+}
+
+impl Topic {
+    fn new(partitions: u32) -> Self {
+        Self {
+            partitions: (0..partitions.max(1))
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
+            closed: AtomicBool::new(false),
+            appended: Notify::new(),
+            finished_writers: Mutex::new(BTreeSet::new()),
+        }
+    }
 }
 
 /// Topics held in memory and shared by every clone. Topics are created on first use with the
@@ -42,15 +57,9 @@ impl MemoryBroker {
     /// Creates `name` with `partitions` partitions; an existing topic is left as it is.
     pub fn create_topic(&self, name: &str, partitions: u32) {
         let mut topics = self.topics.write();
-        topics.entry(name.to_string()).or_insert_with(|| {
-            Arc::new(Topic {
-                partitions: (0..partitions.max(1))
-                    .map(|_| Mutex::new(Vec::new()))
-                    .collect(),
-                closed: AtomicBool::new(false),
-                appended: Notify::new(),
-            })
-        });
+        topics
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(Topic::new(partitions)));
     }
 
     fn topic(&self, name: &str) -> Option<Arc<Topic>> {
@@ -63,13 +72,11 @@ impl MemoryBroker {
         }
         self.create_topic(name, self.default_partitions);
         // Just created above; a concurrent creator may have won, either way it exists now.
-        self.topics.read().get(name).cloned().unwrap_or_else(|| {
-            Arc::new(Topic {
-                partitions: vec![Mutex::new(Vec::new())],
-                closed: AtomicBool::new(false),
-                appended: Notify::new(),
-            })
-        })
+        self.topics
+            .read()
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Topic::new(1)))
     }
 
     /// Appends records to `topic` synchronously (creating it if needed).
@@ -240,6 +247,19 @@ impl Broker for MemoryBroker {
         MemoryBroker::close_topic(self, topic);
         Ok(())
     }
+
+    async fn finish_writers(&self, topic: &str, writers: &[u32], of: u32) -> Result<()> {
+        let all_done = {
+            let t = self.topic_or_create(topic);
+            let mut finished = t.finished_writers.lock();
+            finished.extend(writers.iter().copied());
+            (0..of).all(|w| finished.contains(&w))
+        };
+        if all_done {
+            MemoryBroker::close_topic(self, topic);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -273,6 +293,21 @@ mod tests {
         let mut r1 = b.reader("t", 1, StartFrom::Offset(1)).await.unwrap();
         assert!(r1.poll(10, 0).await.unwrap().records.is_empty());
         assert!(b.append("t", vec![out(5, "x")]).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_topic_closes_once_every_writer_has_finished() {
+        let b = MemoryBroker::new(1);
+        b.append("r", vec![out(0, "a")]).unwrap();
+        let mut r = b.reader("r", 0, StartFrom::Earliest).await.unwrap();
+        assert_eq!(r.poll(10, 0).await.unwrap().records.len(), 1);
+        // Writers 0 and 2 of 3 (say, instance 0 of two); then writer 2 again, and none.
+        Broker::finish_writers(&b, "r", &[0, 2], 3).await.unwrap();
+        Broker::finish_writers(&b, "r", &[2], 3).await.unwrap();
+        Broker::finish_writers(&b, "r", &[], 3).await.unwrap();
+        assert!(!r.poll(10, 0).await.unwrap().end_of_stream);
+        Broker::finish_writers(&b, "r", &[1], 3).await.unwrap();
+        assert!(r.poll(10, 0).await.unwrap().end_of_stream);
     }
 
     #[tokio::test]
