@@ -12,7 +12,7 @@ use rskafka::client::partition::{OffsetAt, PartitionClient, UnknownTopicHandling
 use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record as KafkaRecord;
 use rskafka::BackoffConfig;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use weir_topology::{Broker, OutRecord, PartitionReader, Result, StartFrom, TopologyError};
@@ -194,7 +194,7 @@ impl Broker for KafkaBroker {
             fetch_max_bytes: self.config.fetch_max_bytes,
             retry: self.config.retry.clone(),
             offset_reset: self.config.offset_reset,
-            pending: VecDeque::new(),
+            pending: Vec::new().into_iter(),
         }))
     }
 

@@ -7,7 +7,7 @@ use super::retry::{refresh_if_stale, retry, retry_classified, Failure};
 use async_trait::async_trait;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
 use rskafka::client::Client;
-use std::collections::VecDeque;
+use rskafka::record::RecordAndOffset;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_topology::{PartitionReader, Polled, RawRecord, Result};
@@ -23,9 +23,21 @@ pub(crate) struct KafkaReader {
     pub(crate) fetch_max_bytes: i32,
     pub(crate) retry: RetryConfig,
     pub(crate) offset_reset: OffsetReset,
-    /// Fetched records beyond the last poll's `max_records` (a front queue: a broker may answer
-    /// one fetch with far more records than one poll takes).
-    pub(crate) pending: VecDeque<RawRecord>,
+    /// Fetched records not handed out yet, converted as polls take them: a broker may answer
+    /// one fetch with far more records than one poll takes (noida-db answers with the whole
+    /// partition), and converting them all at once would copy them into a second queue.
+    pub(crate) pending: std::vec::IntoIter<RecordAndOffset>,
+}
+
+/// A fetched record as weir's runtime takes it (the key and value move, nothing is copied).
+fn raw_record(r: RecordAndOffset) -> RawRecord {
+    RawRecord {
+        key: r.record.key,
+        value: r.record.value.map(weir_topology::Bytes::from),
+        timestamp: r.record.timestamp.timestamp_millis(),
+        headers: r.record.headers.into_iter().collect(),
+        offset: r.offset,
+    }
 }
 
 /// The first offset kept and the offset the next written record gets.
@@ -87,7 +99,7 @@ impl KafkaReader {
             "kafka: offset out of range, reader reset"
         );
         self.next = to;
-        self.pending.clear();
+        self.pending = Vec::new().into_iter();
         Ok(())
     }
 
@@ -110,19 +122,19 @@ impl KafkaReader {
             Err(Failure::OutOfRange) => return self.reposition().await,
             Err(Failure::Kafka(e)) => return Err(e),
         };
-        for r in records {
-            if r.offset < self.next {
-                continue; // a fetch returns whole batches, which may start before `next`
-            }
-            self.next = r.offset + 1;
-            self.pending.push_back(RawRecord {
-                key: r.record.key,
-                value: r.record.value.map(weir_topology::Bytes::from),
-                timestamp: r.record.timestamp.timestamp_millis(),
-                headers: r.record.headers.into_iter().collect(),
-                offset: r.offset,
-            });
+        let mut records = records.into_iter();
+        // A fetch returns whole batches, which may start before `next`.
+        while records
+            .as_slice()
+            .first()
+            .is_some_and(|r| r.offset < self.next)
+        {
+            records.next();
         }
+        if let Some(last) = records.as_slice().last() {
+            self.next = last.offset + 1;
+        }
+        self.pending = records;
         Ok(())
     }
 }
@@ -130,23 +142,19 @@ impl KafkaReader {
 #[async_trait]
 impl PartitionReader for KafkaReader {
     async fn poll(&mut self, max_records: usize, max_wait_ms: u64) -> Result<Polled> {
-        if self.pending.is_empty() {
+        if self.pending.as_slice().is_empty() {
             let started = Instant::now();
             self.fetch(max_wait_ms).await?;
             // Some brokers answer an empty fetch at once instead of waiting: wait out the rest of
             // `max_wait_ms` here, so an idle task does not spin.
             let waited = started.elapsed();
             let budget = Duration::from_millis(max_wait_ms);
-            if self.pending.is_empty() && waited < budget {
+            if self.pending.as_slice().is_empty() && waited < budget {
                 tokio::time::sleep(budget - waited).await;
             }
         }
         let take = self.pending.len().min(max_records);
-        let records = if take == self.pending.len() {
-            Vec::from(std::mem::take(&mut self.pending))
-        } else {
-            self.pending.drain(..take).collect()
-        };
+        let records: Vec<RawRecord> = self.pending.by_ref().take(take).map(raw_record).collect();
         Ok(Polled {
             records,
             end_of_stream: false,
