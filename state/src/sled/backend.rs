@@ -6,6 +6,47 @@ use crate::{StateError, StateResult, StoreKey, StoreValue};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long opening waits while the directory's lock is held. A sled database dropped a moment
+/// ago (by an earlier run in this process, or by a process that is exiting) keeps its lock until
+/// its background flusher has stopped.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Opens the sled database `config` describes (at `path`), waiting up to [`LOCK_WAIT`] while
+/// another holder still has the directory locked.
+pub(crate) fn open_db(config: &::sled::Config, path: &Path) -> StateResult<::sled::Db> {
+    open_db_waiting(config, path, LOCK_WAIT)
+}
+
+fn open_db_waiting(
+    config: &::sled::Config,
+    path: &Path,
+    wait: Duration,
+) -> StateResult<::sled::Db> {
+    let started = Instant::now();
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(e) if lock_held(&e) && started.elapsed() < wait => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) if lock_held(&e) => {
+                let reason = format!(
+                    "{e} (still locked after {wait:?}: is another instance using this state \
+                     directory?)"
+                );
+                return Err(storage_err(&path.display().to_string(), reason));
+            }
+            Err(e) => return Err(storage_err(&path.display().to_string(), e)),
+        }
+    }
+}
+
+/// Whether sled refused to open because another holder has the directory's lock.
+fn lock_held(e: &::sled::Error) -> bool {
+    matches!(e, ::sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
 
 /// The name of the tree holding one metadata record per store tree.
 pub const META_TREE: &str = "__weir_store_meta";
@@ -50,11 +91,10 @@ impl SledBackend {
     /// Opens (or creates) the sled database in the directory `path`.
     pub fn open(path: impl AsRef<Path>, options: SledOptions) -> StateResult<Self> {
         let path = path.as_ref();
-        let db = ::sled::Config::new()
+        let config = ::sled::Config::new()
             .path(path)
-            .cache_capacity(options.cache_capacity_bytes)
-            .open()
-            .map_err(|e| storage_err(&path.display().to_string(), e))?;
+            .cache_capacity(options.cache_capacity_bytes);
+        let db = open_db(&config, path)?;
         Ok(Self::from_db(Arc::new(db), options))
     }
 
@@ -300,6 +340,27 @@ mod tests {
             .unwrap();
         let err = b.open_kv::<String, i64>("old", 0).unwrap_err();
         assert!(err.to_string().contains("layout version"), "{err}");
+    }
+
+    #[test]
+    fn opening_waits_for_a_database_closed_a_moment_ago() {
+        let dir = std::env::temp_dir().join(format!("weir-state-lock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let config = ::sled::Config::new().path(&dir);
+        let held = open_db(&config, &dir).unwrap();
+        // While it is held, a short wait ends in a clear error.
+        let err = open_db_waiting(&config, &dir, Duration::from_millis(100)).unwrap_err();
+        assert!(err.to_string().contains("another instance"), "{err}");
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let started = Instant::now();
+        let db = open_db(&config, &dir).unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        releaser.join().unwrap();
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
