@@ -43,6 +43,12 @@ fn open_db_waiting(
     }
 }
 
+/// The sled database in the directory `dir`, with sled's defaults (for tests that reopen one).
+#[cfg(test)]
+pub(crate) fn open_dir(dir: &Path) -> StateResult<::sled::Db> {
+    open_db(&::sled::Config::new().path(dir), dir)
+}
+
 /// Whether sled refused to open because another holder has the directory's lock.
 fn lock_held(e: &::sled::Error) -> bool {
     matches!(e, ::sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))

@@ -219,7 +219,7 @@ impl<K: StoreKey, V: StoreValue> Committable for SledKeyValueStore<K, V> {
 mod tests {
     use super::*;
     use crate::conformance;
-    use crate::sled::backend::open_db;
+    use crate::sled::backend::open_dir;
 
     fn db() -> ::sled::Db {
         ::sled::Config::new().temporary(true).open().unwrap()
@@ -281,7 +281,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("weir-state-kv-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         {
-            let db = open_db(&::sled::Config::new().path(&dir), &dir)?;
+            let db = open_dir(&dir)?;
             let mut s = open(&db, "counts", 100);
             s.put("x".into(), 1)?;
             s.put("y".into(), 2)?;
@@ -289,7 +289,7 @@ mod tests {
             s.put("z".into(), 3)?; // never flushed: lost
         }
         {
-            let db = open_db(&::sled::Config::new().path(&dir), &dir)?;
+            let db = open_dir(&dir)?;
             let s = open(&db, "counts", 100);
             assert_eq!(s.all()?, vec![("x".to_string(), 1), ("y".into(), 2)]);
             assert_eq!(s.len()?, 2);

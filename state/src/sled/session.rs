@@ -127,7 +127,7 @@ impl<K: StoreKey, V: StoreValue> Committable for SledSessionStore<K, V> {
 mod tests {
     use super::*;
     use crate::conformance;
-    use crate::sled::backend::open_db;
+    use crate::sled::backend::open_dir;
 
     fn db() -> ::sled::Db {
         ::sled::Config::new().temporary(true).open().unwrap()
@@ -180,13 +180,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("weir-state-session-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         {
-            let db = open_db(&::sled::Config::new().path(&dir), &dir).unwrap();
+            let db = open_dir(&dir).unwrap();
             let mut s = SledSessionStore::<(String, i64), String>::open(&db, "s", 0, 10).unwrap();
             s.put(("u".into(), -1), Window::new(-5, 5), "x".into())
                 .unwrap();
             s.flush().unwrap();
         }
-        let db = open_db(&::sled::Config::new().path(&dir), &dir).unwrap();
+        let db = open_dir(&dir).unwrap();
         let s = SledSessionStore::<(String, i64), String>::open(&db, "s", 0, 10).unwrap();
         let all = s.all().unwrap();
         assert_eq!(

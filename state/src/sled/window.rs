@@ -109,7 +109,7 @@ impl<K: StoreKey, V: StoreValue> Committable for SledWindowStore<K, V> {
 mod tests {
     use super::*;
     use crate::conformance;
-    use crate::sled::backend::open_db;
+    use crate::sled::backend::open_dir;
 
     fn db() -> ::sled::Db {
         ::sled::Config::new().temporary(true).open().unwrap()
@@ -178,14 +178,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("weir-state-window-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         {
-            let db = open_db(&::sled::Config::new().path(&dir), &dir).unwrap();
+            let db = open_dir(&dir).unwrap();
             let mut s = SledWindowStore::<String, i64>::open(&db, "w", 2, Some(10), 100).unwrap();
             s.put("k".into(), -10, 1).unwrap();
             s.put("k".into(), 0, 2).unwrap();
             s.flush().unwrap();
             s.expire_before(0).unwrap(); // not flushed: lost
         }
-        let db = open_db(&::sled::Config::new().path(&dir), &dir).unwrap();
+        let db = open_dir(&dir).unwrap();
         let s = SledWindowStore::<String, i64>::open(&db, "w", 2, Some(10), 100).unwrap();
         assert_eq!(
             s.fetch(&"k".into(), -100, 100).unwrap(),

@@ -102,12 +102,10 @@ impl Streams {
         self.config.validate()?;
         let plan = plan(&self.topology, &self.broker, &self.config.error_handler).await?;
         let mut handles = Vec::new();
-        // Per sub-topology: this instance's task handles, and the partitions they run.
-        let mut by_sub: Vec<Vec<usize>> = Vec::new();
-        let mut partitions_by_sub: Vec<Vec<u32>> = Vec::new();
+        // Per sub-topology: this instance's tasks, as (handle index, partition).
+        let mut by_sub: Vec<Vec<(usize, u32)>> = Vec::new();
         for (sub, sp) in plan.subs.iter().enumerate() {
             let mut ids = Vec::new();
-            let mut partitions = Vec::new();
             let stores = &self.topology.subtopologies[sub].stores;
             let changelog = if self.config.changelogs && !stores.is_empty() {
                 let topic = changelog_topic(&self.config.application_id, stores);
@@ -139,14 +137,12 @@ impl Streams {
                         .write()
                         .insert((name.clone(), partition), h.clone());
                 }
-                ids.push(handles.len());
-                partitions.push(partition);
+                ids.push((handles.len(), partition));
                 let cfg = self.config.clone();
                 let shutdown = self.shutdown.clone();
                 handles.push(tokio::spawn(run_task(task, cfg, shutdown)));
             }
             by_sub.push(ids);
-            partitions_by_sub.push(partitions);
         }
         let mut first_error = None;
         let mut results: Vec<Option<Result<()>>> = (0..handles.len()).map(|_| None).collect();
@@ -155,7 +151,7 @@ impl Streams {
         // instance are (one writer per upstream partition), a finite-topic broker closes those
         // topics, and the downstream tasks can finish too.
         for (sub, ids) in by_sub.iter().enumerate() {
-            for &i in ids {
+            for &(i, _) in ids {
                 let r = match (&mut handles[i]).await {
                     Ok(r) => r,
                     Err(e) => Err(TopologyError::process(
@@ -169,9 +165,10 @@ impl Streams {
                 results[i] = Some(r);
             }
             let upstream = &plan.subs[sub];
+            let writers: Vec<u32> = ids.iter().map(|&(_, partition)| partition).collect();
             for topic in &upstream.internal_outputs {
                 self.broker
-                    .finish_writers(topic, &partitions_by_sub[sub], upstream.partitions)
+                    .finish_writers(topic, &writers, upstream.partitions)
                     .await?;
             }
         }
