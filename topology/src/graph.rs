@@ -1,8 +1,8 @@
 //! The logical graph: nodes, edges, stores, sub-topologies, validation and `describe()`.
 
 use crate::error::{Result, TopologyError};
-use crate::runtime::connector::{SinkConnector, SourceConnector};
-use crate::runtime::node::{Node, Ports};
+use crate::runtime::io::broker::{SinkConnector, SourceConnector};
+use crate::runtime::task::node::{Node, Ports};
 use crate::stores::{StoreKind, StoreSpec};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;

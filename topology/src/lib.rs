@@ -33,17 +33,21 @@ pub use ops::record_sink::RecordSink;
 pub use ops::window_aggregate::LATE_PORT;
 pub use processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType, TaskId};
 pub use record::{Headers, Record, SourceMeta, Timestamp};
-pub use runtime::app::{Shutdown, Streams};
-pub use runtime::changelog::{changelog_topic, MARKER_HEADER as CHANGELOG_MARKER_HEADER};
-pub use runtime::checkpoint::{Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints};
-pub use runtime::config::StreamsConfig;
-pub use runtime::connector::{
-    kafka_partition, murmur2, Broker, Bytes, OutRecord, PartitionReader, Polled, RawRecord,
-    SinkConnector, SourceConnector, StartFrom, TopicSink, TopicSource,
+pub use runtime::app::config::StreamsConfig;
+pub use runtime::app::error_handler::ErrorHandler;
+pub use runtime::app::metrics::{MetricsSnapshot, TaskMetrics};
+pub use runtime::app::shutdown::Shutdown;
+pub use runtime::app::streams::Streams;
+pub use runtime::io::broker::{
+    BoundedTopics, Broker, Bytes, OutRecord, PartitionReader, Polled, RawRecord, SinkConnector,
+    SourceConnector, StartFrom, TopicSink, TopicSource,
 };
-pub use runtime::memory::MemoryBroker;
-pub use runtime::metrics::{MetricsSnapshot, TaskMetrics};
-pub use runtime::state::ErrorHandler;
+pub use runtime::io::memory::MemoryBroker;
+pub use runtime::io::partitioner::{kafka_partition, murmur2};
+pub use runtime::persist::changelog::{changelog_topic, MARKER_HEADER as CHANGELOG_MARKER_HEADER};
+pub use runtime::persist::checkpoint::{
+    Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints,
+};
 pub use serde::{BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, StringSerde, UnitSerde};
 pub use stores::{
     KvStore, SessionStoreHandle, StoreHandle, StoreKind, StoreSpec, WindowStoreHandle,

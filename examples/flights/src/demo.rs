@@ -181,7 +181,9 @@ pub async fn run_demo_live(
             let m = producer.run().await?;
             // Embedded topics end here; a Kafka topic never ends, so once both readers have
             // caught up with everything produced, they are asked to stop (drain, commit, close).
-            broker.close_topic(FLIGHT_TOPIC).await?;
+            if let Some(bounded) = broker.bounded_topics() {
+                bounded.close_topic(FLIGHT_TOPIC);
+            }
             let produced = m.processed;
             let mut last = (u64::MAX, u64::MAX);
             loop {

@@ -1,23 +1,24 @@
 //! `TopologyTestDriver`: runs a built topology in-process, with the same task code as a real
 //! application, on in-memory topics and a manual clock. No broker, no threads, deterministic.
 
+use super::topics::{TestInputTopic, TestOutputTopic};
 use crate::error::{Result, TopologyError};
 use crate::graph::{Endpoint, NodeRole, Topology};
 use crate::processor::PunctuationType;
-use crate::record::{Record, SourceMeta, Timestamp};
-use crate::runtime::checkpoint::InMemoryCheckpoints;
-use crate::runtime::connector::{kafka_partition, Broker, OutRecord};
-use crate::runtime::memory::MemoryBroker;
-use crate::runtime::metrics::{MetricsSnapshot, TaskMetrics};
-use crate::runtime::plan::plan;
-use crate::runtime::state::ErrorHandler;
-use crate::runtime::task::{Task, TaskEnv};
+use crate::record::Timestamp;
+use crate::runtime::app::error_handler::ErrorHandler;
+use crate::runtime::app::metrics::{MetricsSnapshot, TaskMetrics};
+use crate::runtime::app::plan::plan;
+use crate::runtime::app::shutdown::Shutdown;
+use crate::runtime::io::broker::Broker;
+use crate::runtime::io::memory::MemoryBroker;
+use crate::runtime::persist::checkpoint::InMemoryCheckpoints;
+use crate::runtime::task::{StepLimits, Task, TaskEnv};
 use crate::serde::Serde;
 use crate::stores::{KvStore, SessionStoreHandle, StoreHandle, WindowStoreHandle};
 use crate::time::ManualClock;
 use crate::windows::Window;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use weir_state::StoreBackend;
@@ -55,71 +56,69 @@ impl Default for DriverConfig {
     }
 }
 
-struct Core {
-    rt: tokio::runtime::Runtime,
-    broker: MemoryBroker,
+/// The driver's state, shared with its topics.
+pub(super) struct Core {
+    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) broker: MemoryBroker,
     tasks: Vec<Task>,
     clock: ManualClock,
     config: DriverConfig,
     metrics: Vec<Arc<TaskMetrics>>,
     last_commit: Timestamp,
+    /// The driver is never shut down: its steps run to the end.
+    never: Shutdown,
 }
 
 impl Core {
-    /// Processes until no task has anything left to read, committing if asked.
-    fn run_until_idle(&mut self, commit: bool) -> Result<()> {
-        loop {
-            let rt = &self.rt;
-            let mut progress = false;
-            for task in &mut self.tasks {
-                rt.block_on(task.fetch(usize::MAX / 2, 0))?;
-                if task.process_buffered(usize::MAX)? > 0 {
-                    progress = true;
-                }
-                if task.pending_output() > 0 {
-                    rt.block_on(task.drain_outboxes())?;
-                    progress = true;
-                }
-                if task.input_ended() {
-                    task.finish_input()?;
-                    if task.pending_output() > 0 {
-                        rt.block_on(task.drain_outboxes())?;
-                        progress = true;
-                    }
-                }
-            }
-            if !progress && commit {
-                for task in &mut self.tasks {
-                    rt.block_on(task.commit())?;
-                }
-                self.last_commit = self.clock_now();
-                // A commit flushes caches, which may have written to internal topics.
-                if !self.has_unread()? {
-                    return Ok(());
-                }
-                continue;
-            }
-            if !progress {
-                return Ok(());
-            }
+    /// How a driver's steps run: everything fetched is processed, nothing waits, and commits
+    /// are the driver's own (after each input, or on its interval).
+    fn limits(&self) -> StepLimits {
+        StepLimits {
+            max_records: usize::MAX / 2,
+            wait_ms: 0,
+            commit_interval_ms: None,
+            idle_timeout_ms: self.config.idle_timeout_ms,
         }
     }
 
-    fn has_unread(&mut self) -> Result<bool> {
-        let rt = &self.rt;
+    /// One step of every task, as the application runs them; whether any moved.
+    fn step_all(&mut self) -> Result<bool> {
+        let limits = self.limits();
+        let mut progress = false;
         for task in &mut self.tasks {
-            if rt.block_on(task.fetch(usize::MAX / 2, 0))? > 0 {
-                return Ok(true);
+            progress |= self
+                .rt
+                .block_on(task.step(&limits, &self.never))?
+                .progressed();
+        }
+        Ok(progress)
+    }
+
+    /// Processes until no task has anything left to read, committing if asked.
+    fn run_until_idle(&mut self, commit: bool) -> Result<()> {
+        loop {
+            if self.step_all()? {
+                continue;
+            }
+            if !commit {
+                return Ok(());
+            }
+            for task in &mut self.tasks {
+                self.rt.block_on(task.commit())?;
+            }
+            self.last_commit = self.clock_now();
+            // A commit flushes caches, which may have written to internal topics.
+            if !self.step_all()? {
+                return Ok(());
             }
         }
-        Ok(false)
     }
 
     fn clock_now(&self) -> Timestamp {
         crate::time::Clock::now_ms(&self.clock)
     }
 
-    fn settle(&mut self) -> Result<()> {
+    pub(super) fn settle(&mut self) -> Result<()> {
         let commit = self.config.commit_after_each_input
             || self.clock_now() - self.last_commit >= self.config.commit_interval_ms;
         self.run_until_idle(commit)
@@ -213,6 +212,7 @@ impl TopologyTestDriver {
                 config,
                 metrics,
                 last_commit,
+                never: Shutdown::new(),
             })),
             topology: Arc::new(topology),
         })
@@ -225,12 +225,12 @@ impl TopologyTestDriver {
         key_serde: impl Serde<K>,
         value_serde: impl Serde<V>,
     ) -> TestInputTopic<K, V> {
-        TestInputTopic {
-            core: self.core.clone(),
-            topic: topic.to_string(),
-            key_serde: Box::new(key_serde),
-            value_serde: Box::new(value_serde),
-        }
+        TestInputTopic::new(
+            self.core.clone(),
+            topic,
+            Box::new(key_serde),
+            Box::new(value_serde),
+        )
     }
 
     /// A typed output topic: reads what sinks wrote to `topic`.
@@ -240,13 +240,12 @@ impl TopologyTestDriver {
         key_serde: impl Serde<K>,
         value_serde: impl Serde<V>,
     ) -> TestOutputTopic<K, V> {
-        TestOutputTopic {
-            core: self.core.clone(),
-            topic: topic.to_string(),
-            key_serde: Box::new(key_serde),
-            value_serde: Box::new(value_serde),
-            positions: RefCell::new(HashMap::new()),
-        }
+        TestOutputTopic::new(
+            self.core.clone(),
+            topic,
+            Box::new(key_serde),
+            Box::new(value_serde),
+        )
     }
 
     /// Moves the manual wall clock forward: runs wall-clock punctuations, the idle timeout,
@@ -390,172 +389,5 @@ fn store_type_error(name: &str) -> TopologyError {
         node: "(driver)".into(),
         store: name.into(),
         reason: "it has another shape or key/value types".into(),
-    }
-}
-
-/// A typed input topic of a [`TopologyTestDriver`].
-pub struct TestInputTopic<K, V> {
-    core: Rc<RefCell<Core>>,
-    topic: String,
-    key_serde: Box<dyn Serde<K>>,
-    value_serde: Box<dyn Serde<V>>,
-}
-
-impl<K: 'static, V: 'static> TestInputTopic<K, V> {
-    /// Sends one record (partition chosen from the key) and processes it.
-    pub fn pipe(&self, key: K, value: V, timestamp: Timestamp) -> Result<()> {
-        self.pipe_to(None, key, value, timestamp)
-    }
-
-    /// Sends one record to `partition` and processes it.
-    pub fn pipe_to_partition(
-        &self,
-        partition: u32,
-        key: K,
-        value: V,
-        timestamp: Timestamp,
-    ) -> Result<()> {
-        self.pipe_to(Some(partition), key, value, timestamp)
-    }
-
-    /// Sends raw value bytes (for testing bad input) and processes them.
-    pub fn pipe_raw(&self, key: &K, value: &[u8], timestamp: Timestamp) -> Result<()> {
-        let key = self.key_bytes(key)?;
-        self.append(None, key, value.to_vec(), timestamp)
-    }
-
-    /// Sends several records in order.
-    pub fn pipe_all(&self, records: impl IntoIterator<Item = (K, V, Timestamp)>) -> Result<()> {
-        for (k, v, t) in records {
-            self.pipe(k, v, t)?;
-        }
-        Ok(())
-    }
-
-    fn key_bytes(&self, key: &K) -> Result<Option<Vec<u8>>> {
-        let bytes = self
-            .key_serde
-            .serialize(key)
-            .map_err(|e| TopologyError::Serde {
-                node: self.topic.clone(),
-                reason: e,
-            })?;
-        Ok(if bytes.is_empty() { None } else { Some(bytes) })
-    }
-
-    fn pipe_to(
-        &self,
-        partition: Option<u32>,
-        key: K,
-        value: V,
-        timestamp: Timestamp,
-    ) -> Result<()> {
-        let key = self.key_bytes(&key)?;
-        let value = self
-            .value_serde
-            .serialize(&value)
-            .map_err(|e| TopologyError::Serde {
-                node: self.topic.clone(),
-                reason: e,
-            })?;
-        self.append(partition, key, value, timestamp)
-    }
-
-    fn append(
-        &self,
-        partition: Option<u32>,
-        key: Option<Vec<u8>>,
-        value: Vec<u8>,
-        timestamp: Timestamp,
-    ) -> Result<()> {
-        let mut core = self.core.borrow_mut();
-        let partitions = core
-            .rt
-            .block_on(core.broker.partitions(&self.topic))?
-            .unwrap_or(1);
-        let partition = partition.unwrap_or_else(|| kafka_partition(key.as_deref(), partitions));
-        core.broker.append(
-            &self.topic,
-            vec![OutRecord {
-                partition,
-                key,
-                value: Some(value),
-                timestamp,
-                headers: Vec::new(),
-            }],
-        )?;
-        core.settle()
-    }
-}
-
-/// A typed output topic of a [`TopologyTestDriver`]: each read returns what arrived since the last.
-pub struct TestOutputTopic<K, V> {
-    core: Rc<RefCell<Core>>,
-    topic: String,
-    key_serde: Box<dyn Serde<K>>,
-    value_serde: Box<dyn Serde<V>>,
-    positions: RefCell<HashMap<u32, usize>>,
-}
-
-impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
-    /// The new records, partition by partition, in offset order.
-    pub fn read_all(&self) -> Result<Vec<Record<K, V>>> {
-        let core = self.core.borrow();
-        let partitions = core
-            .rt
-            .block_on(core.broker.partitions(&self.topic))?
-            .unwrap_or(0);
-        let mut out = Vec::new();
-        let mut positions = self.positions.borrow_mut();
-        for p in 0..partitions {
-            let records = core.broker.records(&self.topic, p);
-            let from = positions.get(&p).copied().unwrap_or(0);
-            for raw in records.iter().skip(from) {
-                let err = |e: String| TopologyError::Serde {
-                    node: self.topic.clone(),
-                    reason: e,
-                };
-                let key = self
-                    .key_serde
-                    .deserialize(raw.key.as_deref().unwrap_or(&[]))
-                    .map_err(err)?;
-                let value = self
-                    .value_serde
-                    .deserialize(raw.value.as_deref().unwrap_or(&[]))
-                    .map_err(|e| TopologyError::Serde {
-                        node: self.topic.clone(),
-                        reason: e,
-                    })?;
-                out.push(
-                    Record::new(key, value, raw.timestamp)
-                        .with_headers(raw.headers.clone())
-                        .with_source(SourceMeta {
-                            topic: self.topic.as_str().into(),
-                            partition: p,
-                            offset: raw.offset,
-                        }),
-                );
-            }
-            positions.insert(p, records.len());
-        }
-        Ok(out)
-    }
-
-    /// The new records as key/value pairs.
-    pub fn read_key_values(&self) -> Result<Vec<(K, V)>> {
-        Ok(self
-            .read_all()?
-            .into_iter()
-            .map(Record::into_key_value)
-            .collect())
-    }
-
-    /// The new records' values.
-    pub fn read_values(&self) -> Result<Vec<V>> {
-        Ok(self
-            .read_all()?
-            .into_iter()
-            .map(|r| r.into_key_value().1)
-            .collect())
     }
 }

@@ -2,6 +2,8 @@
 
 mod driver;
 mod mock;
+mod topics;
 
-pub use driver::{DriverConfig, TestInputTopic, TestOutputTopic, TopologyTestDriver};
+pub use driver::{DriverConfig, TopologyTestDriver};
 pub use mock::{Forwarded, MockProcessorContext, Scheduled};
+pub use topics::{TestInputTopic, TestOutputTopic};

@@ -1,11 +1,11 @@
 //! Resolves a topology's sources and sinks against a broker: partition counts, connectors,
 //! internal topics. Shared by the application and the test driver.
 
-use super::connector::{Broker, SinkConnector, SourceConnector, TopicSink, TopicSource};
-use super::state::ErrorHandler;
-use super::task::{Sinks, Sources};
+use super::error_handler::ErrorHandler;
 use crate::error::{Result, TopologyError};
 use crate::graph::{Endpoint, NodeRole, Topology};
+use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector, TopicSink, TopicSource};
+use crate::runtime::task::{Sinks, Sources};
 use std::collections::HashMap;
 use std::sync::Arc;
 

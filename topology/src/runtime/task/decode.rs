@@ -4,7 +4,7 @@
 //! left with the topology's own work. Order is kept; decode errors stay with their records and
 //! are handled when the record is processed.
 
-use super::connector::RawRecord;
+use crate::runtime::io::broker::RawRecord;
 use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};

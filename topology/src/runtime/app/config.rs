@@ -1,7 +1,7 @@
 //! Application settings: commit interval, polling, idle timeout, instances, stores, errors, clock.
 
-use super::checkpoint::{CheckpointStore, SledCheckpoints};
-use super::state::ErrorHandler;
+use super::error_handler::ErrorHandler;
+use crate::runtime::persist::checkpoint::{CheckpointStore, SledCheckpoints};
 use crate::time::{Clock, SystemClock};
 use std::path::Path;
 use std::sync::Arc;

@@ -21,8 +21,8 @@
 //! again before it goes on, so the log also stays right under compaction.
 
 use super::checkpoint::{Checkpoint, StoredCheckpoint};
-use super::connector::{Broker, OutRecord, RawRecord, StartFrom};
 use crate::error::{Result, TopologyError};
+use crate::runtime::io::broker::{Broker, OutRecord, RawRecord, StartFrom};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use weir_state::sled::{RawChange, SledBackend};

@@ -131,20 +131,23 @@ pub trait Broker: Send + Sync {
             format!("{} cannot tell a partition's end offset", self.name()),
         ))
     }
-    /// Marks `topic` finished when the broker supports finite topics (the in-memory one does);
-    /// readers then see end-of-stream after the last record. A no-op elsewhere.
-    async fn close_topic(&self, topic: &str) -> Result<()> {
-        let _ = topic;
-        Ok(())
+    /// The broker's topics that can end (the in-memory broker's), or `None` when its topics
+    /// are unbounded (Kafka's).
+    fn bounded_topics(&self) -> Option<&dyn BoundedTopics> {
+        None
     }
+}
+
+/// A broker whose topics can end, so bounded runs finish: readers see the end of a closed topic
+/// after its last record.
+pub trait BoundedTopics: Send + Sync {
+    /// Closes `topic`: no record will be appended any more.
+    fn close_topic(&self, topic: &str);
     /// Marks some of a topic's writers finished: `writers` are the ids of those that are done
     /// (the upstream tasks of an internal repartition topic, one per upstream partition), out of
-    /// `of` writers in all, across every instance of the application. A broker that supports
-    /// finite topics closes `topic` once all `of` have finished; a no-op elsewhere.
-    async fn finish_writers(&self, topic: &str, writers: &[u32], of: u32) -> Result<()> {
-        let _ = (topic, writers, of);
-        Ok(())
-    }
+    /// `of` writers in all, across every instance of the application. The topic closes once all
+    /// `of` have finished.
+    fn finish_writers(&self, topic: &str, writers: &[u32], of: u32);
 }
 
 /// A topic of a broker seen as a source connector.
@@ -211,75 +214,5 @@ impl SinkConnector for TopicSink {
     }
     async fn flush(&self) -> Result<()> {
         self.broker.flush().await
-    }
-}
-
-/// Kafka's default partitioner for keyed records: murmur2 of the key bytes, made positive,
-/// modulo the partition count. Keyless records go to partition 0 here (sinks spread them; see
-/// `StickyPartition`).
-pub fn kafka_partition(key: Option<&[u8]>, partitions: u32) -> u32 {
-    match key {
-        Some(k) if partitions > 0 => ((murmur2(k) & 0x7fff_ffff) as u32) % partitions,
-        _ => 0,
-    }
-}
-
-/// The 32-bit murmur2 hash as Kafka's Java client computes it (seed 0x9747b28c).
-pub fn murmur2(data: &[u8]) -> i32 {
-    const M: u32 = 0x5bd1_e995;
-    const R: u32 = 24;
-    let len = data.len();
-    let mut h: u32 = 0x9747_b28c ^ (len as u32);
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> R;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M);
-        h ^= k;
-    }
-    let rest = chunks.remainder();
-    if rest.len() >= 3 {
-        h ^= (rest[2] as u32) << 16;
-    }
-    if rest.len() >= 2 {
-        h ^= (rest[1] as u32) << 8;
-    }
-    if !rest.is_empty() {
-        h ^= rest[0] as u32;
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h as i32
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn murmur2_matches_kafka_reference_values() {
-        // Reference values from Kafka's own UtilsTest for Utils.murmur2.
-        assert_eq!(murmur2(b"21"), -973932308);
-        assert_eq!(murmur2(b"foobar"), -790332482);
-        assert_eq!(murmur2(b"a-little-bit-long-string"), -985981536);
-        assert_eq!(murmur2(b"a-little-bit-longer-string"), -1486304829);
-        assert_eq!(
-            murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"),
-            -58897971
-        );
-        assert_eq!(murmur2(b"abc"), 479470107);
-    }
-
-    #[test]
-    fn partitions_are_in_range() {
-        for k in 0..100u32 {
-            let key = k.to_string();
-            assert!(kafka_partition(Some(key.as_bytes()), 7) < 7);
-        }
-        assert_eq!(kafka_partition(None, 7), 0);
     }
 }

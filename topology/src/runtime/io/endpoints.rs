@@ -1,12 +1,14 @@
 //! The source node (bytes in, typed records out) and the topic sink node (typed records to bytes).
 
-use super::connector::{kafka_partition, OutRecord, RawRecord};
-use super::decode::{decode_batch, BatchDecoder, DecodedQueue};
-use super::node::{forward_all, Arena, Node, Ports};
-use super::state::{ErrorHandler, TaskState};
+use super::broker::{OutRecord, RawRecord};
+use super::partitioner::kafka_partition;
 use crate::error::{Result, TopologyError};
 use crate::processor::PunctuationType;
 use crate::record::{Record, SourceMeta, Timestamp};
+use crate::runtime::app::error_handler::ErrorHandler;
+use crate::runtime::task::decode::{decode_batch, BatchDecoder, DecodedQueue};
+use crate::runtime::task::node::{forward_all, Arena, Node, Ports};
+use crate::runtime::task::state::TaskState;
 use crate::serde::Serde;
 use crate::time::TimestampExtractor;
 use std::any::Any;

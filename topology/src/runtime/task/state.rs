@@ -1,10 +1,12 @@
 //! What a task owns besides its nodes: time, punctuation schedules, stores, outboxes, counters.
+//! Nodes reach it through their context.
 
-use super::connector::OutRecord;
-use super::metrics::TaskMetrics;
 use crate::error::{Result, TopologyError};
 use crate::processor::{PunctuationType, TaskId};
 use crate::record::Timestamp;
+use crate::runtime::app::error_handler::ErrorHandler;
+use crate::runtime::app::metrics::TaskMetrics;
+use crate::runtime::io::broker::OutRecord;
 use crate::stores::StoreHandle;
 use crate::time::Clock;
 use std::collections::HashMap;
@@ -27,18 +29,6 @@ pub(crate) struct Schedule {
 pub(crate) struct Outbox {
     pub partitions: u32,
     pub records: Vec<OutRecord>,
-}
-
-/// What to do with a record that cannot be read (bad bytes, bad timestamp).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum ErrorHandler {
-    /// Log it, count it, go on (the default).
-    #[default]
-    LogAndContinue,
-    /// Stop the task with an error.
-    Fail,
-    /// Write the raw record to this topic with an `weir.error` header, count it, go on.
-    DeadLetter(String),
 }
 
 pub(crate) struct TaskState {

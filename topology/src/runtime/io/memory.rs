@@ -1,6 +1,8 @@
 //! An in-process broker: named topics with partitions, so topologies run end to end without Kafka.
 
-use super::connector::{Broker, Bytes, OutRecord, PartitionReader, Polled, RawRecord, StartFrom};
+use super::broker::{
+    BoundedTopics, Broker, Bytes, OutRecord, PartitionReader, Polled, RawRecord, StartFrom,
+};
 use crate::error::{Result, TopologyError};
 use async_trait::async_trait;
 use parking_lot::{Mutex, RwLock};
@@ -14,7 +16,7 @@ struct Topic {
     partitions: Vec<Mutex<Vec<RawRecord>>>,
     closed: AtomicBool,
     appended: Notify,
-    /// The writers that said they are done ([`Broker::finish_writers`]).
+    /// The writers that said they are done ([`BoundedTopics::finish_writers`]).
     finished_writers: Mutex<BTreeSet<u32>>,
 }
 
@@ -243,12 +245,17 @@ impl Broker for MemoryBroker {
         Ok(end)
     }
 
-    async fn close_topic(&self, topic: &str) -> Result<()> {
+    fn bounded_topics(&self) -> Option<&dyn BoundedTopics> {
+        Some(self)
+    }
+}
+
+impl BoundedTopics for MemoryBroker {
+    fn close_topic(&self, topic: &str) {
         MemoryBroker::close_topic(self, topic);
-        Ok(())
     }
 
-    async fn finish_writers(&self, topic: &str, writers: &[u32], of: u32) -> Result<()> {
+    fn finish_writers(&self, topic: &str, writers: &[u32], of: u32) {
         let all_done = {
             let t = self.topic_or_create(topic);
             let mut finished = t.finished_writers.lock();
@@ -258,7 +265,6 @@ impl Broker for MemoryBroker {
         if all_done {
             MemoryBroker::close_topic(self, topic);
         }
-        Ok(())
     }
 }
 
@@ -302,11 +308,11 @@ mod tests {
         let mut r = b.reader("r", 0, StartFrom::Earliest).await.unwrap();
         assert_eq!(r.poll(10, 0).await.unwrap().records.len(), 1);
         // Writers 0 and 2 of 3 (say, instance 0 of two); then writer 2 again, and none.
-        Broker::finish_writers(&b, "r", &[0, 2], 3).await.unwrap();
-        Broker::finish_writers(&b, "r", &[2], 3).await.unwrap();
-        Broker::finish_writers(&b, "r", &[], 3).await.unwrap();
+        BoundedTopics::finish_writers(&b, "r", &[0, 2], 3);
+        BoundedTopics::finish_writers(&b, "r", &[2], 3);
+        BoundedTopics::finish_writers(&b, "r", &[], 3);
         assert!(!r.poll(10, 0).await.unwrap().end_of_stream);
-        Broker::finish_writers(&b, "r", &[1], 3).await.unwrap();
+        BoundedTopics::finish_writers(&b, "r", &[1], 3);
         assert!(r.poll(10, 0).await.unwrap().end_of_stream);
     }
 

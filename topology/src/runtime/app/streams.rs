@@ -1,52 +1,20 @@
 //! `Streams`: runs a topology against a broker, one tokio task per (sub-topology, partition),
 //! with periodic commits, graceful shutdown and interactive queries on its stores.
 
-use super::changelog::changelog_topic;
-use super::checkpoint::{CheckpointStore, InMemoryCheckpoints};
 use super::config::StreamsConfig;
-use super::connector::Broker;
 use super::metrics::{MetricsSnapshot, TaskMetrics};
 use super::plan::plan;
-use super::task::{Task, TaskEnv};
+use super::shutdown::Shutdown;
 use crate::error::{Result, TopologyError};
 use crate::graph::Topology;
+use crate::runtime::io::broker::Broker;
+use crate::runtime::persist::changelog::changelog_topic;
+use crate::runtime::persist::checkpoint::{CheckpointStore, InMemoryCheckpoints};
+use crate::runtime::task::{StepLimits, Task, TaskEnv};
 use crate::stores::StoreHandle;
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use tokio::sync::Notify;
-
-/// Asks a running application to stop: stop fetching, drain, commit, close.
-#[derive(Clone, Default)]
-pub struct Shutdown(Arc<(AtomicBool, Notify)>);
-
-impl Shutdown {
-    /// A fresh, unset signal.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Requests the shutdown.
-    pub fn trigger(&self) {
-        self.0 .0.store(true, Ordering::SeqCst);
-        self.0 .1.notify_waiters();
-    }
-    /// Whether the shutdown was requested.
-    pub fn is_triggered(&self) -> bool {
-        self.0 .0.load(Ordering::SeqCst)
-    }
-    /// Returns once the shutdown is requested.
-    pub async fn wait(&self) {
-        let notified = self.0 .1.notified();
-        tokio::pin!(notified);
-        // Registered before the check, so a trigger in between is not missed.
-        notified.as_mut().enable();
-        if self.is_triggered() {
-            return;
-        }
-        notified.await;
-    }
-}
 
 /// A topology running against a broker.
 pub struct Streams {
@@ -166,10 +134,10 @@ impl Streams {
             }
             let upstream = &plan.subs[sub];
             let writers: Vec<u32> = ids.iter().map(|&(_, partition)| partition).collect();
-            for topic in &upstream.internal_outputs {
-                self.broker
-                    .finish_writers(topic, &writers, upstream.partitions)
-                    .await?;
+            if let Some(bounded) = self.broker.bounded_topics() {
+                for topic in &upstream.internal_outputs {
+                    bounded.finish_writers(topic, &writers, upstream.partitions);
+                }
             }
         }
         for r in results.into_iter().flatten() {
@@ -198,55 +166,39 @@ impl Streams {
     }
 }
 
+/// Runs one task until its input ends or shutdown, committing on the interval. A task that
+/// ends well commits and closes; one that fails is aborted without a commit, so a restart
+/// reprocesses everything after its last commit.
 async fn run_task(mut task: Task, cfg: StreamsConfig, shutdown: Shutdown) -> Result<()> {
     let commit_ms = cfg.commit_interval.as_millis() as i64;
-    let idle_ms = cfg.idle_timeout.map(|d| d.as_millis() as i64);
-    let wait_ms = cfg.poll_wait.as_millis() as u64;
+    let limits = StepLimits {
+        max_records: cfg.poll_records,
+        wait_ms: cfg.poll_wait.as_millis() as u64,
+        commit_interval_ms: Some(commit_ms),
+        idle_timeout_ms: cfg.idle_timeout.map(|d| d.as_millis() as i64),
+    };
     let result: Result<()> = async {
         while !shutdown.is_triggered() {
-            // A fetch may be retrying through a broker outage: a shutdown does not wait for it
-            // (dropping a fetch loses nothing; only processed records are committed).
-            tokio::select! {
-                fetched = task.fetch(cfg.poll_records, wait_ms) => { fetched?; }
-                _ = shutdown.wait() => break,
-            }
-            while task.process_buffered(cfg.poll_records)? > 0 {
-                // Sinks batch on their own (a Kafka sink lingers, then sends in the
-                // background): hand results over as soon as they exist.
-                if task.pending_output() > 0 {
-                    task.drain_outboxes().await?;
-                }
-                if task.commit_due(commit_ms) || shutdown.is_triggered() {
-                    break;
-                }
-                if task.can_fetch_ahead() {
-                    tokio::select! {
-                        fetched = task.fetch(cfg.poll_records, 0) => { fetched?; }
-                        _ = shutdown.wait() => break,
-                    }
-                }
-            }
-            task.on_wall_clock(idle_ms)?;
-            if task.pending_output() > 0 {
-                task.drain_outboxes().await?;
-            }
-            if task.input_ended() {
-                task.finish_input()?;
+            let step = task.step(&limits, &shutdown).await?;
+            if step.finished || step.stopped {
                 break;
             }
             if task.commit_due(commit_ms) {
                 task.commit().await?;
             }
         }
-        Ok(())
+        task.close().await
     }
     .await;
-    let closed = task.close().await;
-    result.and(closed).map_err(|e| match e {
-        e @ TopologyError::Task { .. } => e,
-        e => TopologyError::Task {
-            task: task.id.to_string(),
-            source: Box::new(e),
-        },
+    result.map_err(|e| {
+        let id = task.id;
+        task.abort();
+        match e {
+            e @ TopologyError::Task { .. } => e,
+            e => TopologyError::Task {
+                task: id.to_string(),
+                source: Box::new(e),
+            },
+        }
     })
 }

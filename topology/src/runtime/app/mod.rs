@@ -1,0 +1,9 @@
+//! The application: [`streams::Streams`] runs a topology's tasks against a broker, with its
+//! configuration, plan, metrics, error handler and shutdown signal.
+
+pub(crate) mod config;
+pub(crate) mod error_handler;
+pub(crate) mod metrics;
+pub(crate) mod plan;
+pub(crate) mod shutdown;
+pub(crate) mod streams;

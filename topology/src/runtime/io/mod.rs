@@ -1,0 +1,7 @@
+//! I/O: the broker and connector traits, the in-memory broker, Kafka's partitioner, and the
+//! source and sink nodes where a task's records enter and leave as bytes.
+
+pub(crate) mod broker;
+pub(crate) mod endpoints;
+pub(crate) mod memory;
+pub(crate) mod partitioner;

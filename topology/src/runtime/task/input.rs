@@ -1,0 +1,184 @@
+//! A task's inputs: fetching from each source's reader, decoding large batches ahead on helper
+//! threads, and picking the next record (the oldest head across inputs) to process.
+
+use super::decode::{BatchDecoder, CHUNK};
+use super::Task;
+use crate::error::{Result, TopologyError};
+use crate::processor::PunctuationType;
+use crate::runtime::io::broker::{PartitionReader, RawRecord};
+use crate::runtime::io::endpoints::SourceInput;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// One input partition of a task and the records fetched from it.
+pub(super) struct SourceBinding {
+    /// The source node, in the task's arena.
+    pub node: usize,
+    pub topic: Arc<str>,
+    pub partition: u32,
+    pub reader: Box<dyn PartitionReader>,
+    /// Records ready to process (decoded ahead, or to be decoded when processed).
+    pub buffer: VecDeque<RawRecord>,
+    /// A fetched batch to decode ahead before it joins `buffer` (see [`super::decode`]).
+    pub incoming: Vec<RawRecord>,
+    /// The source node's decoding, when batches are decoded ahead.
+    pub decoder: Option<Arc<dyn BatchDecoder>>,
+    /// The offset after the last record whose processing finished: what a commit records.
+    pub next_offset: i64,
+    pub ended: bool,
+}
+
+impl SourceBinding {
+    /// Records fetched and not yet processed.
+    pub fn pending(&self) -> usize {
+        self.buffer.len() + self.incoming.len()
+    }
+}
+
+impl Task {
+    /// Reads up to `max_records` from each source whose buffer is low. Waits up to `max_wait_ms`
+    /// only when nothing at all is buffered. Returns how many records arrived. With decoding
+    /// ahead, a batch large enough to share goes to `incoming` (one batch at a time), to be
+    /// decoded while the records before it are processed.
+    pub(super) async fn fetch(&mut self, max_records: usize, max_wait_ms: u64) -> Result<usize> {
+        let buffered = self.buffered();
+        let open = self.sources.iter().filter(|s| !s.ended).count();
+        let mut got = 0;
+        for s in self
+            .sources
+            .iter_mut()
+            .filter(|s| !s.ended && s.incoming.is_empty() && s.buffer.len() < max_records)
+        {
+            let wait = if buffered == 0 && open == 1 {
+                max_wait_ms
+            } else {
+                0
+            };
+            let polled = s.reader.poll(max_records, wait).await?;
+            got += polled.records.len();
+            if s.decoder.is_some() && polled.records.len() >= 2 * CHUNK {
+                s.incoming = polled.records;
+            } else {
+                s.buffer.extend(polled.records);
+            }
+            if polled.end_of_stream && s.pending() == 0 {
+                s.ended = true;
+            }
+        }
+        if got > 0 {
+            self.last_input_wall = self.state.clock.now_ms();
+        } else if buffered == 0 && open > 1 && max_wait_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(max_wait_ms.min(5))).await;
+        }
+        Ok(got)
+    }
+
+    /// Records fetched and not yet processed, over all inputs.
+    pub(super) fn buffered(&self) -> usize {
+        self.sources.iter().map(SourceBinding::pending).sum()
+    }
+
+    /// Whether a source decodes ahead and has room for its next batch: fetching it now (without
+    /// waiting) lets it be decoded while the task processes what it has.
+    pub(super) fn can_fetch_ahead(&self) -> bool {
+        self.sources
+            .iter()
+            .any(|s| s.decoder.is_some() && !s.ended && s.incoming.is_empty())
+    }
+
+    /// True when every source is finite and fully processed.
+    pub fn input_ended(&self) -> bool {
+        !self.sources.is_empty() && self.sources.iter().all(|s| s.ended && s.pending() == 0)
+    }
+
+    /// Processes up to `max` fetched records, oldest head first across sources. A source's
+    /// incoming batch is decoded by helper threads while the task processes what is ready, and
+    /// then by the task too.
+    pub(super) fn process_buffered(&mut self, max: usize) -> Result<usize> {
+        let waiting = self.sources.iter().position(|s| !s.incoming.is_empty());
+        let Some(i) = waiting else {
+            return self.process_ready(max, None);
+        };
+        let s = &mut self.sources[i];
+        let incoming = std::mem::take(&mut s.incoming);
+        let Some(decoder) = s.decoder.clone() else {
+            s.buffer.extend(incoming);
+            return self.process_ready(max, None);
+        };
+        let mut done = Ok(0);
+        let decoded = decoder.decode(&incoming, self.decode_threads, &mut || {
+            done = self.process_ready(max, Some(i));
+        });
+        self.accept_incoming(i, incoming, decoded);
+        done
+    }
+
+    /// Hands a source node what was decoded of its incoming batch, and the batch to its buffer.
+    fn accept_incoming(
+        &mut self,
+        source: usize,
+        records: Vec<RawRecord>,
+        decoded: Box<dyn std::any::Any + Send>,
+    ) {
+        let Some(s) = self.sources.get_mut(source) else {
+            return;
+        };
+        if let Some(cell) = self.arena.get(s.node) {
+            if let Ok(mut node) = cell.try_borrow_mut() {
+                node.accept_decoded(decoded);
+            }
+        }
+        s.buffer.extend(records);
+    }
+
+    /// The input whose next record is the oldest (the only one, with a single input).
+    fn pick(&self) -> Option<usize> {
+        if let [only] = self.sources.as_slice() {
+            return (!only.buffer.is_empty()).then_some(0);
+        }
+        self.sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.buffer.front().map(|r| (r.timestamp, i)))
+            .min()
+            .map(|(_, i)| i)
+    }
+
+    /// Processes up to `max` ready records, oldest head first across sources; stops early when
+    /// source `waiting` (whose next records are being decoded) runs out. A record's offset
+    /// counts as done only once its processing finished: a failure leaves it to be read again.
+    fn process_ready(&mut self, max: usize, waiting: Option<usize>) -> Result<usize> {
+        let mut done = 0;
+        while done < max {
+            if waiting.is_some_and(|i| self.sources[i].buffer.is_empty()) {
+                break;
+            }
+            let Some(i) = self.pick() else { break };
+            let s = &mut self.sources[i];
+            let Some(raw) = s.buffer.pop_front() else {
+                break;
+            };
+            let offset = raw.offset;
+            let node = s.node;
+            let mut input = Some(SourceInput {
+                raw,
+                topic: s.topic.clone(),
+                partition: s.partition,
+            });
+            self.dispatch(node, &mut input)?;
+            self.sources[i].next_offset = offset + 1;
+            self.punctuate(PunctuationType::StreamTime, self.state.stream_time)?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    fn dispatch(&mut self, node: usize, input: &mut dyn std::any::Any) -> Result<()> {
+        super::node::dispatch(&self.arena, &mut self.state, node, input).map_err(|e| {
+            TopologyError::Task {
+                task: self.id.to_string(),
+                source: Box::new(e),
+            }
+        })
+    }
+}
