@@ -125,3 +125,54 @@ fn dead_letter_writes_the_raw_record_with_an_error_header() {
     assert_eq!(m.skipped, 1);
     assert_eq!(m.processed, 2);
 }
+
+/// A record stamped far in the future goes to the error handler instead of moving stream time
+/// so far that every later record would be late and every window expire.
+#[test]
+fn a_far_future_timestamp_is_dead_lettered_and_time_does_not_jump() {
+    let b = TopologyBuilder::new();
+    b.stream(Source::topic("in", StringSerde, JsonSerde::<i64>::new()))
+        .group_by_key()
+        .windowed_by(TumblingWindows::of(std::time::Duration::from_secs(10)))
+        .emit(EmitStrategy::OnEveryRecord)
+        .count("per-10s")
+        .to_stream()
+        .map(|w, n| (w.key, n))
+        .to(Sink::topic("out", StringSerde, JsonSerde::<u64>::new()));
+    let d = TopologyTestDriver::with_config(
+        b.build().unwrap(),
+        DriverConfig {
+            error_handler: ErrorHandler::DeadLetter("bad".into()),
+            start_wall_clock_ms: 1_000_000,
+            max_future_skew_ms: Some(60_000),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let input = d.input_topic("in", StringSerde, JsonSerde::<i64>::new());
+    input.pipe(s("a"), 1, 1_000_000).unwrap();
+    input.pipe(s("a"), 2, i64::MAX - 1).unwrap(); // hostile
+    input
+        .pipe(s("a"), 3, 1_000_060 + 3 * 24 * 3_600_000)
+        .unwrap(); // three days ahead
+    input.pipe(s("a"), 4, 1_001_000).unwrap(); // still counts: time did not jump
+    let out = d.output_topic("out", StringSerde, JsonSerde::<u64>::new());
+    assert_eq!(
+        out.read_key_values().unwrap(),
+        vec![(s("a"), 1), (s("a"), 2)]
+    );
+    let m = d.metrics();
+    assert_eq!(
+        (m.processed, m.skipped, m.dead_lettered, m.late),
+        (2, 2, 2, 0)
+    );
+    let dead = d.broker().records("bad", 0);
+    assert_eq!(dead.len(), 2);
+    let reason = dead[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "weir.error")
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .unwrap();
+    assert!(reason.contains("ahead of the wall clock"), "{reason}");
+}

@@ -27,9 +27,9 @@ pub trait KeyValueStore<K, V>: Send {
     }
     /// Makes buffered writes durable (a no-op in memory).
     fn flush(&mut self) -> StateResult<()>;
-    /// The store's side of an atomic multi-store commit, when it has one (the sled stores do);
-    /// the runtime uses it to commit a task's stores and offsets together.
-    fn committable(&mut self) -> Option<&mut dyn crate::sled::Committable> {
+    /// The store's side of an atomic commit when it buffers its writes until then (the sled
+    /// stores do); the runtime commits a task's stores and offsets together through it.
+    fn staged(&mut self) -> Option<&mut dyn crate::StagedStore> {
         None
     }
 }

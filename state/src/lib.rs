@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod commit;
 pub mod conformance;
 mod error;
 mod kv;
@@ -17,6 +18,7 @@ pub mod sled;
 mod window;
 
 pub use backend::{StoreBackend, StoreKey, StoreValue};
+pub use commit::{StagedStore, StagedWrites};
 pub use error::{StateError, StateResult};
 pub use kv::KeyValueStore;
 pub use session::SessionStore;

@@ -4,9 +4,9 @@ use crate::error::Result;
 use parking_lot::{Mutex, MutexGuard};
 use std::any::Any;
 use std::sync::Arc;
-use weir_state::sled::PendingBatch;
 use weir_state::{
-    KeyValueStore, SessionStore, StateResult, StoreBackend, StoreKey, StoreValue, WindowStore,
+    KeyValueStore, SessionStore, StagedWrites, StateResult, StoreBackend, StoreKey, StoreValue,
+    WindowStore,
 };
 
 /// The shape of a store, for `describe()` and validation.
@@ -49,20 +49,20 @@ impl StoreHandle {
         self.0.len()
     }
 
-    /// The store's buffered writes as a batch for an atomic multi-store commit, without clearing
-    /// them; `None` when the store has nothing pending or cannot join such a commit.
-    pub fn prepare_commit(&self) -> StateResult<Option<PendingBatch>> {
-        self.0.prepare_commit()
+    /// The store's buffered writes, staged for an atomic commit without clearing them; `None`
+    /// when the store has nothing pending or writes through.
+    pub(crate) fn stage(&self) -> StateResult<Option<StagedWrites>> {
+        self.0.stage()
     }
 
-    /// The batch from [`StoreHandle::prepare_commit`] is durable: the store drops its cache.
-    pub fn committed(&self) {
-        self.0.committed()
+    /// The writes from [`StoreHandle::stage`] are durable: the store drops its buffer.
+    pub(crate) fn stage_committed(&self) {
+        self.0.stage_committed()
     }
 
-    /// Makes the store write to disk only through commits (no early flush when its write cache
-    /// is full); returns whether the store supports atomic commits.
-    pub fn defer_flushes(&self) -> bool {
+    /// Makes the store write only through commits (no early flush when its write cache is
+    /// full); returns whether the store stages its writes for commits.
+    pub(crate) fn defer_flushes(&self) -> bool {
         self.0.defer_flushes()
     }
 
@@ -76,8 +76,8 @@ trait ErasedStore: Send + Sync {
     fn as_any(&self) -> &dyn Any;
     fn flush(&self) -> StateResult<()>;
     fn len(&self) -> StateResult<usize>;
-    fn prepare_commit(&self) -> StateResult<Option<PendingBatch>>;
-    fn committed(&self);
+    fn stage(&self) -> StateResult<Option<StagedWrites>>;
+    fn stage_committed(&self);
     fn defer_flushes(&self) -> bool;
 }
 
@@ -119,19 +119,19 @@ macro_rules! store_handle {
             fn len(&self) -> StateResult<usize> {
                 store_len(&**self.0.lock())
             }
-            fn prepare_commit(&self) -> StateResult<Option<PendingBatch>> {
-                match self.0.lock().committable() {
-                    Some(c) => c.prepare_batch(),
+            fn stage(&self) -> StateResult<Option<StagedWrites>> {
+                match self.0.lock().staged() {
+                    Some(c) => c.stage(),
                     None => Ok(None),
                 }
             }
-            fn committed(&self) {
-                if let Some(c) = self.0.lock().committable() {
-                    c.batch_committed();
+            fn stage_committed(&self) {
+                if let Some(c) = self.0.lock().staged() {
+                    c.stage_committed();
                 }
             }
             fn defer_flushes(&self) -> bool {
-                match self.0.lock().committable() {
+                match self.0.lock().staged() {
                     Some(c) => {
                         c.defer_flushes();
                         true

@@ -176,7 +176,7 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
         Ok(())
     }
 
-    fn committable(&mut self) -> Option<&mut dyn Committable> {
+    fn staged(&mut self) -> Option<&mut dyn crate::StagedStore> {
         Some(self)
     }
 }

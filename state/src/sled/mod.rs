@@ -44,7 +44,8 @@ mod timed;
 mod window;
 
 pub use backend::{SledBackend, SledOptions, META_TREE};
-pub use commit::{Committable, PendingBatch, RawChange, TreeChanges, CHECKPOINT_TREE};
+pub(crate) use commit::{Committable, PendingBatch};
+pub use commit::{RawChange, TreeChanges, CHECKPOINT_TREE};
 pub use kv::SledKeyValueStore;
 pub use session::SledSessionStore;
 pub use window::SledWindowStore;

@@ -103,7 +103,7 @@ impl<K: StoreKey, V: StoreValue> SessionStore<K, V> for SledSessionStore<K, V> {
         self.inner.flush()
     }
 
-    fn committable(&mut self) -> Option<&mut dyn Committable> {
+    fn staged(&mut self) -> Option<&mut dyn crate::StagedStore> {
         Some(self)
     }
 }

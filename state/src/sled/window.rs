@@ -85,7 +85,7 @@ impl<K: StoreKey, V: StoreValue> WindowStore<K, V> for SledWindowStore<K, V> {
         self.inner.flush()
     }
 
-    fn committable(&mut self) -> Option<&mut dyn Committable> {
+    fn staged(&mut self) -> Option<&mut dyn crate::StagedStore> {
         Some(self)
     }
 }

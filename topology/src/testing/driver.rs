@@ -40,6 +40,10 @@ pub struct DriverConfig {
     pub error_handler: ErrorHandler,
     /// Threads a fetched batch is decoded on (as [`crate::StreamsConfig::decode_threads`]).
     pub decode_threads: usize,
+    /// How far ahead of the manual clock a record's timestamp may be, ms (as
+    /// [`crate::StreamsConfig::max_future_skew`]); off by default, since tests pick timestamps
+    /// freely.
+    pub max_future_skew_ms: Option<i64>,
 }
 
 impl Default for DriverConfig {
@@ -52,6 +56,7 @@ impl Default for DriverConfig {
             idle_timeout_ms: None,
             error_handler: ErrorHandler::LogAndContinue,
             decode_threads: 2,
+            max_future_skew_ms: None,
         }
     }
 }
@@ -194,6 +199,7 @@ impl TopologyTestDriver {
                         metrics: m,
                         changelog: None,
                         decode_threads: config.decode_threads,
+                        max_future_skew_ms: config.max_future_skew_ms,
                     };
                     tasks.push(
                         Task::open(&topology, sub, partition, &sp.sources, &sp.sinks, env).await?,

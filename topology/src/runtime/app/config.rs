@@ -38,6 +38,11 @@ pub struct StreamsConfig {
     /// Whether tasks log their stores' commits to changelog topics on the broker and rebuild
     /// missing or stale local state from them (needs a state directory).
     pub changelogs: bool,
+    /// How far ahead of the wall clock a record's timestamp may be before it counts as bad
+    /// (to the error handler): one far-future record would otherwise move stream time so far
+    /// that every later record is late and all window state expires. Default one day; `None`
+    /// accepts any timestamp (replays of data stamped in the future).
+    pub max_future_skew: Option<Duration>,
     /// Threads a task decodes each fetched batch on, its own included. Default: the machine's
     /// cores, at most 2; 1 decodes every record on the task's thread as it is processed.
     pub decode_threads: usize,
@@ -59,8 +64,15 @@ impl StreamsConfig {
             clock: Arc::new(SystemClock),
             checkpoints: None,
             changelogs: false,
+            max_future_skew: Some(Duration::from_secs(24 * 3600)),
             decode_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
         }
+    }
+
+    /// Sets how far ahead of the wall clock a record's timestamp may be (`None`: any).
+    pub fn max_future_skew(mut self, skew: Option<Duration>) -> Self {
+        self.max_future_skew = skew;
+        self
     }
 
     /// Sets the commit interval.

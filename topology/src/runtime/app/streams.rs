@@ -97,6 +97,10 @@ impl Streams {
                     metrics,
                     changelog: changelog.clone(),
                     decode_threads: self.config.decode_threads,
+                    max_future_skew_ms: self
+                        .config
+                        .max_future_skew
+                        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
                 };
                 let task =
                     Task::open(&self.topology, sub, partition, &sp.sources, &sp.sinks, env).await?;

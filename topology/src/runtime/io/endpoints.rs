@@ -118,7 +118,15 @@ where
             _ => 0,
         };
         let ts = match self.timestamps.extract(&value, input.raw.timestamp, now) {
-            Some(t) if t >= 0 => t,
+            Some(t) if t >= 0 && t <= task.latest_valid_time => t,
+            Some(t) if t >= 0 => {
+                let reason = format!(
+                    "timestamp {t} is more than the allowed skew ahead of the wall clock \
+                     (latest accepted now: {}; see StreamsConfig::max_future_skew)",
+                    task.latest_valid_time
+                );
+                return self.reject(input, reason, task);
+            }
             other => {
                 let reason = format!("invalid timestamp {other:?}");
                 return self.reject(input, reason, task);

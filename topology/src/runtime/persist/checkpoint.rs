@@ -11,7 +11,8 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
-use weir_state::sled::{PendingBatch, SledBackend};
+use weir_state::sled::SledBackend;
+use weir_state::StagedWrites;
 
 /// What a task commits besides its stores.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -93,7 +94,7 @@ impl From<StoredCheckpoint> for Checkpoint {
 
 /// Checkpoints in the sled database of a [`SledBackend`], next to the stores. A task's commit
 /// puts its checkpoint in the same atomic transaction as its store changes
-/// ([`SledCheckpoints::batch`]); [`CheckpointStore::save`] writes one on its own.
+/// ([`SledCheckpoints::commit`]); [`CheckpointStore::save`] writes one on its own.
 #[derive(Debug, Clone)]
 pub struct SledCheckpoints {
     backend: SledBackend,
@@ -115,10 +116,17 @@ impl SledCheckpoints {
             .map_err(|e| TopologyError::config("checkpoint", format!("task {task}: {e}")))
     }
 
-    /// The batch that records `checkpoint` for `task`, to commit with the task's stores.
-    pub fn batch(&self, task: TaskId, checkpoint: &Checkpoint) -> Result<PendingBatch> {
+    /// Commits `checkpoint` for `task` together with its stores' `staged` writes, atomically.
+    pub(crate) fn commit(
+        &self,
+        task: TaskId,
+        checkpoint: &Checkpoint,
+        staged: Vec<StagedWrites>,
+    ) -> Result<()> {
         let bytes = Self::encode(task, checkpoint)?;
-        Ok(self.backend.checkpoint_batch(&task.to_string(), bytes)?)
+        Ok(self
+            .backend
+            .commit_staged(staged, &task.to_string(), bytes)?)
     }
 }
 
@@ -185,8 +193,7 @@ mod tests {
             c.save(task(3), &checkpoint()).unwrap();
             let mut later = checkpoint();
             later.stream_time = 100;
-            let batch = c.batch(task(4), &later).unwrap();
-            c.backend().commit_atomically(vec![batch]).unwrap();
+            c.commit(task(4), &later, Vec::new()).unwrap();
         }
         let c = SledCheckpoints::new(SledBackend::open(&dir, SledOptions::default()).unwrap());
         assert_eq!(c.load(task(3)).unwrap(), Some(checkpoint()));

@@ -158,24 +158,24 @@ impl Committer for SledCommitter {
         checkpoint: &mut Checkpoint,
     ) -> Result<()> {
         checkpoint.changelog_end = self.changelog_end;
-        let mut batches = Vec::with_capacity(stores.len() + 1);
+        let mut staged = Vec::with_capacity(stores.len());
         let mut names = Vec::with_capacity(stores.len());
         for (name, store) in stores {
-            match store.prepare_commit()? {
-                Some(batch) => {
+            match store.stage()? {
+                Some(writes) => {
                     names.push(name.as_str());
-                    batches.push(batch);
+                    staged.push(writes);
                 }
-                // A store outside sled (none today): flush it on its own first.
+                // A store that writes through (none on sled today): flush it on its own first.
                 None => store.flush()?,
             }
         }
         // The changelog first: what is committed locally is always in the log too.
         if let Some(log) = &self.changelog {
-            if !batches.is_empty() || self.logged_offsets.as_ref() != Some(&checkpoint.offsets) {
+            if !staged.is_empty() || self.logged_offsets.as_ref() != Some(&checkpoint.offsets) {
                 let writes: Vec<_> = names
                     .iter()
-                    .zip(&batches)
+                    .zip(&staged)
                     .map(|(n, b)| (*n, b.changes()))
                     .collect();
                 let end = log.log(&writes, checkpoint).await?;
@@ -184,10 +184,9 @@ impl Committer for SledCommitter {
                 self.logged_offsets = Some(checkpoint.offsets.clone());
             }
         }
-        batches.push(self.checkpoints.batch(task, checkpoint)?);
-        self.checkpoints.backend().commit_atomically(batches)?;
+        self.checkpoints.commit(task, checkpoint, staged)?;
         for store in stores.values() {
-            store.committed();
+            store.stage_committed();
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use super::Task;
 use crate::error::{Result, TopologyError};
 use crate::graph::{NodeArgs, NodeRole, SubTopology, Topology};
 use crate::processor::TaskId;
+use crate::record::Timestamp;
 use crate::runtime::app::error_handler::ErrorHandler;
 use crate::runtime::app::metrics::TaskMetrics;
 use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector, StartFrom};
@@ -33,6 +34,8 @@ pub(crate) struct TaskEnv {
     pub changelog: Option<(Arc<dyn Broker>, String)>,
     /// Threads a fetched batch is decoded on.
     pub decode_threads: usize,
+    /// How far ahead of the wall clock a record's timestamp may be, ms (`None`: any).
+    pub max_future_skew_ms: Option<i64>,
 }
 
 /// A source node's connector, resolved by the application.
@@ -109,6 +112,8 @@ impl Task {
                 dead_letters: Vec::new(),
                 error_handler: env.error_handler,
                 metrics: env.metrics,
+                max_future_skew_ms: env.max_future_skew_ms,
+                latest_valid_time: Timestamp::MAX,
             },
             sources: bindings,
             sinks: nodes.sinks,
@@ -119,6 +124,7 @@ impl Task {
             last_commit_wall: now,
             decode_threads: env.decode_threads,
         };
+        task.state.refresh_latest_valid_time();
         task.each_node("init", |i, node, arena, state| node.init(i, arena, state))?;
         Ok(task)
     }

@@ -45,6 +45,11 @@ pub(crate) struct TaskState {
     pub dead_letters: Vec<OutRecord>,
     pub error_handler: ErrorHandler,
     pub metrics: Arc<TaskMetrics>,
+    /// How far ahead of the wall clock a record's timestamp may be, ms (`None`: any).
+    pub max_future_skew_ms: Option<i64>,
+    /// The latest timestamp a record may carry: the wall clock plus the allowed skew, as of the
+    /// task's last step (read per record, refreshed per step).
+    pub latest_valid_time: Timestamp,
 }
 
 impl TaskState {
@@ -74,6 +79,14 @@ impl TaskState {
             next,
         });
         Ok(())
+    }
+
+    /// Recomputes [`TaskState::latest_valid_time`] from the wall clock.
+    pub fn refresh_latest_valid_time(&mut self) {
+        self.latest_valid_time = match self.max_future_skew_ms {
+            Some(skew) => self.clock.now_ms().saturating_add(skew),
+            None => Timestamp::MAX,
+        };
     }
 
     /// Moves stream time forward (never back).

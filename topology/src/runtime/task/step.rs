@@ -48,6 +48,7 @@ impl Task {
     /// hold up `stop` (dropping a fetch loses nothing: only processed records are committed).
     pub async fn step(&mut self, limits: &StepLimits, stop: &Shutdown) -> Result<Step> {
         let mut step = Step::default();
+        self.state.refresh_latest_valid_time();
         tokio::select! {
             fetched = self.fetch(limits.max_records, limits.wait_ms) => { fetched?; }
             _ = stop.wait() => return Ok(Step { stopped: true, ..step }),
