@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir::topology::prelude::*;
 use weir::topology::{
-    changelog_topic, kafka_partition, KvStore, OutRecord, WindowStoreHandle,
-    CHANGELOG_MARKER_HEADER,
+    changelog_topic, kafka_partition, KvStore, OutRecord, PartitionReader, StartFrom,
+    WindowStoreHandle, CHANGELOG_MARKER_HEADER,
 };
 
 const PARTITIONS: u32 = 3;
@@ -279,4 +279,85 @@ async fn changelogs_without_a_state_directory_are_refused() {
     );
     let err = streams.run().await.unwrap_err().to_string();
     assert!(err.contains("state directory"), "{err}");
+}
+
+/// The in-memory broker as a broker with time-based retention would look after deleting the
+/// first `deleted` records of every changelog partition: they can no longer be read, and the
+/// log starts after them.
+struct RetentionDeleted {
+    inner: MemoryBroker,
+    deleted: i64,
+}
+
+impl RetentionDeleted {
+    fn hides(&self, topic: &str) -> bool {
+        topic.ends_with("-changelog")
+    }
+}
+
+#[async_trait::async_trait]
+impl Broker for RetentionDeleted {
+    fn name(&self) -> String {
+        "retention".into()
+    }
+    async fn partitions(&self, topic: &str) -> weir::topology::Result<Option<u32>> {
+        self.inner.partitions(topic).await
+    }
+    async fn ensure_topic(&self, topic: &str, partitions: u32) -> weir::topology::Result<()> {
+        self.inner.ensure_topic(topic, partitions).await
+    }
+    async fn reader(
+        &self,
+        topic: &str,
+        partition: u32,
+        start: StartFrom,
+    ) -> weir::topology::Result<Box<dyn PartitionReader>> {
+        let start = match start {
+            StartFrom::Offset(o) if self.hides(topic) => StartFrom::Offset(o.max(self.deleted)),
+            StartFrom::Earliest if self.hides(topic) => StartFrom::Offset(self.deleted),
+            other => other,
+        };
+        self.inner.reader(topic, partition, start).await
+    }
+    async fn produce(&self, topic: &str, records: Vec<OutRecord>) -> weir::topology::Result<()> {
+        self.inner.produce(topic, records).await
+    }
+    async fn end_offset(&self, topic: &str, partition: u32) -> weir::topology::Result<i64> {
+        self.inner.end_offset(topic, partition).await
+    }
+    async fn start_offset(&self, topic: &str, partition: u32) -> weir::topology::Result<i64> {
+        let start = self.inner.start_offset(topic, partition).await?;
+        Ok(if self.hides(topic) {
+            start.max(self.deleted)
+        } else {
+            start
+        })
+    }
+}
+
+/// A changelog whose oldest records were deleted by retention cannot rebuild the state: the
+/// restore fails with a message naming the cause, instead of rebuilding part of the state and
+/// resuming from its offsets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changelog_truncated_by_retention_is_refused_not_half_restored() {
+    let broker = broker();
+    let dir = state_dir("truncated");
+    produce(&broker, 0..200);
+    let (first, _) = run(count_topology(), &broker, &dir).await;
+    drop(first);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let truncated = RetentionDeleted {
+        inner: broker.clone(),
+        deleted: 3,
+    };
+    let config = StreamsConfig::new("app")
+        .state_dir(&dir)
+        .unwrap()
+        .changelogs(true);
+    let streams = Streams::new(count_topology(), Arc::new(truncated), config);
+    let err = streams.run().await.unwrap_err().to_string();
+    assert!(err.contains("were deleted"), "{err}");
+    assert!(err.contains("cleanup.policy=compact"), "{err}");
+    drop(streams);
+    let _ = std::fs::remove_dir_all(&dir);
 }

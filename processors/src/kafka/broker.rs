@@ -208,6 +208,16 @@ impl Broker for KafkaBroker {
         Ok(latest)
     }
 
+    async fn start_offset(&self, topic: &str, partition: u32) -> Result<i64> {
+        let client = self.partition(topic, partition).await?;
+        let op = format!("list offsets {topic}/{partition}");
+        let earliest = retry(&self.config.retry, &op, || {
+            client.get_offset(OffsetAt::Earliest)
+        })
+        .await?;
+        Ok(earliest)
+    }
+
     async fn produce(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
         // Partitions are written concurrently: their requests share the broker connection, so
         // they also reach the socket together (see `produce_partition`).

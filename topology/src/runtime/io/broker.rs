@@ -131,6 +131,14 @@ pub trait Broker: Send + Sync {
             format!("{} cannot tell a partition's end offset", self.name()),
         ))
     }
+    /// The offset of the first record still in `partition` of `topic` (Kafka's log start
+    /// offset): above 0 once retention deleted older records. Changelog restoration checks it
+    /// so that a truncated log is never restored as if it were whole. A broker that keeps
+    /// every record may leave the default, 0.
+    async fn start_offset(&self, topic: &str, partition: u32) -> Result<i64> {
+        let _ = (topic, partition);
+        Ok(0)
+    }
     /// The broker's topics that can end (the in-memory broker's), or `None` when its topics
     /// are unbounded (Kafka's).
     fn bounded_topics(&self) -> Option<&dyn BoundedTopics> {

@@ -284,6 +284,30 @@ impl Changelog {
         self.log(&writes, checkpoint).await
     }
 
+    /// Fails when records the task needs from `from` on were deleted from the log (by
+    /// time- or size-based retention on a topic that is not compacted): restoring what is left
+    /// would silently rebuild part of the state.
+    async fn check_not_truncated(&self, from: i64) -> Result<()> {
+        let start = self
+            .broker
+            .start_offset(&self.topic, self.partition)
+            .await?;
+        if start > from {
+            return Err(TopologyError::connector(
+                &self.topic,
+                format!(
+                    "changelog partition {} starts at offset {start}, but state must be \
+                     rebuilt from offset {from}: the records before {start} were deleted \
+                     (retention on a topic without cleanup.policy=compact?). Restoring the \
+                     rest would lose state silently; give the topic cleanup.policy=compact, \
+                     and delete it (with the state directory) to start the application afresh",
+                    self.partition
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Brings the local state of `stores` in line with the log before they open, and returns
     /// the checkpoint to resume from (`local`, or the one restored from the log).
     pub async fn recover(
@@ -307,6 +331,7 @@ impl Changelog {
                 return Ok(Some(with_end(cp, end)));
             }
         }
+        self.check_not_truncated(logged_to.unwrap_or(0)).await?;
         let tail = self.scan(logged_to.unwrap_or(0), end).await?;
         match (&local, tail.last_commit.is_some()) {
             // The local state is the latest: undo a torn commit's writes in the log, if any.
@@ -325,6 +350,7 @@ impl Changelog {
                     topic = %self.topic, partition = self.partition, end,
                     "restoring state from the changelog"
                 );
+                self.check_not_truncated(0).await?;
                 let restored = self.restore(backend, stores, end).await?;
                 let cp = restored.last_commit.clone().unwrap_or_default();
                 let end = self.relog(backend, &restored.torn, &[], &cp).await?;
