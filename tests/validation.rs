@@ -85,11 +85,62 @@ fn two_aggregations_with_one_name_are_rejected() {
     let b = TopologyBuilder::new();
     ints(&b, "a").group_by_key().count("counts");
     ints(&b, "b").group_by_key().count("counts");
+    // Both the node name and the store name repeat: both are reported.
+    match b.build().unwrap_err() {
+        TopologyError::Invalid(errors) => {
+            let whats: Vec<_> = errors
+                .iter()
+                .map(|e| match e {
+                    TopologyError::DuplicateName { name, what } if name == "counts" => *what,
+                    other => panic!("unexpected error {other}"),
+                })
+                .collect();
+            assert_eq!(whats, vec!["node", "store"]);
+        }
+        other => panic!("unexpected error {other}"),
+    }
+}
+
+#[test]
+fn build_reports_every_problem_not_only_the_first() {
+    let b = TopologyBuilder::new();
+    ints(&b, "in").filter(|_, v| *v > 0); // dangling
+    ints(&b, "in2")
+        .process::<String, i64, _>(|| Echo, &["nowhere"])
+        .to(int_sink("out"));
+    b.stream(Source::topic("in", StringSerde, JsonSerde::<u64>::new()))
+        .foreach(|_, _| ()); // `in` read with another value type
     let err = b.build().unwrap_err();
+    let TopologyError::Invalid(errors) = &err else {
+        panic!("expected every problem, got {err}");
+    };
+    assert_eq!(errors.len(), 3, "{err}");
     assert!(
-        matches!(err, TopologyError::DuplicateName { ref name, .. } if name == "counts"),
+        matches!(errors[0], TopologyError::MissingStore { .. }),
         "{err}"
     );
+    assert!(matches!(errors[1], TopologyError::Dangling { .. }), "{err}");
+    assert!(
+        matches!(errors[2], TopologyError::TypeMismatch { .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with("3 problems in the topology:\n  1. "),
+        "{message}"
+    );
+}
+
+/// Forwards every record.
+struct Echo;
+impl Processor<String, i64, String, i64> for Echo {
+    fn process(
+        &mut self,
+        record: Record<String, i64>,
+        ctx: &mut dyn ProcessorContext<String, i64>,
+    ) -> weir::topology::Result<()> {
+        ctx.forward(record)
+    }
 }
 
 #[test]

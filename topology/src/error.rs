@@ -96,6 +96,9 @@ pub enum TopologyError {
         /// The expected `Record<K, V>` type.
         expected: &'static str,
     },
+    /// Several problems found at once: `build()` reports every one.
+    #[error("{} problems in the topology:{}", .0.len(), numbered(.0))]
+    Invalid(Vec<TopologyError>),
     /// A task stopped because of an earlier error in another node.
     #[error("task {task}: {source}")]
     Task {
@@ -131,6 +134,27 @@ impl TopologyError {
             reason: reason.to_string(),
         }
     }
+}
+
+impl TopologyError {
+    /// One error for `errors`: none when there are none, the error itself when it is alone,
+    /// [`TopologyError::Invalid`] with all of them otherwise.
+    pub(crate) fn all(mut errors: Vec<TopologyError>) -> Option<Self> {
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(Self::Invalid(errors)),
+        }
+    }
+}
+
+/// The errors as a numbered list, one per line.
+fn numbered(errors: &[TopologyError]) -> String {
+    errors
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("\n  {}. {e}", i + 1))
+        .collect()
 }
 
 /// Short for `Result<T, TopologyError>`.

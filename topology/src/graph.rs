@@ -95,8 +95,16 @@ pub struct Topology {
 }
 
 impl Topology {
-    pub(crate) fn new(nodes: Vec<NodeSpec>, stores: Vec<StoreSpec>) -> Result<Self> {
-        validate(&nodes, &stores)?;
+    /// Validates the graph; fails with every problem found, `errors` (the DSL's) first.
+    pub(crate) fn new(
+        nodes: Vec<NodeSpec>,
+        stores: Vec<StoreSpec>,
+        mut errors: Vec<TopologyError>,
+    ) -> Result<Self> {
+        errors.extend(validate(&nodes, &stores));
+        if let Some(e) = TopologyError::all(errors) {
+            return Err(e);
+        }
         let subtopologies = split(&nodes);
         Ok(Self {
             nodes,
@@ -250,17 +258,28 @@ impl ConnectorName for dyn SinkConnector {
     }
 }
 
-fn validate(nodes: &[NodeSpec], stores: &[StoreSpec]) -> Result<()> {
+/// Every problem of the graph, not only the first: no source, duplicate names, undeclared
+/// stores, dangling nodes, and topics used with different types.
+fn validate(nodes: &[NodeSpec], stores: &[StoreSpec]) -> Vec<TopologyError> {
+    let mut errors = Vec::new();
     if !nodes
         .iter()
         .any(|n| matches!(n.role, NodeRole::Source { .. }))
     {
-        return Err(TopologyError::Empty);
+        errors.push(TopologyError::Empty);
     }
+    check_unique_names(nodes, stores, &mut errors);
+    check_stores_declared(nodes, stores, &mut errors);
+    check_nothing_dangles(nodes, &mut errors);
+    check_topic_types(nodes, &mut errors);
+    errors
+}
+
+fn check_unique_names(nodes: &[NodeSpec], stores: &[StoreSpec], errors: &mut Vec<TopologyError>) {
     let mut names = BTreeSet::new();
     for n in nodes {
         if !names.insert(n.name.as_str()) {
-            return Err(TopologyError::DuplicateName {
+            errors.push(TopologyError::DuplicateName {
                 name: n.name.clone(),
                 what: "node",
             });
@@ -269,22 +288,33 @@ fn validate(nodes: &[NodeSpec], stores: &[StoreSpec]) -> Result<()> {
     let mut store_names = BTreeSet::new();
     for s in stores {
         if !store_names.insert(s.name()) {
-            return Err(TopologyError::DuplicateName {
+            errors.push(TopologyError::DuplicateName {
                 name: s.name().to_string(),
                 what: "store",
             });
         }
     }
+}
+
+fn check_stores_declared(
+    nodes: &[NodeSpec],
+    stores: &[StoreSpec],
+    errors: &mut Vec<TopologyError>,
+) {
+    let store_names: BTreeSet<&str> = stores.iter().map(StoreSpec::name).collect();
     for n in nodes {
         for s in &n.stores {
             if !store_names.contains(s.as_str()) {
-                return Err(TopologyError::MissingStore {
+                errors.push(TopologyError::MissingStore {
                     node: n.name.clone(),
                     store: s.clone(),
                 });
             }
         }
     }
+}
+
+fn check_nothing_dangles(nodes: &[NodeSpec], errors: &mut Vec<TopologyError>) {
     let mut has_children = vec![false; nodes.len()];
     for n in nodes {
         for (p, _) in &n.parents {
@@ -295,7 +325,7 @@ fn validate(nodes: &[NodeSpec], stores: &[StoreSpec]) -> Result<()> {
     }
     for (i, n) in nodes.iter().enumerate() {
         if !has_children[i] && !n.terminal {
-            return Err(TopologyError::Dangling {
+            errors.push(TopologyError::Dangling {
                 node: n.name.clone(),
                 reason: format!(
                     "its output ({}) goes nowhere; add a sink, `foreach`, or an aggregation",
@@ -304,6 +334,9 @@ fn validate(nodes: &[NodeSpec], stores: &[StoreSpec]) -> Result<()> {
             });
         }
     }
+}
+
+fn check_topic_types(nodes: &[NodeSpec], errors: &mut Vec<TopologyError>) {
     let mut topic_types: HashMap<&str, &str> = HashMap::new();
     for n in nodes {
         let (topic, types) = match &n.role {
@@ -320,19 +353,16 @@ fn validate(nodes: &[NodeSpec], stores: &[StoreSpec]) -> Result<()> {
             _ => continue,
         };
         match topic_types.get(topic) {
-            Some(first) if *first != types => {
-                return Err(TopologyError::TypeMismatch {
-                    topic: topic.to_string(),
-                    first: first.to_string(),
-                    second: types.to_string(),
-                })
-            }
+            Some(first) if *first != types => errors.push(TopologyError::TypeMismatch {
+                topic: topic.to_string(),
+                first: first.to_string(),
+                second: types.to_string(),
+            }),
             _ => {
                 topic_types.insert(topic, types);
             }
         }
     }
-    Ok(())
 }
 
 /// Groups nodes linked by edges or shared stores; each group keeps its nodes in id order, which

@@ -268,10 +268,7 @@ impl TopologyBuilder {
 
     /// Validates the graph and returns the topology, or a typed error.
     pub fn build(self) -> Result<Topology> {
-        let mut g = std::mem::take(&mut *self.inner.borrow_mut());
-        if !g.errors.is_empty() {
-            return Err(g.errors.remove(0));
-        }
-        Topology::new(g.nodes, g.stores)
+        let g = std::mem::take(&mut *self.inner.borrow_mut());
+        Topology::new(g.nodes, g.stores, g.errors)
     }
 }

@@ -3,7 +3,7 @@
 
 use super::error_handler::ErrorHandler;
 use crate::error::{Result, TopologyError};
-use crate::graph::{Endpoint, NodeRole, Topology};
+use crate::graph::{Endpoint, NodeRole, SubTopology, Topology};
 use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector, TopicSink, TopicSource};
 use crate::runtime::task::{Sinks, Sources};
 use std::collections::HashMap;
@@ -22,80 +22,25 @@ pub(crate) struct Plan {
     pub dead_letter: Option<Arc<dyn SinkConnector>>,
 }
 
+/// Resolves every source and sink of `topology` against `broker`, creating internal topics
+/// (with the partition count of the sub-topology writing them) and the dead-letter topic.
 pub(crate) async fn plan(
     topology: &Topology,
     broker: &Arc<dyn Broker>,
     error_handler: &ErrorHandler,
 ) -> Result<Plan> {
+    // Partition counts of the internal topics, known once the sub-topology writing them is planned.
     let mut internal_counts: HashMap<String, u32> = HashMap::new();
     let mut subs = Vec::new();
     for sub in &topology.subtopologies {
-        let mut partitions = 0u32;
-        let mut sources: Sources = HashMap::new();
-        for &g in &sub.nodes {
-            let node = &topology.nodes[g];
-            let NodeRole::Source {
-                endpoint, internal, ..
-            } = &node.role
-            else {
-                continue;
-            };
-            let (conn, count): (Arc<dyn SourceConnector>, u32) = match endpoint {
-                Endpoint::Topic(t) => {
-                    let count = if *internal {
-                        let n = internal_counts.get(t).copied().unwrap_or(1);
-                        broker.ensure_topic(t, n).await?;
-                        n
-                    } else {
-                        broker.partitions(t).await?.ok_or_else(|| {
-                            TopologyError::connector(
-                                t,
-                                format!("source topic `{t}` does not exist on {}", broker.name()),
-                            )
-                        })?
-                    };
-                    (Arc::new(TopicSource::new(broker.clone(), t.clone())), count)
-                }
-                Endpoint::Connector(c) => (c.clone(), c.partitions().await?),
-            };
-            partitions = partitions.max(count);
-            sources.insert(g, conn);
-        }
-        let partitions = partitions.max(1);
-        let mut sinks: Sinks = HashMap::new();
-        let mut internal_outputs = Vec::new();
-        for &g in &sub.nodes {
-            let node = &topology.nodes[g];
-            let NodeRole::Sink {
-                endpoint, internal, ..
-            } = &node.role
-            else {
-                continue;
-            };
-            let resolved: (Arc<dyn SinkConnector>, u32) = match endpoint {
-                Endpoint::Topic(t) => {
-                    let count = match broker.partitions(t).await? {
-                        Some(n) => n,
-                        None => {
-                            broker.ensure_topic(t, partitions).await?;
-                            partitions
-                        }
-                    };
-                    if *internal {
-                        internal_counts.insert(t.clone(), count);
-                        internal_outputs.push(t.clone());
-                    }
-                    (Arc::new(TopicSink::new(broker.clone(), t.clone())), count)
-                }
-                Endpoint::Connector(c) => (c.clone(), c.partitions().await?.max(1)),
-            };
-            sinks.insert(g, resolved);
-        }
+        let (sources, partitions) = plan_sources(topology, sub, broker, &internal_counts).await?;
+        let (sinks, internal) = plan_sinks(topology, sub, broker, partitions).await?;
+        internal_counts.extend(internal.iter().cloned());
         subs.push(SubPlan {
             partitions,
             sources,
             sinks,
-            internal_outputs,
+            internal_outputs: internal.into_iter().map(|(topic, _)| topic).collect(),
         });
     }
     let dead_letter: Option<Arc<dyn SinkConnector>> = match error_handler {
@@ -108,4 +53,84 @@ pub(crate) async fn plan(
         _ => None,
     };
     Ok(Plan { subs, dead_letter })
+}
+
+/// The source connectors of `sub` and its task count (the most partitions of any input).
+async fn plan_sources(
+    topology: &Topology,
+    sub: &SubTopology,
+    broker: &Arc<dyn Broker>,
+    internal_counts: &HashMap<String, u32>,
+) -> Result<(Sources, u32)> {
+    let mut partitions = 0u32;
+    let mut sources: Sources = HashMap::new();
+    for &g in &sub.nodes {
+        let node = &topology.nodes[g];
+        let NodeRole::Source {
+            endpoint, internal, ..
+        } = &node.role
+        else {
+            continue;
+        };
+        let (conn, count): (Arc<dyn SourceConnector>, u32) = match endpoint {
+            Endpoint::Topic(t) => {
+                let count = if *internal {
+                    let n = internal_counts.get(t).copied().unwrap_or(1);
+                    broker.ensure_topic(t, n).await?;
+                    n
+                } else {
+                    broker.partitions(t).await?.ok_or_else(|| {
+                        TopologyError::connector(
+                            t,
+                            format!("source topic `{t}` does not exist on {}", broker.name()),
+                        )
+                    })?
+                };
+                (Arc::new(TopicSource::new(broker.clone(), t.clone())), count)
+            }
+            Endpoint::Connector(c) => (c.clone(), c.partitions().await?),
+        };
+        partitions = partitions.max(count);
+        sources.insert(g, conn);
+    }
+    Ok((sources, partitions.max(1)))
+}
+
+/// The sink connectors of `sub` with their partition counts (a missing topic is created with
+/// the sub-topology's `partitions`), and the internal topics it writes with theirs.
+async fn plan_sinks(
+    topology: &Topology,
+    sub: &SubTopology,
+    broker: &Arc<dyn Broker>,
+    partitions: u32,
+) -> Result<(Sinks, Vec<(String, u32)>)> {
+    let mut sinks: Sinks = HashMap::new();
+    let mut internal_outputs = Vec::new();
+    for &g in &sub.nodes {
+        let node = &topology.nodes[g];
+        let NodeRole::Sink {
+            endpoint, internal, ..
+        } = &node.role
+        else {
+            continue;
+        };
+        let resolved: (Arc<dyn SinkConnector>, u32) = match endpoint {
+            Endpoint::Topic(t) => {
+                let count = match broker.partitions(t).await? {
+                    Some(n) => n,
+                    None => {
+                        broker.ensure_topic(t, partitions).await?;
+                        partitions
+                    }
+                };
+                if *internal {
+                    internal_outputs.push((t.clone(), count));
+                }
+                (Arc::new(TopicSink::new(broker.clone(), t.clone())), count)
+            }
+            Endpoint::Connector(c) => (c.clone(), c.partitions().await?.max(1)),
+        };
+        sinks.insert(g, resolved);
+    }
+    Ok((sinks, internal_outputs))
 }

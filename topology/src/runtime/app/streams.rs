@@ -3,7 +3,7 @@
 
 use super::config::StreamsConfig;
 use super::metrics::{MetricsSnapshot, TaskMetrics};
-use super::plan::plan;
+use super::plan::{plan, Plan, SubPlan};
 use super::shutdown::Shutdown;
 use crate::error::{Result, TopologyError};
 use crate::graph::Topology;
@@ -15,6 +15,9 @@ use crate::stores::StoreHandle;
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// A running task of this instance: its partition and its tokio task.
+type Running = (u32, tokio::task::JoinHandle<Result<()>>);
 
 /// A topology running against a broker.
 pub struct Streams {
@@ -69,83 +72,17 @@ impl Streams {
     pub async fn run(&self) -> Result<MetricsSnapshot> {
         self.config.validate()?;
         let plan = plan(&self.topology, &self.broker, &self.config.error_handler).await?;
-        let mut handles = Vec::new();
-        // Per sub-topology: this instance's tasks, as (handle index, partition).
-        let mut by_sub: Vec<Vec<(usize, u32)>> = Vec::new();
-        for (sub, sp) in plan.subs.iter().enumerate() {
-            let mut ids = Vec::new();
-            let stores = &self.topology.subtopologies[sub].stores;
-            let changelog = if self.config.changelogs && !stores.is_empty() {
-                let topic = changelog_topic(&self.config.application_id, stores);
-                self.broker.ensure_topic(&topic, sp.partitions).await?;
-                Some((self.broker.clone(), topic))
-            } else {
-                None
-            };
-            for partition in 0..sp.partitions {
-                if partition % self.config.instances != self.config.instance {
-                    continue;
-                }
-                let metrics = Arc::new(TaskMetrics::new());
-                self.metrics.write().push(metrics.clone());
-                let env = TaskEnv {
-                    backend: self.config.backend.clone(),
-                    checkpoints: self.checkpoints.clone(),
-                    clock: self.config.clock.clone(),
-                    error_handler: self.config.error_handler.clone(),
-                    dead_letter: plan.dead_letter.clone(),
-                    metrics,
-                    changelog: changelog.clone(),
-                    decode_threads: self.config.decode_threads,
-                    max_future_skew_ms: self
-                        .config
-                        .max_future_skew
-                        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-                };
-                let task =
-                    Task::open(&self.topology, sub, partition, &sp.sources, &sp.sinks, env).await?;
-                for (name, h) in task.stores() {
-                    self.stores
-                        .write()
-                        .insert((name.clone(), partition), h.clone());
-                }
-                ids.push((handles.len(), partition));
-                let cfg = self.config.clone();
-                let shutdown = self.shutdown.clone();
-                handles.push(tokio::spawn(run_task(task, cfg, shutdown)));
-            }
-            by_sub.push(ids);
+        let mut running = Vec::with_capacity(plan.subs.len());
+        for (sub, sub_plan) in plan.subs.iter().enumerate() {
+            running.push(self.spawn_tasks(sub, sub_plan, &plan).await?);
         }
-        let mut first_error = None;
-        let mut results: Vec<Option<Result<()>>> = (0..handles.len()).map(|_| None).collect();
         // Wait sub-topology by sub-topology: when this instance's tasks of one finish, they are
         // marked finished writers of its internal output topics; once the tasks of every
         // instance are (one writer per upstream partition), a finite-topic broker closes those
         // topics, and the downstream tasks can finish too.
-        for (sub, ids) in by_sub.iter().enumerate() {
-            for &(i, _) in ids {
-                let r = match (&mut handles[i]).await {
-                    Ok(r) => r,
-                    Err(e) => Err(TopologyError::process(
-                        "(task)",
-                        format!("task panicked or was cancelled: {e}"),
-                    )),
-                };
-                if r.is_err() {
-                    self.shutdown.trigger();
-                }
-                results[i] = Some(r);
-            }
-            let upstream = &plan.subs[sub];
-            let writers: Vec<u32> = ids.iter().map(|&(_, partition)| partition).collect();
-            if let Some(bounded) = self.broker.bounded_topics() {
-                for topic in &upstream.internal_outputs {
-                    bounded.finish_writers(topic, &writers, upstream.partitions);
-                }
-            }
-        }
-        for r in results.into_iter().flatten() {
-            if let Err(e) = r {
+        let mut first_error = None;
+        for (tasks, sub_plan) in running.into_iter().zip(&plan.subs) {
+            if let Err(e) = self.wait_for(tasks, sub_plan).await {
                 first_error.get_or_insert(e);
             }
         }
@@ -153,6 +90,90 @@ impl Streams {
             Some(e) => Err(e),
             None => Ok(self.metrics()),
         }
+    }
+
+    /// Opens and starts this instance's tasks of sub-topology `sub`.
+    async fn spawn_tasks(
+        &self,
+        sub: usize,
+        sub_plan: &SubPlan,
+        plan: &Plan,
+    ) -> Result<Vec<Running>> {
+        let stores = &self.topology.subtopologies[sub].stores;
+        let changelog = if self.config.changelogs && !stores.is_empty() {
+            let topic = changelog_topic(&self.config.application_id, stores);
+            self.broker
+                .ensure_topic(&topic, sub_plan.partitions)
+                .await?;
+            Some((self.broker.clone(), topic))
+        } else {
+            None
+        };
+        let mut running = Vec::new();
+        let mine =
+            (0..sub_plan.partitions).filter(|p| p % self.config.instances == self.config.instance);
+        for partition in mine {
+            let metrics = Arc::new(TaskMetrics::new());
+            self.metrics.write().push(metrics.clone());
+            let env = TaskEnv {
+                backend: self.config.backend.clone(),
+                checkpoints: self.checkpoints.clone(),
+                clock: self.config.clock.clone(),
+                error_handler: self.config.error_handler.clone(),
+                dead_letter: plan.dead_letter.clone(),
+                metrics,
+                changelog: changelog.clone(),
+                decode_threads: self.config.decode_threads,
+                max_future_skew_ms: self
+                    .config
+                    .max_future_skew
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            };
+            let task = Task::open(
+                &self.topology,
+                sub,
+                partition,
+                &sub_plan.sources,
+                &sub_plan.sinks,
+                env,
+            )
+            .await?;
+            for (name, h) in task.stores() {
+                self.stores
+                    .write()
+                    .insert((name.clone(), partition), h.clone());
+            }
+            let (cfg, shutdown) = (self.config.clone(), self.shutdown.clone());
+            running.push((partition, tokio::spawn(run_task(task, cfg, shutdown))));
+        }
+        Ok(running)
+    }
+
+    /// Waits for the tasks of one sub-topology, then marks them finished writers of its
+    /// internal output topics. The first error stops the application (the other tasks commit
+    /// and close) and is returned.
+    async fn wait_for(&self, tasks: Vec<Running>, sub_plan: &SubPlan) -> Result<()> {
+        let mut first_error = None;
+        let mut writers = Vec::with_capacity(tasks.len());
+        for (partition, handle) in tasks {
+            writers.push(partition);
+            let result = handle.await.unwrap_or_else(|e| {
+                Err(TopologyError::process(
+                    "(task)",
+                    format!("task panicked or was cancelled: {e}"),
+                ))
+            });
+            if let Err(e) = result {
+                self.shutdown.trigger();
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(bounded) = self.broker.bounded_topics() {
+            for topic in &sub_plan.internal_outputs {
+                bounded.finish_writers(topic, &writers, sub_plan.partitions);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Runs until Ctrl-C (or the end of finite inputs), then shuts down gracefully.
