@@ -81,9 +81,9 @@ fn fail_returns_the_error_from_pipe() {
         other => other,
     };
     match inner {
-        TopologyError::Serde { reason, .. } => {
+        TopologyError::BadRecord { reason, offset, .. } => {
             assert!(reason.contains("bad value"), "{reason}");
-            assert!(reason.contains("offset 1"), "{reason}");
+            assert_eq!(*offset, 1);
         }
         other => panic!("unexpected error {other}"),
     }

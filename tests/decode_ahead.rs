@@ -6,16 +6,16 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use weir::topology::prelude::*;
-use weir::topology::OutRecord;
+use weir::topology::{OutRecord, SerdeError};
 
 /// JSON numbers, noting the name of every thread that decodes one.
 struct ThreadNotingSerde(Arc<Mutex<BTreeSet<String>>>);
 
 impl Serde<i64> for ThreadNotingSerde {
-    fn serialize(&self, value: &i64) -> Result<Vec<u8>, String> {
+    fn serialize(&self, value: &i64) -> Result<Vec<u8>, SerdeError> {
         JsonSerde::<i64>::new().serialize(value)
     }
-    fn deserialize(&self, bytes: &[u8]) -> Result<i64, String> {
+    fn deserialize(&self, bytes: &[u8]) -> Result<i64, SerdeError> {
         let name = std::thread::current().name().unwrap_or("").to_string();
         self.0.lock().unwrap().insert(name);
         JsonSerde::<i64>::new().deserialize(bytes)

@@ -119,8 +119,8 @@ async fn read_output(broker: &KafkaBroker, topic: &str) -> Result<Vec<(u8, i64, 
                     continue;
                 };
                 let (w, a) = (
-                    ks.deserialize(&k).map_err(bad)?,
-                    vs.deserialize(&v).map_err(bad)?,
+                    ks.deserialize(&k).map_err(|e| bad(e.to_string()))?,
+                    vs.deserialize(&v).map_err(|e| bad(e.to_string()))?,
                 );
                 rows.push((w.key, w.window.start, a.count, a.correct));
             }

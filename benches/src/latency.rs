@@ -125,7 +125,7 @@ async fn consume(
             let (Some(k), Some(v)) = (r.key, r.value) else {
                 continue;
             };
-            let bad = |e: String| TopologyError::connector(&topic, e);
+            let bad = |e: weir::topology::SerdeError| TopologyError::connector(&topic, e);
             let (w, c) = (
                 ks.deserialize(&k).map_err(bad)?,
                 vs.deserialize(&v).map_err(bad)?,

@@ -1,5 +1,6 @@
 //! The one error type of the topology crate: building, validating and running topologies.
 
+use crate::serde::SerdeError;
 use thiserror::Error;
 use weir_state::StateError;
 
@@ -61,12 +62,28 @@ pub enum TopologyError {
         /// What is wrong.
         reason: String,
     },
-    /// A record's key or value could not be decoded or encoded.
-    #[error("node `{node}`: {reason}")]
+    /// A key or value could not be encoded or decoded.
+    #[error("node `{node}`: {source}")]
     Serde {
-        /// The source or sink node.
+        /// The sink node (or test topic).
         node: String,
         /// What the serde said.
+        #[source]
+        source: SerdeError,
+    },
+    /// A record the error handler refused to skip (`ErrorHandler::Fail`): it cannot be read,
+    /// or its timestamp cannot be used.
+    #[error("node `{node}`: {reason} (topic {topic}, partition {partition}, offset {offset})")]
+    BadRecord {
+        /// The source node.
+        node: String,
+        /// Where the record is.
+        topic: String,
+        /// Its partition.
+        partition: u32,
+        /// Its offset.
+        offset: i64,
+        /// What is wrong with it.
         reason: String,
     },
     /// A user processor failed.

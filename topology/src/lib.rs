@@ -48,7 +48,9 @@ pub use runtime::persist::changelog::{changelog_topic, MARKER_HEADER as CHANGELO
 pub use runtime::persist::checkpoint::{
     Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints,
 };
-pub use serde::{BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, StringSerde, UnitSerde};
+pub use serde::{
+    BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, SerdeError, StringSerde, UnitSerde,
+};
 pub use stores::{
     KvStore, SessionStoreHandle, StoreHandle, StoreKind, StoreSpec, WindowStoreHandle,
 };

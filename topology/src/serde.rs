@@ -4,12 +4,37 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
 
-/// Encodes and decodes values of type `T`. Errors are messages; the caller adds the node context.
+/// Why a value could not be encoded or decoded: the serde's name, and the format library's
+/// error as the cause. The caller adds the node (and record) context.
+#[derive(Debug, thiserror::Error)]
+#[error("{serde}: {source}")]
+pub struct SerdeError {
+    /// The serde that failed ([`Serde::name`]).
+    pub serde: &'static str,
+    /// What the format library said.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl SerdeError {
+    /// A failure of serde `serde`, caused by `source` (an error, or a message).
+    pub fn new(
+        serde: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            serde,
+            source: source.into(),
+        }
+    }
+}
+
+/// Encodes and decodes values of type `T`.
 pub trait Serde<T>: Send + Sync + 'static {
     /// Encodes `value`.
-    fn serialize(&self, value: &T) -> Result<Vec<u8>, String>;
+    fn serialize(&self, value: &T) -> Result<Vec<u8>, SerdeError>;
     /// Decodes `bytes`.
-    fn deserialize(&self, bytes: &[u8]) -> Result<T, String>;
+    fn deserialize(&self, bytes: &[u8]) -> Result<T, SerdeError>;
     /// A short name for `describe()` and error messages.
     fn name(&self) -> &'static str;
     /// Whether this serde writes no bytes at all for any value, as [`UnitSerde`] does: a sink
@@ -37,13 +62,13 @@ impl<T> Default for JsonSerde<T> {
 }
 
 impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for JsonSerde<T> {
-    fn serialize(&self, value: &T) -> Result<Vec<u8>, String> {
-        serde_json::to_vec(value).map_err(|e| e.to_string())
+    fn serialize(&self, value: &T) -> Result<Vec<u8>, SerdeError> {
+        serde_json::to_vec(value).map_err(|e| SerdeError::new("json", e))
     }
-    fn deserialize(&self, bytes: &[u8]) -> Result<T, String> {
+    fn deserialize(&self, bytes: &[u8]) -> Result<T, SerdeError> {
         // Validating the whole input once is faster than validating each string inside it.
-        let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
-        serde_json::from_str(text).map_err(|e| e.to_string())
+        let text = std::str::from_utf8(bytes).map_err(|e| SerdeError::new("json", e))?;
+        serde_json::from_str(text).map_err(|e| SerdeError::new("json", e))
     }
     fn name(&self) -> &'static str {
         "json"
@@ -67,11 +92,11 @@ impl<T> Default for BincodeSerde<T> {
 }
 
 impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for BincodeSerde<T> {
-    fn serialize(&self, value: &T) -> Result<Vec<u8>, String> {
-        bincode::serialize(value).map_err(|e| e.to_string())
+    fn serialize(&self, value: &T) -> Result<Vec<u8>, SerdeError> {
+        bincode::serialize(value).map_err(|e| SerdeError::new("bincode", e))
     }
-    fn deserialize(&self, bytes: &[u8]) -> Result<T, String> {
-        bincode::deserialize(bytes).map_err(|e| e.to_string())
+    fn deserialize(&self, bytes: &[u8]) -> Result<T, SerdeError> {
+        bincode::deserialize(bytes).map_err(|e| SerdeError::new("bincode", e))
     }
     fn name(&self) -> &'static str {
         "bincode"
@@ -95,35 +120,43 @@ impl<T> CsvSerde<T> {
 }
 
 impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for CsvSerde<T> {
-    fn serialize(&self, value: &T) -> Result<Vec<u8>, String> {
+    fn serialize(&self, value: &T) -> Result<Vec<u8>, SerdeError> {
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(Vec::new());
-        w.serialize(value).map_err(|e| e.to_string())?;
-        let mut out = w.into_inner().map_err(|e| e.to_string())?;
+        w.serialize(value).map_err(|e| SerdeError::new("csv", e))?;
+        let mut out = w
+            .into_inner()
+            .map_err(|e| SerdeError::new("csv", e.to_string()))?;
         if out.last() == Some(&b'\n') {
             out.pop();
         }
         Ok(out)
     }
-    fn deserialize(&self, bytes: &[u8]) -> Result<T, String> {
+    fn deserialize(&self, bytes: &[u8]) -> Result<T, SerdeError> {
         let mut r = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(bytes);
         let mut row = csv::StringRecord::new();
-        if !r.read_record(&mut row).map_err(|e| e.to_string())? {
-            return Err("empty CSV row".into());
+        if !r
+            .read_record(&mut row)
+            .map_err(|e| SerdeError::new("csv", e))?
+        {
+            return Err(SerdeError::new("csv", "empty CSV row"));
         }
         if row.len() != self.headers.len() {
-            return Err(format!(
-                "CSV row has {} fields, expected {}",
-                row.len(),
-                self.headers.len()
+            return Err(SerdeError::new(
+                "csv",
+                format!(
+                    "CSV row has {} fields, expected {}",
+                    row.len(),
+                    self.headers.len()
+                ),
             ));
         }
         row.deserialize(Some(&self.headers))
-            .map_err(|e| e.to_string())
+            .map_err(|e| SerdeError::new("csv", e))
     }
     fn name(&self) -> &'static str {
         "csv"
@@ -135,11 +168,11 @@ impl<T: Serialize + DeserializeOwned + 'static> Serde<T> for CsvSerde<T> {
 pub struct StringSerde;
 
 impl Serde<String> for StringSerde {
-    fn serialize(&self, value: &String) -> Result<Vec<u8>, String> {
+    fn serialize(&self, value: &String) -> Result<Vec<u8>, SerdeError> {
         Ok(value.as_bytes().to_vec())
     }
-    fn deserialize(&self, bytes: &[u8]) -> Result<String, String> {
-        String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())
+    fn deserialize(&self, bytes: &[u8]) -> Result<String, SerdeError> {
+        String::from_utf8(bytes.to_vec()).map_err(|e| SerdeError::new("string", e))
     }
     fn name(&self) -> &'static str {
         "string"
@@ -151,10 +184,10 @@ impl Serde<String> for StringSerde {
 pub struct BytesSerde;
 
 impl Serde<Vec<u8>> for BytesSerde {
-    fn serialize(&self, value: &Vec<u8>) -> Result<Vec<u8>, String> {
+    fn serialize(&self, value: &Vec<u8>) -> Result<Vec<u8>, SerdeError> {
         Ok(value.clone())
     }
-    fn deserialize(&self, bytes: &[u8]) -> Result<Vec<u8>, String> {
+    fn deserialize(&self, bytes: &[u8]) -> Result<Vec<u8>, SerdeError> {
         Ok(bytes.to_vec())
     }
     fn name(&self) -> &'static str {
@@ -167,10 +200,10 @@ impl Serde<Vec<u8>> for BytesSerde {
 pub struct UnitSerde;
 
 impl Serde<()> for UnitSerde {
-    fn serialize(&self, _value: &()) -> Result<Vec<u8>, String> {
+    fn serialize(&self, _value: &()) -> Result<Vec<u8>, SerdeError> {
         Ok(Vec::new())
     }
-    fn deserialize(&self, _bytes: &[u8]) -> Result<(), String> {
+    fn deserialize(&self, _bytes: &[u8]) -> Result<(), SerdeError> {
         Ok(())
     }
     fn name(&self) -> &'static str {

@@ -70,9 +70,9 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         let bytes = self
             .key_serde
             .serialize(key)
-            .map_err(|e| TopologyError::Serde {
+            .map_err(|source| TopologyError::Serde {
                 node: self.topic.clone(),
-                reason: e,
+                source,
             })?;
         Ok(if bytes.is_empty() { None } else { Some(bytes) })
     }
@@ -88,9 +88,9 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         let value = self
             .value_serde
             .serialize(&value)
-            .map_err(|e| TopologyError::Serde {
+            .map_err(|source| TopologyError::Serde {
                 node: self.topic.clone(),
-                reason: e,
+                source,
             })?;
         self.append(partition, key, value, timestamp)
     }
@@ -162,9 +162,9 @@ impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
             let records = core.broker.records(&self.topic, p);
             let from = positions.get(&p).copied().unwrap_or(0);
             for raw in records.iter().skip(from) {
-                let err = |e: String| TopologyError::Serde {
+                let err = |source| TopologyError::Serde {
                     node: self.topic.clone(),
-                    reason: e,
+                    source,
                 };
                 let key = self
                     .key_serde
@@ -173,10 +173,7 @@ impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
                 let value = self
                     .value_serde
                     .deserialize(raw.value.as_deref().unwrap_or(&[]))
-                    .map_err(|e| TopologyError::Serde {
-                        node: self.topic.clone(),
-                        reason: e,
-                    })?;
+                    .map_err(err)?;
                 out.push(
                     Record::new(key, value, raw.timestamp)
                         .with_headers(raw.headers.clone())

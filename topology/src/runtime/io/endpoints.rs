@@ -52,12 +52,12 @@ impl<K, V> SourceNode<K, V> {
         task.metrics.add_skipped(1);
         match &task.error_handler {
             ErrorHandler::Fail => {
-                return Err(TopologyError::Serde {
+                return Err(TopologyError::BadRecord {
                     node: self.name.clone(),
-                    reason: format!(
-                        "{reason} (topic {}, partition {}, offset {})",
-                        input.topic, input.partition, input.raw.offset
-                    ),
+                    topic: input.topic.to_string(),
+                    partition: input.partition,
+                    offset: input.raw.offset,
+                    reason,
                 })
             }
             ErrorHandler::LogAndContinue => {
@@ -241,9 +241,9 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
                 node: self.name.clone(),
                 expected: std::any::type_name::<Record<K, V>>(),
             })?;
-        let ser_err = |e: String| TopologyError::Serde {
+        let ser_err = |source| TopologyError::Serde {
             node: self.name.clone(),
-            reason: e,
+            source,
         };
         let key = self.key_serde.serialize(record.key()).map_err(ser_err)?;
         let value = self
