@@ -28,7 +28,23 @@ pub struct Source<K, V> {
 }
 
 impl<K, V> Source<K, V> {
-    /// Reads `topic` with these serdes; event time is the record timestamp unless set.
+    /// Reads `topic` with these serdes; event time is the record timestamp unless set
+    /// ([`Source::timestamps`]).
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("clicks", StringSerde, JsonSerde::<u32>::new()))
+    ///     .to(Sink::topic("out", StringSerde, JsonSerde::<u32>::new()));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let clicks = driver.input_topic("clicks", StringSerde, JsonSerde::<u32>::new());
+    /// let output = driver.output_topic("out", StringSerde, JsonSerde::<u32>::new());
+    /// clicks.pipe("ann".into(), 7, 0)?;
+    /// assert_eq!(output.read_key_values()?, vec![("ann".to_string(), 7)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn topic(
         topic: impl Into<String>,
         key_serde: impl Serde<K>,
@@ -44,6 +60,28 @@ impl<K, V> Source<K, V> {
     }
 
     /// Reads from a connector (files, custom sources) with these serdes.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// # use std::sync::Arc;
+    /// # use weir_topology::{OutRecord, TopicSource};
+    /// # let record = OutRecord { partition: 0, key: Some(b"k".to_vec()), value: Some(b"hi".to_vec()), timestamp: 0, headers: vec![] };
+    /// let other = MemoryBroker::new(1); // any connector: files, another cluster...
+    /// // ... holding the record ("k", "hi") in its topic "words"
+    /// # other.append("words", vec![record])?;
+    /// # other.close_topic("words");
+    /// let connector = Arc::new(TopicSource::new(Arc::new(other), "words"));
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::connector(connector, StringSerde, StringSerde))
+    ///     .to(Sink::topic("out", StringSerde, StringSerde));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// driver.commit()?; // runs the tasks: they read the connector
+    /// let output = driver.output_topic("out", StringSerde, StringSerde);
+    /// assert_eq!(output.read_values()?, ["hi"]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn connector(
         connector: Arc<dyn SourceConnector>,
         key_serde: impl Serde<K>,
@@ -59,12 +97,41 @@ impl<K, V> Source<K, V> {
     }
 
     /// Sets how records get their event time.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// let events = Source::topic("in", StringSerde, JsonSerde::<i64>::new())
+    ///     .timestamps(TimestampExtractor::field(|event_ms: &i64| Some(*event_ms)));
+    /// builder
+    ///     .stream(events)
+    ///     .to(Sink::topic("out", StringSerde, JsonSerde::<i64>::new()));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let input = driver.input_topic("in", StringSerde, JsonSerde::<i64>::new());
+    /// let output = driver.output_topic("out", StringSerde, JsonSerde::<i64>::new());
+    /// input.pipe("k".into(), 5_000, 0)?; // record timestamp 0, event time 5 s
+    /// assert_eq!(output.read_all()?[0].timestamp(), 5_000);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn timestamps(mut self, extractor: TimestampExtractor<V>) -> Self {
         self.timestamps = extractor;
         self
     }
 
     /// Names the source node.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("in", StringSerde, StringSerde).named("clicks"))
+    ///     .to(Sink::topic("out", StringSerde, StringSerde));
+    /// let topology = builder.build()?;
+    /// assert!(topology.describe().contains("Source: clicks (topics: [in])"));
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -81,6 +148,22 @@ pub struct Sink<K, V> {
 
 impl<K, V> Sink<K, V> {
     /// Writes to `topic` with these serdes (created with the input's partition count if missing).
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("words", StringSerde, StringSerde))
+    ///     .map_values(|word| word.len() as u64)
+    ///     .to(Sink::topic("lengths", StringSerde, JsonSerde::<u64>::new()));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let words = driver.input_topic("words", StringSerde, StringSerde);
+    /// words.pipe("k".into(), "hello".into(), 0)?;
+    /// let raw = driver.broker().records("lengths", 0); // the bytes JsonSerde wrote
+    /// assert_eq!(raw[0].value.as_deref(), Some(&b"5"[..]));
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn topic(
         topic: impl Into<String>,
         key_serde: impl Serde<K>,
@@ -95,6 +178,25 @@ impl<K, V> Sink<K, V> {
     }
 
     /// Writes to a connector with these serdes.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// # use std::sync::Arc;
+    /// # use weir_topology::TopicSink;
+    /// let archive = MemoryBroker::new(1); // any connector: files, another cluster...
+    /// archive.create_topic("archive", 1);
+    /// let connector = Arc::new(TopicSink::new(Arc::new(archive.clone()), "archive"));
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("in", StringSerde, StringSerde))
+    ///     .to(Sink::connector(connector, StringSerde, StringSerde));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let input = driver.input_topic("in", StringSerde, StringSerde);
+    /// input.pipe("k".into(), "hi".into(), 0)?;
+    /// assert_eq!(archive.records("archive", 0)[0].value.as_deref(), Some(&b"hi"[..]));
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn connector(
         connector: Arc<dyn SinkConnector>,
         key_serde: impl Serde<K>,
@@ -109,6 +211,18 @@ impl<K, V> Sink<K, V> {
     }
 
     /// Names the sink node.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("in", StringSerde, StringSerde))
+    ///     .to(Sink::topic("out", StringSerde, StringSerde).named("archive"));
+    /// let topology = builder.build()?;
+    /// assert!(topology.describe().contains("Sink: archive (topic: out)"));
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -140,6 +254,20 @@ pub(crate) struct Attach<'a> {
 
 impl TopologyBuilder {
     /// An empty builder.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// let clone = builder.clone(); // clones add to the same graph
+    /// clone
+    ///     .stream(Source::topic("in", StringSerde, StringSerde))
+    ///     .to(Sink::topic("out", StringSerde, StringSerde));
+    /// let topology = builder.build()?;
+    /// assert_eq!(topology.source_topics(), ["in"]);
+    /// assert_eq!(topology.sink_topics(), ["out"]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -232,6 +360,23 @@ impl TopologyBuilder {
     }
 
     /// A stream of the records of `source`.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// let words = builder.stream(Source::topic("words", StringSerde, StringSerde));
+    /// words
+    ///     .map_values(|word| word.to_uppercase())
+    ///     .to(Sink::topic("out", StringSerde, StringSerde));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let input = driver.input_topic("words", StringSerde, StringSerde);
+    /// let output = driver.output_topic("out", StringSerde, StringSerde);
+    /// input.pipe("k".into(), "hi".into(), 0)?;
+    /// input.pipe("k".into(), "yo".into(), 1)?;
+    /// assert_eq!(output.read_values()?, ["HI", "YO"]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn stream<K: Data, V: Data>(&self, source: Source<K, V>) -> Stream<K, V> {
         let node = self.add_source(source, false);
         Stream::new(self.clone(), node)
@@ -239,6 +384,21 @@ impl TopologyBuilder {
 
     /// A table holding the latest value per key of `source`, materialized in store `store`
     /// (so streams can join it and queries can read it).
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder.table(Source::topic("prices", StringSerde, JsonSerde::<u32>::new()), "prices");
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let prices = driver.input_topic("prices", StringSerde, JsonSerde::<u32>::new());
+    /// prices.pipe("tea".into(), 3, 0)?;
+    /// prices.pipe("jam".into(), 5, 1)?;
+    /// prices.pipe("tea".into(), 4, 2)?; // replaces 3
+    /// let latest: Vec<(String, u32)> = driver.kv_entries("prices")?;
+    /// assert_eq!(latest, [("jam".to_string(), 5), ("tea".to_string(), 4)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn table<K: Key, V: Data>(&self, source: Source<K, V>, store: &str) -> Table<K, V> {
         let src = self.add_source(source, false);
         self.add_store(StoreSpec::key_value::<K, V>(store));
@@ -257,6 +417,31 @@ impl TopologyBuilder {
     }
 
     /// Adds a store that processors added with `Stream::process` can declare.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// # use weir_topology::StoreSpec;
+    /// struct Total; // keeps the sum of the values per key in store "totals"
+    /// impl Processor<String, u32> for Total {
+    ///     fn process(&mut self, r: Record<String, u32>, ctx: &mut dyn ProcessorContext<String, u32>) -> weir_topology::Result<()> {
+    ///         let store: KvStore<String, u32> = ctx.store("totals")?;
+    ///         let mut totals = store.lock();
+    ///         let total = totals.get(r.key())?.unwrap_or(0) + r.value();
+    ///         Ok(totals.put(r.key().clone(), total)?)
+    ///     }
+    /// }
+    /// let builder = TopologyBuilder::new();
+    /// builder.add_store(StoreSpec::key_value::<String, u32>("totals"));
+    /// let input = Source::topic("in", StringSerde, JsonSerde::<u32>::new());
+    /// builder.stream(input).process::<String, u32, _>(|| Total, &["totals"]);
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let input = driver.input_topic("in", StringSerde, JsonSerde::<u32>::new());
+    /// input.pipe("ann".into(), 2, 0)?;
+    /// input.pipe("ann".into(), 3, 1)?;
+    /// assert_eq!(driver.kv_entries::<String, u32>("totals")?, [("ann".to_string(), 5)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn add_store(&self, spec: StoreSpec) {
         self.inner.borrow_mut().stores.push(spec);
     }
@@ -267,6 +452,18 @@ impl TopologyBuilder {
     }
 
     /// Validates the graph and returns the topology, or a typed error.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// let words = builder.stream(Source::topic("in", StringSerde, StringSerde));
+    /// words.to(Sink::topic("out", StringSerde, StringSerde));
+    /// words.filter(|_, word| !word.is_empty()); // a branch that goes nowhere
+    /// let error = builder.build().err().map(|e| e.to_string());
+    /// assert!(error.is_some_and(|e| e.contains("goes nowhere")));
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn build(self) -> Result<Topology> {
         let g = std::mem::take(&mut *self.inner.borrow_mut());
         Topology::new(g.nodes, g.stores, g.errors)
