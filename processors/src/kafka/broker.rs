@@ -208,7 +208,7 @@ impl Broker for KafkaBroker {
             retry: self.config.retry.clone(),
             offset_reset: self.config.offset_reset,
             pending: Vec::new().into_iter(),
-            unreadable: Default::default(),
+            unreadable: None,
         }))
     }
 

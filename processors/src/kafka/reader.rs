@@ -9,7 +9,6 @@ use rskafka::client::error::Error as ClientError;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
 use rskafka::client::Client;
 use rskafka::record::RecordAndOffset;
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_topology::{PartitionReader, Polled, RawRecord, Result, StartFrom};
@@ -30,7 +29,7 @@ pub(crate) struct KafkaReader {
     /// partition), and converting them all at once would copy them into a second queue.
     pub(crate) pending: std::vec::IntoIter<RecordAndOffset>,
     /// Placeholders for records the client could not read, handed out before `pending`.
-    pub(crate) unreadable: VecDeque<RawRecord>,
+    pub(crate) unreadable: Option<Unreadable>,
 }
 
 /// A fetched record as weir's runtime takes it (the key and value move, nothing is copied).
@@ -204,35 +203,102 @@ impl KafkaReader {
     /// gives neither the record nor its offset, but it drops the records of a batch that lie
     /// before the requested offset before converting any timestamp: so a fetch from offset `o`
     /// fails exactly when a record at `o` or after it, in what the broker answers, is bad.
-    /// Probes one offset after the other (asking for one byte, so a broker answers with one
-    /// batch) until a fetch succeeds; each offset passed is handed to the task as an
-    /// [`RawRecord::unreadable`] placeholder, for its error handler. Normal fetching resumes at
-    /// the first offset that reads.
-    async fn skip_unreadable(&mut self, mut reason: String) -> std::result::Result<(), KafkaError> {
+    /// Finds the first offset after `self.next` that reads ([`KafkaReader::first_readable`]);
+    /// every offset before it is handed to the task as an [`RawRecord::unreadable`]
+    /// placeholder, for its error handler, and normal fetching resumes there.
+    async fn skip_unreadable(&mut self, reason: String) -> std::result::Result<(), KafkaError> {
         let first = self.next;
-        let mut offset = self.next;
-        loop {
-            let why = format!(
-                "the Kafka client cannot read the record at offset {offset}, or a later record \
-                 fetched with it: {reason}"
-            );
-            self.unreadable
-                .push_back(RawRecord::unreadable(offset, why));
-            offset += 1;
-            match self.fetch_at(offset, PROBE_BYTES, 0).await? {
-                Fetched::Unreadable(r) => reason = r,
-                Fetched::Records(_) | Fetched::OutOfRange => break,
-            }
-        }
+        let end = self.first_readable(first).await?;
         tracing::warn!(
-            partition = %self.name, from = first, to = offset - 1, %reason,
+            partition = %self.name, from = first, to = end - 1, %reason,
             "kafka: records the client cannot read (timestamp out of range) go to the error handler"
         );
-        self.next = offset;
+        self.unreadable = Some(Unreadable {
+            next: first,
+            end,
+            reason,
+        });
+        self.next = end;
         self.pending = Vec::new().into_iter();
         Ok(())
     }
+
+    /// The first offset after `bad` (which does not read) from which a fetch reads. Probes ask
+    /// for one byte, so a broker that honours the limit (Kafka, KIP-74) answers with one batch:
+    /// the offsets are tried one by one first, which never passes a readable one. A broker
+    /// that answers with the rest of the partition whatever the limit (noida-db) makes every
+    /// offset up to the last bad record unreadable; after [`LINEAR_PROBES`] failures the search
+    /// gallops and then bisects, so a bad record deep in a long partition costs a few dozen
+    /// probes, not one per record.
+    async fn first_readable(&self, bad: i64) -> std::result::Result<i64, KafkaError> {
+        first_readable_by(bad, |o| async move {
+            let fetched = self.fetch_at(o, PROBE_BYTES, 0).await?;
+            Ok(!matches!(fetched, Fetched::Unreadable(_)))
+        })
+        .await
+    }
 }
+
+/// [`KafkaReader::first_readable`] with `reads(o)` telling whether a fetch from `o` reads.
+async fn first_readable_by<F, Fut>(bad: i64, mut reads: F) -> std::result::Result<i64, KafkaError>
+where
+    F: FnMut(i64) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<bool, KafkaError>>,
+{
+    for o in bad + 1..=bad + LINEAR_PROBES {
+        if reads(o).await? {
+            return Ok(o);
+        }
+    }
+    let (mut lo, mut step) = (bad + LINEAR_PROBES, LINEAR_PROBES);
+    let mut hi = loop {
+        let o = lo.saturating_add(step);
+        if o == i64::MAX || reads(o).await? {
+            break o;
+        }
+        (lo, step) = (o, step.saturating_mul(2));
+    };
+    // `lo` does not read, `hi` does.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if reads(mid).await? {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Ok(hi)
+}
+
+/// Offsets handed to the task as placeholders, from `next` up to `end` (excluded).
+pub(crate) struct Unreadable {
+    next: i64,
+    end: i64,
+    /// rskafka's error for the first of them.
+    reason: String,
+}
+
+impl Unreadable {
+    /// Up to `max` placeholders, in offset order.
+    fn take(&mut self, max: usize) -> Vec<RawRecord> {
+        let n = (self.end - self.next).clamp(0, max as i64);
+        let out = (self.next..self.next + n)
+            .map(|o| {
+                let why = format!(
+                    "the Kafka client cannot read the record at offset {o}, or a later record \
+                     fetched with it: {}",
+                    self.reason
+                );
+                RawRecord::unreadable(o, why)
+            })
+            .collect();
+        self.next += n;
+        out
+    }
+}
+
+/// Offsets tried one by one before [`KafkaReader::first_readable`] gallops.
+const LINEAR_PROBES: i64 = 64;
 
 /// What one fetch brought.
 enum Fetched {
@@ -262,29 +328,112 @@ fn unreadable_timestamp(message: &str) -> bool {
 #[async_trait]
 impl PartitionReader for KafkaReader {
     async fn poll(&mut self, max_records: usize, max_wait_ms: u64) -> Result<Polled> {
-        if self.pending.as_slice().is_empty() && self.unreadable.is_empty() {
+        if self.unreadable.as_ref().is_some_and(|u| u.next >= u.end) {
+            self.unreadable = None;
+        }
+        if self.pending.as_slice().is_empty() && self.unreadable.is_none() {
             let started = Instant::now();
             self.fetch(max_wait_ms).await?;
             // Some brokers answer an empty fetch at once instead of waiting: wait out the rest of
             // `max_wait_ms` here, so an idle task does not spin.
             let waited = started.elapsed();
             let budget = Duration::from_millis(max_wait_ms);
-            if self.pending.as_slice().is_empty() && self.unreadable.is_empty() && waited < budget {
+            if self.pending.as_slice().is_empty() && self.unreadable.is_none() && waited < budget {
                 tokio::time::sleep(budget - waited).await;
             }
         }
         // Placeholders always come before the fetched records (they are found before fetching
         // resumes past them).
-        let records: Vec<RawRecord> = if self.unreadable.is_empty() {
-            let take = self.pending.len().min(max_records);
-            self.pending.by_ref().take(take).map(raw_record).collect()
-        } else {
-            let take = self.unreadable.len().min(max_records);
-            self.unreadable.drain(..take).collect()
+        let records: Vec<RawRecord> = match &mut self.unreadable {
+            Some(unreadable) => unreadable.take(max_records),
+            None => {
+                let take = self.pending.len().min(max_records);
+                self.pending.by_ref().take(take).map(raw_record).collect()
+            }
         };
         Ok(Polled {
             records,
             end_of_stream: false,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn a_committed_offset_below_the_log_start_fails_under_none_and_resets_otherwise() {
+        let start = StartFrom::Offset(3);
+        match start_position("t", 1, start, (10, 20), OffsetReset::None) {
+            Err(KafkaError::CommittedOffsetDeleted {
+                topic,
+                partition,
+                committed,
+                log_start,
+            }) => assert_eq!(
+                (topic.as_str(), partition, committed, log_start),
+                ("t", 1, 3, 10)
+            ),
+            other => panic!("{other:?}"),
+        }
+        let at = |start, reset| start_position("t", 1, start, (10, 20), reset).unwrap();
+        assert_eq!(at(start, OffsetReset::Earliest), 10);
+        assert_eq!(at(start, OffsetReset::Latest), 20);
+        // Inside the log, or no commit: the reset policy does not apply.
+        assert_eq!(at(StartFrom::Offset(10), OffsetReset::None), 10);
+        assert_eq!(at(StartFrom::Offset(25), OffsetReset::None), 25);
+        assert_eq!(at(StartFrom::Earliest, OffsetReset::None), 10);
+        assert_eq!(at(StartFrom::Latest, OffsetReset::None), 20);
+    }
+
+    /// Runs the search with a synthetic broker: `fails(o)` says whether a fetch from `o` is
+    /// rejected. Returns the offset found and the number of probes.
+    fn search(bad: i64, fails: impl Fn(i64) -> bool) -> (i64, u32) {
+        let probes = Cell::new(0);
+        let found = futures_util::FutureExt::now_or_never(first_readable_by(bad, |o| {
+            probes.set(probes.get() + 1);
+            std::future::ready(Ok(!fails(o)))
+        }))
+        .unwrap()
+        .unwrap();
+        (found, probes.get())
+    }
+
+    #[test]
+    fn one_batch_answers_give_exactly_the_unreadable_offsets() {
+        // Batches of 10 offsets; 3 and 25 are bad. A fetch from `o` answers `o`'s batch from
+        // `o` on (Kafka with a one-byte limit).
+        let bad = [3, 25];
+        let fails = |o: i64| bad.iter().any(|&b| b >= o && b / 10 == o / 10);
+        assert_eq!(search(0, fails).0, 4);
+        assert_eq!(search(20, fails).0, 26);
+    }
+
+    #[test]
+    fn whole_partition_answers_are_bisected() {
+        // Every fetch answers the rest of the partition, whose last bad record is 1_000_000.
+        let (found, probes) = search(0, |o| o <= 1_000_000);
+        assert_eq!(found, 1_000_001);
+        assert!(probes < 64 + 60, "{probes} probes");
+        let (found, _) = search(10, |o| o <= 70);
+        assert_eq!(found, 71);
+    }
+
+    #[test]
+    fn placeholders_come_in_polls_of_at_most_the_asked_size() {
+        let mut u = Unreadable {
+            next: 5,
+            end: 8,
+            reason: "Not a valid timestamp (1)".into(),
+        };
+        let first = u.take(2);
+        assert_eq!(first.iter().map(|r| r.offset).collect::<Vec<_>>(), [5, 6]);
+        let reason = first[0].unreadable_reason().unwrap();
+        assert!(reason.contains("offset 5") && reason.contains("Not a valid timestamp"));
+        assert_eq!(u.take(10).len(), 1);
+        assert!(u.take(10).is_empty());
     }
 }
