@@ -3,7 +3,7 @@
 
 use super::config::KafkaConfig;
 use super::producer::{sized, take_request, write_request, Producer, SendSettings};
-use super::reader::{bounds, KafkaReader};
+use super::reader::{bounds, start_position, KafkaReader};
 use super::retry::retry;
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -79,6 +79,23 @@ impl KafkaBroker {
         .await;
         self.partitions.lock().retain(|(t, _), _| t != topic);
         deleted.map_err(|e| TopologyError::connector(topic, format!("cannot delete: {e}")))
+    }
+
+    /// Deletes the records of `topic`/`partition` before `offset` (Kafka's DeleteRecords): the
+    /// partition's log start moves to `offset`, as retention would move it.
+    pub async fn delete_records_before(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: i64,
+    ) -> Result<()> {
+        let client = self.partition(topic, partition).await?;
+        let op = format!("delete records of {topic}/{partition} before {offset}");
+        retry(&self.config.retry, &op, || {
+            client.delete_records(offset, 10_000)
+        })
+        .await?;
+        Ok(())
     }
 
     /// The settings this broker was connected with.
@@ -180,12 +197,8 @@ impl Broker for KafkaBroker {
         let client = self.partition(topic, partition).await?;
         let name = format!("{topic}/{partition}");
         let (earliest, latest) = bounds(&client, &self.config.retry, &name).await?;
-        let next = match start {
-            StartFrom::Earliest => earliest,
-            StartFrom::Latest => latest,
-            // A committed offset that retention has deleted: resume at the first record kept.
-            StartFrom::Offset(o) => o.max(earliest),
-        };
+        let reset = self.config.offset_reset;
+        let next = start_position(topic, partition, start, (earliest, latest), reset)?;
         Ok(Box::new(KafkaReader {
             client,
             cluster: self.client.clone(),
@@ -195,6 +208,7 @@ impl Broker for KafkaBroker {
             retry: self.config.retry.clone(),
             offset_reset: self.config.offset_reset,
             pending: Vec::new().into_iter(),
+            unreadable: None,
         }))
     }
 

@@ -48,6 +48,23 @@ pub enum KafkaError {
         /// The offset the next written record gets.
         latest: i64,
     },
+    /// A partition's committed offset is below its log start (retention or a deletion removed
+    /// records that were never processed) and `offset_reset` is `none`.
+    #[error(
+        "{topic}/{partition}: the committed offset {committed} is below the log start \
+         {log_start} (records {committed}..{log_start} were deleted before they were processed) \
+         and offset_reset is `none`"
+    )]
+    CommittedOffsetDeleted {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: u32,
+        /// The committed offset, where reading should resume.
+        committed: i64,
+        /// The first offset the partition still holds.
+        log_start: i64,
+    },
     /// A setting is missing or invalid.
     #[error("invalid Kafka setting `{key}`: {reason}")]
     Config {

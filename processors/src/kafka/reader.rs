@@ -5,12 +5,13 @@ use super::config::{OffsetReset, RetryConfig};
 use super::error::KafkaError;
 use super::retry::{refresh_if_stale, retry, retry_classified, Failure};
 use async_trait::async_trait;
+use rskafka::client::error::Error as ClientError;
 use rskafka::client::partition::{OffsetAt, PartitionClient};
 use rskafka::client::Client;
 use rskafka::record::RecordAndOffset;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir_topology::{PartitionReader, Polled, RawRecord, Result};
+use weir_topology::{PartitionReader, Polled, RawRecord, Result, StartFrom};
 
 pub(crate) struct KafkaReader {
     pub(crate) client: Arc<PartitionClient>,
@@ -27,6 +28,8 @@ pub(crate) struct KafkaReader {
     /// one fetch with far more records than one poll takes (noida-db answers with the whole
     /// partition), and converting them all at once would copy them into a second queue.
     pub(crate) pending: std::vec::IntoIter<RecordAndOffset>,
+    /// Placeholders for records the client could not read, handed out before `pending`.
+    pub(crate) unreadable: Option<Unreadable>,
 }
 
 /// A fetched record as weir's runtime takes it (the key and value move, nothing is copied).
@@ -53,6 +56,42 @@ pub(crate) async fn bounds(
     .await?;
     let latest = retry(retry_cfg, &op, move || client.get_offset(OffsetAt::Latest)).await?;
     Ok((earliest, latest))
+}
+
+/// Where a new reader of `topic/partition` starts, given the partition's `earliest..=latest`.
+/// A committed offset below the log start means records were deleted before they were
+/// processed: that fails under [`OffsetReset::None`] and is a warned reset otherwise.
+pub(crate) fn start_position(
+    topic: &str,
+    partition: u32,
+    start: StartFrom,
+    (earliest, latest): (i64, i64),
+    reset: OffsetReset,
+) -> std::result::Result<i64, KafkaError> {
+    let committed = match start {
+        StartFrom::Earliest => return Ok(earliest),
+        StartFrom::Latest => return Ok(latest),
+        StartFrom::Offset(o) if o >= earliest => return Ok(o),
+        StartFrom::Offset(o) => o,
+    };
+    let to = match reset {
+        OffsetReset::Earliest => earliest,
+        OffsetReset::Latest => latest,
+        OffsetReset::None => {
+            return Err(KafkaError::CommittedOffsetDeleted {
+                topic: topic.to_string(),
+                partition,
+                committed,
+                log_start: earliest,
+            })
+        }
+    };
+    tracing::warn!(
+        topic, partition, committed, log_start = earliest, to, policy = ?reset,
+        "kafka: the committed offset is below the log start (records deleted before they were \
+         processed): skipping to the reset position"
+    );
+    Ok(to)
 }
 
 impl KafkaReader {
@@ -103,24 +142,46 @@ impl KafkaReader {
         Ok(())
     }
 
-    async fn fetch(&mut self, max_wait_ms: u64) -> std::result::Result<(), KafkaError> {
+    /// One fetch from `offset`, retried through outages. rskafka decodes the whole answer and
+    /// rejects it when one record's timestamp is out of chrono's range: that comes back as
+    /// [`Fetched::Unreadable`] instead of an error.
+    async fn fetch_at(
+        &self,
+        offset: i64,
+        max_bytes: i32,
+        max_wait_ms: u64,
+    ) -> std::result::Result<Fetched, KafkaError> {
         let wait = i32::try_from(max_wait_ms).unwrap_or(i32::MAX);
         let op = format!("fetch {}", self.name);
         let (client, cluster) = (&self.client, &self.cluster);
-        let (next, max) = (self.next, self.fetch_max_bytes);
         let fetched = retry_classified(
             &self.retry,
             &op,
             Duration::from_millis(max_wait_ms),
             move || async move {
-                refresh_if_stale(cluster, client.fetch_records(next, 1..max, wait).await).await
+                match client.fetch_records(offset, 1..max_bytes, wait).await {
+                    Err(ClientError::InvalidResponse(m)) if unreadable_timestamp(&m) => Ok(Err(m)),
+                    other => refresh_if_stale(cluster, other).await.map(Ok),
+                }
             },
         )
         .await;
-        let records = match fetched {
-            Ok((records, _high_watermark)) => records,
-            Err(Failure::OutOfRange) => return self.reposition().await,
-            Err(Failure::Kafka(e)) => return Err(e),
+        match fetched {
+            Ok(Ok((records, _high_watermark))) => Ok(Fetched::Records(records)),
+            Ok(Err(reason)) => Ok(Fetched::Unreadable(reason)),
+            Err(Failure::OutOfRange) => Ok(Fetched::OutOfRange),
+            Err(Failure::Kafka(e)) => Err(e),
+        }
+    }
+
+    async fn fetch(&mut self, max_wait_ms: u64) -> std::result::Result<(), KafkaError> {
+        let records = match self
+            .fetch_at(self.next, self.fetch_max_bytes, max_wait_ms)
+            .await?
+        {
+            Fetched::Records(records) => records,
+            Fetched::OutOfRange => return self.reposition().await,
+            Fetched::Unreadable(reason) => return self.skip_unreadable(reason).await,
         };
         let mut records = records.into_iter();
         // A fetch returns whole batches, which may start before `next`.
@@ -137,27 +198,242 @@ impl KafkaReader {
         self.pending = records;
         Ok(())
     }
+
+    /// A fetch from `self.next` was rejected for a timestamp rskafka cannot represent. rskafka
+    /// gives neither the record nor its offset, but it drops the records of a batch that lie
+    /// before the requested offset before converting any timestamp: so a fetch from offset `o`
+    /// fails exactly when a record at `o` or after it, in what the broker answers, is bad.
+    /// Finds the first offset after `self.next` that reads ([`KafkaReader::first_readable`]);
+    /// every offset before it is handed to the task as an [`RawRecord::unreadable`]
+    /// placeholder, for its error handler, and normal fetching resumes there.
+    async fn skip_unreadable(&mut self, reason: String) -> std::result::Result<(), KafkaError> {
+        let first = self.next;
+        let end = self.first_readable(first).await?;
+        tracing::warn!(
+            partition = %self.name, from = first, to = end - 1, %reason,
+            "kafka: records the client cannot read (timestamp out of range) go to the error handler"
+        );
+        self.unreadable = Some(Unreadable {
+            next: first,
+            end,
+            reason,
+        });
+        self.next = end;
+        self.pending = Vec::new().into_iter();
+        Ok(())
+    }
+
+    /// The first offset after `bad` (which does not read) from which a fetch reads. Probes ask
+    /// for one byte, so a broker that honours the limit (Kafka, KIP-74) answers with one batch:
+    /// the offsets are tried one by one first, which never passes a readable one. A broker
+    /// that answers with the rest of the partition whatever the limit (noida-db) makes every
+    /// offset up to the last bad record unreadable; after [`LINEAR_PROBES`] failures the search
+    /// gallops and then bisects, so a bad record deep in a long partition costs a few dozen
+    /// probes, not one per record.
+    async fn first_readable(&self, bad: i64) -> std::result::Result<i64, KafkaError> {
+        first_readable_by(bad, |o| async move {
+            let fetched = self.fetch_at(o, PROBE_BYTES, 0).await?;
+            Ok(!matches!(fetched, Fetched::Unreadable(_)))
+        })
+        .await
+    }
+}
+
+/// [`KafkaReader::first_readable`] with `reads(o)` telling whether a fetch from `o` reads.
+async fn first_readable_by<F, Fut>(bad: i64, mut reads: F) -> std::result::Result<i64, KafkaError>
+where
+    F: FnMut(i64) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<bool, KafkaError>>,
+{
+    for o in bad + 1..=bad + LINEAR_PROBES {
+        if reads(o).await? {
+            return Ok(o);
+        }
+    }
+    let (mut lo, mut step) = (bad + LINEAR_PROBES, LINEAR_PROBES);
+    let mut hi = loop {
+        let o = lo.saturating_add(step);
+        if o == i64::MAX || reads(o).await? {
+            break o;
+        }
+        (lo, step) = (o, step.saturating_mul(2));
+    };
+    // `lo` does not read, `hi` does.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if reads(mid).await? {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Ok(hi)
+}
+
+/// Offsets handed to the task as placeholders, from `next` up to `end` (excluded).
+pub(crate) struct Unreadable {
+    next: i64,
+    end: i64,
+    /// rskafka's error for the first of them.
+    reason: String,
+}
+
+impl Unreadable {
+    /// Up to `max` placeholders, in offset order.
+    fn take(&mut self, max: usize) -> Vec<RawRecord> {
+        let n = (self.end - self.next).clamp(0, max as i64);
+        let out = (self.next..self.next + n)
+            .map(|o| {
+                let why = format!(
+                    "the Kafka client cannot read the record at offset {o}, or a later record \
+                     fetched with it: {}",
+                    self.reason
+                );
+                RawRecord::unreadable(o, why)
+            })
+            .collect();
+        self.next += n;
+        out
+    }
+}
+
+/// Offsets tried one by one before [`KafkaReader::first_readable`] gallops.
+const LINEAR_PROBES: i64 = 64;
+
+/// What one fetch brought.
+enum Fetched {
+    Records(Vec<RecordAndOffset>),
+    /// rskafka rejected the answer: a record's timestamp is out of its range (the message).
+    Unreadable(String),
+    /// The offset is outside the partition.
+    OutOfRange,
+}
+
+/// The bytes a probe of [`KafkaReader::skip_unreadable`] asks for: a broker answers with at
+/// least one whole batch, and no more than that.
+const PROBE_BYTES: i32 = 2;
+
+/// Whether rskafka rejected a fetch for a record timestamp it cannot represent (beyond chrono's
+/// ±262,000 years, or a batch's first timestamp plus a record's delta overflowing i64).
+fn unreadable_timestamp(message: &str) -> bool {
+    [
+        "Not a valid timestamp",
+        "Timestamp overflow",
+        "Ambiguous timestamp",
+    ]
+    .iter()
+    .any(|m| message.starts_with(m))
 }
 
 #[async_trait]
 impl PartitionReader for KafkaReader {
     async fn poll(&mut self, max_records: usize, max_wait_ms: u64) -> Result<Polled> {
-        if self.pending.as_slice().is_empty() {
+        if self.unreadable.as_ref().is_some_and(|u| u.next >= u.end) {
+            self.unreadable = None;
+        }
+        if self.pending.as_slice().is_empty() && self.unreadable.is_none() {
             let started = Instant::now();
             self.fetch(max_wait_ms).await?;
             // Some brokers answer an empty fetch at once instead of waiting: wait out the rest of
             // `max_wait_ms` here, so an idle task does not spin.
             let waited = started.elapsed();
             let budget = Duration::from_millis(max_wait_ms);
-            if self.pending.as_slice().is_empty() && waited < budget {
+            if self.pending.as_slice().is_empty() && self.unreadable.is_none() && waited < budget {
                 tokio::time::sleep(budget - waited).await;
             }
         }
-        let take = self.pending.len().min(max_records);
-        let records: Vec<RawRecord> = self.pending.by_ref().take(take).map(raw_record).collect();
+        // Placeholders always come before the fetched records (they are found before fetching
+        // resumes past them).
+        let records: Vec<RawRecord> = match &mut self.unreadable {
+            Some(unreadable) => unreadable.take(max_records),
+            None => {
+                let take = self.pending.len().min(max_records);
+                self.pending.by_ref().take(take).map(raw_record).collect()
+            }
+        };
         Ok(Polled {
             records,
             end_of_stream: false,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn a_committed_offset_below_the_log_start_fails_under_none_and_resets_otherwise() {
+        let start = StartFrom::Offset(3);
+        match start_position("t", 1, start, (10, 20), OffsetReset::None) {
+            Err(KafkaError::CommittedOffsetDeleted {
+                topic,
+                partition,
+                committed,
+                log_start,
+            }) => assert_eq!(
+                (topic.as_str(), partition, committed, log_start),
+                ("t", 1, 3, 10)
+            ),
+            other => panic!("{other:?}"),
+        }
+        let at = |start, reset| start_position("t", 1, start, (10, 20), reset).unwrap();
+        assert_eq!(at(start, OffsetReset::Earliest), 10);
+        assert_eq!(at(start, OffsetReset::Latest), 20);
+        // Inside the log, or no commit: the reset policy does not apply.
+        assert_eq!(at(StartFrom::Offset(10), OffsetReset::None), 10);
+        assert_eq!(at(StartFrom::Offset(25), OffsetReset::None), 25);
+        assert_eq!(at(StartFrom::Earliest, OffsetReset::None), 10);
+        assert_eq!(at(StartFrom::Latest, OffsetReset::None), 20);
+    }
+
+    /// Runs the search with a synthetic broker: `fails(o)` says whether a fetch from `o` is
+    /// rejected. Returns the offset found and the number of probes.
+    fn search(bad: i64, fails: impl Fn(i64) -> bool) -> (i64, u32) {
+        let probes = Cell::new(0);
+        let found = futures_util::FutureExt::now_or_never(first_readable_by(bad, |o| {
+            probes.set(probes.get() + 1);
+            std::future::ready(Ok(!fails(o)))
+        }))
+        .unwrap()
+        .unwrap();
+        (found, probes.get())
+    }
+
+    #[test]
+    fn one_batch_answers_give_exactly_the_unreadable_offsets() {
+        // Batches of 10 offsets; 3 and 25 are bad. A fetch from `o` answers `o`'s batch from
+        // `o` on (Kafka with a one-byte limit).
+        let bad = [3, 25];
+        let fails = |o: i64| bad.iter().any(|&b| b >= o && b / 10 == o / 10);
+        assert_eq!(search(0, fails).0, 4);
+        assert_eq!(search(20, fails).0, 26);
+    }
+
+    #[test]
+    fn whole_partition_answers_are_bisected() {
+        // Every fetch answers the rest of the partition, whose last bad record is 1_000_000.
+        let (found, probes) = search(0, |o| o <= 1_000_000);
+        assert_eq!(found, 1_000_001);
+        assert!(probes < 64 + 60, "{probes} probes");
+        let (found, _) = search(10, |o| o <= 70);
+        assert_eq!(found, 71);
+    }
+
+    #[test]
+    fn placeholders_come_in_polls_of_at_most_the_asked_size() {
+        let mut u = Unreadable {
+            next: 5,
+            end: 8,
+            reason: "Not a valid timestamp (1)".into(),
+        };
+        let first = u.take(2);
+        assert_eq!(first.iter().map(|r| r.offset).collect::<Vec<_>>(), [5, 6]);
+        let reason = first[0].unreadable_reason().unwrap();
+        assert!(reason.contains("offset 5") && reason.contains("Not a valid timestamp"));
+        assert_eq!(u.take(10).len(), 1);
+        assert!(u.take(10).is_empty());
     }
 }

@@ -7,7 +7,7 @@
 //! stages each commit's lines per task and appends them once the commit is durable (see
 //! [`super::staged_lines`]): after any crash, every line is in the file exactly once.
 
-use super::staged_lines::StagedLines;
+use super::staged_lines::{create_dir_all_durably, parent_dir, sync_dir, StagedLines};
 use crate::error::file_error;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -30,11 +30,16 @@ fn shared_file(path: &Path) -> Result<Arc<Mutex<File>>> {
     if let Some(f) = files.get(path) {
         return Ok(f.clone());
     }
+    let created = !path.exists();
     let file = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(|e| file_error(path, e))?;
+    // The new file's name must be durable, or lines synced into it could vanish with it.
+    if created {
+        sync_dir(parent_dir(path))?;
+    }
     let f = Arc::new(Mutex::new(file));
     files.insert(path.to_path_buf(), f.clone());
     Ok(f)
@@ -55,9 +60,7 @@ impl JsonLinesSink {
     /// Appends to `path` (created with its parent directories when missing).
     pub fn append(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
-        }
+        create_dir_all_durably(parent_dir(&path))?;
         let file = shared_file(&path)?;
         Ok(Self {
             path,
@@ -190,6 +193,24 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "{\"a\":1}\n{\"a\":2}\n{\"b\":0}\n"
         );
+    }
+
+    #[test]
+    fn a_new_file_and_its_new_directories_are_made_durable() {
+        let dir = std::env::temp_dir().join(format!("weir-jsonl-dur-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        super::super::staged_lines::take_steps();
+        JsonLinesSink::append(dir.join("new/out.jsonl")).unwrap();
+        let top = dir.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            super::super::staged_lines::take_steps(),
+            [format!("sync-dir {top}"), "sync-dir new".into()],
+            "`new` in its parent, then `out.jsonl` in `new`"
+        );
+        JsonLinesSink::append(dir.join("new/out.jsonl")).unwrap();
+        assert!(super::super::staged_lines::take_steps().is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

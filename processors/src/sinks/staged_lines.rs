@@ -6,6 +6,12 @@
 //! `<writer>.published` (the last generation of that writer appended) and `journal` (the writer,
 //! generation and file length of the append in progress). Appends run under the in-process lock
 //! of the shared file, so a journal seen while holding that lock is a crashed process's.
+//!
+//! Durable against power loss as well as a process crash: each file is fsynced before it is
+//! renamed into place, and the staging directory is fsynced after every creation, rename or
+//! removal whose loss would matter (a file's fsync does not make its name durable). The order is
+//! journal (durable) → append → shared file fsync → marker (durable) → journal removed (durable)
+//! → staged lines removed.
 
 use crate::error::file_error;
 use std::fs::{File, OpenOptions};
@@ -22,12 +28,72 @@ pub(crate) struct StagedLines {
     writer: String,
 }
 
+// What the durability steps did, in order, on this thread (tests check the order).
+#[cfg(test)]
+thread_local! {
+    static STEPS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(test)]
+fn step(what: &str, path: &Path) {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    STEPS.with(|s| {
+        s.borrow_mut()
+            .push(format!("{what} {}", name.unwrap_or_default()))
+    });
+}
+
+#[cfg(not(test))]
+fn step(_: &str, _: &Path) {}
+
+/// The steps recorded on this thread since the last call.
+#[cfg(test)]
+pub(crate) fn take_steps() -> Vec<String> {
+    STEPS.with(|s| std::mem::take(&mut *s.borrow_mut()))
+}
+
+/// Makes the entries of directory `dir` durable: files created, renamed or removed in it. A
+/// file's own fsync does not cover its name.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    step("sync-dir", dir);
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| file_error(dir, e))
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// `create_dir_all`, with each directory it creates made durable in its parent.
+pub(crate) fn create_dir_all_durably(dir: &Path) -> Result<()> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        missing.push(d);
+        at = d.parent();
+    }
+    std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
+    for d in missing.iter().rev() {
+        sync_dir(parent_dir(d))?;
+    }
+    Ok(())
+}
+
+/// Replaces `path` with `body` durably: a synced temporary file renamed over it, then the
+/// directory synced.
 fn write_atomically(path: &Path, body: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = File::create(&tmp).map_err(|e| file_error(&tmp, e))?;
     f.write_all(body).map_err(|e| file_error(&tmp, e))?;
     f.sync_all().map_err(|e| file_error(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| file_error(path, e))
+    step("rename", path);
+    std::fs::rename(&tmp, path).map_err(|e| file_error(path, e))?;
+    sync_dir(parent_dir(path))
 }
 
 /// The lines `writer` staged for `generation`, in staging directory `dir`.
@@ -36,6 +102,7 @@ fn staged_file(dir: &Path, writer: &str, generation: u64) -> PathBuf {
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {
+    step("remove", path);
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -50,7 +117,7 @@ impl StagedLines {
         let mut dir = path.as_os_str().to_owned();
         dir.push(".staged");
         let dir = PathBuf::from(dir);
-        std::fs::create_dir_all(&dir).map_err(|e| file_error(&dir, e))?;
+        create_dir_all_durably(&dir)?;
         Ok(Self {
             path: path.to_path_buf(),
             dir,
@@ -88,13 +155,20 @@ impl StagedLines {
     /// Appends `bytes` to the lines staged for `generation`, durably.
     pub fn stage(&self, generation: u64, bytes: &[u8]) -> Result<()> {
         let p = self.staged_path(generation);
+        let created = !p.exists();
         let mut f = OpenOptions::new()
             .create(true)
             .append(true)
             .open(&p)
             .map_err(|e| file_error(&p, e))?;
         f.write_all(bytes).map_err(|e| file_error(&p, e))?;
-        f.sync_data().map_err(|e| file_error(&p, e))
+        step("sync", &p);
+        f.sync_data().map_err(|e| file_error(&p, e))?;
+        // A new file: its name must be durable before the commit that counts on it is.
+        if created {
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
     }
 
     /// Commit `generation` is durable: appends what was staged for it to the shared file.
@@ -118,11 +192,16 @@ impl StagedLines {
             &journal,
             format!("{writer} {generation} {start}").as_bytes(),
         )?;
+        step("append", &self.path);
         file.write_all(&bytes).map_err(io)?;
         file.sync_data().map_err(io)?;
         let marker = self.dir.join(format!("{writer}.published"));
         write_atomically(&marker, generation.to_string().as_bytes())?;
+        // The journal's removal must be durable before the staged lines go: a journal that came
+        // back without them would cut the shared file back with nothing to append again.
         remove_if_present(&journal)?;
+        sync_dir(&self.dir)?;
+        // A staged file that comes back is dropped by `recover` (its generation is published).
         remove_if_present(&staged)
     }
 
@@ -210,6 +289,52 @@ mod tests {
         // Publishing again (nothing staged) changes nothing.
         s.publish(1).unwrap();
         assert_eq!(read(&path), "a\nb\n");
+    }
+
+    #[test]
+    fn every_rename_creation_and_journal_removal_is_made_durable_in_order() {
+        let (path, file) = setup("durable");
+        let s = StagedLines::new(&path, file, "0_2".into()).unwrap();
+        take_steps();
+        s.stage(1, b"a\n").unwrap();
+        s.stage(1, b"b\n").unwrap();
+        assert_eq!(
+            take_steps(),
+            [
+                "sync 0_2-1.lines",
+                "sync-dir out.jsonl.staged", // the new staged file's name
+                "sync 0_2-1.lines",
+            ]
+        );
+        s.publish(1).unwrap();
+        assert_eq!(
+            take_steps(),
+            [
+                "rename journal",
+                "sync-dir out.jsonl.staged", // the journal, before the append
+                "append out.jsonl",
+                "rename 0_2.published",
+                "sync-dir out.jsonl.staged", // the marker, before the journal goes
+                "remove journal",
+                "sync-dir out.jsonl.staged", // the journal gone, before the staged lines
+                "remove 0_2-1.lines",
+            ]
+        );
+        assert_eq!(read(&path), "a\nb\n");
+    }
+
+    #[test]
+    fn created_directories_are_made_durable_in_their_parents() {
+        let (path, _) = setup("dirs");
+        let deep = parent_dir(&path).join("x/y");
+        take_steps();
+        create_dir_all_durably(&deep).unwrap();
+        assert!(deep.is_dir());
+        let top = format!("sync-dir weir-staged-{}-dirs", std::process::id());
+        // `x` in the scratch directory, then `y` in `x`.
+        assert_eq!(take_steps(), [top.as_str(), "sync-dir x"]);
+        create_dir_all_durably(&deep).unwrap();
+        assert!(take_steps().is_empty(), "nothing created, nothing to sync");
     }
 
     #[test]

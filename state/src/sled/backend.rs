@@ -1,6 +1,7 @@
 //! The sled backend: one shared `sled::Db` for all of an instance's stores, plus the metadata
 //! tree that records each store's kind and layout so an incompatible reopen fails clearly.
 
+use super::commit::DiskSync;
 use super::{storage_err, SledKeyValueStore, SledSessionStore, SledWindowStore};
 use crate::{StateError, StateResult, StoreKey, StoreValue};
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,8 @@ impl Default for SledOptions {
 pub struct SledBackend {
     db: Arc<::sled::Db>,
     options: SledOptions,
+    /// What commits fsync past sled's flush; `None` for a database weir did not open itself.
+    disk: Option<Arc<DiskSync>>,
 }
 
 impl std::fmt::Debug for SledBackend {
@@ -101,12 +104,27 @@ impl SledBackend {
             .path(path)
             .cache_capacity(options.cache_capacity_bytes);
         let db = open_db(&config, path)?;
-        Ok(Self::from_db(Arc::new(db), options))
+        let disk = DiskSync::open(path)?;
+        Ok(Self {
+            disk: Some(Arc::new(disk)),
+            ..Self::from_db(Arc::new(db), options)
+        })
     }
 
-    /// A backend on an already open database (a temporary one in tests, for example).
+    /// A backend on an already open database (a temporary one in tests, for example). Its
+    /// commits are as durable as sled's flush makes them: see [`super::commit`] for what
+    /// [`SledBackend::open`] adds.
     pub fn from_db(db: Arc<::sled::Db>, options: SledOptions) -> Self {
-        Self { db, options }
+        Self {
+            db,
+            options,
+            disk: None,
+        }
+    }
+
+    /// The fsyncs that follow sled's flush at a commit, for a database opened on a directory.
+    pub(crate) fn disk_sync(&self) -> Option<&DiskSync> {
+        self.disk.as_deref()
     }
 
     /// The shared database, for example to write checkpoints next to the stores.

@@ -10,6 +10,15 @@
 //! cache. If the process dies before the transaction, none of the changes is on disk; after it,
 //! all of them are, together with the offsets they correspond to.
 //!
+//! Durability: sled 0.34's `flush` writes its log with `pwrite` and `sync_file_range`, which
+//! waits for the pages to be written back but flushes neither the file's metadata (its size,
+//! when the log grew) nor the drive's volatile write cache, and never fsyncs its `conf` file,
+//! its blob files (nodes over ~128 KiB) or the directory entries of files it creates or renames
+//! (snapshots). Its background thread does fsync the log, every 500 ms. So that a commit also
+//! survives a power loss or a kernel crash when it returns, a backend opened on a directory
+//! follows the flush with [`DiskSync::sync`]: `fdatasync` of the log, an fsync of each new blob
+//! file, and of a directory whose entries changed.
+//!
 //! Under a task, stores must not write to sled outside a commit (state would get ahead of the
 //! committed offsets), so the runtime calls [`Committable::defer_flushes`]: the write cache then
 //! grows past `write_cache_entries` between commits instead of being flushed early.
@@ -18,6 +27,11 @@ use super::{storage_err, SledBackend, LEN_KEY};
 use crate::StateResult;
 use ::sled::transaction::{ConflictableTransactionError, TransactionError};
 use ::sled::Transactional;
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// The name of the tree holding one checkpoint per task.
 pub const CHECKPOINT_TREE: &str = "__weir_checkpoints";
@@ -145,7 +159,10 @@ impl SledBackend {
         });
         result.map_err(|e| storage_err("(commit)", e))?;
         self.db().flush().map_err(|e| storage_err("(commit)", e))?;
-        Ok(())
+        match self.disk_sync() {
+            Some(disk) => disk.sync(),
+            None => Ok(()), // a temporary database
+        }
     }
 
     /// A batch that records `value` as the checkpoint `key` (for example a task id), to pass to
@@ -176,6 +193,113 @@ impl SledBackend {
         self.db()
             .open_tree(CHECKPOINT_TREE)
             .map_err(|e| storage_err(CHECKPOINT_TREE, e))
+    }
+}
+
+// What the durability steps did, in order, on this thread (tests check them).
+#[cfg(test)]
+thread_local! {
+    static STEPS: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(test)]
+fn step(what: &str, path: &Path) {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    STEPS.with(|s| {
+        s.borrow_mut()
+            .push(format!("{what} {}", name.unwrap_or_default()))
+    });
+}
+
+#[cfg(not(test))]
+fn step(_: &str, _: &Path) {}
+
+fn io_err(path: &Path, e: std::io::Error) -> crate::StateError {
+    storage_err(&path.display().to_string(), e)
+}
+
+/// fsyncs `path` (a file or a directory); `data_only`: `fdatasync`, which skips the times.
+fn fsync(path: &Path, data_only: bool) -> StateResult<()> {
+    step(if data_only { "sync-data" } else { "sync" }, path);
+    let f = File::open(path).map_err(|e| io_err(path, e))?;
+    let synced = if data_only {
+        f.sync_data()
+    } else {
+        f.sync_all()
+    };
+    synced.map_err(|e| io_err(path, e))
+}
+
+/// The names in directory `dir` (none when it does not exist).
+fn entries(dir: &Path) -> StateResult<BTreeSet<OsString>> {
+    match std::fs::read_dir(dir) {
+        Ok(list) => Ok(list.flatten().map(|e| e.file_name()).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeSet::new()),
+        Err(e) => Err(io_err(dir, e)),
+    }
+}
+
+/// Makes what sled flushed durable on the device (see the module doc).
+pub(crate) struct DiskSync {
+    dir: PathBuf,
+    /// sled's log, kept open: `fdatasync` through any descriptor of the file covers it.
+    log: File,
+    /// The entries of the database directory and of `blobs/` at their last sync.
+    seen: Mutex<(BTreeSet<OsString>, BTreeSet<OsString>)>,
+}
+
+impl DiskSync {
+    /// For the sled database sled has just opened in `dir`: syncs what opening may have created
+    /// (`conf`, the log, the directory itself in its parent).
+    pub(crate) fn open(dir: &Path) -> StateResult<Self> {
+        let log_path = dir.join("db");
+        let log = File::open(&log_path).map_err(|e| io_err(&log_path, e))?;
+        let disk = Self {
+            dir: dir.to_path_buf(),
+            log,
+            seen: Mutex::new(Default::default()),
+        };
+        let conf = dir.join("conf");
+        if conf.exists() {
+            fsync(&conf, false)?;
+        }
+        disk.sync()?;
+        match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => fsync(parent, false)?,
+            None => fsync(Path::new("."), false)?,
+        }
+        Ok(disk)
+    }
+
+    /// After sled's flush: the log's data and size, new blob files, changed directories.
+    pub(crate) fn sync(&self) -> StateResult<()> {
+        step("sync-data", &self.dir.join("db"));
+        self.log
+            .sync_data()
+            .map_err(|e| io_err(&self.dir.join("db"), e))?;
+        let mut seen = self
+            .seen
+            .lock()
+            .map_err(|_| storage_err("(commit)", "disk sync lock poisoned"))?;
+        let blobs = self.dir.join("blobs");
+        let now = entries(&blobs)?;
+        if now != seen.1 {
+            for name in now.difference(&seen.1) {
+                match fsync(&blobs.join(name), false) {
+                    // Collected by sled since the listing: nothing to keep.
+                    Err(_) if !blobs.join(name).exists() => {}
+                    other => other?,
+                }
+            }
+            fsync(&blobs, false)?;
+            seen.1 = now;
+        }
+        let now = entries(&self.dir)?;
+        if now != seen.0 {
+            fsync(&self.dir, false)?;
+            seen.0 = now;
+        }
+        Ok(())
     }
 }
 
@@ -244,6 +368,42 @@ mod tests {
         assert_eq!(w.len().unwrap(), 10);
         assert_eq!(w.fetch(&1, 0, 100).unwrap().len(), 10);
         drop((kv, w, b));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn take_steps() -> Vec<String> {
+        STEPS.with(|s| std::mem::take(&mut *s.borrow_mut()))
+    }
+
+    #[test]
+    fn a_commit_is_fsynced_past_sleds_flush() {
+        let dir = std::env::temp_dir().join(format!("weir-state-fsync-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let b = backend(Some(&dir));
+        let opened = take_steps();
+        // Opening made the new files and the new directory durable.
+        let name = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
+        let expected = [
+            "sync conf".to_string(),
+            "sync-data db".into(),
+            format!("sync {}", name(&dir)),
+            format!("sync {}", name(dir.parent().unwrap())),
+        ];
+        assert_eq!(opened, expected);
+        b.write_checkpoint("t", vec![1]).unwrap();
+        // The log's data: nothing else changed (no new file, no rename).
+        assert_eq!(take_steps(), ["sync-data db"]);
+        // A value too large for a log segment becomes a blob file: fsynced, and its name.
+        let big = vec![7u8; 1 << 20];
+        b.write_checkpoint("big", big.clone()).unwrap();
+        let steps = take_steps();
+        assert_eq!(steps.first().map(String::as_str), Some("sync-data db"));
+        assert!(steps.iter().any(|s| s == "sync blobs"), "{steps:?}");
+        assert!(steps.len() >= 3, "a blob file synced: {steps:?}");
+        drop(b);
+        let b = backend(Some(&dir));
+        assert_eq!(b.read_checkpoint("big").unwrap(), Some(big));
+        drop(b);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -23,6 +23,33 @@ pub struct RawRecord {
     pub offset: i64,
 }
 
+impl RawRecord {
+    /// The header that marks a placeholder for a record a connector could not read.
+    pub const UNREADABLE_HEADER: &'static str = "weir.unreadable";
+
+    /// A placeholder for the record at `offset` that the connector could not read (for example
+    /// a Kafka record whose timestamp the client rejects): no key, no value, timestamp -1, and
+    /// `reason` in the [`RawRecord::UNREADABLE_HEADER`] header. Handed to the task in its place,
+    /// it reaches the error handler like any record that cannot be decoded, with its offset.
+    pub fn unreadable(offset: i64, reason: impl Into<String>) -> Self {
+        Self {
+            key: None,
+            value: None,
+            timestamp: -1,
+            headers: vec![(Self::UNREADABLE_HEADER.into(), reason.into().into_bytes())],
+            offset,
+        }
+    }
+
+    /// Why the connector could not read this record, when it is such a placeholder.
+    pub fn unreadable_reason(&self) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == Self::UNREADABLE_HEADER)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
 /// A record as bytes, on its way to a partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutRecord {
@@ -222,5 +249,23 @@ impl SinkConnector for TopicSink {
     }
     async fn flush(&self) -> Result<()> {
         self.broker.flush().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_placeholder_carries_its_offset_and_reason() {
+        let r = RawRecord::unreadable(42, "bad timestamp");
+        assert_eq!(r.offset, 42);
+        assert_eq!((r.key.as_ref(), r.value.as_ref()), (None, None));
+        assert_eq!(r.unreadable_reason().as_deref(), Some("bad timestamp"));
+        let plain = RawRecord {
+            headers: Vec::new(),
+            ..r
+        };
+        assert_eq!(plain.unreadable_reason(), None);
     }
 }
