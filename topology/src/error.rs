@@ -96,6 +96,15 @@ pub enum TopologyError {
         /// The expected `Record<K, V>` type.
         expected: &'static str,
     },
+    /// A sink could not be made (its supplier failed) or opened (`RecordSink::open_task`).
+    #[error("sink `{sink}` could not be opened: {source}")]
+    SinkOpen {
+        /// The sink node.
+        sink: String,
+        /// Why.
+        #[source]
+        source: Box<TopologyError>,
+    },
     /// A task stopped because of an earlier error in another node.
     #[error("task {task}: {source}")]
     Task {
