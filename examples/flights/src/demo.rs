@@ -13,7 +13,7 @@ use crate::rows::load_by_day;
 use crate::stop::{stop_when_input_ends, RunGroup};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use weir::processors::Dashboard;
@@ -173,22 +173,9 @@ pub async fn run_demo_live(
         serve_accuracy_store(dashboard, &stream);
     }
 
-    let progress = {
-        let (stream, ticks_sent, show) = (stream.clone(), ticks_sent.clone(), opts.progress);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                if show {
-                    print_progress(
-                        ticks_sent.load(Ordering::Relaxed),
-                        ticks,
-                        start,
-                        &stream.metrics(),
-                    );
-                }
-            }
-        })
-    };
+    let progress = opts
+        .progress
+        .then(|| spawn_progress(stream.clone(), ticks_sent.clone(), ticks, start));
     let group = RunGroup::new(&[&producer, &consumer, &stream]);
     let produce = group.guard(async {
         let m = group.run(&producer).await?;
@@ -206,18 +193,36 @@ pub async fn run_demo_live(
         Ok(m)
     });
     let (p, c, s) = tokio::join!(produce, group.run(&consumer), group.run(&stream));
-    progress.abort();
-    let (p, c, s) = (p?, c?, s?);
-    if opts.progress {
-        print_progress(ticks_sent.load(Ordering::Relaxed), ticks, start, &s);
-        println!();
+    if let Some(progress) = progress {
+        progress.abort();
+        if let Ok(s) = &s {
+            print_progress(ticks_sent.load(Ordering::Relaxed), ticks, start, s);
+        }
+        println!(); // ends the progress line, also before an error
     }
+    let (p, c, s) = (p?, c?, s?);
     Ok(DemoSummary {
         ticks: ticks_sent.load(Ordering::Relaxed),
         produced: p.processed,
         stream: s,
         consumer: c,
         out: opts.out.clone(),
+    })
+}
+
+/// Prints the progress line every 250 ms until aborted.
+fn spawn_progress(
+    stream: Arc<Streams>,
+    ticks_sent: Arc<AtomicU64>,
+    ticks: u64,
+    start: i64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let sent = ticks_sent.load(Ordering::Relaxed);
+            print_progress(sent, ticks, start, &stream.metrics());
+        }
     })
 }
 

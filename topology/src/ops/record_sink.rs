@@ -151,14 +151,11 @@ impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> Processor<K, V>
         let generation = ctx.commit_generation();
         self.sink(ctx.node_name())?.committed(generation)
     }
-    fn close(&mut self, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
+    fn close(&mut self, _ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
         match self {
             Self::Open(sink) => sink.close(),
             // Never opened: nothing to close (the open error was already reported).
-            Self::Failed(_) => {
-                let _ = ctx;
-                Ok(())
-            }
+            Self::Failed(_) => Ok(()),
         }
     }
 }

@@ -638,7 +638,7 @@ mod tests {
         let mut sink = ParquetSink::<Flight>::new(&dir, ParquetOptions::default()).unwrap();
         RecordSink::<(), Flight>::open_task(&mut sink, task(3), 2).unwrap();
         assert_eq!(names(&dir), vec!["part-00003-00000.parquet"]);
-        assert_eq!(sink.published(), [durable.clone()]);
+        assert_eq!(sink.published(), std::slice::from_ref(&durable));
         assert_eq!(
             read_back(&durable).2,
             (0..5).map(flight).collect::<Vec<_>>()
