@@ -5,6 +5,7 @@
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 use tracing::callsite::Identifier;
 use tracing::subscriber::Interest;
@@ -24,6 +25,7 @@ pub fn init() {
     let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let layer = fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_filter(env.and(RateLimit::new(BURST, PERIOD)));
     let _ = tracing_subscriber::registry().with(layer).try_init();
 }
