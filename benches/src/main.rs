@@ -101,6 +101,14 @@ fn main() -> ExitCode {
             std::env::set_var(var, "1");
         }
     }
+    // Kafka retries and skipped records are logged (`RUST_LOG`, `warn` by default) to stderr.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
     let cli = Cli::parse();
     let result = match cli.case {
         Case::WindowedAccuracy {

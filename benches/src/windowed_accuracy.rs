@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir::processors::{FileSource, JsonLinesSink, ParquetOptions, ParquetSink};
 use weir::topology::prelude::*;
-use weir::topology::{Result, TaskId, TopologyError};
+use weir::topology::{Result, TopologyError};
 
 /// The fields of a benchmark record the topology reads (the others are parsed and skipped).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -52,37 +52,6 @@ impl RecordSink<Windowed<u8>, Accuracy> for Rows {
             .map_err(|_| TopologyError::process("rows", "poisoned"))?
             .push(row);
         Ok(())
-    }
-}
-
-/// A sink, or why it could not be opened (reported on its first call).
-struct SinkOrError<S>(std::result::Result<S, String>);
-
-impl<S> SinkOrError<S> {
-    fn sink(&mut self) -> Result<&mut S> {
-        self.0
-            .as_mut()
-            .map_err(|e| TopologyError::connector("output", e.clone()))
-    }
-}
-
-impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> RecordSink<K, V>
-    for SinkOrError<S>
-{
-    fn open_task(&mut self, task: TaskId, committed: u64) -> Result<()> {
-        self.sink()?.open_task(task, committed)
-    }
-    fn write(&mut self, record: &Record<K, V>) -> Result<()> {
-        self.sink()?.write(record)
-    }
-    fn flush(&mut self) -> Result<()> {
-        self.sink()?.flush()
-    }
-    fn committed(&mut self, generation: u64) -> Result<()> {
-        self.sink()?.committed(generation)
-    }
-    fn close(&mut self) -> Result<()> {
-        self.sink()?.close()
     }
 }
 
@@ -208,14 +177,11 @@ pub fn topology(input: &Path, rows: Arc<SharedRows>, options: &Options) -> Resul
     });
     if let Some(path) = options.jsonl_out.clone() {
         JsonLinesSink::exactly_once(&path)?; // a bad path fails here, before the run
-        lines.sink("jsonl", move || {
-            SinkOrError(JsonLinesSink::exactly_once(&path).map_err(|e| e.to_string()))
-        });
+        lines.sink("jsonl", move || JsonLinesSink::exactly_once(&path));
     }
     if let Some(dir) = options.parquet_out.clone() {
         lines.sink("parquet", move || {
-            let sink = ParquetSink::<WindowLine>::new(&dir, 0, ParquetOptions::default());
-            SinkOrError(sink.map_err(|e| e.to_string()))
+            ParquetSink::<WindowLine>::new(&dir, ParquetOptions::default())
         });
     }
     builder.build()

@@ -116,6 +116,15 @@ pub enum TopologyError {
     /// Several problems found at once: `build()` reports every one.
     #[error("{} problems in the topology:{}", .0.len(), numbered(.0))]
     Invalid(Vec<TopologyError>),
+    /// A sink could not be made (its supplier failed) or opened (`RecordSink::open_task`).
+    #[error("sink `{sink}` could not be opened: {source}")]
+    SinkOpen {
+        /// The sink node.
+        sink: String,
+        /// Why.
+        #[source]
+        source: Box<TopologyError>,
+    },
     /// A task stopped because of an earlier error in another node.
     #[error("task {task}: {source}")]
     Task {

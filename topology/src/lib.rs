@@ -29,7 +29,9 @@ pub use dsl::stream::{BranchPredicate, Stream};
 pub use dsl::table::Table;
 pub use error::{Result, TopologyError};
 pub use graph::{SubTopology, Topology};
-pub use ops::record_sink::RecordSink;
+pub use ops::record_sink::{
+    RecordSink, ReturnsResult, ReturnsSink, SharedSink, SharedSinkHandle, SinkSupplier,
+};
 pub use ops::window_aggregate::LATE_PORT;
 pub use processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType, TaskId};
 pub use record::{Headers, Record, SourceMeta, Timestamp};
@@ -65,8 +67,9 @@ pub mod prelude {
     pub use crate::{
         BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JsonSerde,
         KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext, ProcessorContextExt,
-        PunctuationType, Record, RecordSink, Serde, SessionWindows, Sink, SlidingWindows, Source,
-        Stream, Streams, StreamsConfig, StringSerde, Table, TimestampExtractor, Topology,
-        TopologyBuilder, TumblingWindows, UnitSerde, Window, WindowStoreHandle, Windowed,
+        PunctuationType, Record, RecordSink, Serde, SessionWindows, SharedSink, Sink,
+        SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde, Table,
+        TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Window,
+        WindowStoreHandle, Windowed,
     };
 }

@@ -1,22 +1,22 @@
 //! The three topologies of the example: producer, consumer and streaming application.
 
-use crate::charts::SharedChart;
+use crate::charts::Chart;
 use crate::replay::Replay;
 use crate::results::{AccuracyState, ClassifiedFlight, CountRow, ResultRow};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use weir::processors::{
-    BatchInference, ConsoleSink, Dashboard, JsonLinesSink, ParquetOptions, ParquetSink,
-};
+use weir::processors::{BatchInference, ConsoleSink, JsonLinesSink, ParquetOptions, ParquetSink};
 use weir::topology::prelude::*;
-use weir::topology::{BytesSerde, Result, TaskId, TopologyError};
+use weir::topology::{BytesSerde, Result};
 use weir_models::{Flight, Model};
 
 /// The topic the producer writes and the other two read.
 pub const FLIGHT_TOPIC: &str = "flightTopic";
 /// The topic the streaming application writes its per-window results to.
 pub const RESULTS_TOPIC: &str = "flightResults";
+/// Where the streaming application sends the records it cannot read.
+pub const DEAD_LETTER_TOPIC: &str = "flightTopic-dead-letters";
 /// The keys the consumer and the accuracy windows follow.
 pub const TRACKED_KEYS: [&str; 3] = ["1", "2", "3"];
 /// Window length of both the consumer's sliding window and the accuracy windows.
@@ -45,7 +45,7 @@ pub fn producer(replay: Replay) -> Result<Topology> {
 pub fn consumer(
     out: &Path,
     processing_time: TimestampExtractor<Vec<u8>>,
-    chart: SharedChart<CountRow>,
+    chart: &Chart<CountRow>,
     print: bool,
 ) -> Result<Topology> {
     let builder = TopologyBuilder::new();
@@ -71,8 +71,8 @@ pub fn consumer(
             };
             (wk.key, row)
         });
-    counts.sink("consumer-rows", move || json_lines(&rows_path));
-    counts.sink("consumer-chart", move || chart.sink());
+    counts.sink("consumer-rows", move || JsonLinesSink::append(&rows_path));
+    counts.shared_sink("consumer-chart", chart);
     if print {
         counts.sink("consumer-console", || {
             ConsoleSink::new("countFlightRecords ")
@@ -84,7 +84,7 @@ pub fn consumer(
 /// The streaming application: classify each flight, keep every flight in
 /// `<out>/flight.parquet/`, and track per-key accuracy in 2-minute windows for keys 1-3, to
 /// the results topic, `<out>/results.jsonl` and `chart`.
-pub fn streaming(out: &Path, model: Arc<Model>, chart: SharedChart<ResultRow>) -> Result<Topology> {
+pub fn streaming(out: &Path, model: Arc<Model>, chart: &Chart<ResultRow>) -> Result<Topology> {
     let builder = TopologyBuilder::new();
     let parquet_dir = out.join("flight.parquet");
     let results_path = out.join("results.jsonl");
@@ -106,11 +106,7 @@ pub fn streaming(out: &Path, model: Arc<Model>, chart: SharedChart<ResultRow>) -
         .named("classify");
     // One sink per task; each names its part files after its task's partition.
     classified.sink("flight-parquet", move || {
-        SinkOrError::from(ParquetSink::<ClassifiedFlight>::new(
-            &parquet_dir,
-            0,
-            ParquetOptions::default(),
-        ))
+        ParquetSink::<ClassifiedFlight>::new(&parquet_dir, ParquetOptions::default())
     });
     let results = classified
         .filter(|k, _| tracked(k))
@@ -131,80 +127,8 @@ pub fn streaming(out: &Path, model: Arc<Model>, chart: SharedChart<ResultRow>) -
     ));
     // Exactly once: a restarted `stream` (state in `<out>/state`) never repeats a line.
     results.sink("results-file", move || {
-        SinkOrError::from(JsonLinesSink::exactly_once(&results_path))
+        JsonLinesSink::exactly_once(&results_path)
     });
-    results.sink("accuracy-chart", move || chart.sink());
+    results.shared_sink("accuracy-chart", chart);
     builder.build()
-}
-
-/// A sink that could not be opened reports why on its first write (sink suppliers cannot
-/// fail).
-pub enum SinkOrError<S> {
-    /// The open sink.
-    Open(S),
-    /// Why it could not be opened.
-    Failed(String),
-}
-
-impl<S> From<Result<S>> for SinkOrError<S> {
-    fn from(opened: Result<S>) -> Self {
-        match opened {
-            Ok(s) => Self::Open(s),
-            Err(e) => Self::Failed(e.to_string()),
-        }
-    }
-}
-
-impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> RecordSink<K, V>
-    for SinkOrError<S>
-{
-    fn open(&mut self, committed_generation: u64) -> Result<()> {
-        match self {
-            Self::Open(s) => s.open(committed_generation),
-            Self::Failed(_) => Ok(()),
-        }
-    }
-    fn open_task(&mut self, task: TaskId, committed_generation: u64) -> Result<()> {
-        match self {
-            Self::Open(s) => s.open_task(task, committed_generation),
-            Self::Failed(_) => Ok(()),
-        }
-    }
-    fn write(&mut self, record: &Record<K, V>) -> Result<()> {
-        match self {
-            Self::Open(s) => s.write(record),
-            Self::Failed(e) => Err(TopologyError::connector("sink", e.clone())),
-        }
-    }
-    fn committed(&mut self, generation: u64) -> Result<()> {
-        match self {
-            Self::Open(s) => s.committed(generation),
-            Self::Failed(_) => Ok(()),
-        }
-    }
-    fn flush(&mut self) -> Result<()> {
-        match self {
-            Self::Open(s) => s.flush(),
-            Self::Failed(_) => Ok(()),
-        }
-    }
-    fn close(&mut self) -> Result<()> {
-        match self {
-            Self::Open(s) => s.close(),
-            Self::Failed(_) => Ok(()),
-        }
-    }
-}
-
-/// Lets `dashboard` answer store queries on the streaming application: its per-key,
-/// per-window count and accuracy at `/api/stores/accuracy`.
-pub fn serve_accuracy_store(dashboard: &Dashboard, streams: &Arc<Streams>) {
-    dashboard.serve_stores(streams.clone());
-    let window_ms = i64::try_from(WINDOW.as_millis()).unwrap_or(i64::MAX);
-    dashboard.query_window::<String, AccuracyState>(ACCURACY_STORE, window_ms);
-}
-
-/// A JSON-lines sink appending to `path`; an open error is reported on the first write.
-pub fn json_lines(path: &Path) -> SinkOrError<JsonLinesSink> {
-    SinkOrError::from(JsonLinesSink::append(path))
 }

@@ -4,15 +4,16 @@
 //! `consumer.png`/`.svg`.
 
 use crate::apps::{
-    consumer, producer, serve_accuracy_store, streaming, FLIGHT_TOPIC, RESULTS_TOPIC,
+    consumer, producer, streaming, DEAD_LETTER_TOPIC, FLIGHT_TOPIC, GRACE, RESULTS_TOPIC, WINDOW,
 };
-use crate::charts::{accuracy_chart, consumer_chart};
+use crate::charts::{accuracy_chart, consumer_chart, serve_accuracy_store};
 use crate::producer::{TickBatcher, TICK_SECONDS};
 use crate::replay::{Pace, Replay};
 use crate::rows::load_by_day;
+use crate::stop::{stop_when_input_ends, RunGroup};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use weir::processors::Dashboard;
@@ -64,8 +65,12 @@ pub struct DemoSummary {
 pub fn start_time(opts: &DemoOptions) -> i64 {
     opts.start_s.unwrap_or_else(|| {
         let now = SystemClock.now_ms() / 1000;
-        now - now.rem_euclid(120)
+        now - now.rem_euclid(seconds(WINDOW))
     })
+}
+
+fn seconds(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The producer's source for `opts`, with its start time and tick count.
@@ -92,6 +97,13 @@ pub fn app_config(id: &str, opts: &DemoOptions) -> StreamsConfig {
     StreamsConfig::new(id).commit_interval(commit)
 }
 
+/// Settings of the streaming application: [`app_config`], with unreadable records sent to
+/// [`DEAD_LETTER_TOPIC`].
+pub fn stream_config(opts: &DemoOptions) -> StreamsConfig {
+    app_config("flights-stream", opts)
+        .error_handler(ErrorHandler::DeadLetter(DEAD_LETTER_TOPIC.into()))
+}
+
 /// The consumer's processing time: the send time on the simulated clock, else the wall clock.
 pub fn processing_time(opts: &DemoOptions) -> TimestampExtractor<Vec<u8>> {
     if opts.fast {
@@ -102,18 +114,13 @@ pub fn processing_time(opts: &DemoOptions) -> TimestampExtractor<Vec<u8>> {
 }
 
 /// Runs the three applications on `broker` until the producer is done and the others have
-/// processed everything.
+/// processed everything, or until one of them fails (then all stop and the error is returned).
 pub async fn run_demo(opts: &DemoOptions, broker: Arc<dyn Broker>) -> Result<DemoSummary> {
     run_demo_live(opts, broker, None).await
 }
 
-/// [`run_demo`], also showing both charts live on `dashboard` (and answering queries on the
-/// streaming application's accuracy store) when there is one.
-pub async fn run_demo_live(
-    opts: &DemoOptions,
-    broker: Arc<dyn Broker>,
-    dashboard: Option<&Dashboard>,
-) -> Result<DemoSummary> {
+/// Removes what an earlier run left in the output directory.
+fn clear_outputs(opts: &DemoOptions) -> Result<()> {
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| TopologyError::connector(opts.out.display().to_string(), e))?;
     // `flights.jsonl`: left by earlier versions (flights now go to `flight.parquet/`).
@@ -127,6 +134,17 @@ pub async fn run_demo_live(
         std::fs::remove_dir_all(&parquet_dir)
             .map_err(|e| TopologyError::connector(parquet_dir.display().to_string(), e))?;
     }
+    Ok(())
+}
+
+/// [`run_demo`], also showing both charts live on `dashboard` (and answering queries on the
+/// streaming application's accuracy store) when there is one.
+pub async fn run_demo_live(
+    opts: &DemoOptions,
+    broker: Arc<dyn Broker>,
+    dashboard: Option<&Dashboard>,
+) -> Result<DemoSummary> {
+    clear_outputs(opts)?;
     let accuracy = accuracy_chart(&opts.out, dashboard)?;
     let counts = consumer_chart(&opts.out, dashboard)?;
     let model = Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
@@ -135,79 +153,56 @@ pub async fn run_demo_live(
 
     broker.ensure_topic(FLIGHT_TOPIC, opts.partitions).await?;
     broker.ensure_topic(RESULTS_TOPIC, opts.partitions).await?;
-    let dyn_broker = broker.clone();
-    let config = |id: &str| app_config(id, opts);
-    let producer = Arc::new(Streams::new(
+    let producer = Streams::new(
         producer(replay)?,
-        dyn_broker.clone(),
-        config("flights-producer"),
-    ));
-    let consumer = Arc::new(Streams::new(
-        // The demo shows a progress line instead of printing every count.
-        consumer(&opts.out, processing_time(opts), counts.clone(), false)?,
-        dyn_broker.clone(),
-        config("flights-consumer"),
-    ));
+        broker.clone(),
+        app_config("flights-producer", opts),
+    );
+    // The demo shows a progress line instead of printing every count.
+    let consumer = Streams::new(
+        consumer(&opts.out, processing_time(opts), &counts, false)?,
+        broker.clone(),
+        app_config("flights-consumer", opts),
+    );
     let stream = Arc::new(Streams::new(
-        streaming(&opts.out, model, accuracy.clone())?,
-        dyn_broker.clone(),
-        config("flights-stream")
-            .error_handler(ErrorHandler::DeadLetter("flightTopic-dead-letters".into())),
+        streaming(&opts.out, model, &accuracy)?,
+        broker.clone(),
+        stream_config(opts),
     ));
     if let Some(dashboard) = dashboard {
         serve_accuracy_store(dashboard, &stream);
     }
 
-    let progress = {
-        let (stream, ticks_sent, show) = (stream.clone(), ticks_sent.clone(), opts.progress);
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                if show {
-                    print_progress(
-                        ticks_sent.load(Ordering::Relaxed),
-                        ticks,
-                        start,
-                        &stream.metrics(),
-                    );
-                }
-            }
-        })
-    };
-    let produce = {
-        let (producer, broker) = (producer.clone(), broker.clone());
-        let (consumer, stream) = (consumer.clone(), stream.clone());
-        async move {
-            let m = producer.run().await?;
-            // Embedded topics end here; a Kafka topic never ends, so once both readers have
-            // caught up with everything produced, they are asked to stop (drain, commit, close).
-            if let Some(bounded) = broker.bounded_topics() {
-                bounded.close_topic(FLIGHT_TOPIC);
-            }
-            let produced = m.processed;
-            let mut last = (u64::MAX, u64::MAX);
-            loop {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                let now = (consumer.metrics().processed, stream.metrics().processed);
-                if now.0 >= produced && now.1 >= produced && now == last {
-                    consumer.shutdown_handle().trigger();
-                    stream.shutdown_handle().trigger();
-                    break;
-                }
-                last = now;
-            }
-            Ok::<_, TopologyError>(m)
+    let progress = opts
+        .progress
+        .then(|| spawn_progress(stream.clone(), ticks_sent.clone(), ticks, start));
+    let group = RunGroup::new(&[&producer, &consumer, &stream]);
+    let produce = group.guard(async {
+        let m = group.run(&producer).await?;
+        // Embedded topics end here; a Kafka topic never ends, so once both readers have
+        // caught up with everything produced, they are asked to stop (drain, commit, close).
+        if let Some(bounded) = broker.bounded_topics() {
+            bounded.close_topic(FLIGHT_TOPIC);
         }
-    };
-    let (p, c, s) = tokio::join!(produce, consumer.run(), stream.run());
-    progress.abort();
-    let (p, c, s) = (p?, c?, s?);
-    accuracy.render()?;
-    counts.render()?;
-    if opts.progress {
-        print_progress(ticks_sent.load(Ordering::Relaxed), ticks, start, &s);
-        println!();
+        let produced = m.processed;
+        stop_when_input_ends(
+            &group,
+            &[&consumer, &stream],
+            Duration::from_millis(500),
+            |now| now.iter().all(|r| r.processed >= produced),
+        )
+        .await;
+        Ok(m)
+    });
+    let (p, c, s) = tokio::join!(produce, group.run(&consumer), group.run(&stream));
+    if let Some(progress) = progress {
+        progress.abort();
+        if let Ok(s) = &s {
+            print_progress(ticks_sent.load(Ordering::Relaxed), ticks, start, s);
+        }
+        println!(); // ends the progress line, also before an error
     }
+    let (p, c, s) = (p?, c?, s?);
     Ok(DemoSummary {
         ticks: ticks_sent.load(Ordering::Relaxed),
         produced: p.processed,
@@ -217,13 +212,30 @@ pub async fn run_demo_live(
     })
 }
 
+/// Prints the progress line every 250 ms until aborted.
+fn spawn_progress(
+    stream: Arc<Streams>,
+    ticks_sent: Arc<AtomicU64>,
+    ticks: u64,
+    start: i64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let sent = ticks_sent.load(Ordering::Relaxed);
+            print_progress(sent, ticks, start, &stream.metrics());
+        }
+    })
+}
+
 fn print_progress(ticks_sent: u64, ticks: u64, start_s: i64, m: &MetricsSnapshot) {
     // Windows of the run whose end plus grace the stream time has passed.
-    let total = (ticks as i64 * TICK_SECONDS + 119) / 120;
+    let window = seconds(WINDOW);
+    let total = (ticks as i64 * TICK_SECONDS + window - 1) / window;
     let closed = match m.stream_time {
         i64::MIN => 0,
         i64::MAX => total,
-        st => ((st / 1000 - start_s - 10) / 120).clamp(0, total),
+        st => ((st / 1000 - start_s - seconds(GRACE)) / window).clamp(0, total),
     };
     print!(
         "\rticks sent {ticks_sent}/{ticks}  records processed {}  bad records {}  late {}  windows closed {closed}/{total}",

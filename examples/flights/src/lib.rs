@@ -7,8 +7,10 @@
 pub mod apps;
 pub mod charts;
 pub mod demo;
+pub mod logging;
 pub mod producer;
 pub mod replay;
 pub mod results;
 pub mod rows;
 pub mod separate;
+pub mod stop;

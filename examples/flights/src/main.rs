@@ -58,7 +58,8 @@ enum Command {
     Produce,
     /// Only the consumer, until Ctrl-C (needs --brokers).
     Consume,
-    /// Only the streaming application, until --duration of event time or Ctrl-C (needs --brokers).
+    /// Only the streaming application (needs --brokers), until it has caught up with
+    /// flightTopic and then received nothing for 2 s (15 s with --realtime), or Ctrl-C.
     Stream,
 }
 
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
             std::env::set_var(var, "1");
         }
     }
+    weir_flights::logging::init();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -1,12 +1,11 @@
 //! `produce`, `consume` and `stream` as separate processes against a Kafka cluster: each runs
 //! one of the demo's three topologies.
 
-use crate::apps::{
-    consumer, producer, serve_accuracy_store, streaming, FLIGHT_TOPIC, RESULTS_TOPIC,
-};
-use crate::charts::{accuracy_chart, consumer_chart};
-use crate::demo::{app_config, processing_time, replay, DemoOptions};
+use crate::apps::{consumer, producer, streaming, FLIGHT_TOPIC, RESULTS_TOPIC};
+use crate::charts::{accuracy_chart, consumer_chart, serve_accuracy_store};
+use crate::demo::{app_config, processing_time, replay, stream_config, DemoOptions};
 use crate::producer::TICK_SECONDS;
+use crate::stop::{stop_when_input_ends, RunGroup};
 use std::sync::Arc;
 use std::time::Duration;
 use weir::processors::Dashboard;
@@ -21,9 +20,9 @@ pub enum Role {
     Produce,
     /// Counts per-key records in a sliding processing-time window until Ctrl-C.
     Consume,
-    /// Classifies, persists and tracks accuracy until the producer's records stop coming, or
-    /// Ctrl-C;
-    /// its state lives in `<out>/state` (sled), so a restart continues the counts.
+    /// Classifies, persists and tracks accuracy until it has caught up with `flightTopic` and
+    /// then received nothing for 2 s (3 ticks, 15 s, in real time), or Ctrl-C; its state
+    /// lives in `<out>/state` (sled), so a restart continues the counts.
     Stream,
 }
 
@@ -62,63 +61,64 @@ pub async fn run_role_live(
         Role::Consume => {
             let chart = consumer_chart(&opts.out, dashboard)?;
             let streams = Streams::new(
-                consumer(&opts.out, processing_time(opts), chart.clone(), true)?,
+                consumer(&opts.out, processing_time(opts), &chart, true)?,
                 broker,
                 app_config("flights-consumer", opts),
             );
-            let m = streams.run_until_ctrl_c().await?;
-            chart.render()?;
-            Ok(m)
+            streams.run_until_ctrl_c().await
         }
-        Role::Stream => {
-            let chart = accuracy_chart(&opts.out, dashboard)?;
-            let model =
-                Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
-            let cfg = app_config("flights-stream", opts)
-                .error_handler(ErrorHandler::DeadLetter("flightTopic-dead-letters".into()))
-                .state_dir(opts.out.join("state"))?
-                .changelogs(true);
-            let streams = Arc::new(Streams::new(
-                streaming(&opts.out, model, chart.clone())?,
-                broker,
-                cfg,
-            ));
-            let quiet = if opts.fast {
-                Duration::from_secs(2)
-            } else {
-                Duration::from_secs(3 * TICK_SECONDS as u64)
-            };
-            if let Some(dashboard) = dashboard {
-                serve_accuracy_store(dashboard, &streams);
-            }
-            let stop = stop_when_input_ends(streams.clone(), quiet);
-            let m = streams.run_until_ctrl_c().await;
-            stop.abort();
-            chart.render()?;
-            m
-        }
+        Role::Stream => run_stream(opts, broker, dashboard).await,
     }
 }
 
-/// Stops `streams` once it has read records in this run and its input has then been quiet for
-/// `quiet`: the producer has finished (its last, pending batch comes one tick after the last tick).
-fn stop_when_input_ends(streams: Arc<Streams>, quiet: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let step = Duration::from_millis(200);
-        let (mut last_processed, mut quiet_for) = (0, Duration::ZERO);
-        loop {
-            tokio::time::sleep(step).await;
-            let processed = streams.metrics().processed;
-            quiet_for = if processed == last_processed {
-                quiet_for + step
-            } else {
-                Duration::ZERO
-            };
-            last_processed = processed;
-            if processed > 0 && quiet_for >= quiet {
-                streams.shutdown_handle().trigger();
-                return;
-            }
+/// The streaming application, until it has caught up with its input and then received
+/// nothing for 2 s (3 ticks, 15 s, in real time), or Ctrl-C. Caught up: it processed records in
+/// this run, or (a restart after all the input was processed) the input holds records and the
+/// tasks are running.
+async fn run_stream(
+    opts: &DemoOptions,
+    broker: Arc<dyn Broker>,
+    dashboard: Option<&Dashboard>,
+) -> Result<MetricsSnapshot> {
+    let chart = accuracy_chart(&opts.out, dashboard)?;
+    let model = Arc::new(Model::load(&opts.model).map_err(|e| TopologyError::config("model", e))?);
+    let cfg = stream_config(opts)
+        .state_dir(opts.out.join("state"))?
+        .changelogs(true);
+    // Records already in the topic when the run starts: a restart may find them all processed.
+    let input_waiting = input_has_records(&*broker).await?;
+    let streams = Arc::new(Streams::new(
+        streaming(&opts.out, model, &chart)?,
+        broker,
+        cfg,
+    ));
+    if let Some(dashboard) = dashboard {
+        serve_accuracy_store(dashboard, &streams);
+    }
+    let quiet = if opts.fast {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(3 * TICK_SECONDS as u64)
+    };
+    let group = RunGroup::new(&[&streams]);
+    // The tasks commit on every interval once running, records or not.
+    let caught_up = |m: &[MetricsSnapshot]| {
+        m.iter()
+            .all(|m| m.processed > 0 || (input_waiting && m.commits > 0))
+    };
+    let watched = [&*streams];
+    let stop = stop_when_input_ends(&group, &watched, quiet, caught_up);
+    let (_, m) = tokio::join!(stop, group.guard(streams.run_until_ctrl_c()));
+    m
+}
+
+/// Whether any partition of the input topic holds a record.
+async fn input_has_records(broker: &dyn Broker) -> Result<bool> {
+    let partitions = broker.partitions(FLIGHT_TOPIC).await?.unwrap_or(0);
+    for partition in 0..partitions {
+        if broker.end_offset(FLIGHT_TOPIC, partition).await? > 0 {
+            return Ok(true);
         }
-    })
+    }
+    Ok(false)
 }

@@ -86,7 +86,7 @@ async fn run_stream(
         .state_dir(opts.out.join("state"))
         .unwrap();
     let app = Arc::new(Streams::new(
-        streaming(&opts.out, model, chart).unwrap(),
+        streaming(&opts.out, model, &chart).unwrap(),
         Arc::new(broker.clone()),
         config,
     ));

@@ -11,7 +11,7 @@ use crate::ops::flat_map::FlatMap;
 use crate::ops::join::StreamTableJoin;
 use crate::ops::map::{Map, MapValues};
 use crate::ops::peek::{PassThrough, Peek};
-use crate::ops::record_sink::{RecordSink, SinkProcessor};
+use crate::ops::record_sink::{RecordSink, SharedSink, SinkProcessor, SinkSupplier};
 use crate::processor::Processor;
 use crate::runtime::io::endpoints::SinkNode;
 use crate::runtime::task::node::Node;
@@ -624,16 +624,24 @@ impl<K: Data, V: Data> Stream<K, V> {
         })
     }
 
-    /// Writes the stream to a typed sink (files, charts, console); `supplier` makes one per task.
-    pub fn sink<S: RecordSink<K, V>>(
-        &self,
-        name: &str,
-        supplier: impl Fn() -> S + Send + Sync + 'static,
-    ) {
+    /// Writes the stream to a typed sink (files, charts, console); `supplier` makes one per
+    /// task, and may fail: `|| ConsoleSink::new("> ")` or `move || ParquetSink::new(&dir, opts)`
+    /// (a `Result`). A supplier's error, or one from the sink's `open_task`, stops the
+    /// application with [`TopologyError::SinkOpen`](crate::TopologyError::SinkOpen), which
+    /// names the node `name` and keeps the cause.
+    pub fn sink<M, F: SinkSupplier<K, V, M>>(&self, name: &str, supplier: F) {
         let mut at = self.attach("RECORD-SINK", true);
         at.name = Some(name.to_string());
         self.builder
-            .add_processor::<K, V, K, V, _, _>(at, move || SinkProcessor(supplier()));
+            .add_processor::<K, V, K, V, _, _>(at, move || SinkProcessor::new(supplier.make()));
+    }
+
+    /// Writes the stream to one sink instance shared by every task (a chart, a dashboard
+    /// series): see [`SharedSink`] for what its calls mean. Keep a clone of `sink` to use it
+    /// after the run.
+    pub fn shared_sink<S: RecordSink<K, V>>(&self, name: &str, sink: &SharedSink<S>) {
+        let shared = sink.clone();
+        self.sink(name, move || shared.handle());
     }
 
     /// Groups by the current key, for aggregations. Repartitions first when an operator upstream

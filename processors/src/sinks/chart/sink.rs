@@ -16,7 +16,10 @@ pub type ChartPoint = (usize, String, i64, f64);
 /// [`with_max_points`](Self::with_max_points) per series, oldest dropped). The chart is
 /// re-rendered when new points arrived and [`with_min_interval`](Self::with_min_interval)
 /// has passed since the last render (checked on every write and commit against the wall
-/// clock), and always at [`close`](RecordSink::close).
+/// clock), and always at [`close`](RecordSink::close). `Stream::sink` makes one sink per task;
+/// for one chart of a stream with several partitions, share one sink between the tasks:
+/// `stream.shared_sink("chart", &SharedSink::new(chart_sink))`, which closes (renders) it once,
+/// after the last task.
 ///
 /// ```no_run
 /// use weir_processors::sinks::chart::{ChartSink, ChartSpec, Panel};

@@ -3,7 +3,8 @@
 //! - [`ParquetRecord`] maps a value type to nullable columns ([`ColumnType`]: Int64, Float64,
 //!   Utf8, Boolean, UInt8); [`parquet_record!`](crate::parquet_record) derives it from field names.
 //! - [`ParquetSink`] buffers rows into row groups and publishes one part file per commit,
-//!   atomically, with [`Compression`] Snappy, Zstd or none.
+//!   atomically (unpublished files have hidden names), with [`Compression`] Snappy, Zstd or
+//!   none.
 //!
 //! ```no_run
 //! use weir_processors::parquet_record;
@@ -14,7 +15,7 @@
 //!
 //! # fn main() -> weir_topology::Result<()> {
 //! let options = ParquetOptions::default().with_compression(Compression::Zstd);
-//! let sink = ParquetSink::<Flight>::new("out/flight.parquet", 0, options)?;
+//! let sink = ParquetSink::<Flight>::new("out/flight.parquet", options)?;
 //! # let _ = sink; Ok(()) }
 //! ```
 

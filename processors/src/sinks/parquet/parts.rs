@@ -1,7 +1,10 @@
 //! Part files of one task partition in the output directory: naming and numbering
-//! (`part-<partition>-<seq>.parquet`), crash leftovers (`*.parquet.tmp`), staged parts waiting
-//! for their commit (`*.parquet.staged-<generation>`), and the open part that is written as
-//! `.tmp`, then fsynced and renamed so readers only ever see whole files.
+//! (`part-<partition>-<seq>.parquet`), the part being written (`.part-….parquet.tmp`), parts
+//! staged until their commit is durable (`.part-….parquet.staged-<generation>`), and crash
+//! leftovers of both. Unpublished files start with `.`, which dataset readers (pyarrow, Spark,
+//! DuckDB, pandas) skip, so readers of the directory only ever see whole, committed parts.
+//! Recovery also handles the visible names earlier versions used (`part-….parquet.tmp`,
+//! `part-….parquet.staged-<generation>`), so an upgrade loses nothing.
 
 use crate::error::file_error;
 use arrow2::array::Array;
@@ -16,39 +19,69 @@ use std::path::{Path, PathBuf};
 use weir_topology::Result;
 
 const SUFFIX: &str = ".parquet";
-const TMP_SUFFIX: &str = ".parquet.tmp";
-const STAGED_INFIX: &str = ".parquet.staged-";
+const TMP_SUFFIX: &str = ".tmp";
+const STAGED_INFIX: &str = ".staged-";
+/// The prefix of unpublished files: hidden from dataset readers.
+const HIDDEN: &str = ".";
 
 /// The file name of a part.
 pub(crate) fn part_name(partition: u32, seq: u64) -> String {
     format!("part-{partition:05}-{seq:05}{SUFFIX}")
 }
 
-/// The sequence number of `name` when it is a part (or, with `tmp`, a leftover) of `partition`.
-fn parse_seq(name: &str, partition: u32, tmp: bool) -> Option<u64> {
-    let rest = name.strip_prefix(&format!("part-{partition:05}-"))?;
-    let digits = rest.strip_suffix(if tmp { TMP_SUFFIX } else { SUFFIX })?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+/// What a file of the directory is to one partition's parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PartFile {
+    /// `part-<p>-<seq>.parquet`: published.
+    Published(u64),
+    /// `.part-<p>-<seq>.parquet.tmp` (or, from earlier versions, without the dot): being
+    /// written, or left unfinished by a crash.
+    Unfinished(u64),
+    /// `.part-<p>-<seq>.parquet.staged-<generation>` (or without the dot): finished, waiting
+    /// for commit `generation`.
+    Staged(u64, u64),
 }
 
-/// The sequence number and generation of `name` when it is a staged part of `partition`.
-fn parse_staged(name: &str, partition: u32) -> Option<(u64, u64)> {
-    let rest = name.strip_prefix(&format!("part-{partition:05}-"))?;
-    let (digits, generation) = rest.split_once(STAGED_INFIX)?;
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(digits) || !all_digits(generation) {
-        return None;
-    }
-    Some((digits.parse().ok()?, generation.parse().ok()?))
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The staged name of the part at `path`, waiting for commit `generation`.
+/// Classifies `name` when it is a part file of `partition`.
+fn classify(name: &str, partition: u32) -> Option<PartFile> {
+    let (hidden, visible) = match name.strip_prefix(HIDDEN) {
+        Some(rest) => (true, rest),
+        None => (false, name),
+    };
+    let rest = visible.strip_prefix(&format!("part-{partition:05}-"))?;
+    let (digits, tail) = rest.split_once(SUFFIX)?;
+    if !all_digits(digits) {
+        return None;
+    }
+    let seq = digits.parse().ok()?;
+    if tail.is_empty() {
+        return (!hidden).then_some(PartFile::Published(seq));
+    }
+    if tail == TMP_SUFFIX {
+        return Some(PartFile::Unfinished(seq));
+    }
+    let generation = tail.strip_prefix(STAGED_INFIX).filter(|g| all_digits(g))?;
+    Some(PartFile::Staged(seq, generation.parse().ok()?))
+}
+
+/// The hidden name of the part at `path` while it is written.
+fn tmp_path(path: &Path) -> PathBuf {
+    hidden_path(path, TMP_SUFFIX)
+}
+
+/// The hidden staged name of the part at `path`, waiting for commit `generation`.
 pub(crate) fn staged_path(path: &Path, generation: u64) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".staged-{generation}"));
+    hidden_path(path, &format!("{STAGED_INFIX}{generation}"))
+}
+
+fn hidden_path(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = std::ffi::OsString::from(HIDDEN);
+    name.push(path.file_name().unwrap_or_default());
+    name.push(suffix);
     path.with_file_name(name)
 }
 
@@ -60,26 +93,22 @@ pub(crate) struct PartFiles {
 }
 
 impl PartFiles {
-    /// Creates `dir` if needed, deletes this partition's leftover `.tmp` parts and continues the
-    /// numbering after its highest existing part. Other partitions' files are left alone:
-    /// their tasks may be writing right now.
+    /// Creates `dir` if needed, deletes this partition's unfinished parts (a crash's) and
+    /// continues the numbering after its highest existing part. Other partitions' files are
+    /// left alone: their tasks may be writing right now.
     pub(crate) fn open(dir: &Path, partition: u32) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
         let mut next_seq = 0;
-        for entry in std::fs::read_dir(dir).map_err(|e| file_error(dir, e))? {
-            let entry = entry.map_err(|e| file_error(dir, e))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
+        for (path, file) in Self::list(dir, partition)? {
+            let seq = match file {
+                PartFile::Unfinished(_) => {
+                    std::fs::remove_file(&path).map_err(|e| file_error(&path, e))?;
+                    tracing::info!(path = %path.display(), "deleted an unfinished parquet part");
+                    continue;
+                }
+                PartFile::Published(seq) | PartFile::Staged(seq, _) => seq,
             };
-            if parse_seq(&name, partition, true).is_some() {
-                let path = entry.path();
-                std::fs::remove_file(&path).map_err(|e| file_error(&path, e))?;
-                tracing::info!(path = %path.display(), "deleted an unfinished parquet part");
-            } else if let Some(seq) = parse_seq(&name, partition, false)
-                .or_else(|| parse_staged(&name, partition).map(|(seq, _)| seq))
-            {
-                next_seq = next_seq.max(seq.saturating_add(1));
-            }
+            next_seq = next_seq.max(seq.saturating_add(1));
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -88,32 +117,37 @@ impl PartFiles {
         })
     }
 
-    /// Takes the next part number: its temporary and final paths.
+    /// The part files of `partition` in `dir`.
+    fn list(dir: &Path, partition: u32) -> Result<Vec<(PathBuf, PartFile)>> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| file_error(dir, e))? {
+            let entry = entry.map_err(|e| file_error(dir, e))?;
+            let name = entry.file_name();
+            if let Some(file) = name.to_str().and_then(|n| classify(n, partition)) {
+                files.push((entry.path(), file));
+            }
+        }
+        Ok(files)
+    }
+
+    /// Takes the next part number: its temporary (hidden) and final paths.
     pub(crate) fn next(&mut self) -> (PathBuf, PathBuf) {
-        let name = part_name(self.partition, self.next_seq);
+        let path = self.dir.join(part_name(self.partition, self.next_seq));
         self.next_seq += 1;
-        let path = self.dir.join(&name);
-        let tmp = self.dir.join(format!("{name}.tmp"));
-        (tmp, path)
+        (tmp_path(&path), path)
     }
 
     /// After a restart whose last durable commit is `committed`: publishes the staged parts of
     /// durable commits (their rows are covered by the committed offsets) and deletes the others
     /// (their rows will be processed again). Returns the published paths.
     pub(crate) fn recover_staged(&self, committed: u64) -> Result<Vec<PathBuf>> {
-        let dir = &self.dir;
         let mut published = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| file_error(dir, e))? {
-            let entry = entry.map_err(|e| file_error(dir, e))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+        for (staged, file) in Self::list(&self.dir, self.partition)? {
+            let PartFile::Staged(seq, generation) = file else {
                 continue;
             };
-            let Some((seq, generation)) = parse_staged(&name, self.partition) else {
-                continue;
-            };
-            let staged = entry.path();
             if generation <= committed {
-                let path = dir.join(part_name(self.partition, seq));
+                let path = self.dir.join(part_name(self.partition, seq));
                 publish(&staged, &path)?;
                 tracing::info!(path = %path.display(), "published a part staged before a restart");
                 published.push(path);
@@ -126,13 +160,9 @@ impl PartFiles {
         Ok(published)
     }
 
-    /// The directory.
+    /// The partition whose parts these are.
     pub(crate) fn partition(&self) -> u32 {
         self.partition
-    }
-
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 
@@ -240,21 +270,58 @@ mod tests {
     #[test]
     fn names_parse_back() {
         assert_eq!(part_name(3, 12), "part-00003-00012.parquet");
-        let staged = staged_path(Path::new("d/part-00003-00012.parquet"), 7);
-        assert_eq!(staged, Path::new("d/part-00003-00012.parquet.staged-7"));
+        let path = Path::new("d/part-00003-00012.parquet");
+        let staged = staged_path(path, 7);
+        assert_eq!(staged, Path::new("d/.part-00003-00012.parquet.staged-7"));
+        assert_eq!(tmp_path(path), Path::new("d/.part-00003-00012.parquet.tmp"));
         let name = staged.file_name().unwrap().to_str().unwrap();
-        assert_eq!(parse_staged(name, 3), Some((12, 7)));
-        assert_eq!(parse_staged(name, 4), None);
-        assert_eq!(parse_staged("part-00003-00012.parquet.staged-", 3), None);
-        assert_eq!(parse_seq("part-00003-00012.parquet", 3, false), Some(12));
+        assert_eq!(classify(name, 3), Some(PartFile::Staged(12, 7)));
+        assert_eq!(classify(name, 4), None);
+        assert_eq!(classify(".part-00003-00012.parquet.staged-", 3), None);
         assert_eq!(
-            parse_seq("part-00003-123456.parquet", 3, false),
-            Some(123456)
+            classify("part-00003-00012.parquet", 3),
+            Some(PartFile::Published(12))
         );
-        assert_eq!(parse_seq("part-00003-00012.parquet", 4, false), None);
-        assert_eq!(parse_seq("part-00003-00012.parquet.tmp", 3, false), None);
-        assert_eq!(parse_seq("part-00003-00012.parquet.tmp", 3, true), Some(12));
-        assert_eq!(parse_seq("part-00003-.parquet", 3, false), None);
-        assert_eq!(parse_seq("part-00003-1x.parquet", 3, false), None);
+        assert_eq!(
+            classify("part-00003-123456.parquet", 3),
+            Some(PartFile::Published(123456))
+        );
+        assert_eq!(classify("part-00003-00012.parquet", 4), None);
+        assert_eq!(classify(".part-00003-00012.parquet", 3), None);
+        assert_eq!(
+            classify(".part-00003-00012.parquet.tmp", 3),
+            Some(PartFile::Unfinished(12))
+        );
+        assert_eq!(classify("part-00003-.parquet", 3), None);
+        assert_eq!(classify("part-00003-1x.parquet", 3), None);
+        assert_eq!(classify("part-00003-00012.parquet.bak", 3), None);
+    }
+
+    #[test]
+    fn names_of_earlier_versions_are_still_recognized() {
+        assert_eq!(
+            classify("part-00003-00012.parquet.tmp", 3),
+            Some(PartFile::Unfinished(12))
+        );
+        assert_eq!(
+            classify("part-00003-00012.parquet.staged-7", 3),
+            Some(PartFile::Staged(12, 7))
+        );
+    }
+
+    /// Unpublished names must start with `.` or `_`, which pyarrow, Spark and DuckDB skip.
+    #[test]
+    fn unpublished_names_are_hidden_from_dataset_readers() {
+        let (tmp, path) = PartFiles {
+            dir: PathBuf::from("d"),
+            partition: 1,
+            next_seq: 4,
+        }
+        .next();
+        assert_eq!(path, Path::new("d/part-00001-00004.parquet"));
+        for hidden in [tmp, staged_path(&path, 2)] {
+            let name = hidden.file_name().unwrap().to_str().unwrap().to_owned();
+            assert!(name.starts_with('.') || name.starts_with('_'), "{name}");
+        }
     }
 }

@@ -80,14 +80,19 @@ impl ParquetOptions {
 ///
 /// Values are buffered in columns; a row group is written every
 /// [`row_group_rows`](ParquetOptions::row_group_rows) rows; at each commit
-/// ([`RecordSink::flush`]) the current part is finished and published atomically
-/// (`part-<partition>-<seq>.parquet.tmp`, fsync, rename), and later rows go to a new part.
-/// A commit with no new rows writes nothing. Each task partition numbers its own parts, after
-/// those already in the directory, so several tasks can share a directory and a restart never
-/// overwrites a part; an unfinished `.tmp` part of the same partition (a crash) is deleted at
-/// open. Keys and timestamps are not written: put what you need in the value type.
+/// ([`RecordSink::flush`]) the current part is finished and published atomically (written as
+/// the hidden `.part-<partition>-<seq>.parquet.tmp`, fsynced, renamed), and later rows go to a
+/// new part. A commit with no new rows writes nothing. Parts are named after the partition of
+/// the task the sink serves (given by [`RecordSink::open_task`], or
+/// [`ParquetSink::open_partition`] outside a topology) and numbered after those already in the
+/// directory, so several tasks share a directory and a restart never overwrites a part; an
+/// unfinished part of the same partition (a crash) is deleted when the partition is opened.
+/// Unpublished files start with `.`, so readers of the directory never see them. Keys and
+/// timestamps are not written: put what you need in the value type.
 pub struct ParquetSink<T: ParquetRecord> {
-    parts: PartFiles,
+    dir: PathBuf,
+    /// The numbering of the partition served, once known.
+    parts: Option<PartFiles>,
     options: ParquetOptions,
     write_options: WriteOptions,
     schema: Schema,
@@ -102,21 +107,25 @@ pub struct ParquetSink<T: ParquetRecord> {
 }
 
 impl<T: ParquetRecord> ParquetSink<T> {
-    /// Opens the sink of task partition `partition` on directory `dir` (created if missing).
-    pub fn new(dir: impl AsRef<Path>, partition: u32, options: ParquetOptions) -> Result<Self> {
-        let parts = PartFiles::open(dir.as_ref(), partition)?;
+    /// A sink writing to directory `dir` (created if missing; nothing in it is touched until
+    /// the partition is known). In a topology, attach it with `Stream::sink`, which makes one
+    /// per task: `move || ParquetSink::<Flight>::new(&dir, options)`.
+    pub fn new(dir: impl AsRef<Path>, options: ParquetOptions) -> Result<Self> {
+        let dir = dir.as_ref();
         let fields = T::schema();
         if fields.is_empty() {
             return Err(TopologyError::connector(
-                dir.as_ref().display().to_string(),
+                dir.display().to_string(),
                 "the parquet record type declares no column",
             ));
         }
+        std::fs::create_dir_all(dir).map_err(|e| crate::error::file_error(dir, e))?;
         let buffers = ColumnBuffers::new(fields);
         Ok(Self {
+            dir: dir.to_path_buf(),
             schema: buffers.arrow_schema(),
             buffers,
-            parts,
+            parts: None,
             write_options: options.write_options(),
             options: ParquetOptions {
                 row_group_rows: options.row_group_rows.max(1),
@@ -130,12 +139,38 @@ impl<T: ParquetRecord> ParquetSink<T> {
         })
     }
 
+    /// Names the parts after `partition` (outside a topology; in one, the task's partition is
+    /// used), deleting that partition's unfinished parts and numbering after its existing ones.
+    /// Fails while a part of another partition is being written.
+    pub fn open_partition(&mut self, partition: u32) -> Result<()> {
+        match &self.parts {
+            Some(parts) if parts.partition() == partition => return Ok(()),
+            Some(parts) if self.open.is_some() || !self.staged.is_empty() => {
+                return Err(TopologyError::connector(
+                    self.dir.display().to_string(),
+                    format!(
+                        "cannot switch to partition {partition} while a part of partition {} is unpublished",
+                        parts.partition()
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        self.parts = Some(PartFiles::open(&self.dir, partition)?);
+        Ok(())
+    }
+
+    /// The directory written.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Appends one value (a row group is written when enough rows are buffered).
     pub fn write_value(&mut self, value: &T) -> Result<()> {
         value.append(&mut self.buffers);
         self.buffers
             .end_row()
-            .map_err(|e| TopologyError::connector(self.parts.dir().display().to_string(), e))?;
+            .map_err(|e| TopologyError::connector(self.dir.display().to_string(), e))?;
         if self.buffers.rows() >= self.options.row_group_rows || self.buffers.strings_full() {
             self.write_row_group()?;
         }
@@ -196,7 +231,14 @@ impl<T: ParquetRecord> ParquetSink<T> {
         let part = match self.open.take() {
             Some(part) => part,
             None => {
-                let (tmp, path) = self.parts.next();
+                let Some(parts) = self.parts.as_mut() else {
+                    return Err(TopologyError::connector(
+                        self.dir.display().to_string(),
+                        "no partition to name the parts after: attach the sink with `Stream::sink`, \
+                         or call `open_partition` first",
+                    ));
+                };
+                let (tmp, path) = parts.next();
                 OpenPart::create(tmp, path, &self.schema, self.write_options)?
             }
         };
@@ -210,20 +252,25 @@ impl<T: ParquetRecord> ParquetSink<T> {
 /// staged for durable commits are published and the others deleted, since their rows are
 /// processed again.
 impl<K: Send + 'static, T: ParquetRecord> RecordSink<K, T> for ParquetSink<T> {
+    /// Recovers the staged parts of the partition opened with
+    /// [`ParquetSink::open_partition`] (in a topology, `open_task` opens the task's).
     fn open(&mut self, committed_generation: u64) -> Result<()> {
+        let Some(parts) = &self.parts else {
+            return Err(TopologyError::connector(
+                self.dir.display().to_string(),
+                "opened without a partition: call `open_partition` first",
+            ));
+        };
+        let recovered = parts.recover_staged(committed_generation)?;
         self.generation = Some(committed_generation);
-        let recovered = self.parts.recover_staged(committed_generation)?;
         self.published.extend(recovered);
         Ok(())
     }
 
-    /// Parts are named after the partition of the task the sink serves (whatever partition
-    /// it was created with): a restarted task must find its own staged parts, and tasks may
-    /// create their sinks in another order after a restart.
+    /// Parts are named after the partition of the task the sink serves: a restarted task must
+    /// find its own staged parts, whatever order the tasks made their sinks in.
     fn open_task(&mut self, task: TaskId, committed_generation: u64) -> Result<()> {
-        if self.parts.partition() != task.partition && self.open.is_none() {
-            self.parts = PartFiles::open(self.parts.dir(), task.partition)?;
-        }
+        self.open_partition(task.partition)?;
         RecordSink::<K, T>::open(self, committed_generation)
     }
 
@@ -283,6 +330,13 @@ mod tests {
         dir
     }
 
+    /// A sink on `dir` naming its parts after `partition`, as outside a topology.
+    fn sink_on(dir: &Path, partition: u32, options: ParquetOptions) -> ParquetSink<Flight> {
+        let mut sink = ParquetSink::<Flight>::new(dir, options).unwrap();
+        sink.open_partition(partition).unwrap();
+        sink
+    }
+
     fn col<A: 'static>(array: &dyn Array) -> &A {
         array.as_any().downcast_ref::<A>().unwrap()
     }
@@ -332,7 +386,7 @@ mod tests {
     fn two_commits_make_two_parts_with_nulls_read_back() {
         let dir = temp_dir("roundtrip").join("flight.parquet");
         let options = ParquetOptions::default().with_row_group_rows(100);
-        let mut sink = ParquetSink::<Flight>::new(&dir, 0, options).unwrap();
+        let mut sink = sink_on(&dir, 0, options);
         write(&mut sink, 0..250);
         assert_eq!(
             sink.pending_rows(),
@@ -400,7 +454,7 @@ mod tests {
         {
             let dir = temp_dir(&format!("codec{i}"));
             let options = ParquetOptions::default().with_compression(compression);
-            let mut sink = ParquetSink::<Flight>::new(&dir, 7, options).unwrap();
+            let mut sink = sink_on(&dir, 7, options);
             write(&mut sink, 0..200);
             let part = sink.finish_part().unwrap().unwrap();
             assert_eq!(part.file_name().unwrap(), "part-00007-00000.parquet");
@@ -415,7 +469,7 @@ mod tests {
     #[test]
     fn reopening_continues_numbering_and_deletes_own_leftovers() {
         let dir = temp_dir("reopen");
-        let mut sink = ParquetSink::<Flight>::new(&dir, 1, ParquetOptions::default()).unwrap();
+        let mut sink = sink_on(&dir, 1, ParquetOptions::default());
         write(&mut sink, 0..10);
         flush(&mut sink);
         write(&mut sink, 10..20);
@@ -424,17 +478,17 @@ mod tests {
         write(&mut sink, 20..30);
         sink.write_row_group().unwrap();
         drop(sink);
-        assert!(dir.join("part-00001-00002.parquet.tmp").exists());
-        std::fs::write(dir.join("part-00002-00000.parquet.tmp"), b"other task").unwrap();
+        assert!(dir.join(".part-00001-00002.parquet.tmp").exists());
+        std::fs::write(dir.join(".part-00002-00000.parquet.tmp"), b"other task").unwrap();
         std::fs::write(dir.join("part-00002-00004.parquet"), b"other task").unwrap();
 
-        let mut sink = ParquetSink::<Flight>::new(&dir, 1, ParquetOptions::default()).unwrap();
+        let mut sink = sink_on(&dir, 1, ParquetOptions::default());
         assert!(
-            !dir.join("part-00001-00002.parquet.tmp").exists(),
+            !dir.join(".part-00001-00002.parquet.tmp").exists(),
             "own leftover deleted"
         );
         assert!(
-            dir.join("part-00002-00000.parquet.tmp").exists(),
+            dir.join(".part-00002-00000.parquet.tmp").exists(),
             "other partition untouched"
         );
         write(&mut sink, 30..35);
@@ -462,7 +516,8 @@ mod tests {
             }
         }
         let dir = temp_dir("bad");
-        let mut sink = ParquetSink::<Bad>::new(&dir, 0, ParquetOptions::default()).unwrap();
+        let mut sink = ParquetSink::<Bad>::new(&dir, ParquetOptions::default()).unwrap();
+        sink.open_partition(0).unwrap();
         let err = sink.write_value(&Bad(1)).unwrap_err().to_string();
         assert!(err.contains("column `s` is Utf8"), "{err}");
         assert_eq!(sink.pending_rows(), 0);
@@ -487,27 +542,27 @@ mod tests {
     #[test]
     fn in_a_topology_parts_are_published_only_when_their_commit_is_durable() {
         let dir = temp_dir("staged");
-        let mut sink = ParquetSink::<Flight>::new(&dir, 2, ParquetOptions::default()).unwrap();
+        let mut sink = sink_on(&dir, 2, ParquetOptions::default());
         RecordSink::<(), Flight>::open(&mut sink, 0).unwrap();
         write_rows(&mut sink, 0..10);
         RecordSink::<(), Flight>::flush(&mut sink).unwrap();
-        assert_eq!(names(&dir), vec!["part-00002-00000.parquet.staged-1"]);
+        assert_eq!(names(&dir), vec![".part-00002-00000.parquet.staged-1"]);
         RecordSink::<(), Flight>::committed(&mut sink, 1).unwrap();
         assert_eq!(names(&dir), vec!["part-00002-00000.parquet"]);
         // A crash after staging for commit 2: whether that commit became durable decides.
         write_rows(&mut sink, 10..15);
         RecordSink::<(), Flight>::flush(&mut sink).unwrap();
         drop(sink);
-        let staged = dir.join("part-00002-00001.parquet.staged-2");
+        let staged = dir.join(".part-00002-00001.parquet.staged-2");
         let kept = std::fs::read(&staged).unwrap();
 
-        let mut lost = ParquetSink::<Flight>::new(&dir, 2, ParquetOptions::default()).unwrap();
+        let mut lost = sink_on(&dir, 2, ParquetOptions::default());
         RecordSink::<(), Flight>::open(&mut lost, 1).unwrap();
         assert_eq!(names(&dir), vec!["part-00002-00000.parquet"]);
         drop(lost);
 
         std::fs::write(&staged, &kept).unwrap();
-        let mut durable = ParquetSink::<Flight>::new(&dir, 2, ParquetOptions::default()).unwrap();
+        let mut durable = sink_on(&dir, 2, ParquetOptions::default());
         RecordSink::<(), Flight>::open(&mut durable, 2).unwrap();
         assert_eq!(
             names(&dir),
@@ -517,7 +572,91 @@ mod tests {
         // Numbering goes on after every part, staged or published.
         write_rows(&mut durable, 15..16);
         RecordSink::<(), Flight>::flush(&mut durable).unwrap();
-        assert!(dir.join("part-00002-00002.parquet.staged-3").exists());
+        assert!(dir.join(".part-00002-00002.parquet.staged-3").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn task(partition: u32) -> TaskId {
+        TaskId {
+            subtopology: 0,
+            partition,
+        }
+    }
+
+    /// Every task makes its sink with the same `new(dir, options)`: making and opening one
+    /// must not touch the part another task is writing (the old `new(dir, 0, ..)` deleted
+    /// partition 0's `.tmp` part, and task 0's publish then failed).
+    #[test]
+    fn two_tasks_opening_at_once_keep_each_others_files() {
+        let dir = temp_dir("two-tasks");
+        let mut a = ParquetSink::<Flight>::new(&dir, ParquetOptions::default()).unwrap();
+        RecordSink::<(), Flight>::open_task(&mut a, task(0), 0).unwrap();
+        write_rows(&mut a, 0..10);
+        a.write_row_group().unwrap(); // task 0's part is being written
+        let mut b = ParquetSink::<Flight>::new(&dir, ParquetOptions::default()).unwrap();
+        RecordSink::<(), Flight>::open_task(&mut b, task(1), 0).unwrap();
+        write_rows(&mut b, 10..15);
+        b.write_row_group().unwrap();
+        for sink in [&mut a, &mut b] {
+            RecordSink::<(), Flight>::flush(sink).unwrap();
+            RecordSink::<(), Flight>::committed(sink, 1).unwrap();
+        }
+        assert_eq!(
+            names(&dir),
+            vec!["part-00000-00000.parquet", "part-00001-00000.parquet"]
+        );
+        assert_eq!(
+            read_back(&a.published()[0]).2,
+            (0..10).map(flight).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            read_back(&b.published()[0]).2,
+            (10..15).map(flight).collect::<Vec<_>>()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Files left by a version that used visible names (`part-….parquet.tmp`,
+    /// `part-….parquet.staged-G`) are recovered like hidden ones: nothing is lost on upgrade.
+    #[test]
+    fn parts_left_under_the_old_visible_names_are_recovered() {
+        let dir = temp_dir("upgrade");
+        let mut old = sink_on(&dir, 3, ParquetOptions::default());
+        write_rows(&mut old, 0..5);
+        let durable = old.finish_part().unwrap().unwrap();
+        write_rows(&mut old, 5..8);
+        let lost = old.finish_part().unwrap().unwrap();
+        let name = |p: &Path, suffix: &str| {
+            let mut n = p.file_name().unwrap().to_os_string();
+            n.push(suffix);
+            p.with_file_name(n)
+        };
+        std::fs::rename(&durable, name(&durable, ".staged-2")).unwrap();
+        std::fs::rename(&lost, name(&lost, ".staged-3")).unwrap();
+        std::fs::write(dir.join("part-00003-00002.parquet.tmp"), b"torn").unwrap();
+
+        let mut sink = ParquetSink::<Flight>::new(&dir, ParquetOptions::default()).unwrap();
+        RecordSink::<(), Flight>::open_task(&mut sink, task(3), 2).unwrap();
+        assert_eq!(names(&dir), vec!["part-00003-00000.parquet"]);
+        assert_eq!(sink.published(), std::slice::from_ref(&durable));
+        assert_eq!(
+            read_back(&durable).2,
+            (0..5).map(flight).collect::<Vec<_>>()
+        );
+        write_rows(&mut sink, 10..11);
+        RecordSink::<(), Flight>::flush(&mut sink).unwrap();
+        assert!(dir.join(".part-00003-00002.parquet.staged-3").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rows_need_a_partition_to_name_their_part() {
+        let dir = temp_dir("no-partition");
+        let options = ParquetOptions::default().with_row_group_rows(1);
+        let mut sink = ParquetSink::<Flight>::new(&dir, options).unwrap();
+        let err = sink.write_value(&flight(1)).unwrap_err().to_string();
+        assert!(err.contains("open_partition"), "{err}");
+        assert!(names(&dir).is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
