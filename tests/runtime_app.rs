@@ -369,3 +369,41 @@ async fn sinks_send_unit_keys_as_null_and_empty_strings_as_empty_keys() {
     assert_eq!(keyed, want, "the empty key is a key, placed by murmur2");
     assert_eq!(all("keyless-out"), vec![(0, None), (0, None)]);
 }
+
+/// Fails on any record of partition 1.
+struct FailOnPartitionOne;
+impl Processor<String, i64, String, i64> for FailOnPartitionOne {
+    fn process(
+        &mut self,
+        record: Record<String, i64>,
+        ctx: &mut dyn ProcessorContext<String, i64>,
+    ) -> weir::topology::Result<()> {
+        if ctx.task_id().partition == 1 {
+            return Err(weir::topology::TopologyError::process(
+                ctx.node_name(),
+                "boom",
+            ));
+        }
+        ctx.forward(record)
+    }
+}
+
+/// One failing task stops the whole application at once, even while the tasks before it in
+/// the run's order read an unbounded topic and would never end by themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_task_stops_an_unbounded_run() {
+    let broker = broker();
+    produce(&broker, &records(0..200)); // `in` stays open: partition 0's task never ends
+    let b = TopologyBuilder::new();
+    b.stream(Source::topic("in", StringSerde, JsonSerde::<i64>::new()))
+        .process_values(|| FailOnPartitionOne, &[])
+        .to(Sink::topic("out", StringSerde, JsonSerde::<i64>::new()));
+    let streams = Streams::new(
+        b.build().unwrap(),
+        Arc::new(broker),
+        StreamsConfig::new("app"),
+    );
+    let run = tokio::time::timeout(Duration::from_secs(20), streams.run()).await;
+    let err = run.expect("run returns once a task failed").unwrap_err();
+    assert!(err.to_string().contains("boom"), "{err}");
+}

@@ -216,6 +216,8 @@ async fn run_task(mut task: Task, cfg: StreamsConfig, shutdown: Shutdown) -> Res
     }
     .await;
     result.map_err(|e| {
+        // Stop the other tasks now: `run` may still be waiting for one that never ends.
+        shutdown.trigger();
         let id = task.id;
         task.abort();
         match e {

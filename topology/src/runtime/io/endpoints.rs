@@ -105,6 +105,13 @@ where
                 node: self.name.clone(),
                 expected: "SourceInput",
             })?;
+        // A record the connector could not read (see `RawRecord::unreadable`) carries no
+        // value; only then is its reason looked up.
+        if input.raw.value.is_none() {
+            if let Some(reason) = input.raw.unreadable_reason() {
+                return self.reject(input, reason, task);
+            }
+        }
         let decoded = match self.decoded.take(input.raw.offset) {
             Some(done) => done,
             None => decode(&*self.key_serde, &*self.value_serde, &input.raw),
