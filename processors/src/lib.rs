@@ -7,7 +7,7 @@
 //! - [`Dashboard`] / [`DashboardServer`]: the charts live in the browser (SSE) and store queries.
 #![deny(missing_docs)]
 
-mod error;
+mod file_error;
 pub mod inference;
 pub mod kafka;
 mod predict_worker;

@@ -17,6 +17,7 @@ mod processor;
 mod record;
 mod runtime;
 mod serde;
+mod sink;
 mod stores;
 pub mod testing;
 mod time;
@@ -29,9 +30,6 @@ pub use dsl::stream::{BranchPredicate, Stream};
 pub use dsl::table::Table;
 pub use error::{Result, TopologyError};
 pub use graph::{SubTopology, Topology};
-pub use ops::record_sink::{
-    RecordSink, ReturnsResult, ReturnsSink, SharedSink, SharedSinkHandle, SinkSupplier,
-};
 pub use ops::window_aggregate::LATE_PORT;
 pub use processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType, TaskId};
 pub use record::{Headers, Record, SourceMeta, Timestamp};
@@ -52,6 +50,9 @@ pub use runtime::persist::checkpoint::{
 };
 pub use serde::{
     BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, SerdeError, StringSerde, UnitSerde,
+};
+pub use sink::{
+    RecordSink, ReturnsResult, ReturnsSink, SharedSink, SharedSinkHandle, SinkSupplier,
 };
 pub use stores::{
     KvStore, SessionStoreHandle, StoreHandle, StoreKind, StoreSpec, WindowStoreHandle,

@@ -8,7 +8,7 @@
 //! [`super::staged_lines`]): after any crash, every line is in the file exactly once.
 
 use super::staged_lines::{create_dir_all_durably, parent_dir, sync_dir, StagedLines};
-use crate::error::file_error;
+use crate::file_error::file_error;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};

@@ -13,7 +13,7 @@
 //! journal (durable) → append → shared file fsync → marker (durable) → journal removed (durable)
 //! → staged lines removed.
 
-use crate::error::file_error;
+use crate::file_error::file_error;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! Each file is one partition; a record's offset is its line number (header excluded).
 
 use super::read_ahead::ReadAhead;
-use crate::error::file_error;
+use crate::file_error::file_error;
 use async_trait::async_trait;
 use flate2::read::MultiGzDecoder;
 use std::fs::File;

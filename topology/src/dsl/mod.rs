@@ -2,5 +2,9 @@
 
 pub(crate) mod builder;
 pub(crate) mod grouped;
+mod source_sink;
 pub(crate) mod stream;
+mod stream_flow;
+mod stream_keyed;
+mod stream_out;
 pub(crate) mod table;

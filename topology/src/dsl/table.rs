@@ -4,7 +4,7 @@ use super::builder::{Attach, TopologyBuilder};
 use super::stream::Stream;
 use crate::data::Data;
 use crate::ops::map::MapValues;
-use crate::ops::peek::PassThrough;
+use crate::ops::pass_through::PassThrough;
 use crate::ops::window_aggregate::LATE_PORT;
 use std::marker::PhantomData;
 use std::sync::Arc;

@@ -27,19 +27,6 @@ impl<K: Send + 'static, V: Send + 'static> Processor<K, V> for Peek<K, V> {
     }
 }
 
-/// Forwards every record unchanged: `merge`, `to_stream`.
-pub(crate) struct PassThrough;
-
-impl<K: Send + 'static, V: Send + 'static> Processor<K, V> for PassThrough {
-    fn process(
-        &mut self,
-        record: Record<K, V>,
-        ctx: &mut dyn ProcessorContext<K, V>,
-    ) -> Result<()> {
-        ctx.forward(record)
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

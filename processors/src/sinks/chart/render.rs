@@ -5,7 +5,7 @@
 //! chart renders the same on every machine, whatever fonts it has installed.
 
 use super::spec::{ChartData, ChartSpec, Panel};
-use crate::error::file_error;
+use crate::file_error::file_error;
 use chrono::{DateTime, Utc};
 use plotters::backend::{BitMapBackend, DrawingBackend, RGBPixel, SVGBackend};
 use plotters::chart::{ChartBuilder, SeriesLabelPosition};

@@ -6,7 +6,7 @@
 //! Recovery also handles the visible names earlier versions used (`part-….parquet.tmp`,
 //! `part-….parquet.staged-<generation>`), so an upgrade loses nothing.
 
-use crate::error::file_error;
+use crate::file_error::file_error;
 use arrow2::array::Array;
 use arrow2::chunk::Chunk;
 use arrow2::datatypes::Schema;

@@ -119,7 +119,7 @@ impl<T: ParquetRecord> ParquetSink<T> {
                 "the parquet record type declares no column",
             ));
         }
-        std::fs::create_dir_all(dir).map_err(|e| crate::error::file_error(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| crate::file_error::file_error(dir, e))?;
         let buffers = ColumnBuffers::new(fields);
         Ok(Self {
             dir: dir.to_path_buf(),

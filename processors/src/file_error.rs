@@ -1,5 +1,5 @@
-//! Errors of the built-in connectors and processors, converted into the topology's error type
-//! at the connector boundary so a failing file names itself.
+//! Errors of the file connectors and sinks: the failing path becomes the connector name, so
+//! an error names the file it is about.
 
 use weir_topology::TopologyError;
 

@@ -2,8 +2,8 @@
 //! trait, the suppliers [`Stream::sink`](crate::Stream::sink) accepts (infallible or returning a
 //! `Result`), and [`SharedSink`], one sink instance fed by every task.
 
-use crate::error::{Result, TopologyError};
-use crate::processor::{Processor, ProcessorContext, TaskId};
+use crate::error::Result;
+use crate::processor::TaskId;
 use crate::record::Record;
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -55,7 +55,7 @@ pub enum ReturnsResult {}
 /// What [`Stream::sink`](crate::Stream::sink) accepts: a closure making one sink per task,
 /// either directly (`|| ConsoleSink::new("> ")`) or as a `Result`
 /// (`move || ParquetSink::new(&dir, options)`), whose error stops the application with a
-/// [`TopologyError::SinkOpen`] naming the sink node. The marker `M` ([`ReturnsSink`] or
+/// [`TopologyError::SinkOpen`](crate::TopologyError::SinkOpen) naming the sink node. The marker `M` ([`ReturnsSink`] or
 /// [`ReturnsResult`]) tells the two kinds of closure apart; it is always inferred.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot supply a `RecordSink<{K}, {V}>`",
@@ -87,76 +87,6 @@ where
     type Sink = S;
     fn make(&self) -> Result<S> {
         self()
-    }
-}
-
-/// The processor behind a sink node: the task's sink, or why it could not be made (reported
-/// by `init`, before the first record, as [`TopologyError::SinkOpen`]).
-pub(crate) enum SinkProcessor<S> {
-    Open(S),
-    Failed(Option<TopologyError>),
-}
-
-impl<S> SinkProcessor<S> {
-    pub(crate) fn new(made: Result<S>) -> Self {
-        match made {
-            Ok(sink) => Self::Open(sink),
-            Err(e) => Self::Failed(Some(e)),
-        }
-    }
-
-    fn sink(&mut self, node: &str) -> Result<&mut S> {
-        match self {
-            Self::Open(sink) => Ok(sink),
-            Self::Failed(_) => Err(TopologyError::process(node, "the sink was never opened")),
-        }
-    }
-}
-
-fn open_error(node: &str, cause: TopologyError) -> TopologyError {
-    TopologyError::SinkOpen {
-        sink: node.to_string(),
-        source: Box::new(cause),
-    }
-}
-
-impl<K: Send + 'static, V: Send + 'static, S: RecordSink<K, V>> Processor<K, V>
-    for SinkProcessor<S>
-{
-    fn process(
-        &mut self,
-        record: Record<K, V>,
-        ctx: &mut dyn ProcessorContext<K, V>,
-    ) -> Result<()> {
-        self.sink(ctx.node_name())?.write(&record)
-    }
-    fn init(&mut self, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
-        let node = ctx.node_name();
-        match self {
-            Self::Open(sink) => sink
-                .open_task(ctx.task_id(), ctx.commit_generation())
-                .map_err(|e| open_error(node, e)),
-            Self::Failed(cause) => {
-                let cause = cause
-                    .take()
-                    .unwrap_or_else(|| TopologyError::process(node, "the sink was never opened"));
-                Err(open_error(node, cause))
-            }
-        }
-    }
-    fn flush(&mut self, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
-        self.sink(ctx.node_name())?.flush()
-    }
-    fn committed(&mut self, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
-        let generation = ctx.commit_generation();
-        self.sink(ctx.node_name())?.committed(generation)
-    }
-    fn close(&mut self, _ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
-        match self {
-            Self::Open(sink) => sink.close(),
-            // Never opened: nothing to close (the open error was already reported).
-            Self::Failed(_) => Ok(()),
-        }
     }
 }
 
@@ -297,7 +227,7 @@ impl<S> Drop for SharedSinkHandle<S> {
 mod tests {
     use super::*;
     use crate::testing::{DriverConfig, TopologyTestDriver};
-    use crate::{Source, StringSerde, TopologyBuilder};
+    use crate::{Source, StringSerde, TopologyBuilder, TopologyError};
     use std::error::Error as _;
 
     /// What a sink was asked to do.
