@@ -13,3 +13,4 @@ pub(crate) mod session_aggregate;
 pub(crate) mod sliding_aggregate;
 pub(crate) mod table_source;
 pub(crate) mod window_aggregate;
+pub(crate) mod window_core;
