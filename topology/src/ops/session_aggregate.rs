@@ -3,8 +3,7 @@
 //! emit strategies and expiry are the shared [`super::window_core`].
 
 use super::aggregate::Adder;
-use super::cache::UpdateCache;
-use super::window_core::{Change, Output, WindowLogic};
+use super::window_core::{Change, Emit, Input, Output, WindowLogic};
 use crate::error::Result;
 use crate::record::{Record, Timestamp};
 use crate::stores::SessionStoreHandle;
@@ -82,6 +81,10 @@ where
         &self.store_name
     }
 
+    fn expiry_interval(&self) -> i64 {
+        self.gap
+    }
+
     fn place(&self, t: Timestamp) -> Option<()> {
         // The session of a record at `t` must be able to close before the end of time
         // (`i64::MAX`, where end of input puts stream time): `t + gap + grace < i64::MAX`.
@@ -93,22 +96,10 @@ where
         t.saturating_add(self.grace) < st
     }
 
-    fn add<F>(
-        &self,
-        store: &Self::Store,
-        record: Record<K, V>,
-        _span: (),
-        _st: Timestamp,
-        out: &mut F,
-    ) -> Result<()>
-    where
-        F: FnMut(Change<'_, Self>) -> Result<()>,
-    {
-        let t = record.timestamp();
-        let (value, rest) = record.take_value();
-        let key = rest.key();
+    fn add<'a>(&self, s: &Self::Store, r: Input<'a, Self>, out: Emit<'_, 'a, Self>) -> Result<()> {
+        let (key, t) = (r.key, r.t);
         let (merged, result, removed) = {
-            let mut s = store.lock();
+            let mut s = s.lock();
             let (from, to) = (t.saturating_sub(self.gap), t.saturating_add(self.gap));
             let sessions = s.find_sessions(key, from, to)?;
             let mut window = Window::new(t, t);
@@ -123,7 +114,7 @@ where
                 s.remove(key, w)?;
                 removed.push(w);
             }
-            let result = (self.adder)(key, value, acc);
+            let result = (self.adder)(key, r.value, acc);
             s.put(key.clone(), window, result.clone())?;
             (window, result, removed)
         };
@@ -174,23 +165,12 @@ where
         Ok(vec![Record::new(Windowed { key, window }, v, end)])
     }
 
-    fn expire(
-        &self,
-        store: &Self::Store,
-        st: Timestamp,
-        cache: &UpdateCache<(Window, K)>,
-    ) -> Result<()> {
-        // Sessions whose update is still cached stay until the next flush forwards it.
-        let cached_end = cache.ids().map(|(w, _)| w.end).min();
-        let before = st
-            .saturating_sub(self.retention)
-            .min(cached_end.unwrap_or(Timestamp::MAX));
-        store.lock().expire_before(before)?;
-        Ok(())
+    fn retain_from(&self, st: Timestamp) -> Timestamp {
+        st.saturating_sub(self.retention)
     }
 
-    fn expiry_interval(&self) -> i64 {
-        self.gap
+    fn needed_from(&self, window: &Window) -> Timestamp {
+        window.end
     }
 }
 
@@ -198,12 +178,7 @@ where
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::ops::window_core::test_support::{take, Out};
-    use crate::ops::window_core::{WindowedAggregate, LATE_PORT};
-    use crate::processor::{Processor, PunctuationType};
-    use crate::testing::MockProcessorContext;
-    use crate::windows::EmitStrategy;
-    use std::time::Duration;
+    use crate::ops::window_core::test_support::*;
 
     type Agg = WindowedAggregate<SessionWindowLogic<String, i64, Vec<i64>>>;
     type Ctx = MockProcessorContext<Windowed<String>, Vec<i64>>;

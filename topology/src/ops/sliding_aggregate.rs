@@ -4,8 +4,7 @@
 //! Grace, late records, emit strategies and expiry are the shared [`super::window_core`].
 
 use super::aggregate::Adder;
-use super::cache::UpdateCache;
-use super::window_core::{Change, Output, WindowLogic};
+use super::window_core::{Change, Emit, Input, Output, WindowLogic};
 use crate::error::Result;
 use crate::record::{Record, Timestamp};
 use crate::stores::WindowStoreHandle;
@@ -90,6 +89,10 @@ where
         &self.store_name
     }
 
+    fn expiry_interval(&self) -> i64 {
+        self.difference
+    }
+
     fn place(&self, t: Timestamp) -> Option<()> {
         self.fits(t).then_some(())
     }
@@ -98,25 +101,13 @@ where
         self.closed_at(t, st)
     }
 
-    fn add<F>(
-        &self,
-        store: &Self::Store,
-        record: Record<K, V>,
-        _span: (),
-        _st: Timestamp,
-        out: &mut F,
-    ) -> Result<()>
-    where
-        F: FnMut(Change<'_, Self>) -> Result<()>,
-    {
-        let t = record.timestamp();
-        let (value, rest) = record.take_value();
-        let key = rest.key();
+    fn add<'a>(&self, s: &Self::Store, r: Input<'a, Self>, out: Emit<'_, 'a, Self>) -> Result<()> {
+        let (key, t) = (r.key, r.t);
         // The windows the record falls in: its own and those of later buffered records.
         let ends: Vec<Timestamp> = {
-            let mut s = store.lock();
+            let mut s = s.lock();
             let mut values = s.get(key, t)?.unwrap_or_default();
-            values.push(value);
+            values.push(r.value);
             s.put(key.clone(), t, values)?;
             let last = t.saturating_add(self.difference - 1);
             s.fetch(key, t, last)?
@@ -168,24 +159,12 @@ where
         Ok(vec![Record::new(Windowed { key, window }, v, end)])
     }
 
-    fn expire(
-        &self,
-        store: &Self::Store,
-        st: Timestamp,
-        cache: &UpdateCache<(Timestamp, K)>,
-    ) -> Result<()> {
-        let span = self.grace.saturating_add(self.difference).saturating_add(1);
-        let mut keep_from = st.saturating_sub(span);
-        // Records of windows whose update is still cached stay until the next flush.
-        if let Some((end, _)) = cache.ids().next() {
-            keep_from = keep_from.min(self.window_to(*end).start);
-        }
-        store.lock().expire_before(keep_from)?;
-        Ok(())
+    fn retain_from(&self, st: Timestamp) -> Timestamp {
+        st.saturating_sub(self.grace.saturating_add(self.difference).saturating_add(1))
     }
 
-    fn expiry_interval(&self) -> i64 {
-        self.difference
+    fn needed_from(&self, end: &Timestamp) -> Timestamp {
+        self.window_to(*end).start
     }
 }
 
@@ -193,12 +172,7 @@ where
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::ops::window_core::test_support::{take, Out};
-    use crate::ops::window_core::{WindowedAggregate, LATE_PORT};
-    use crate::processor::{Processor, PunctuationType};
-    use crate::testing::MockProcessorContext;
-    use crate::windows::EmitStrategy;
-    use std::sync::Arc;
+    use crate::ops::window_core::test_support::*;
 
     type Agg = WindowedAggregate<SlidingWindowLogic<String, i64, i64>>;
     type Ctx = MockProcessorContext<Windowed<String>, i64>;

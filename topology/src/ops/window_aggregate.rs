@@ -3,8 +3,7 @@
 //! late records, emit strategies and expiry are the shared [`super::window_core`].
 
 use super::aggregate::Adder;
-use super::cache::UpdateCache;
-use super::window_core::{Change, Output, WindowLogic};
+use super::window_core::{Change, Emit, Input, Output, WindowLogic};
 use crate::error::Result;
 use crate::record::{Record, Timestamp};
 use crate::stores::WindowStoreHandle;
@@ -77,6 +76,10 @@ where
         &self.store_name
     }
 
+    fn expiry_interval(&self) -> i64 {
+        self.size
+    }
+
     fn place(&self, t: Timestamp) -> Option<FixedSpan> {
         self.windows.fixed_span(t)
     }
@@ -85,34 +88,23 @@ where
         self.closed(span.last(), st)
     }
 
-    fn add<F>(
-        &self,
-        store: &Self::Store,
-        record: Record<K, V>,
-        span: FixedSpan,
-        st: Timestamp,
-        out: &mut F,
-    ) -> Result<()>
-    where
-        F: FnMut(Change<'_, Self>) -> Result<()>,
-    {
-        let t = record.timestamp();
-        for start in span.starts() {
-            if self.closed(start, st) {
+    fn add<'a>(&self, s: &Self::Store, r: Input<'a, Self>, out: Emit<'_, 'a, Self>) -> Result<()> {
+        for start in r.span.starts() {
+            if self.closed(start, r.st) {
                 continue;
             }
             let value = {
-                let mut s = store.lock();
-                let old = s.get(record.key(), start)?;
-                let new = (self.adder)(record.key(), record.value().clone(), old);
-                s.put(record.key().clone(), start, new.clone())?;
+                let mut s = s.lock();
+                let old = s.get(r.key, start)?;
+                let new = (self.adder)(r.key, r.value.clone(), old);
+                s.put(r.key.clone(), start, new.clone())?;
                 new
             };
             out(Change::Updated {
                 slot: start,
-                key: record.key(),
+                key: r.key,
                 value: Some(value),
-                ts: t,
+                ts: r.t,
             })?;
         }
         Ok(())
@@ -148,23 +140,12 @@ where
             .collect())
     }
 
-    fn expire(
-        &self,
-        store: &Self::Store,
-        st: Timestamp,
-        cache: &UpdateCache<(Timestamp, K)>,
-    ) -> Result<()> {
-        // Windows whose latest update is still cached stay until the next flush forwards it.
-        let mut before = st.saturating_sub(self.retention);
-        if let Some((start, _)) = cache.ids().next() {
-            before = before.min(*start);
-        }
-        store.lock().expire_before(before)?;
-        Ok(())
+    fn retain_from(&self, st: Timestamp) -> Timestamp {
+        st.saturating_sub(self.retention)
     }
 
-    fn expiry_interval(&self) -> i64 {
-        self.size
+    fn needed_from(&self, start: &Timestamp) -> Timestamp {
+        *start
     }
 }
 
@@ -172,13 +153,8 @@ where
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::ops::window_core::test_support::{take, Out};
-    use crate::ops::window_core::WindowedAggregate;
-    use crate::processor::{Processor, PunctuationType};
-    use crate::testing::MockProcessorContext;
-    use crate::windows::{EmitStrategy, HoppingWindows, TumblingWindows};
-    use std::sync::Arc;
-    use std::time::Duration;
+    use crate::ops::window_core::test_support::*;
+    use crate::windows::{HoppingWindows, TumblingWindows};
 
     type Agg = WindowedAggregate<TimeWindowLogic<String, i64, u64>>;
     type Ctx = MockProcessorContext<Windowed<String>, u64>;

@@ -11,6 +11,7 @@ use super::cache::UpdateCache;
 use crate::error::{Result, TopologyError};
 use crate::processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType};
 use crate::record::{Headers, Record, Timestamp};
+use crate::stores::{SessionStoreHandle, WindowStoreHandle};
 use crate::windows::{EmitStrategy, Window, Windowed};
 use std::collections::BTreeSet;
 
@@ -49,7 +50,7 @@ pub(crate) trait WindowLogic: Send + Sized + 'static {
     /// The result per key and window.
     type Agg: Clone + Send + 'static;
     /// The store handle the results (or buffered values) live in.
-    type Store: Clone + Send + 'static;
+    type Store: ExpireBefore + Clone + Send + 'static;
     /// A window's identity for one key (its start, end or bounds).
     type Slot: Ord + Clone + Send;
     /// An entry of the set of windows not yet emitted on close, ordered by closing time.
@@ -59,21 +60,14 @@ pub(crate) trait WindowLogic: Send + Sized + 'static {
 
     /// The store's name.
     fn store_name(&self) -> &str;
+    /// How much stream time passes between two expiries.
+    fn expiry_interval(&self) -> i64;
     /// Where a record at `t` falls; `None` when its windows cannot be represented.
     fn place(&self, t: Timestamp) -> Option<Self::Span>;
     /// Whether every window of a record at `t` (placed at `span`) is closed at `st`.
     fn late(&self, span: Self::Span, t: Timestamp, st: Timestamp) -> bool;
-    /// Folds `record` into its windows still open at `st`, reporting each change to `out`.
-    fn add<F>(
-        &self,
-        store: &Self::Store,
-        record: Record<Self::Key, Self::Value>,
-        span: Self::Span,
-        st: Timestamp,
-        out: &mut F,
-    ) -> Result<()>
-    where
-        F: FnMut(Change<'_, Self>) -> Result<()>;
+    /// Folds a record into its windows still open, reporting each change to `out`.
+    fn add<'a>(&self, s: &Self::Store, r: Input<'a, Self>, out: Emit<'_, 'a, Self>) -> Result<()>;
     /// The window a slot stands for.
     fn window(&self, slot: &Self::Slot) -> Window;
     /// The current result of `key` in `slot`.
@@ -91,16 +85,48 @@ pub(crate) trait WindowLogic: Send + Sized + 'static {
     fn stored(&self, store: &Self::Store) -> Result<Vec<Self::Open>>;
     /// The final results of a closed open-set entry.
     fn final_results(&self, store: &Self::Store, entry: Self::Open) -> Result<Vec<Output<Self>>>;
-    /// Drops what no window open at `st` needs, keeping the windows still in `cache`.
-    fn expire(
-        &self,
-        store: &Self::Store,
-        st: Timestamp,
-        cache: &UpdateCache<(Self::Slot, Self::Key)>,
-    ) -> Result<()>;
-    /// How much stream time passes between two expiries.
-    fn expiry_interval(&self) -> i64;
+    /// The store time before which no window still open at `st` needs what is stored.
+    fn retain_from(&self, st: Timestamp) -> Timestamp;
+    /// The store time from which the window `slot` (whose update is cached) needs what is stored.
+    fn needed_from(&self, slot: &Self::Slot) -> Timestamp;
 }
+
+/// A store whose entries before a time can be dropped.
+pub(crate) trait ExpireBefore {
+    /// Drops the entries before `t` (window starts, session ends).
+    fn expire_before(&self, t: Timestamp) -> Result<()>;
+}
+
+impl<K: 'static, V: 'static> ExpireBefore for WindowStoreHandle<K, V> {
+    fn expire_before(&self, t: Timestamp) -> Result<()> {
+        self.lock().expire_before(t)?;
+        Ok(())
+    }
+}
+
+impl<K: 'static, V: 'static> ExpireBefore for SessionStoreHandle<K, V> {
+    fn expire_before(&self, t: Timestamp) -> Result<()> {
+        self.lock().expire_before(t)?;
+        Ok(())
+    }
+}
+
+/// A record to fold into its windows, at stream time `st`, placed at `span`.
+pub(crate) struct Input<'a, L: WindowLogic> {
+    /// The key.
+    pub key: &'a L::Key,
+    /// The value.
+    pub value: L::Value,
+    /// The record time.
+    pub t: Timestamp,
+    /// Where it falls ([`WindowLogic::place`]).
+    pub span: L::Span,
+    /// The operator's stream time.
+    pub st: Timestamp,
+}
+
+/// Where [`WindowLogic::add`] reports its changes.
+pub(crate) type Emit<'o, 'a, L> = &'o mut dyn FnMut(Change<'a, L>) -> Result<()>;
 
 /// A result record of a windowed aggregation.
 pub(crate) type Output<L> = Record<Windowed<<L as WindowLogic>::Key>, <L as WindowLogic>::Agg>;
@@ -253,9 +279,18 @@ impl<L: WindowLogic> Processor<L::Key, L::Value, Windowed<L::Key>, L::Agg>
             return late::<L>(record, ctx);
         }
         let headers = (self.emit == EmitStrategy::OnEveryRecord).then(|| record.headers().clone());
+        let (value, rest) = record.take_value();
+        let key = rest.key();
+        let input = Input {
+            key,
+            value,
+            t,
+            span,
+            st,
+        };
         let (logic, emit) = (&self.logic, self.emit);
         let (cache, open) = (&mut self.cache, &mut self.open);
-        logic.add(&store, record, span, st, &mut |change| {
+        logic.add(&store, input, &mut |change| {
             on_change(logic, &store, emit, cache, open, &headers, ctx, change)
         })
     }
@@ -280,7 +315,16 @@ impl<L: WindowLogic> Processor<L::Key, L::Value, Windowed<L::Key>, L::Agg>
             }
         }
         if st >= self.next_expiry && st != Timestamp::MAX {
-            self.logic.expire(&store, st, &self.cache)?;
+            // Windows whose latest update is still cached stay until the next flush forwards it.
+            let cached = self
+                .cache
+                .ids()
+                .map(|(slot, _)| self.logic.needed_from(slot));
+            let before = self
+                .logic
+                .retain_from(st)
+                .min(cached.min().unwrap_or(Timestamp::MAX));
+            store.expire_before(before)?;
             self.next_expiry = st.saturating_add(self.logic.expiry_interval());
         }
         Ok(())
@@ -295,9 +339,14 @@ impl<L: WindowLogic> Processor<L::Key, L::Value, Windowed<L::Key>, L::Agg>
 /// Test helpers shared by the window operators' unit tests.
 #[cfg(test)]
 pub(crate) mod test_support {
+    pub(crate) use super::{WindowedAggregate, LATE_PORT};
+    pub(crate) use crate::processor::{Processor, PunctuationType};
     use crate::record::Timestamp;
-    use crate::testing::MockProcessorContext;
+    pub(crate) use crate::testing::MockProcessorContext;
+    pub(crate) use crate::windows::EmitStrategy;
     use crate::windows::Windowed;
+    pub(crate) use std::sync::Arc;
+    pub(crate) use std::time::Duration;
 
     /// A forwarded result: key, window start, window end, value, record time.
     pub type Out<K, A> = (K, Timestamp, Timestamp, A, Timestamp);
