@@ -291,6 +291,33 @@ mod tests {
     }
 
     #[test]
+    fn starts_at_the_ends_of_time_are_exact_or_none_never_an_overflow() {
+        let (max, min) = (Timestamp::MAX, Timestamp::MIN);
+        let starts = |w: &Windows, t| w.starts_for(t).collect::<Vec<_>>();
+        let none: Vec<Timestamp> = Vec::new();
+        let t = TumblingWindows::of(Duration::from_millis(10));
+        // i64::MIN is 2 past a multiple of 10 (and of 5), i64::MAX 7 past one (2 past one of 5).
+        // [min - 2, min + 8) starts before i64::MIN:
+        assert_eq!(starts(&t, min + 2), none);
+        assert_eq!(starts(&t, min + 8), vec![min + 8]);
+        assert_eq!(starts(&t, max - 10), vec![max - 17]);
+        assert_eq!(starts(&t, max), none); // [max - 7, max + 3) ends after i64::MAX
+        let h = HoppingWindows::of(Duration::from_millis(10), Duration::from_millis(5));
+        assert_eq!(starts(&h, min + 3), none); // [min - 2, min + 8) does not fit
+        assert_eq!(starts(&h, min + 8), vec![min + 3, min + 8]);
+        assert_eq!(starts(&h, max - 10), vec![max - 17, max - 12]);
+        assert_eq!(starts(&h, max), none);
+        // A window as long as time itself, and the tiniest advance.
+        let huge = TumblingWindows::of(Duration::MAX);
+        assert_eq!(starts(&huge, 0), vec![0]);
+        assert_eq!(starts(&huge, -1), vec![min + 1]);
+        assert_eq!(starts(&huge, max), none);
+        let dense = HoppingWindows::of(Duration::from_millis(3), Duration::from_millis(1));
+        assert_eq!(starts(&dense, max - 3), vec![max - 5, max - 4, max - 3]);
+        assert_eq!(starts(&dense, min), none);
+    }
+
+    #[test]
     fn invalid_windows_are_reported() {
         assert!(TumblingWindows::of(Duration::ZERO).validate().is_err());
         let bad = HoppingWindows::of(Duration::from_secs(1), Duration::from_secs(2));
