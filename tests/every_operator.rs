@@ -169,7 +169,7 @@ fn build(probes: &Probes) -> Topology {
         .to(wsink::<u64>("sliding-out"));
     g.windowed_by(SessionWindows::with_gap(Duration::from_secs(4)))
         .emit(EmitStrategy::OnWindowClose)
-        .aggregate_sessions("sessions", || 0i64, |_, v, acc| acc + v, |_, a, b| a + b)
+        .aggregate("sessions", || 0i64, |_, v, acc| acc + v, |_, a, b| a + b)
         .to_stream()
         .to(wsink::<i64>("sessions-out"));
 

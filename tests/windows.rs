@@ -378,7 +378,7 @@ fn session_topology(emit: EmitStrategy) -> Topology {
         .group_by_key()
         .windowed_by(SessionWindows::with_gap(secs(5)).grace(secs(15)))
         .emit(emit)
-        .aggregate_sessions(
+        .aggregate(
             "sessions",
             Vec::new,
             |_, v, mut acc: Vec<i64>| {

@@ -1,4 +1,10 @@
 //! Window definitions (tumbling, hopping, sliding, session), grace, emit strategies, `Windowed<K>`.
+//!
+//! Window bounds are `i64` milliseconds. A record whose windows cannot all be represented (a
+//! fixed-size window ending after `i64::MAX` or starting before `i64::MIN`, a sliding window
+//! `(t - difference, t]` reaching past either end, a session that could not close, gap and grace
+//! after its last record, before `i64::MAX`) is not aggregated: the windowed operators count it
+//! as late and send it to the late side output, deterministically.
 
 use crate::record::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -21,14 +27,10 @@ pub enum WindowKind {
         /// Window length, ms.
         difference_ms: i64,
     },
-    /// Activity sessions: records closer than `gap_ms` share a window.
-    Session {
-        /// Inactivity gap, ms.
-        gap_ms: i64,
-    },
 }
 
-/// A windowing with its grace period: how long after a window ends late records still count.
+/// A time windowing (tumbling, hopping or sliding) with its grace period: how long after a
+/// window ends late records still count. Session windows are [`SessionWindows`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Windows {
     /// The shape.
@@ -85,15 +87,68 @@ impl SlidingWindows {
     }
 }
 
-/// Sessions of activity separated by an inactivity gap.
-pub struct SessionWindows;
+/// Sessions of activity separated by an inactivity gap, with a grace period. Grouping by them
+/// (`windowed_by(SessionWindows::with_gap(..))`) gives a [`crate::SessionWindowedGrouped`],
+/// whose `aggregate` also takes the merger of two sessions a record joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionWindows {
+    /// Inactivity gap, ms: records closer than this share a session.
+    pub gap_ms: i64,
+    /// Grace period, ms.
+    pub grace_ms: i64,
+}
+
 impl SessionWindows {
-    /// Sessions whose records are less than `gap` apart.
-    pub fn with_gap(gap: Duration) -> Windows {
-        Windows {
-            kind: WindowKind::Session { gap_ms: ms(gap) },
+    /// Sessions whose records are at most `gap` apart.
+    pub fn with_gap(gap: Duration) -> Self {
+        Self {
+            gap_ms: ms(gap),
             grace_ms: 0,
         }
+    }
+
+    /// Accepts records up to `grace` after their session could last be extended.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace_ms = ms(grace);
+        self
+    }
+
+    /// Checks gap and grace; the message names what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.grace_ms < 0 {
+            return Err("grace must not be negative".into());
+        }
+        if self.gap_ms <= 0 {
+            return Err("session gap must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// A short description for `describe()`.
+    pub fn describe(&self) -> String {
+        format!("session gap {} ms, grace {} ms", self.gap_ms, self.grace_ms)
+    }
+}
+
+/// Where a record falls in fixed-size windows: `count` window starts from `first`, `advance`
+/// apart, all of whose windows fit in `i64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FixedSpan {
+    first: Timestamp,
+    count: i64,
+    advance: i64,
+}
+
+impl FixedSpan {
+    /// The starts, oldest first.
+    pub fn starts(self) -> impl Iterator<Item = Timestamp> {
+        // `first + i * advance` stays at or below the last start, which fits.
+        (0..self.count).map(move |i| self.first + i * self.advance)
+    }
+
+    /// The newest start.
+    pub fn last(self) -> Timestamp {
+        self.first + (self.count - 1) * self.advance
     }
 }
 
@@ -126,30 +181,46 @@ impl Windows {
             WindowKind::Sliding { difference_ms } if difference_ms <= 0 => {
                 return Err("sliding window difference must be positive".into())
             }
-            WindowKind::Session { gap_ms } if gap_ms <= 0 => {
-                return Err("session gap must be positive".into())
-            }
-            _ => {}
+            WindowKind::Sliding { .. } => {}
         }
         Ok(())
     }
 
-    /// The starts of the fixed-size windows containing `t`, oldest first (none for sliding and
-    /// session windows).
+    /// The starts of the fixed-size windows containing `t`, oldest first. None for sliding
+    /// windows, and none when the windows of `t` cannot all be represented: a window would
+    /// start before `i64::MIN` or end after `i64::MAX`.
     pub fn starts_for(&self, t: Timestamp) -> impl Iterator<Item = Timestamp> {
-        let (size, advance) = match self.kind {
-            WindowKind::Time {
-                size_ms,
-                advance_ms,
-            } => (size_ms, advance_ms),
-            _ => (0, 1),
+        self.fixed_span(t).into_iter().flat_map(FixedSpan::starts)
+    }
+
+    /// Where `t` falls in fixed-size windows; `None` for sliding windows, for invalid sizes and
+    /// when one of its windows cannot be represented. Never overflows.
+    pub(crate) fn fixed_span(&self, t: Timestamp) -> Option<FixedSpan> {
+        let WindowKind::Time {
+            size_ms: size,
+            advance_ms: advance,
+        } = self.kind
+        else {
+            return None;
         };
-        let last = t.div_euclid(advance) * advance;
-        // The first start after t - size, on the advance grid.
-        let first = (t - size).div_euclid(advance) * advance + advance;
-        (0..)
-            .map(move |i: i64| first + i * advance)
-            .take_while(move |s| size > 0 && *s <= last)
+        if advance <= 0 || size <= 0 {
+            return None;
+        }
+        // The last start is the grid point at or before t; the others go back while they are
+        // after t - size: j * advance < size - (t - last).
+        let offset = t.rem_euclid(advance);
+        let last = t.checked_sub(offset)?;
+        last.checked_add(size)?;
+        if size <= offset {
+            return None;
+        }
+        let back = (size - offset - 1) / advance;
+        let first = last.checked_sub(back.checked_mul(advance)?)?;
+        Some(FixedSpan {
+            first,
+            count: back + 1,
+            advance,
+        })
     }
 
     /// A short description for `describe()`.
@@ -172,9 +243,6 @@ impl Windows {
             }
             WindowKind::Sliding { difference_ms } => {
                 format!("sliding {difference_ms} ms, grace {} ms", self.grace_ms)
-            }
-            WindowKind::Session { gap_ms } => {
-                format!("session gap {gap_ms} ms, grace {} ms", self.grace_ms)
             }
         }
     }
@@ -219,7 +287,34 @@ mod tests {
         assert_eq!(starts(&h, 9_999), vec![0, 5_000]);
         let odd = HoppingWindows::of(Duration::from_millis(10), Duration::from_millis(3));
         assert_eq!(starts(&odd, 10), vec![3, 6, 9]);
-        assert!(starts(&SessionWindows::with_gap(Duration::from_secs(1)), 5).is_empty());
+        assert!(starts(&SlidingWindows::of(Duration::from_secs(1)), 5).is_empty());
+    }
+
+    #[test]
+    fn starts_at_the_ends_of_time_are_exact_or_none_never_an_overflow() {
+        let (max, min) = (Timestamp::MAX, Timestamp::MIN);
+        let starts = |w: &Windows, t| w.starts_for(t).collect::<Vec<_>>();
+        let none: Vec<Timestamp> = Vec::new();
+        let t = TumblingWindows::of(Duration::from_millis(10));
+        // i64::MIN is 2 past a multiple of 10 (and of 5), i64::MAX 7 past one (2 past one of 5).
+        // [min - 2, min + 8) starts before i64::MIN:
+        assert_eq!(starts(&t, min + 2), none);
+        assert_eq!(starts(&t, min + 8), vec![min + 8]);
+        assert_eq!(starts(&t, max - 10), vec![max - 17]);
+        assert_eq!(starts(&t, max), none); // [max - 7, max + 3) ends after i64::MAX
+        let h = HoppingWindows::of(Duration::from_millis(10), Duration::from_millis(5));
+        assert_eq!(starts(&h, min + 3), none); // [min - 2, min + 8) does not fit
+        assert_eq!(starts(&h, min + 8), vec![min + 3, min + 8]);
+        assert_eq!(starts(&h, max - 10), vec![max - 17, max - 12]);
+        assert_eq!(starts(&h, max), none);
+        // A window as long as time itself, and the tiniest advance.
+        let huge = TumblingWindows::of(Duration::MAX);
+        assert_eq!(starts(&huge, 0), vec![0]);
+        assert_eq!(starts(&huge, -1), vec![min + 1]);
+        assert_eq!(starts(&huge, max), none);
+        let dense = HoppingWindows::of(Duration::from_millis(3), Duration::from_millis(1));
+        assert_eq!(starts(&dense, max - 3), vec![max - 5, max - 4, max - 3]);
+        assert_eq!(starts(&dense, min), none);
     }
 
     #[test]

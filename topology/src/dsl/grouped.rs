@@ -1,15 +1,16 @@
 //! Grouped streams and their aggregations: `count`, `reduce`, `aggregate`, with or without windows.
 
-use super::builder::Attach;
+use super::builder::{Attach, TopologyBuilder};
 use super::stream::Stream;
 use super::table::Table;
 use crate::data::{Data, Key};
 use crate::ops::aggregate::{Adder, KeyedAggregate};
-use crate::ops::session_aggregate::{Merger, SessionAggregate};
-use crate::ops::sliding_aggregate::SlidingAggregate;
-use crate::ops::window_aggregate::TimeWindowAggregate;
+use crate::ops::session_aggregate::{Merger, SessionWindowLogic};
+use crate::ops::sliding_aggregate::SlidingWindowLogic;
+use crate::ops::window_aggregate::TimeWindowLogic;
+use crate::ops::window_core::WindowedAggregate;
 use crate::stores::StoreSpec;
-use crate::windows::{EmitStrategy, WindowKind, Windowed, Windows};
+use crate::windows::{EmitStrategy, SessionWindows, WindowKind, Windowed, Windows};
 use crate::TopologyError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,14 +73,16 @@ impl<K: Key, V: Data> Grouped<K, V> {
         self.materialize(name, aggregate_adder(init, adder))
     }
 
-    /// Aggregates per key and window.
-    pub fn windowed_by(&self, windows: Windows) -> WindowedGrouped<K, V> {
+    /// Aggregates per key and window. Time windows ([`crate::TumblingWindows`],
+    /// [`crate::HoppingWindows`], [`crate::SlidingWindows`]) give a [`WindowedGrouped`];
+    /// [`SessionWindows`] give a [`SessionWindowedGrouped`], whose `aggregate` also takes the
+    /// merger of two sessions (as Kafka Streams' `windowedBy(SessionWindows)`).
+    pub fn windowed_by<W: Windowing>(&self, windows: W) -> WindowedGrouped<K, V, W> {
         WindowedGrouped {
             stream: self.stream.clone(),
             windows,
             emit: self.emit,
             retention: None,
-            merger: None,
         }
     }
 
@@ -111,26 +114,52 @@ fn input_for<K: Key, V: Data>(stream: &Stream<K, V>, name: &str) -> Stream<K, V>
     }
 }
 
+mod sealed {
+    use super::{Adder, Data, Key, Late, Merger, Table, Windowed, WindowedGrouped};
+
+    /// How a windowing materializes an aggregation; `merger` serves session windows only.
+    pub trait Sealed: Copy + Send + Sync + 'static {
+        fn materialize<K: Key, V: Data, A: Data>(
+            grouped: &WindowedGrouped<K, V, Self>,
+            name: &str,
+            adder: Adder<K, V, A>,
+            merger: Merger<K, A>,
+        ) -> Table<Windowed<K>, A, Late<K, V>>;
+    }
+}
+
+/// A windowing that [`Grouped::windowed_by`] accepts: [`Windows`] (tumbling, hopping, sliding)
+/// or [`SessionWindows`]. Sealed.
+pub trait Windowing: sealed::Sealed {}
+
+impl Windowing for Windows {}
+impl Windowing for SessionWindows {}
+
 /// A grouped stream with a windowing, ready to aggregate into a table keyed by [`Windowed`].
-pub struct WindowedGrouped<K, V> {
+/// `W` is [`Windows`] for time windows and [`SessionWindows`] for sessions
+/// ([`SessionWindowedGrouped`]).
+pub struct WindowedGrouped<K, V, W = Windows> {
     stream: Stream<K, V>,
-    windows: Windows,
+    windows: W,
     emit: EmitStrategy,
     retention: Option<i64>,
-    merger: Option<Merger<K, V>>,
 }
+
+/// A grouped stream with session windows: its `aggregate` needs a merger.
+pub type SessionWindowedGrouped<K, V> = WindowedGrouped<K, V, SessionWindows>;
 
 /// The late-record type of a windowed table: the input key and value.
 pub type Late<K, V> = (K, V);
 
-impl<K: Key, V: Data> WindowedGrouped<K, V> {
+impl<K: Key, V: Data, W: Windowing> WindowedGrouped<K, V, W> {
     /// When results go downstream (default: on update, once per commit).
     pub fn emit(mut self, emit: EmitStrategy) -> Self {
         self.emit = emit;
         self
     }
 
-    /// Keeps windows in the store at least this long after they start (for queries).
+    /// Keeps windows in the store at least this long after they start (for queries; sliding
+    /// windows keep what their results need).
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
         self
@@ -139,7 +168,7 @@ impl<K: Key, V: Data> WindowedGrouped<K, V> {
     /// The records per key and window.
     pub fn count(&self, name: &str) -> Table<Windowed<K>, u64, Late<K, V>> {
         let merger: Merger<K, u64> = Arc::new(|_, a, b| a + b);
-        self.materialize(name, count_adder(), Some(merger))
+        W::materialize(self, name, count_adder(), merger)
     }
 
     /// Combines the values of each key and window with `f` (which also merges sessions).
@@ -151,53 +180,53 @@ impl<K: Key, V: Data> WindowedGrouped<K, V> {
         let f: Arc<dyn Fn(V, V) -> V + Send + Sync> = Arc::new(f);
         let f2 = f.clone();
         let merger: Merger<K, V> = Arc::new(move |_, a, b| f2(a, b));
-        self.materialize(name, reduce_adder(f), Some(merger))
+        W::materialize(self, name, reduce_adder(f), merger)
     }
 
+    /// The stream to aggregate, its builder with `name`'s validation error deferred if any,
+    /// and the node attachment.
+    fn input(&self, name: &str, check: Result<(), String>) -> (Stream<K, V>, TopologyBuilder) {
+        let input = input_for(&self.stream, name);
+        let builder = input.builder.clone();
+        if let Err(reason) = check {
+            builder.defer_error(TopologyError::config(name, reason));
+        }
+        (input, builder)
+    }
+}
+
+/// Where a windowed aggregation node attaches.
+fn attach<'a, K, V>(input: &Stream<K, V>, name: &str, stores: &'a [&'a str]) -> Attach<'a> {
+    Attach {
+        operator: "WINDOW-AGGREGATE",
+        name: Some(name.to_string()),
+        parents: vec![(input.node, input.port.clone())],
+        stores,
+        terminal: true,
+    }
+}
+
+impl<K: Key, V: Data> WindowedGrouped<K, V, Windows> {
     /// Folds the values of each key and window into an `A`, starting from `init()`.
-    /// Session windows also need [`WindowedGrouped::aggregate_sessions`]'s merger.
     pub fn aggregate<A: Data>(
         &self,
         name: &str,
         init: impl Fn() -> A + Send + Sync + 'static,
         adder: impl Fn(&K, &V, A) -> A + Send + Sync + 'static,
     ) -> Table<Windowed<K>, A, Late<K, V>> {
-        self.materialize(name, aggregate_adder(init, adder), None)
+        self.materialize_time(name, aggregate_adder(init, adder))
     }
 
-    /// `aggregate` for session windows: `merger` combines two sessions joined by a record.
-    pub fn aggregate_sessions<A: Data>(
-        &self,
-        name: &str,
-        init: impl Fn() -> A + Send + Sync + 'static,
-        adder: impl Fn(&K, &V, A) -> A + Send + Sync + 'static,
-        merger: impl Fn(&K, A, A) -> A + Send + Sync + 'static,
-    ) -> Table<Windowed<K>, A, Late<K, V>> {
-        self.materialize(name, aggregate_adder(init, adder), Some(Arc::new(merger)))
-    }
-
-    fn materialize<A: Data>(
+    fn materialize_time<A: Data>(
         &self,
         name: &str,
         adder: Adder<K, V, A>,
-        merger: Option<Merger<K, A>>,
     ) -> Table<Windowed<K>, A, Late<K, V>> {
-        let _ = &self.merger;
-        let input = input_for(&self.stream, name);
-        let builder = input.builder.clone();
-        if let Err(reason) = self.windows.validate() {
-            builder.defer_error(TopologyError::config(name, reason));
-        }
+        let (input, builder) = self.input(name, self.windows.validate());
         let w = self.windows;
         let (store, emit, grace) = (name.to_string(), self.emit, w.grace_ms);
         let stores = [name];
-        let at = Attach {
-            operator: "WINDOW-AGGREGATE",
-            name: Some(name.to_string()),
-            parents: vec![(input.node, input.port.clone())],
-            stores: &stores,
-            terminal: true,
-        };
+        let at = attach(&input, name, &stores);
         let node = match w.kind {
             WindowKind::Time { size_ms, .. } => {
                 let retention = self
@@ -206,42 +235,114 @@ impl<K: Key, V: Data> WindowedGrouped<K, V> {
                     .max(size_ms.saturating_add(grace));
                 builder.add_store(StoreSpec::window::<K, A>(name, size_ms, retention));
                 builder.add_processor::<K, V, Windowed<K>, A, _, _>(at, move || {
-                    TimeWindowAggregate::new(store.clone(), w, retention, adder.clone(), emit)
+                    let logic = TimeWindowLogic::new(store.clone(), w, retention, adder.clone());
+                    WindowedAggregate::new(logic, emit)
                 })
             }
             WindowKind::Sliding { difference_ms } => {
                 let retention = difference_ms.saturating_add(grace);
                 builder.add_store(StoreSpec::window::<K, Vec<V>>(name, 1, retention));
                 builder.add_processor::<K, V, Windowed<K>, A, _, _>(at, move || {
-                    SlidingAggregate::new(store.clone(), difference_ms, grace, adder.clone(), emit)
-                })
-            }
-            WindowKind::Session { gap_ms } => {
-                let retention = self
-                    .retention
-                    .unwrap_or(0)
-                    .max(gap_ms.saturating_add(grace));
-                let Some(merger) = merger else {
-                    builder.defer_error(TopologyError::config(
-                        name,
-                        "session windows need a merger: use `aggregate_sessions`",
-                    ));
-                    return Table::new(builder, input.node, None);
-                };
-                builder.add_store(StoreSpec::session::<K, A>(name, retention));
-                builder.add_processor::<K, V, Windowed<K>, A, _, _>(at, move || {
-                    SessionAggregate::new(
-                        store.clone(),
-                        gap_ms,
-                        grace,
-                        retention,
-                        adder.clone(),
-                        merger.clone(),
+                    let (d, a) = (difference_ms, adder.clone());
+                    WindowedAggregate::new(
+                        SlidingWindowLogic::new(store.clone(), d, grace, a),
                         emit,
                     )
                 })
             }
         };
         Table::new(builder, node, Some(name.to_string()))
+    }
+}
+
+impl<K: Key, V: Data> SessionWindowedGrouped<K, V> {
+    /// Folds the values of each key and session into an `A`, starting from `init()`;
+    /// `merger` combines the results of two sessions that a record joins together.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use weir_topology::prelude::*;
+    ///
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("clicks", StringSerde, JsonSerde::<u32>::new()))
+    ///     .group_by_key()
+    ///     .windowed_by(SessionWindows::with_gap(Duration::from_secs(300)))
+    ///     .aggregate("pages", || 0u64, |_, _, n| n + 1, |_, a, b| a + b)
+    ///     .to_stream()
+    ///     .to(Sink::topic("sessions", JsonSerde::new(), JsonSerde::<u64>::new()));
+    /// assert!(builder.build().is_ok());
+    /// ```
+    ///
+    /// Without the merger, it does not compile:
+    ///
+    /// ```compile_fail
+    /// use std::time::Duration;
+    /// use weir_topology::prelude::*;
+    ///
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("clicks", StringSerde, JsonSerde::<u32>::new()))
+    ///     .group_by_key()
+    ///     .windowed_by(SessionWindows::with_gap(Duration::from_secs(300)))
+    ///     .aggregate("pages", || 0u64, |_, _, n| n + 1);
+    /// ```
+    pub fn aggregate<A: Data>(
+        &self,
+        name: &str,
+        init: impl Fn() -> A + Send + Sync + 'static,
+        adder: impl Fn(&K, &V, A) -> A + Send + Sync + 'static,
+        merger: impl Fn(&K, A, A) -> A + Send + Sync + 'static,
+    ) -> Table<Windowed<K>, A, Late<K, V>> {
+        let adder = aggregate_adder(init, adder);
+        self.materialize_sessions(name, adder, Arc::new(merger))
+    }
+
+    fn materialize_sessions<A: Data>(
+        &self,
+        name: &str,
+        adder: Adder<K, V, A>,
+        merger: Merger<K, A>,
+    ) -> Table<Windowed<K>, A, Late<K, V>> {
+        let (input, builder) = self.input(name, self.windows.validate());
+        let w = self.windows;
+        let retention = self
+            .retention
+            .unwrap_or(0)
+            .max(w.gap_ms.saturating_add(w.grace_ms));
+        let (store, emit) = (name.to_string(), self.emit);
+        let stores = [name];
+        builder.add_store(StoreSpec::session::<K, A>(name, retention));
+        let node = builder.add_processor::<K, V, Windowed<K>, A, _, _>(
+            attach(&input, name, &stores),
+            move || {
+                let (a, m) = (adder.clone(), merger.clone());
+                let logic = SessionWindowLogic::new(store.clone(), w, retention, a, m);
+                WindowedAggregate::new(logic, emit)
+            },
+        );
+        Table::new(builder, node, Some(name.to_string()))
+    }
+}
+
+impl sealed::Sealed for Windows {
+    fn materialize<K: Key, V: Data, A: Data>(
+        grouped: &WindowedGrouped<K, V, Self>,
+        name: &str,
+        adder: Adder<K, V, A>,
+        _merger: Merger<K, A>,
+    ) -> Table<Windowed<K>, A, Late<K, V>> {
+        grouped.materialize_time(name, adder)
+    }
+}
+
+impl sealed::Sealed for SessionWindows {
+    fn materialize<K: Key, V: Data, A: Data>(
+        grouped: &WindowedGrouped<K, V, Self>,
+        name: &str,
+        adder: Adder<K, V, A>,
+        merger: Merger<K, A>,
+    ) -> Table<Windowed<K>, A, Late<K, V>> {
+        grouped.materialize_sessions(name, adder, merger)
     }
 }

@@ -14,3 +14,4 @@ pub(crate) mod sink;
 pub(crate) mod sliding_aggregate;
 pub(crate) mod table_source;
 pub(crate) mod window_aggregate;
+pub(crate) mod window_core;

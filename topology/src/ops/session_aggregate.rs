@@ -1,114 +1,107 @@
 //! Aggregation in session windows: a key's records closer than the gap share a session; a
-//! record that bridges two sessions merges them (with the user's merger).
+//! record that bridges two sessions merges them (with the user's merger). Grace, late records,
+//! emit strategies and expiry are the shared [`super::window_core`].
 
 use super::aggregate::Adder;
-use super::cache::UpdateCache;
-use super::window_aggregate::LATE_PORT;
-use crate::error::{Result, TopologyError};
-use crate::processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType};
+use super::window_core::{Change, Emit, Input, Output, WindowLogic};
+use crate::error::Result;
 use crate::record::{Record, Timestamp};
 use crate::stores::SessionStoreHandle;
-use crate::windows::{EmitStrategy, Window, Windowed};
-use std::collections::BTreeSet;
+use crate::windows::{SessionWindows, Window, Windowed};
 use std::sync::Arc;
 
 /// Combines the results of two sessions that a record joins together.
 pub(crate) type Merger<K, A> = Arc<dyn Fn(&K, A, A) -> A + Send + Sync>;
 
-pub(crate) struct SessionAggregate<K: Ord, V, A> {
-    pub store_name: String,
-    pub gap: i64,
-    pub grace: i64,
-    pub retention: i64,
-    pub adder: Adder<K, V, A>,
-    pub merger: Merger<K, A>,
-    pub emit: EmitStrategy,
-    store: Option<SessionStoreHandle<K, A>>,
-    cache: UpdateCache<(Window, K)>,
-    /// Sessions not yet emitted (emit-on-close), by end.
-    open: BTreeSet<(Timestamp, Timestamp, K)>,
-    /// The largest record time this operator has seen (its own stream time).
-    observed: Timestamp,
-    next_expiry: Timestamp,
+/// Session windows of one gap, identified by their bounds (inclusive end).
+pub(crate) struct SessionWindowLogic<K, V, A> {
+    store_name: String,
+    gap: i64,
+    grace: i64,
+    retention: i64,
+    adder: Adder<K, V, A>,
+    merger: Merger<K, A>,
 }
 
-impl<K: Ord + Clone, V, A> SessionAggregate<K, V, A> {
+impl<K, V, A> SessionWindowLogic<K, V, A> {
+    /// Sessions of `windows` in the session store `store_name`, kept `retention` ms after
+    /// they end.
     pub fn new(
         store_name: String,
-        gap: i64,
-        grace: i64,
+        windows: SessionWindows,
         retention: i64,
         adder: Adder<K, V, A>,
         merger: Merger<K, A>,
-        emit: EmitStrategy,
     ) -> Self {
         Self {
             store_name,
-            gap,
-            grace,
+            gap: windows.gap_ms,
+            grace: windows.grace_ms,
             retention,
             adder,
             merger,
-            emit,
-            store: None,
-            cache: UpdateCache::default(),
-            open: BTreeSet::new(),
-            observed: Timestamp::MIN,
-            next_expiry: Timestamp::MIN,
         }
     }
 
-    fn closed(&self, end: Timestamp, st: Timestamp) -> bool {
+    /// Whether a session ending at `end` is closed at `st`: a gap and the grace have passed.
+    fn closed_at(&self, end: Timestamp, st: Timestamp) -> bool {
         end.saturating_add(self.gap).saturating_add(self.grace) < st
     }
 
-    fn store(&self, node: &str) -> Result<SessionStoreHandle<K, A>> {
-        self.store
-            .clone()
-            .ok_or_else(|| TopologyError::process(node, "store used before init"))
+    /// `key`'s session `window` as stored, if it still is.
+    fn find(&self, store: &SessionStoreHandle<K, A>, key: &K, window: Window) -> Result<Option<A>>
+    where
+        K: 'static,
+        A: 'static,
+    {
+        let found = store.lock().find_sessions(key, window.end, window.start)?;
+        Ok(found
+            .into_iter()
+            .find(|(w, _)| *w == window)
+            .map(|(_, v)| v))
     }
 }
 
-impl<K, V, A> Processor<K, V, Windowed<K>, A> for SessionAggregate<K, V, A>
+impl<K, V, A> WindowLogic for SessionWindowLogic<K, V, A>
 where
     K: Ord + Clone + Send + 'static,
     V: Send + 'static,
     A: Clone + Send + 'static,
 {
-    fn init(&mut self, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
-        let store = ctx.store::<SessionStoreHandle<K, A>>(&self.store_name)?;
-        self.observed = ctx.stream_time();
-        if self.emit == EmitStrategy::OnWindowClose {
-            let st = ctx.stream_time();
-            for (key, w, _) in store.lock().all()? {
-                if !self.closed(w.end, st) {
-                    self.open.insert((w.end, w.start, key));
-                }
-            }
-        }
-        self.store = Some(store);
-        ctx.schedule(1, PunctuationType::StreamTime)
+    type Key = K;
+    type Value = V;
+    type Agg = A;
+    type Store = SessionStoreHandle<K, A>;
+    type Slot = Window;
+    /// `(end, start, key)`: sessions close in the order of their ends.
+    type Open = (Timestamp, Timestamp, K);
+    type Span = ();
+
+    fn store_name(&self) -> &str {
+        &self.store_name
     }
 
-    fn process(
-        &mut self,
-        record: Record<K, V>,
-        ctx: &mut dyn ProcessorContext<Windowed<K>, A>,
-    ) -> Result<()> {
-        let store = self.store(ctx.node_name())?;
-        let t_in = record.timestamp();
-        self.observed = self.observed.max(t_in);
-        let st = self.observed.max(ctx.settled_stream_time());
-        let t = record.timestamp();
-        if t.saturating_add(self.grace) < st {
-            ctx.record_late();
-            return ctx.forward_side(LATE_PORT, record);
-        }
-        let (value, rest) = record.take_value();
-        let key = rest.key().clone();
+    fn expiry_interval(&self) -> i64 {
+        self.gap
+    }
+
+    fn place(&self, t: Timestamp) -> Option<()> {
+        // The session of a record at `t` must be able to close before the end of time
+        // (`i64::MAX`, where end of input puts stream time): `t + gap + grace < i64::MAX`.
+        let closes = t.checked_add(self.gap)?.checked_add(self.grace)?;
+        (closes < Timestamp::MAX).then_some(())
+    }
+
+    fn late(&self, _span: (), t: Timestamp, st: Timestamp) -> bool {
+        t.saturating_add(self.grace) < st
+    }
+
+    fn add<'a>(&self, s: &Self::Store, r: Input<'a, Self>, out: Emit<'_, 'a, Self>) -> Result<()> {
+        let (key, t) = (r.key, r.t);
         let (merged, result, removed) = {
-            let mut s = store.lock();
-            let sessions = s.find_sessions(&key, t - self.gap, t + self.gap)?;
+            let mut s = s.lock();
+            let (from, to) = (t.saturating_sub(self.gap), t.saturating_add(self.gap));
+            let sessions = s.find_sessions(key, from, to)?;
             let mut window = Window::new(t, t);
             let mut acc: Option<A> = None;
             let mut removed = Vec::new();
@@ -116,82 +109,211 @@ where
                 window = Window::new(window.start.min(w.start), window.end.max(w.end));
                 acc = Some(match acc {
                     None => v,
-                    Some(a) => (self.merger)(&key, a, v),
+                    Some(a) => (self.merger)(key, a, v),
                 });
-                s.remove(&key, w)?;
+                s.remove(key, w)?;
                 removed.push(w);
             }
-            let result = (self.adder)(&key, value, acc);
+            let result = (self.adder)(key, r.value, acc);
             s.put(key.clone(), window, result.clone())?;
             (window, result, removed)
         };
-        for w in removed {
-            self.cache.forget(&(w, key.clone()));
-            self.open.remove(&(w.end, w.start, key.clone()));
+        for slot in removed {
+            out(Change::Removed { slot, key })?;
         }
-        match self.emit {
-            EmitStrategy::OnEveryRecord => ctx.forward(Record::new(
-                Windowed {
-                    key,
-                    window: merged,
-                },
-                result,
-                t,
-            )),
-            EmitStrategy::OnUpdate => {
-                if self.cache.mark((merged, key), t) {
-                    self.flush(ctx)?;
-                }
-                Ok(())
-            }
-            EmitStrategy::OnWindowClose => {
-                self.open.insert((merged.end, merged.start, key));
-                Ok(())
-            }
+        out(Change::Updated {
+            slot: merged,
+            key,
+            value: Some(result),
+            ts: t,
+        })
+    }
+
+    fn window(&self, window: &Window) -> Window {
+        *window
+    }
+
+    fn result(&self, store: &Self::Store, window: &Window, key: &K) -> Result<Option<A>> {
+        self.find(store, key, *window)
+    }
+
+    fn open_entry(&self, w: &Window, key: &K) -> (Timestamp, Timestamp, K) {
+        (w.end, w.start, key.clone())
+    }
+
+    fn closed(&self, (end, _, _): &(Timestamp, Timestamp, K), st: Timestamp) -> bool {
+        self.closed_at(*end, st)
+    }
+
+    fn stored(&self, store: &Self::Store) -> Result<Vec<(Timestamp, Timestamp, K)>> {
+        let all = store.lock().all()?;
+        Ok(all
+            .into_iter()
+            .map(|(key, w, _)| (w.end, w.start, key))
+            .collect())
+    }
+
+    fn final_results(
+        &self,
+        store: &Self::Store,
+        (end, start, key): (Timestamp, Timestamp, K),
+    ) -> Result<Vec<Output<Self>>> {
+        let window = Window::new(start, end);
+        let Some(v) = self.find(store, &key, window)? else {
+            return Ok(Vec::new());
+        };
+        Ok(vec![Record::new(Windowed { key, window }, v, end)])
+    }
+
+    fn retain_from(&self, st: Timestamp) -> Timestamp {
+        st.saturating_sub(self.retention)
+    }
+
+    fn needed_from(&self, window: &Window) -> Timestamp {
+        window.end
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ops::window_core::test_support::*;
+
+    type Agg = WindowedAggregate<SessionWindowLogic<String, i64, Vec<i64>>>;
+    type Ctx = MockProcessorContext<Windowed<String>, Vec<i64>>;
+
+    /// Collects each session's values (gap 5, grace 10), initialised at stream time `i64::MIN`.
+    fn collector(emit: EmitStrategy) -> (Agg, Ctx) {
+        let mut ctx = Ctx::new()
+            .with_session_store::<String, Vec<i64>>("x")
+            .capture_side_output::<String, i64>(LATE_PORT);
+        ctx.set_stream_time(Timestamp::MIN);
+        let windows =
+            SessionWindows::with_gap(Duration::from_millis(5)).grace(Duration::from_millis(10));
+        let adder: Adder<String, i64, Vec<i64>> = Arc::new(|_, v, acc| {
+            let mut acc = acc.unwrap_or_default();
+            acc.push(v);
+            acc
+        });
+        let merger: Merger<String, Vec<i64>> = Arc::new(|_, mut a, b| {
+            a.extend(b);
+            a
+        });
+        let logic = SessionWindowLogic::new("x".into(), windows, 100, adder, merger);
+        let mut agg = WindowedAggregate::new(logic, emit);
+        agg.init(&mut ctx).unwrap();
+        (agg, ctx)
+    }
+
+    fn pipe(agg: &mut Agg, ctx: &mut Ctx, records: &[(&str, i64, Timestamp)]) {
+        for (k, v, t) in records {
+            agg.process(Record::new(k.to_string(), *v, *t), ctx)
+                .unwrap();
         }
     }
 
-    fn punctuate(
-        &mut self,
-        _kind: PunctuationType,
-        _task_time: Timestamp,
-        ctx: &mut dyn ProcessorContext<Windowed<K>, A>,
-    ) -> Result<()> {
-        let st = self.observed.max(ctx.settled_stream_time());
-        let store = self.store(ctx.node_name())?;
-        while let Some((end, _, _)) = self.open.first() {
-            if !self.closed(*end, st) {
-                break;
-            }
-            let Some((end, start, key)) = self.open.pop_first() else {
-                break;
-            };
-            let window = Window::new(start, end);
-            let found = store.lock().find_sessions(&key, end, start)?;
-            if let Some((_, v)) = found.into_iter().find(|(w, _)| *w == window) {
-                ctx.forward(Record::new(Windowed { key, window }, v, end))?;
-            }
-        }
-        if st >= self.next_expiry && st != Timestamp::MAX {
-            // Sessions whose update is still cached stay until the next flush forwards it.
-            let cached_end = self.cache.ids().map(|(w, _)| w.end).min();
-            let before = st
-                .saturating_sub(self.retention)
-                .min(cached_end.unwrap_or(Timestamp::MAX));
-            store.lock().expire_before(before)?;
-            self.next_expiry = st.saturating_add(self.gap);
-        }
-        Ok(())
+    fn out(
+        k: &str,
+        start: Timestamp,
+        end: Timestamp,
+        v: &[i64],
+        t: Timestamp,
+    ) -> Out<String, Vec<i64>> {
+        (k.to_string(), start, end, v.to_vec(), t)
     }
 
-    fn flush(&mut self, ctx: &mut dyn ProcessorContext<Windowed<K>, A>) -> Result<()> {
-        let store = self.store(ctx.node_name())?;
-        for ((window, key), ts) in self.cache.drain() {
-            let found = store.lock().find_sessions(&key, window.end, window.start)?;
-            if let Some((_, v)) = found.into_iter().find(|(w, _)| *w == window) {
-                ctx.forward(Record::new(Windowed { key, window }, v, ts))?;
-            }
+    #[test]
+    fn a_record_between_two_sessions_merges_them() {
+        let (mut agg, mut ctx) = collector(EmitStrategy::OnEveryRecord);
+        pipe(
+            &mut agg,
+            &mut ctx,
+            &[("a", 1, 0), ("a", 2, 10), ("b", 3, 6), ("a", 4, 5)],
+        );
+        assert_eq!(
+            take(&mut ctx),
+            vec![
+                out("a", 0, 0, &[1], 0),
+                out("a", 10, 10, &[2], 10),
+                out("b", 6, 6, &[3], 6),
+                out("a", 0, 10, &[1, 2, 4], 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn emit_on_close_and_on_update_skip_the_sessions_merged_away() {
+        // On close, a session's record time is its end; on update, the latest record's.
+        for (emit, t) in [
+            (EmitStrategy::OnWindowClose, 10),
+            (EmitStrategy::OnUpdate, 5),
+        ] {
+            let (mut agg, mut ctx) = collector(emit);
+            pipe(
+                &mut agg,
+                &mut ctx,
+                &[("a", 1, 0), ("a", 2, 10), ("a", 3, 5)],
+            );
+            agg.flush(&mut ctx).unwrap();
+            pipe(&mut agg, &mut ctx, &[("a", 4, 26)]);
+            // [0, 10] closes after 10 + 5 (gap) + 10 (grace) = 25.
+            agg.punctuate(PunctuationType::StreamTime, 26, &mut ctx)
+                .unwrap();
+            assert_eq!(
+                take(&mut ctx),
+                vec![out("a", 0, 10, &[1, 2, 3], t)],
+                "{emit:?}"
+            );
         }
-        Ok(())
+    }
+
+    #[test]
+    fn records_older_than_the_grace_are_late() {
+        let (mut agg, mut ctx) = collector(EmitStrategy::OnEveryRecord);
+        pipe(
+            &mut agg,
+            &mut ctx,
+            &[("a", 1, 100), ("a", 2, 89), ("a", 3, 90)],
+        );
+        assert_eq!(ctx.late_count(), 1);
+        let late = ctx.side_output::<String, i64>(LATE_PORT);
+        assert_eq!(
+            late.iter().map(Record::timestamp).collect::<Vec<_>>(),
+            vec![89]
+        );
+    }
+
+    #[test]
+    fn sessions_at_the_ends_of_time_merge_and_close_without_overflow() {
+        let (max, min) = (Timestamp::MAX, Timestamp::MIN);
+        let (mut agg, mut ctx) = collector(EmitStrategy::OnWindowClose);
+        pipe(&mut agg, &mut ctx, &[("a", 1, min), ("a", 2, min + 3)]);
+        // A session must close (gap 5 + grace 10 after its end) before i64::MAX.
+        let near_max = [
+            ("a", 3, max - 20),
+            ("a", 4, max - 16),
+            ("a", 5, max - 15),
+            ("a", 6, max),
+        ];
+        pipe(&mut agg, &mut ctx, &near_max);
+        assert_eq!(ctx.late_count(), 2);
+        let late = ctx.side_output::<String, i64>(LATE_PORT);
+        let late_times: Vec<_> = late.iter().map(Record::timestamp).collect();
+        assert_eq!(late_times, vec![max - 15, max]);
+        agg.punctuate(PunctuationType::StreamTime, max - 16, &mut ctx)
+            .unwrap();
+        assert_eq!(
+            take(&mut ctx),
+            vec![out("a", min, min + 3, &[1, 2], min + 3)]
+        );
+        // End of input (stream time at the end of time) closes the last session.
+        ctx.set_stream_time(max);
+        agg.punctuate(PunctuationType::StreamTime, max, &mut ctx)
+            .unwrap();
+        assert_eq!(
+            take(&mut ctx),
+            vec![out("a", max - 20, max - 16, &[3, 4], max - 16)]
+        );
     }
 }
