@@ -7,7 +7,8 @@ server closes one), a slowloris client sending one header byte a second (reconne
 off), and a normal client asking `/api/series` and `/api/stores/accuracy?limit=20` every
 second, whose answer times are reported. Everything is on 127.0.0.1 and bounded in time.
 
-Throughput is the streaming application's records divided by the wall time from the start
+The demo runs --duration (default 1800) s of event time, long enough for the server to time
+out and the clients to reopen their connections several times. Throughput is the streaming application's records divided by the wall time from the start
 of the process to its "the run is over" line. Prints each run and the medians.
 
     cargo build --release -p weir-flights
@@ -81,20 +82,24 @@ async def prober(port, stop, stats):
                 status = await asyncio.wait_for(get(port, path), 10)
             except (OSError, asyncio.TimeoutError, IndexError, ValueError):
                 status = 0
-            stats["probe_ms"].append((time.monotonic() - asked) * 1000)
+            took = (time.monotonic() - asked) * 1000
+            stats["probe_ms"].append(took)
             stats["probe_status"].append(status)
+            if status != 200 or took > 1000:
+                stats["slow"].append(f"{path} {status} {took:.0f} ms at {asked - stats['t0']:.1f} s")
         await asyncio.sleep(1)
 
 
-async def run_demo(binary, siege):
+async def run_demo(binary, siege, duration):
     out = tempfile.mkdtemp(prefix="weir-siege-")
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        binary, "demo", "--dashboard", "0", "--out", out,
+        binary, "demo", "--dashboard", "0", "--out", out, "--duration", str(duration),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
     stop = asyncio.Event()
-    stats = {"idle_opened": 0, "slowloris_opened": 0, "probe_ms": [], "probe_status": []}
+    stats = {"idle_opened": 0, "slowloris_opened": 0, "probe_ms": [], "probe_status": [],
+             "slow": [], "t0": started}
     tasks, text, elapsed = [], "", None
     try:
         while elapsed is None:
@@ -103,11 +108,12 @@ async def run_demo(binary, siege):
                 raise RuntimeError(f"the demo ended early:\n{text[-2000:]}")
             text += chunk.decode(errors="replace")
             found = re.search(r"live charts at http://127\.0\.0\.1:(\d+)/", text)
-            if found and siege and not tasks:
+            if found and siege != "plain" and not tasks:
                 port = int(found.group(1))
-                tasks = [asyncio.ensure_future(idle_client(port, stop, stats)) for _ in range(IDLE)]
-                tasks.append(asyncio.ensure_future(slowloris(port, stop, stats)))
-                tasks.append(asyncio.ensure_future(prober(port, stop, stats)))
+                tasks = [asyncio.ensure_future(prober(port, stop, stats))]
+                if siege == "siege":
+                    tasks += [asyncio.ensure_future(idle_client(port, stop, stats)) for _ in range(IDLE)]
+                    tasks.append(asyncio.ensure_future(slowloris(port, stop, stats)))
             if "the run is over" in text:
                 elapsed = time.monotonic() - started
     finally:
@@ -130,24 +136,30 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("binary")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--modes", default="plain,siege", help="plain, probe (only the normal client), siege")
+    parser.add_argument("--duration", type=int, default=1800, help="event time, s (demo's --duration)")
     args = parser.parse_args()
-    results = {"plain": [], "siege": []}
+    modes = args.modes.split(",")
+    results = {mode: [] for mode in modes}
     for i in range(args.runs):
-        for mode in ("plain", "siege"):
-            records, elapsed, stats = asyncio.run(run_demo(args.binary, mode == "siege"))
+        for mode in modes:
+            records, elapsed, stats = asyncio.run(run_demo(args.binary, mode, args.duration))
             rate = records / elapsed
             results[mode].append(rate)
             line = f"run {i + 1} {mode}: {records} records in {elapsed:.2f} s = {rate:,.0f} records/s"
-            if mode == "siege":
+            if mode != "plain":
                 probes = sorted(stats["probe_ms"])
                 ok = sum(1 for s in stats["probe_status"] if s == 200)
+                other = sorted({s for s in stats["probe_status"] if s != 200})
                 line += (
                     f"; idle connections opened {stats['idle_opened']}, slowloris "
-                    f"{stats['slowloris_opened']}; probes {ok}/{len(probes)} ok, median "
+                    f"{stats['slowloris_opened']}; probes {ok}/{len(probes)} ok (others: {other}), median "
                     f"{statistics.median(probes):.1f} ms, max {max(probes):.1f} ms"
                     if probes else "; no probe ran"
                 )
             print(line, flush=True)
+            for slow in stats.get("slow", []) if mode != "plain" else []:
+                print(f"    slow or failed probe: {slow}", flush=True)
     for mode, rates in results.items():
         print(f"{mode}: median {statistics.median(rates):,.0f} records/s of {len(rates)} runs")
 

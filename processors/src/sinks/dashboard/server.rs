@@ -10,6 +10,11 @@
 //!   client that stopped reading its event stream, a body sent ever more slowly);
 //! - requests are bounded in number and time by the routes' gate.
 //!
+//! The server runs on its own thread and single-threaded tokio runtime (store queries and
+//! snapshots on that runtime's blocking pool), so an application whose tasks keep the main
+//! runtime's workers busy cannot starve it: measured with the flights demo, requests waited
+//! 4-10 s for a worker when the server shared the application's runtime.
+//!
 //! Bound to an address other than loopback, the server logs a warning, louder without a token.
 
 use super::config::DashboardConfig;
@@ -28,8 +33,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use weir_topology::{Result, TopologyError};
 
 /// How long [`DashboardServer::stop`] waits for open connections to finish.
@@ -41,7 +46,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 pub struct DashboardServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    /// Resolves when the server's thread has finished.
+    done: Option<oneshot::Receiver<()>>,
 }
 
 /// The per-connection limits.
@@ -52,10 +58,10 @@ struct Limits {
 }
 
 impl DashboardServer {
-    /// Binds `config.addr` and serves `dashboard` on the current tokio runtime.
+    /// Binds `config.addr` and serves `dashboard` on a thread of its own.
     pub async fn start(dashboard: Dashboard, config: DashboardConfig) -> Result<Self> {
-        let listener = TcpListener::bind(config.addr)
-            .await
+        let listener = std::net::TcpListener::bind(config.addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| dashboard_error(format!("cannot listen on {}: {e}", config.addr)))?;
         let addr = listener
             .local_addr()
@@ -81,18 +87,31 @@ impl DashboardServer {
         };
         let app = router(state, gate);
         let max_connections = config.max_connections.max(1);
-        let task = tokio::spawn(accept_loop(
-            listener,
-            app,
-            limits,
-            max_connections,
-            stopping,
-        ));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| dashboard_error(format!("cannot start its runtime: {e}")))?;
+        let (done_tx, done) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("weir-dashboard".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            accept_loop(listener, app, limits, max_connections, stopping).await
+                        }
+                        Err(e) => tracing::error!(error = %e, "the dashboard cannot listen"),
+                    }
+                });
+                runtime.shutdown_timeout(STOP_GRACE);
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| dashboard_error(format!("cannot start its thread: {e}")))?;
         tracing::info!(%addr, "dashboard listening");
         Ok(Self {
             addr,
             stop,
-            task: Some(task),
+            done: Some(done),
         })
     }
 
@@ -110,18 +129,12 @@ impl DashboardServer {
     /// open connections to finish.
     pub async fn stop(mut self) -> Result<()> {
         let _ = self.stop.send(true);
-        let Some(mut task) = self.task.take() else {
-            return Ok(());
-        };
-        match tokio::time::timeout(STOP_GRACE, &mut task).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(dashboard_error(format!("server task failed: {e}"))),
-            Err(_) => {
-                // Aborting the accept loop drops (and so closes) the remaining connections.
-                task.abort();
-                Ok(())
-            }
+        if let Some(done) = self.done.take() {
+            // The thread gives its connections STOP_GRACE, then closes them and ends; a
+            // failed wait only means it ended without a word (it cannot fail otherwise).
+            let _ = tokio::time::timeout(2 * STOP_GRACE, done).await;
         }
+        Ok(())
     }
 }
 
@@ -201,7 +214,9 @@ async fn accept_loop(
         connections.spawn(conn);
     }
     drop(listener);
-    while connections.join_next().await.is_some() {}
+    let drained = async { while connections.join_next().await.is_some() {} };
+    // Connections still open after the grace are closed when `connections` is dropped.
+    let _ = tokio::time::timeout(STOP_GRACE, drained).await;
 }
 
 /// Serves one connection until it ends, times out, idles or the server stops; `_slot` is
