@@ -19,6 +19,16 @@ pub trait KeyValueStore<K, V>: Send {
     fn all(&self) -> StateResult<Vec<(K, V)>> {
         self.range(Bound::Unbounded, Bound::Unbounded)
     }
+    /// A page of a scan in key order: up to `limit` entries whose keys come after `after`
+    /// (from the first key when `None`). Readers that must not hold a store for long (the
+    /// dashboard's store queries) read a store page by page. The default copies the whole
+    /// rest of the store before truncating it; the built-in stores copy only the page.
+    fn range_page(&self, after: Option<&K>, limit: usize) -> StateResult<Vec<(K, V)>> {
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut page = self.range(from, Bound::Unbounded)?;
+        page.truncate(limit);
+        Ok(page)
+    }
     /// How many entries the store holds.
     fn len(&self) -> StateResult<usize>;
     /// Whether the store is empty.

@@ -22,6 +22,22 @@ pub trait SessionStore<K, V>: Send {
     fn remove(&mut self, key: &K, window: Window) -> StateResult<()>;
     /// Every session of every key, ordered by key then start.
     fn all(&self) -> StateResult<Vec<(K, Window, V)>>;
+    /// A page of [`SessionStore::all`]: up to `limit` sessions that come after `after` (key,
+    /// session) in its order, from the first when `None`. The default reads every session
+    /// before keeping the page; the built-in in-memory store copies only the page.
+    fn all_page(
+        &self,
+        after: Option<(&K, Window)>,
+        limit: usize,
+    ) -> StateResult<Vec<(K, Window, V)>>
+    where
+        K: Ord,
+    {
+        let all = self.all()?;
+        Ok(crate::window::page_after(all, limit, |(k, w, _)| {
+            after.is_some_and(|(ak, aw)| (k, *w) <= (ak, aw))
+        }))
+    }
     /// Deletes every session that ended before `before`; returns how many were deleted.
     fn expire_before(&mut self, before: Timestamp) -> StateResult<usize>;
     /// Makes buffered writes durable (a no-op in memory).

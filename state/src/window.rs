@@ -49,6 +49,22 @@ pub trait WindowStore<K, V>: Send {
     fn fetch(&self, key: &K, from: Timestamp, to: Timestamp) -> StateResult<Vec<(Timestamp, V)>>;
     /// Every key's windows whose start lies in `[from, to]`, ordered by key then start.
     fn fetch_all(&self, from: Timestamp, to: Timestamp) -> StateResult<Vec<(K, Timestamp, V)>>;
+    /// A page of a scan ordered by key then start: up to `limit` windows that come after the
+    /// window of `after` (key, start), from the first when `None`. The default reads every
+    /// window before keeping the page; the built-in in-memory store copies only the page.
+    fn fetch_page(
+        &self,
+        after: Option<(&K, Timestamp)>,
+        limit: usize,
+    ) -> StateResult<Vec<(K, Timestamp, V)>>
+    where
+        K: Ord,
+    {
+        let all = self.fetch_all(Timestamp::MIN, Timestamp::MAX)?;
+        Ok(page_after(all, limit, |(k, t, _)| {
+            after.is_some_and(|(ak, at)| (k, *t) <= (ak, at))
+        }))
+    }
     /// Deletes every window that starts before `before`; returns how many were deleted.
     fn expire_before(&mut self, before: Timestamp) -> StateResult<usize>;
     /// How many (key, window) entries the store holds.
@@ -64,4 +80,14 @@ pub trait WindowStore<K, V>: Send {
     fn staged(&mut self) -> Option<&mut dyn crate::StagedStore> {
         None
     }
+}
+
+/// Up to `limit` of `sorted` entries after those for which `up_to_after` holds (a prefix).
+pub(crate) fn page_after<T>(
+    sorted: Vec<T>,
+    limit: usize,
+    up_to_after: impl Fn(&T) -> bool,
+) -> Vec<T> {
+    let skip = sorted.partition_point(up_to_after);
+    sorted.into_iter().skip(skip).take(limit).collect()
 }

@@ -62,6 +62,16 @@ where
             .collect())
     }
 
+    fn range_page(&self, after: Option<&K>, limit: usize) -> StateResult<Vec<(K, V)>> {
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        Ok(self
+            .map
+            .range::<K, _>((from, Bound::Unbounded))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
     fn len(&self) -> StateResult<usize> {
         Ok(self.map.len())
     }

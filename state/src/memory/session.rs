@@ -2,6 +2,7 @@
 
 use crate::{SessionStore, StateResult, Timestamp, Window};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 /// A session store held in memory.
 #[derive(Debug, Clone)]
@@ -71,6 +72,36 @@ where
             }
         }
         Ok(out)
+    }
+
+    fn all_page(
+        &self,
+        after: Option<(&K, Window)>,
+        limit: usize,
+    ) -> StateResult<Vec<(K, Window, V)>> {
+        let mut page = Vec::new();
+        let keys = match after {
+            Some((key, w)) => {
+                if let Some(sessions) = self.map.get(key) {
+                    let from = Bound::Excluded((w.start, w.end));
+                    for ((s, e), v) in sessions.range((from, Bound::Unbounded)).take(limit) {
+                        page.push((key.clone(), Window::new(*s, *e), v.clone()));
+                    }
+                }
+                self.map
+                    .range::<K, _>((Bound::Excluded(key), Bound::Unbounded))
+            }
+            None => self.map.range::<K, _>(..),
+        };
+        for (k, sessions) in keys {
+            for ((s, e), v) in sessions.iter().take(limit - page.len()) {
+                page.push((k.clone(), Window::new(*s, *e), v.clone()));
+            }
+            if page.len() >= limit {
+                break;
+            }
+        }
+        Ok(page)
     }
 
     fn expire_before(&mut self, before: Timestamp) -> StateResult<usize> {

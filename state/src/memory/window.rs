@@ -2,6 +2,7 @@
 
 use crate::{StateResult, Timestamp, WindowStore};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 /// A window store held in memory; a key's windows are ordered by start.
 #[derive(Debug, Clone)]
@@ -84,6 +85,36 @@ where
             }
         }
         Ok(out)
+    }
+
+    fn fetch_page(
+        &self,
+        after: Option<(&K, Timestamp)>,
+        limit: usize,
+    ) -> StateResult<Vec<(K, Timestamp, V)>> {
+        let mut page = Vec::new();
+        let keys = match after {
+            Some((key, start)) => {
+                if let Some(windows) = self.map.get(key) {
+                    let rest = windows.range((Bound::Excluded(start), Bound::Unbounded));
+                    for (t, v) in rest.take(limit) {
+                        page.push((key.clone(), *t, v.clone()));
+                    }
+                }
+                self.map
+                    .range::<K, _>((Bound::Excluded(key), Bound::Unbounded))
+            }
+            None => self.map.range::<K, _>(..),
+        };
+        for (k, windows) in keys {
+            for (t, v) in windows.iter().take(limit - page.len()) {
+                page.push((k.clone(), *t, v.clone()));
+            }
+            if page.len() >= limit {
+                break;
+            }
+        }
+        Ok(page)
     }
 
     fn expire_before(&mut self, before: Timestamp) -> StateResult<usize> {

@@ -6,6 +6,7 @@ use super::{
     commit, decode_key, decode_value, encode_value, prefixed_key, read_len, storage_err, Slot, DATA,
 };
 use crate::{KeyValueStore, StateResult, StoreKey, StoreValue};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -160,6 +161,57 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
             }
         }
         Ok(merged.into_iter().collect())
+    }
+
+    fn range_page(&self, after: Option<&K>, limit: usize) -> StateResult<Vec<(K, V)>> {
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let lo = match self.sled_bound(from)? {
+            Bound::Unbounded => Bound::Included(vec![DATA]),
+            b => b,
+        };
+        let mut disk = self
+            .tree
+            .range::<Vec<u8>, _>((lo, Bound::Excluded(vec![DATA + 1])));
+        let mut next_disk = || -> StateResult<Option<(K, ::sled::IVec)>> {
+            match disk.next() {
+                None => Ok(None),
+                Some(entry) => {
+                    let (k, v) = entry.map_err(|e| storage_err(&self.name, e))?;
+                    Ok(Some((decode_key(&self.name, &k[1..])?, v)))
+                }
+            }
+        };
+        // Merge the sled entries and the cache lazily, decoding only the page's values.
+        let mut cached = self
+            .cache
+            .range::<K, _>((from, Bound::Unbounded))
+            .peekable();
+        let mut on_disk = next_disk()?;
+        let mut page = Vec::new();
+        while page.len() < limit {
+            let order = match (&on_disk, cached.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some((dk, _)), Some((ck, _))) => dk.cmp(ck),
+            };
+            match order {
+                Ordering::Less => {
+                    if let Some((k, bytes)) = on_disk.take() {
+                        page.push((k, decode_value(&self.name, &bytes)?));
+                    }
+                    on_disk = next_disk()?;
+                }
+                // The cached slot shadows the sled entry; it is taken next.
+                Ordering::Equal => on_disk = next_disk()?,
+                Ordering::Greater => {
+                    if let Some((k, Slot::Put(v))) = cached.next() {
+                        page.push((k.clone(), v.clone()));
+                    }
+                }
+            }
+        }
+        Ok(page)
     }
 
     fn len(&self) -> StateResult<usize> {

@@ -6,7 +6,9 @@
 //!   [`ChartSink`](super::chart::ChartSink) made live with
 //!   [`ChartSink::live`](super::chart::ChartSink::live).
 //! - [`DashboardServer`] serves it: `GET /` (the page), `GET /events` (SSE), `GET /api/series`
-//!   and `GET /api/stores/{name}` (JSON), on 127.0.0.1 by default ([`DashboardConfig`]).
+//!   and `GET /api/stores/{name}?limit=N&after=CURSOR` (JSON, a page at a time), on 127.0.0.1
+//!   by default ([`DashboardConfig`]), with bounded connections and timeouts, a `Host` check
+//!   against DNS rebinding and an optional token.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -24,12 +26,17 @@
 //! ```
 
 mod config;
+mod guard;
 mod hub;
 mod page;
+mod points;
+mod routes;
 mod server;
 mod stores;
 
-pub use config::{DashboardConfig, DEFAULT_PORT};
+pub use config::{
+    DashboardConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,
+};
 pub use hub::{Dashboard, DashboardChart, DEFAULT_MAX_POINTS};
 pub use server::DashboardServer;
-pub use stores::{StoreQueries, StoreQueryError, StoreSource};
+pub use stores::{StoreQueries, StoreQueryError, StoreSource, DEFAULT_PAGE, MAX_PAGE};

@@ -1,72 +1,117 @@
-//! [`DashboardServer`]: the dashboard over HTTP (axum on tokio). `GET /` is the page,
-//! `GET /events` the Server-Sent Events stream of new points, `GET /api/series` every chart's
-//! points as JSON and `GET /api/stores/{name}` a store's current entries. Every error answer is
-//! JSON (`{"error": ...}`); nothing a client sends can stop the server.
+//! [`DashboardServer`]: the dashboard over HTTP/1 ([`super::routes`] on hyper and tokio). Its
+//! own accept loop keeps every connection bounded, so that no client can exhaust it:
+//!
+//! - at most [`DashboardConfig::max_connections`] connections are served at once (further
+//!   ones wait in the listen queue until one ends);
+//! - a client has [`DashboardConfig::header_read_timeout`] to send a request's headers, from
+//!   the connection's start or the end of its previous answer (hyper's timeout, which needs a
+//!   timer to work): slow-header clients ("slowloris") and idle keep-alive connections end;
+//! - a connection on which no byte moved for [`DashboardConfig::idle_timeout`] is closed (a
+//!   client that stopped reading its event stream, a body sent ever more slowly);
+//! - requests are bounded in number and time by the routes' gate.
+//!
+//! The server runs on its own thread and single-threaded tokio runtime (store queries and
+//! snapshots on that runtime's blocking pool), so an application whose tasks keep the main
+//! runtime's workers busy cannot starve it: measured with the flights demo, requests waited
+//! 4-10 s for a worker when the server shared the application's runtime.
+//!
+//! Bound to an address other than loopback, the server logs a warning, louder without a token.
 
 use super::config::DashboardConfig;
-use super::hub::{Dashboard, Update};
-use super::page::PAGE;
-use super::stores::StoreQueryError;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use super::guard::Access;
+use super::hub::Dashboard;
+use super::routes::{router, AppState, Gate};
 use axum::Router;
-use futures_util::Stream;
-use serde_json::{json, Value};
-use std::convert::Infallible;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
-use std::time::Duration;
-use tokio::sync::{broadcast, watch};
-use tokio::task::JoinHandle;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use weir_topology::{Result, TopologyError};
 
-/// Points sent in one `points` event at most (the rest follow in the next events).
-const MAX_BATCH: usize = 2_000;
 /// How long [`DashboardServer::stop`] waits for open connections to finish.
 const STOP_GRACE: Duration = Duration::from_secs(2);
-
-#[derive(Clone)]
-struct AppState {
-    dashboard: Dashboard,
-    stopping: watch::Receiver<bool>,
-}
+/// How long the accept loop pauses after a failed accept (e.g. no file descriptor left).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// A running dashboard server. Dropping it stops it too (without waiting).
 pub struct DashboardServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    /// Resolves when the server's thread has finished.
+    done: Option<oneshot::Receiver<()>>,
+}
+
+/// The per-connection limits.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    header_read_timeout: Duration,
+    idle_timeout: Duration,
 }
 
 impl DashboardServer {
-    /// Binds `config.addr` and serves `dashboard` on the current tokio runtime.
+    /// Binds `config.addr` and serves `dashboard` on a thread of its own.
     pub async fn start(dashboard: Dashboard, config: DashboardConfig) -> Result<Self> {
-        let listener = tokio::net::TcpListener::bind(config.addr)
-            .await
+        let listener = std::net::TcpListener::bind(config.addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .map_err(|e| dashboard_error(format!("cannot listen on {}: {e}", config.addr)))?;
         let addr = listener
             .local_addr()
             .map_err(|e| dashboard_error(format!("no local address: {e}")))?;
+        warn_if_exposed(&config, addr);
         let (stop, stopping) = watch::channel(false);
-        let mut shutdown = stopping.clone();
-        let app = router(AppState {
+        let state = AppState {
             dashboard,
-            stopping,
-        });
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = shutdown.wait_for(|stop| *stop).await;
-                })
-                .await
-        });
+            stopping: stopping.clone(),
+            keep_alive: (config.idle_timeout / 3).clamp(Duration::from_millis(10), SSE_KEEP_ALIVE),
+        };
+        let gate = Gate {
+            access: Arc::new(Access {
+                allowed_hosts: config.allowed_hosts.clone(),
+                token: config.token.clone(),
+            }),
+            slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
+            request_timeout: config.request_timeout,
+        };
+        let limits = Limits {
+            header_read_timeout: config.header_read_timeout,
+            idle_timeout: config.idle_timeout,
+        };
+        let app = router(state, gate);
+        let max_connections = config.max_connections.max(1);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| dashboard_error(format!("cannot start its runtime: {e}")))?;
+        let (done_tx, done) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("weir-dashboard".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            accept_loop(listener, app, limits, max_connections, stopping).await
+                        }
+                        Err(e) => tracing::error!(error = %e, "the dashboard cannot listen"),
+                    }
+                });
+                runtime.shutdown_timeout(STOP_GRACE);
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| dashboard_error(format!("cannot start its thread: {e}")))?;
         tracing::info!(%addr, "dashboard listening");
         Ok(Self {
             addr,
             stop,
-            task: Some(task),
+            done: Some(done),
         })
     }
 
@@ -84,18 +129,12 @@ impl DashboardServer {
     /// open connections to finish.
     pub async fn stop(mut self) -> Result<()> {
         let _ = self.stop.send(true);
-        let Some(mut task) = self.task.take() else {
-            return Ok(());
-        };
-        match tokio::time::timeout(STOP_GRACE, &mut task).await {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(dashboard_error(format!("server failed: {e}"))),
-            Ok(Err(e)) => Err(dashboard_error(format!("server task failed: {e}"))),
-            Err(_) => {
-                task.abort();
-                Ok(())
-            }
+        if let Some(done) = self.done.take() {
+            // The thread gives its connections STOP_GRACE, then closes them and ends; a
+            // failed wait only means it ended without a word (it cannot fail otherwise).
+            let _ = tokio::time::timeout(2 * STOP_GRACE, done).await;
         }
+        Ok(())
     }
 }
 
@@ -105,142 +144,215 @@ impl Drop for DashboardServer {
     }
 }
 
+/// The longest pause between two messages of an idle event stream.
+const SSE_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
 fn dashboard_error(why: String) -> TopologyError {
     TopologyError::connector("dashboard", why)
 }
 
-fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(page))
-        .route("/events", get(events))
-        .route("/api/series", get(series))
-        .route("/api/stores/{name}", get(store))
-        .fallback(not_found)
-        .with_state(state)
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-async fn page() -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "no-store")], Html(PAGE))
-}
-
-async fn not_found() -> Response {
-    json_response(StatusCode::NOT_FOUND, &json!({ "error": "not found" }))
-}
-
-async fn series(State(app): State<AppState>) -> Response {
-    json_response(StatusCode::OK, &app.dashboard.snapshot())
-}
-
-async fn store(State(app): State<AppState>, Path(name): Path<String>) -> Response {
-    let dashboard = app.dashboard.clone();
-    let query = tokio::task::spawn_blocking(move || dashboard.query_store(&name)).await;
-    match query {
-        Ok(Ok(body)) => json_response(StatusCode::OK, &body),
-        Ok(Err(e @ StoreQueryError::NotFound(_))) => {
-            json_response(StatusCode::NOT_FOUND, &json!({ "error": e.to_string() }))
-        }
-        Ok(Err(e)) => json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &json!({ "error": e.to_string() }),
-        ),
-        Err(e) => json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &json!({ "error": format!("the query failed: {e}") }),
-        ),
+fn warn_if_exposed(config: &DashboardConfig, addr: SocketAddr) {
+    if let Some(warning) = exposure_warning(config, addr) {
+        tracing::warn!(%addr, "{warning}");
     }
 }
 
-/// One event stream: a `snapshot` event first (and again whenever the client fell behind or
-/// the charts changed), then `points` events of `[[seq, chart, panel, series, x, y], ...]`.
-struct EventStream {
-    dashboard: Dashboard,
-    updates: broadcast::Receiver<Update>,
-    stopping: watch::Receiver<bool>,
-    first: Option<Value>,
-}
-
-fn snapshot_event(snapshot: &Value) -> Event {
-    Event::default()
-        .event("snapshot")
-        .data(snapshot.to_string())
-}
-
-fn point_json(update: &Update) -> Option<Value> {
-    match update {
-        Update::Point(seq, chart, panel, series, x, y) => {
-            Some(json!([seq, chart, panel, &**series, x, y]))
-        }
-        Update::Charts => None,
-    }
-}
-
-impl EventStream {
-    /// The next event; `None` when the server stops.
-    async fn next(&mut self) -> Option<Event> {
-        if let Some(first) = self.first.take() {
-            return Some(snapshot_event(&first));
-        }
-        if *self.stopping.borrow() {
-            return None;
-        }
-        let update = tokio::select! {
-            _ = self.stopping.wait_for(|stop| *stop) => return None,
-            update = self.updates.recv() => update,
-        };
-        let first = match update {
-            Ok(update) => update,
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                return Some(snapshot_event(&self.dashboard.snapshot()))
-            }
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        let Some(point) = point_json(&first) else {
-            return Some(snapshot_event(&self.dashboard.snapshot()));
-        };
-        let mut points = vec![point];
-        while points.len() < MAX_BATCH {
-            match self.updates.try_recv() {
-                Ok(update) => match point_json(&update) {
-                    Some(p) => points.push(p),
-                    None => return Some(snapshot_event(&self.dashboard.snapshot())),
-                },
-                Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                    return Some(snapshot_event(&self.dashboard.snapshot()))
-                }
-                Err(_) => break,
-            }
-        }
+/// The warning for a server bound beyond loopback, if it is.
+fn exposure_warning(config: &DashboardConfig, addr: SocketAddr) -> Option<&'static str> {
+    if addr.ip().is_loopback() {
+        None
+    } else if config.token.is_some() {
         Some(
-            Event::default()
-                .event("points")
-                .data(Value::Array(points).to_string()),
+            "the dashboard listens beyond loopback; requests need its token, which travels \
+             unencrypted over plain HTTP",
+        )
+    } else {
+        Some(
+            "the dashboard listens beyond loopback without a token: whoever reaches this \
+             address sees the charts and the stores (set DashboardConfig::token)",
         )
     }
 }
 
-async fn events(
-    State(app): State<AppState>,
-) -> Sse<impl Stream<Item = std::result::Result<Event, Infallible>>> {
-    let (snapshot, updates) = app.dashboard.subscribe();
-    let stream = EventStream {
-        dashboard: app.dashboard,
-        updates,
-        stopping: app.stopping,
-        first: Some(snapshot),
-    };
-    let events = futures_util::stream::unfold(stream, |mut s| async move {
-        s.next().await.map(|event| (Ok(event), s))
+/// Returns once the server is told to stop (or its handle is gone).
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
+}
+
+/// Accepts connections while fewer than `max_connections` are open, until the server stops;
+/// then waits for the open connections to finish (they are told to).
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    max_connections: usize,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let mut connections = JoinSet::new();
+    loop {
+        let slot = tokio::select! {
+            _ = stopped(&mut stopping) => break,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            _ = stopped(&mut stopping) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::debug!(error = %e, "the dashboard could not accept a connection");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        while connections.try_join_next().is_some() {}
+        let conn = serve_connection(stream, app.clone(), limits, stopping.clone(), slot);
+        connections.spawn(conn);
+    }
+    drop(listener);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    // Connections still open after the grace are closed when `connections` is dropped.
+    let _ = tokio::time::timeout(STOP_GRACE, drained).await;
+}
+
+/// Serves one connection until it ends, times out, idles or the server stops; `_slot` is
+/// its place among the open connections.
+async fn serve_connection(
+    stream: TcpStream,
+    app: Router,
+    limits: Limits,
+    mut stopping: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let _ = stream.set_nodelay(true);
+    let activity = Activity::new();
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        activity: activity.clone(),
     });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    let conn = builder.serve_connection(io, TowerToHyperService::new(app));
+    tokio::pin!(conn);
+    let check_every = (limits.idle_timeout / 4).max(Duration::from_millis(10));
+    let mut idle_check = tokio::time::interval(check_every);
+    let mut shutting_down = false;
+    loop {
+        tokio::select! {
+            ended = conn.as_mut() => {
+                if let Err(e) = ended {
+                    tracing::debug!(error = %e, "a dashboard connection ended");
+                }
+                return;
+            }
+            _ = stopped(&mut stopping), if !shutting_down => {
+                shutting_down = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = idle_check.tick() => {
+                if activity.idle_for() >= limits.idle_timeout {
+                    tracing::debug!("closing an idle dashboard connection");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// When a connection last moved a byte.
+#[derive(Debug, Clone)]
+struct Activity {
+    since: Instant,
+    /// Milliseconds after `since`.
+    last_ms: Arc<AtomicU64>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            since: Instant::now(),
+            last_ms: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn touch(&self) {
+        self.last_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let last = self.last_ms.load(Ordering::Relaxed);
+        Duration::from_millis(self.now_ms().saturating_sub(last))
+    }
+}
+
+/// A socket that records in [`Activity`] every read or write that moved bytes.
+struct Tracked {
+    inner: TcpStream,
+    activity: Activity,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
 }
 
 #[cfg(test)]
@@ -248,6 +360,7 @@ async fn events(
 pub(crate) mod tests {
     use super::*;
     use crate::sinks::chart::{ChartSpec, Panel};
+    use serde_json::{json, Value};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
@@ -278,6 +391,18 @@ pub(crate) mod tests {
             .await
             .unwrap();
         (dashboard, server)
+    }
+
+    #[test]
+    fn warns_when_bound_beyond_loopback() {
+        let config = DashboardConfig::new();
+        let at = |a: &str| a.parse::<SocketAddr>().unwrap();
+        assert_eq!(exposure_warning(&config, at("127.0.0.1:80")), None);
+        assert_eq!(exposure_warning(&config, at("[::1]:80")), None);
+        let open = exposure_warning(&config, at("0.0.0.0:80")).unwrap();
+        assert!(open.contains("without a token"), "{open}");
+        let guarded = exposure_warning(&config.token("t"), at("192.168.1.2:80")).unwrap();
+        assert!(guarded.contains("need its token"), "{guarded}");
     }
 
     #[tokio::test]
