@@ -5,7 +5,7 @@
 //! by a crash is cut off when a task opens the file again, and the lines of a commit that did
 //! not complete are written again when the task reprocesses them. [`JsonLinesSink::exactly_once`]
 //! stages each commit's lines per task and appends them once the commit is durable (see
-//! [`super::staged_lines`]): after any crash, every line is in the file exactly once.
+//! `staged_lines`): after any crash, every line is in the file exactly once.
 
 use super::staged_lines::{create_dir_all_durably, parent_dir, sync_dir, StagedLines};
 use crate::file_error::file_error;

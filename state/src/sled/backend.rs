@@ -112,7 +112,7 @@ impl SledBackend {
     }
 
     /// A backend on an already open database (a temporary one in tests, for example). Its
-    /// commits are as durable as sled's flush makes them: see [`super::commit`] for what
+    /// commits are as durable as sled's flush makes them: see the `commit` module for what
     /// [`SledBackend::open`] adds.
     pub fn from_db(db: Arc<::sled::Db>, options: SledOptions) -> Self {
         Self {

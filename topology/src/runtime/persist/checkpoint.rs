@@ -94,7 +94,7 @@ impl From<StoredCheckpoint> for Checkpoint {
 
 /// Checkpoints in the sled database of a [`SledBackend`], next to the stores. A task's commit
 /// puts its checkpoint in the same atomic transaction as its store changes
-/// ([`SledCheckpoints::commit`]); [`CheckpointStore::save`] writes one on its own.
+/// (`SledCheckpoints::commit`); [`CheckpointStore::save`] writes one on its own.
 #[derive(Debug, Clone)]
 pub struct SledCheckpoints {
     backend: SledBackend,
