@@ -81,12 +81,12 @@ pub fn run(data: &Path, model_dir: &Path, repeat: usize) -> Result<String> {
         let m = Arc::new(AtomicU64::new(0));
         let builder = TopologyBuilder::new();
         let (counter, model) = (m.clone(), model.clone());
+        let classify =
+            Arc::new(move |fs: &[Flight]| model.predict_batch(fs).map_err(|e| e.to_string()));
         builder
             .stream(source(&input))
             .process_values(
-                move || {
-                    BatchInference::<(), Flight, Model>::new(model.clone(), 1024, 100).pipelined()
-                },
+                move || BatchInference::new(classify.clone(), 1024, 100).pipelined(),
                 &[],
             )
             .sink("count", move || Count(counter.clone()) as Count);

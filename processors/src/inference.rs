@@ -3,7 +3,6 @@
 
 use crate::predict_worker::PredictWorker;
 use std::sync::Arc;
-use weir_models::{Flight, Model, Prediction};
 use weir_topology::{
     Processor, ProcessorContext, PunctuationType, Record, Result, Timestamp, TopologyError,
 };
@@ -16,10 +15,16 @@ pub trait BatchPredictor<V>: Send + Sync + 'static {
     fn predict_batch(&self, inputs: &[V]) -> std::result::Result<Vec<Self::Output>, String>;
 }
 
-impl BatchPredictor<Flight> for Model {
-    type Output = Prediction;
-    fn predict_batch(&self, inputs: &[Flight]) -> std::result::Result<Vec<Prediction>, String> {
-        Model::predict_batch(self, inputs).map_err(|e| e.to_string())
+/// Any function from a batch of inputs to one output each is a predictor: wrap a model's batch
+/// call in a closure (`Arc::new(move |xs: &[X]| model.predict(xs).map_err(|e| e.to_string()))`).
+impl<V, O, F> BatchPredictor<V> for F
+where
+    F: Fn(&[V]) -> std::result::Result<Vec<O>, String> + Send + Sync + 'static,
+    O: Send + 'static,
+{
+    type Output = O;
+    fn predict_batch(&self, inputs: &[V]) -> std::result::Result<Vec<O>, String> {
+        self(inputs)
     }
 }
 
@@ -302,6 +307,7 @@ mod tests {
 
     #[test]
     fn batched_predictions_of_the_shipped_model_agree_with_single_ones() {
+        use weir_models::{Flight, Model};
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
         let model = Model::load(&dir).expect("the shipped model must load");
         let flights: Vec<Flight> = (0..50)
@@ -318,7 +324,10 @@ mod tests {
             })
             .collect();
         let model = Arc::new(model);
-        let mut op = BatchInference::<u8, Flight, Model>::new(model.clone(), 16, 1000);
+        let batch_model = model.clone();
+        let classify =
+            move |fs: &[Flight]| batch_model.predict_batch(fs).map_err(|e| e.to_string());
+        let mut op = BatchInference::<u8, Flight, _>::new(Arc::new(classify), 16, 1000);
         let mut ctx = MockProcessorContext::new();
         for f in &flights {
             op.process(Record::new(0, f.clone(), 0), &mut ctx).unwrap();

@@ -4,6 +4,7 @@ use thiserror::Error;
 
 /// What can go wrong when reading or writing a state store.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StateError {
     /// A value or key could not be encoded or decoded.
     #[error("store `{store}`: cannot encode or decode: {reason}")]

@@ -6,6 +6,7 @@ use weir_state::StateError;
 
 /// What can go wrong while building or running a topology.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum TopologyError {
     /// Two nodes or stores were given the same name.
     #[error("duplicate name `{name}`: {what} names must be unique in a topology")]

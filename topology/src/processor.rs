@@ -7,6 +7,7 @@ use std::any::Any;
 
 /// What drives a punctuation: the task's stream time or the wall clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PunctuationType {
     /// Fires when stream time (the largest event time seen) passes the next multiple of the interval.
     StreamTime,

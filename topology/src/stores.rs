@@ -11,6 +11,7 @@ use weir_state::{
 
 /// The shape of a store, for `describe()` and validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StoreKind {
     /// One value per key.
     KeyValue,

@@ -54,6 +54,7 @@ impl Clock for ManualClock {
 pub type FieldTimestamp<V> = Arc<dyn Fn(&V) -> Option<Timestamp> + Send + Sync>;
 
 /// How a source assigns event time to its records.
+#[non_exhaustive]
 pub enum TimestampExtractor<V> {
     /// The timestamp the record carried (the Kafka record timestamp, or the file line's arrival).
     RecordTime,

@@ -13,6 +13,7 @@ pub use weir_state::Window;
 
 /// The shape of a windowing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WindowKind {
     /// Fixed-size windows starting every `advance_ms`, aligned to the epoch (tumbling when
     /// `advance_ms == size_ms`).
@@ -250,6 +251,7 @@ impl Windows {
 
 /// When a windowed (or keyed) aggregation sends its results downstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum EmitStrategy {
     /// The latest result per key and window at each commit (Kafka Streams' record cache):
     /// updates are rate-limited by the commit interval.

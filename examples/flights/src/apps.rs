@@ -88,6 +88,8 @@ pub fn streaming(out: &Path, model: Arc<Model>, chart: &Chart<ResultRow>) -> Res
     let builder = TopologyBuilder::new();
     let parquet_dir = out.join("flight.parquet");
     let results_path = out.join("results.jsonl");
+    let classify =
+        Arc::new(move |flights: &[Flight]| model.predict_batch(flights).map_err(|e| e.to_string()));
     let classified = builder
         .stream(
             Source::topic(FLIGHT_TOPIC, StringSerde, JsonSerde::<Flight>::new())
@@ -95,9 +97,7 @@ pub fn streaming(out: &Path, model: Arc<Model>, chart: &Chart<ResultRow>) -> Res
                 .named("flights"),
         )
         .process_values(
-            move || {
-                BatchInference::<String, Flight, Model>::new(model.clone(), 1024, 200).pipelined()
-            },
+            move || BatchInference::new(classify.clone(), 1024, 200).pipelined(),
             &[],
         )
         .map_values(|(flight, p): (Flight, weir_models::Prediction)| {

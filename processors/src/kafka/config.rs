@@ -32,6 +32,7 @@ impl Default for RetryConfig {
 /// Where a reader continues when its position is outside the partition's offsets (deleted by
 /// retention, or past the end after the topic was recreated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum OffsetReset {
     /// The first record still stored (nothing kept is skipped).
     #[default]
@@ -44,6 +45,7 @@ pub enum OffsetReset {
 
 /// How the sink compresses its record batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SinkCompression {
     /// Uncompressed.
     #[default]

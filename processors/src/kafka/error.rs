@@ -7,6 +7,7 @@ use weir_topology::TopologyError;
 /// A failure of the Kafka connector. At the `Broker` trait boundary it becomes a
 /// [`TopologyError`] (`Config` for bad settings, `Connector` for the rest) with the same message.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KafkaError {
     /// A transient failure (broker down, restarting, leader moving...) outlived the retry deadline.
     #[error(

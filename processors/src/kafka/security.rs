@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 /// How the connection to a broker is secured (Kafka's `security.protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SecurityProtocol {
     /// Plain TCP, no authentication.
     #[default]
@@ -69,6 +70,7 @@ impl SecurityProtocol {
 
 /// The SASL mechanism (Kafka's `sasl.mechanism`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SaslMechanism {
     /// `PLAIN`: the password itself is sent (use it over `sasl_ssl`).
     #[default]

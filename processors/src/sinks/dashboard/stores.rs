@@ -47,6 +47,7 @@ pub struct StoreQueries {
 
 /// Why a store query gave no entries.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum StoreQueryError {
     /// No running application has a store of this name.
     NotFound(String),

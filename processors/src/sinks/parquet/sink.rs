@@ -12,6 +12,7 @@ use weir_topology::{Record, RecordSink, Result, TaskId, TopologyError};
 
 /// The page compression of the written files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Compression {
     /// Snappy: fast, moderate ratio (the default, as in Spark and pyarrow).
     #[default]

@@ -3,6 +3,7 @@
 
 /// What to do with a record that cannot be read (bad bytes, bad timestamp).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorHandler {
     /// Log it, count it, go on (the default).
     #[default]
