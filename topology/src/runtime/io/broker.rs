@@ -207,14 +207,19 @@ impl SourceConnector for TopicSource {
         format!("{}:{}", self.broker.name(), self.topic)
     }
     async fn partitions(&self) -> Result<u32> {
-        self.broker
-            .partitions(&self.topic)
-            .await?
-            .ok_or_else(|| crate::TopologyError::connector(&self.topic, "the topic does not exist"))
+        existing_partitions(&*self.broker, &self.topic).await
     }
     async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>> {
         self.broker.reader(&self.topic, partition, start).await
     }
+}
+
+/// The partition count of `topic`, which must exist.
+async fn existing_partitions(broker: &dyn Broker, topic: &str) -> Result<u32> {
+    broker
+        .partitions(topic)
+        .await?
+        .ok_or_else(|| crate::TopologyError::connector(topic, "the topic does not exist"))
 }
 
 /// A topic of a broker seen as a sink connector.
@@ -239,10 +244,7 @@ impl SinkConnector for TopicSink {
         format!("{}:{}", self.broker.name(), self.topic)
     }
     async fn partitions(&self) -> Result<u32> {
-        self.broker
-            .partitions(&self.topic)
-            .await?
-            .ok_or_else(|| crate::TopologyError::connector(&self.topic, "the topic does not exist"))
+        existing_partitions(&*self.broker, &self.topic).await
     }
     async fn write(&self, records: Vec<OutRecord>) -> Result<()> {
         self.broker.send(&self.topic, records).await

@@ -3,8 +3,7 @@
 use super::broker::{OutRecord, RawRecord};
 use super::partitioner::kafka_partition;
 use crate::error::{Result, TopologyError};
-use crate::processor::PunctuationType;
-use crate::record::{Record, SourceMeta, Timestamp};
+use crate::record::{Record, SourceMeta};
 use crate::runtime::app::error_handler::ErrorHandler;
 use crate::runtime::task::decode::{decode_batch, BatchDecoder, DecodedQueue};
 use crate::runtime::task::node::{forward_all, Arena, Node, Ports};
@@ -152,21 +151,6 @@ where
         forward_all(arena, task, &self.ports.main, record)
     }
 
-    fn punctuate(
-        &mut self,
-        _: PunctuationType,
-        _: Timestamp,
-        _: &Arena,
-        _: &mut TaskState,
-    ) -> Result<()> {
-        Ok(())
-    }
-    fn flush(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
-        Ok(())
-    }
-    fn close(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
-        Ok(())
-    }
     fn batch_decoder(&self) -> Option<Arc<dyn BatchDecoder>> {
         Some(Arc::new(SerdeDecoder {
             key_serde: self.key_serde.clone(),
@@ -281,22 +265,6 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
             timestamp,
             headers,
         });
-        Ok(())
-    }
-
-    fn punctuate(
-        &mut self,
-        _: PunctuationType,
-        _: Timestamp,
-        _: &Arena,
-        _: &mut TaskState,
-    ) -> Result<()> {
-        Ok(())
-    }
-    fn flush(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
-        Ok(())
-    }
-    fn close(&mut self, _arena: &Arena, _task: &mut TaskState) -> Result<()> {
         Ok(())
     }
 }

@@ -36,15 +36,27 @@ impl Ports {
 pub(crate) trait Node: Send {
     fn init(&mut self, idx: usize, arena: &Arena, task: &mut TaskState) -> Result<()>;
     fn process(&mut self, record: &mut dyn Any, arena: &Arena, task: &mut TaskState) -> Result<()>;
+    /// A punctuation that the node scheduled is due (nothing by default).
     fn punctuate(
         &mut self,
         kind: PunctuationType,
         time: Timestamp,
         arena: &Arena,
         task: &mut TaskState,
-    ) -> Result<()>;
-    fn flush(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()>;
-    fn close(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()>;
+    ) -> Result<()> {
+        let _ = (kind, time, arena, task);
+        Ok(())
+    }
+    /// Before a commit or a move of stream time: hand on what is buffered (nothing by default).
+    fn flush(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()> {
+        let _ = (arena, task);
+        Ok(())
+    }
+    /// At shutdown, after the last commit (nothing by default).
+    fn close(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()> {
+        let _ = (arena, task);
+        Ok(())
+    }
     /// After a durable commit.
     fn committed(&mut self, arena: &Arena, task: &mut TaskState) -> Result<()> {
         let _ = (arena, task);
