@@ -21,6 +21,7 @@ mod sink;
 mod stores;
 pub mod testing;
 mod time;
+mod validate;
 mod windows;
 
 pub use data::{Data, Key};
