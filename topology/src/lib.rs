@@ -45,6 +45,7 @@ pub use runtime::io::broker::{
 };
 pub use runtime::io::memory::MemoryBroker;
 pub use runtime::io::partitioner::{kafka_partition, murmur2};
+pub use runtime::io::position::{Fallback, OffsetReset, StartPosition, Until};
 pub use runtime::persist::changelog::{changelog_topic, MARKER_HEADER as CHANGELOG_MARKER_HEADER};
 pub use runtime::persist::checkpoint::{
     Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints,
@@ -71,7 +72,7 @@ pub mod prelude {
         KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext, ProcessorContextExt,
         PunctuationType, Record, RecordSink, Serde, SessionWindows, SharedSink, Sink,
         SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde, Table,
-        TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Window,
+        StartPosition, TimestampExtractor, Topology, TopologyBuilder, Until, TumblingWindows, UnitSerde, Window,
         WindowStoreHandle, Windowed,
     };
 }

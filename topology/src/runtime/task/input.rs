@@ -25,6 +25,14 @@ pub(super) struct SourceBinding {
     pub decoder: Option<Arc<dyn BatchDecoder>>,
     /// The offset after the last record whose processing finished: what a commit records.
     pub next_offset: i64,
+    /// The offset after the last record fetched (where the reader is).
+    pub fetched_to: i64,
+    /// A bounded source's end: records from this offset on are not read.
+    pub stop_at: Option<i64>,
+    /// A source that ends when idle: how long without a record, ms.
+    pub idle_ms: Option<i64>,
+    /// When the last record was fetched (or the task opened), wall-clock ms.
+    pub last_record_wall: i64,
     pub ended: bool,
 }
 
@@ -32,6 +40,28 @@ impl SourceBinding {
     /// Records fetched and not yet processed.
     pub fn pending(&self) -> usize {
         self.buffer.len() + self.incoming.len()
+    }
+
+    /// Whether a bounded source has fetched everything it reads: its end offset is reached,
+    /// or no record came for its idle time (at wall-clock time `now`).
+    fn bound_reached(&self, now: i64) -> bool {
+        self.stop_at.is_some_and(|end| self.fetched_to >= end)
+            || self
+                .idle_ms
+                .is_some_and(|idle| now.saturating_sub(self.last_record_wall) >= idle)
+    }
+
+    /// Keeps the records of a poll that lie before the source's end, and notes how far the
+    /// reader got; whether any record arrived.
+    fn take_polled(&mut self, mut records: Vec<RawRecord>, now: i64) -> Vec<RawRecord> {
+        if let Some(last) = records.last() {
+            self.fetched_to = self.fetched_to.max(last.offset + 1);
+            self.last_record_wall = now;
+        }
+        if let Some(end) = self.stop_at {
+            records.retain(|r| r.offset < end);
+        }
+        records
     }
 }
 
@@ -44,22 +74,31 @@ impl Task {
         let buffered = self.buffered();
         let open = self.sources.iter().filter(|s| !s.ended).count();
         let mut got = 0;
-        for s in self
-            .sources
-            .iter_mut()
-            .filter(|s| !s.ended && s.incoming.is_empty() && s.buffer.len() < max_records)
-        {
+        let now = self.state.clock.now_ms();
+        for s in self.sources.iter_mut().filter(|s| !s.ended) {
+            if s.bound_reached(now) {
+                // A bounded source is done once what it fetched is processed.
+                s.ended = s.pending() == 0;
+                continue;
+            }
+            if !s.incoming.is_empty() || s.buffer.len() >= max_records {
+                continue;
+            }
             let wait = if buffered == 0 && open == 1 {
                 max_wait_ms
             } else {
                 0
             };
             let polled = s.reader.poll(max_records, wait).await?;
-            got += polled.records.len();
-            if s.decoder.is_some() && polled.records.len() >= 2 * CHUNK {
-                s.incoming = polled.records;
+            if let Some(position) = s.reader.position() {
+                s.fetched_to = s.fetched_to.max(position);
+            }
+            let records = s.take_polled(polled.records, self.state.clock.now_ms());
+            got += records.len();
+            if s.decoder.is_some() && records.len() >= 2 * CHUNK {
+                s.incoming = records;
             } else {
-                s.buffer.extend(polled.records);
+                s.buffer.extend(records);
             }
             if polled.end_of_stream && s.pending() == 0 {
                 s.ended = true;

@@ -12,7 +12,8 @@ use crate::processor::TaskId;
 use crate::record::Timestamp;
 use crate::runtime::app::error_handler::ErrorHandler;
 use crate::runtime::app::metrics::TaskMetrics;
-use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector, StartFrom};
+use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector};
+use crate::runtime::io::position::{start_from, Reading, Until};
 use crate::runtime::persist::checkpoint::{Checkpoint, CheckpointStore};
 use crate::runtime::persist::commit::{restore, CommitEnv, Committer};
 use crate::stores::StoreHandle;
@@ -86,8 +87,9 @@ impl Task {
                 (true, Some(cell)) => cell.try_borrow().ok().and_then(|n| n.batch_decoder()),
                 _ => None,
             };
+            let now = env.clock.now_ms();
             let mut binding =
-                bind_source(topology, sources, &checkpoint, local, global, partition).await?;
+                bind_source(topology, sources, &checkpoint, local, global, partition, now).await?;
             binding.decoder = decoder;
             bindings.push(binding);
         }
@@ -203,7 +205,8 @@ fn instantiate(topology: &Topology, subt: &SubTopology, sinks: &Sinks) -> Result
     Ok(nodes)
 }
 
-/// Opens the reader of source node `global` (local index `local`) after its committed offset.
+/// Opens the reader of source node `global` (local index `local`) where its start position
+/// says (after its committed offset, by default), and notes where it ends if it is bounded.
 async fn bind_source(
     topology: &Topology,
     sources: &Sources,
@@ -211,11 +214,17 @@ async fn bind_source(
     local: usize,
     global: usize,
     partition: u32,
+    now: Timestamp,
 ) -> Result<SourceBinding> {
-    let conn = sources.get(&global).ok_or_else(|| {
-        TopologyError::connector(&topology.nodes[global].name, "source not resolved")
-    })?;
-    let topic: Arc<str> = topology.nodes[global]
+    let spec = &topology.nodes[global];
+    let conn = sources
+        .get(&global)
+        .ok_or_else(|| TopologyError::connector(&spec.name, "source not resolved"))?;
+    let reading = match &spec.role {
+        NodeRole::Source { reading, .. } => *reading,
+        _ => Reading::default(),
+    };
+    let topic: Arc<str> = spec
         .topic()
         .map(Arc::from)
         .unwrap_or_else(|| Arc::from(conn.name().as_str()));
@@ -223,10 +232,18 @@ async fn bind_source(
         .offsets
         .get(&(topic.to_string(), partition))
         .copied();
-    let start = committed
-        .map(StartFrom::Offset)
-        .unwrap_or(StartFrom::Earliest);
+    let name = format!("{topic}/{partition}");
+    let start = start_from(&name, reading.start, committed, conn.offset_reset())?;
+    // The end is taken before the reader opens: a reader at the latest offset then starts at
+    // or after it, and ends at once.
+    let stop_at = match reading.until {
+        Some(Until::EndOffsetsAtStart) => conn.end_offset(partition).await?,
+        None => None,
+    };
     let reader = conn.open(partition, start).await?;
+    // A reader that knows where it started (at the end, at a timestamp) says so: a commit
+    // before its first record keeps that position.
+    let next_offset = reader.position().or(committed).unwrap_or(0);
     Ok(SourceBinding {
         node: local,
         topic,
@@ -235,7 +252,11 @@ async fn bind_source(
         buffer: VecDeque::new(),
         incoming: Vec::new(),
         decoder: None,
-        next_offset: committed.unwrap_or(0),
+        next_offset,
+        fetched_to: next_offset,
+        stop_at,
+        idle_ms: reading.idle_ms(),
+        last_record_wall: now,
         ended: false,
     })
 }
