@@ -5,7 +5,8 @@ use super::decode::{BatchDecoder, CHUNK};
 use super::Task;
 use crate::error::{Result, TopologyError};
 use crate::processor::PunctuationType;
-use crate::runtime::io::broker::{PartitionReader, RawRecord};
+use crate::runtime::app::finished::FinishedTopics;
+use crate::runtime::io::broker::{PartitionReader, RawRecord, SourceConnector};
 use crate::runtime::io::endpoints::SourceInput;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -33,6 +34,9 @@ pub(super) struct SourceBinding {
     pub idle_ms: Option<i64>,
     /// When the last record was fetched (or the task opened), wall-clock ms.
     pub last_record_wall: i64,
+    /// An internal topic of a broker whose topics never end: once its writers have finished
+    /// (in this process), the source reads up to the topic's end offset then, and ends.
+    pub closes_with: Option<(Arc<FinishedTopics>, Arc<dyn SourceConnector>)>,
     pub ended: bool,
 }
 
@@ -49,6 +53,22 @@ impl SourceBinding {
             || self
                 .idle_ms
                 .is_some_and(|idle| now.saturating_sub(self.last_record_wall) >= idle)
+    }
+
+    /// For an internal topic that never ends on its own: once its writers have finished, the
+    /// source stops at the topic's end offset.
+    async fn stop_if_closed(&mut self) -> Result<()> {
+        let Some((finished, conn)) = &self.closes_with else {
+            return Ok(());
+        };
+        if !finished.is_closed(&self.topic) {
+            return Ok(());
+        }
+        if let Some(end) = conn.end_offset(self.partition).await? {
+            self.stop_at = Some(self.stop_at.map_or(end, |s| s.min(end)));
+        }
+        self.closes_with = None;
+        Ok(())
     }
 
     /// Keeps the records of a poll that lie before the source's end, and notes how far the
@@ -76,6 +96,7 @@ impl Task {
         let mut got = 0;
         let now = self.state.clock.now_ms();
         for s in self.sources.iter_mut().filter(|s| !s.ended) {
+            s.stop_if_closed().await?;
             if s.bound_reached(now) {
                 // A bounded source is done once what it fetched is processed.
                 s.ended = s.pending() == 0;

@@ -11,6 +11,7 @@ use crate::graph::{NodeArgs, NodeRole, SubTopology, Topology};
 use crate::processor::TaskId;
 use crate::record::Timestamp;
 use crate::runtime::app::error_handler::ErrorHandler;
+use crate::runtime::app::finished::FinishedTopics;
 use crate::runtime::app::metrics::TaskMetrics;
 use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector};
 use crate::runtime::io::position::{start_from, Reading, Until};
@@ -37,6 +38,9 @@ pub(crate) struct TaskEnv {
     pub decode_threads: usize,
     /// How far ahead of the wall clock a record's timestamp may be, ms (`None`: any).
     pub max_future_skew_ms: Option<i64>,
+    /// Where a broker whose topics never end (Kafka) learns that an internal topic's writers
+    /// have all finished: its readers then stop at its end offset.
+    pub finished_topics: Option<Arc<FinishedTopics>>,
 }
 
 /// A source node's connector, resolved by the application.
@@ -91,6 +95,7 @@ impl Task {
             let mut binding =
                 bind_source(topology, sources, &checkpoint, local, global, partition, now).await?;
             binding.decoder = decoder;
+            binding.closes_with = closes_with(topology, sources, global, &env.finished_topics);
             bindings.push(binding);
         }
         let now = env.clock.now_ms();
@@ -205,6 +210,24 @@ fn instantiate(topology: &Topology, subt: &SubTopology, sinks: &Sinks) -> Result
     Ok(nodes)
 }
 
+/// For an internal source on a broker whose topics never end: where it learns that its
+/// topic's writers have finished, and its connector (to ask for the end offset then).
+fn closes_with(
+    topology: &Topology,
+    sources: &Sources,
+    global: usize,
+    finished: &Option<Arc<FinishedTopics>>,
+) -> Option<(Arc<FinishedTopics>, Arc<dyn SourceConnector>)> {
+    let internal = matches!(
+        topology.nodes[global].role,
+        NodeRole::Source { internal: true, .. }
+    );
+    match (internal, finished, sources.get(&global)) {
+        (true, Some(f), Some(conn)) => Some((f.clone(), conn.clone())),
+        _ => None,
+    }
+}
+
 /// Opens the reader of source node `global` (local index `local`) where its start position
 /// says (after its committed offset, by default), and notes where it ends if it is bounded.
 async fn bind_source(
@@ -257,6 +280,7 @@ async fn bind_source(
         stop_at,
         idle_ms: reading.idle_ms(),
         last_record_wall: now,
+        closes_with: None,
         ended: false,
     })
 }
