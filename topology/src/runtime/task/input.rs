@@ -72,7 +72,7 @@ impl SourceBinding {
     }
 
     /// Keeps the records of a poll that lie before the source's end, and notes how far the
-    /// reader got; whether any record arrived.
+    /// reader got and when a record last arrived.
     fn take_polled(&mut self, mut records: Vec<RawRecord>, now: i64) -> Vec<RawRecord> {
         if let Some(last) = records.last() {
             self.fetched_to = self.fetched_to.max(last.offset + 1);
@@ -240,5 +240,84 @@ impl Task {
                 source: Box::new(e),
             }
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::runtime::io::broker::{Broker, StartFrom};
+    use crate::MemoryBroker;
+
+    async fn binding(stop_at: Option<i64>, idle_ms: Option<i64>) -> SourceBinding {
+        let broker = MemoryBroker::new(1);
+        broker.create_topic("t", 1);
+        SourceBinding {
+            node: 0,
+            topic: Arc::from("t"),
+            partition: 0,
+            reader: broker.reader("t", 0, StartFrom::Earliest).await.unwrap(),
+            buffer: VecDeque::new(),
+            incoming: Vec::new(),
+            decoder: None,
+            next_offset: 2,
+            fetched_to: 2,
+            stop_at,
+            idle_ms,
+            last_record_wall: 1_000,
+            closes_with: None,
+            ended: false,
+        }
+    }
+
+    fn raw(offsets: std::ops::Range<i64>) -> Vec<RawRecord> {
+        offsets
+            .map(|offset| RawRecord {
+                key: None,
+                value: Some(vec![1].into()),
+                timestamp: offset,
+                headers: vec![],
+                offset,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_bounded_source_keeps_the_records_before_its_end_and_then_ends() {
+        let mut s = binding(Some(6), None).await;
+        assert!(!s.bound_reached(i64::MAX));
+        let kept = s.take_polled(raw(2..5), 1_500);
+        assert_eq!(kept.len(), 3);
+        assert_eq!((s.fetched_to, s.last_record_wall), (5, 1_500));
+        assert!(!s.bound_reached(1_500));
+        // A producer wrote on after the start: only offset 5 is the source's.
+        let kept = s.take_polled(raw(5..9), 1_600);
+        assert_eq!(kept.iter().map(|r| r.offset).collect::<Vec<_>>(), [5]);
+        assert_eq!(s.fetched_to, 9);
+        assert!(s.bound_reached(1_600));
+        // An empty poll changes nothing.
+        assert!(s.take_polled(Vec::new(), 9_999).is_empty());
+        assert_eq!(s.last_record_wall, 1_600);
+    }
+
+    #[tokio::test]
+    async fn an_idle_source_ends_after_its_idle_time_without_a_record() {
+        let mut s = binding(None, Some(500)).await;
+        assert!(!s.bound_reached(1_499));
+        assert!(s.bound_reached(1_500));
+        s.take_polled(raw(2..3), 1_400);
+        assert!(!s.bound_reached(1_899));
+        assert!(s.bound_reached(1_900));
+        let unbounded = binding(None, None).await;
+        assert!(!unbounded.bound_reached(i64::MAX));
+    }
+
+    #[tokio::test]
+    async fn a_source_at_or_past_its_end_offset_has_nothing_to_read() {
+        let s = binding(Some(2), None).await;
+        assert!(s.bound_reached(0));
+        let empty_topic = binding(Some(0), None).await;
+        assert!(empty_topic.bound_reached(0));
     }
 }
