@@ -64,7 +64,10 @@ async fn values(b: &dyn Broker, topic: &str, partition: u32) -> Vec<String> {
     let Some(_) = b.partitions(topic).await.unwrap() else {
         return Vec::new();
     };
-    let mut r = b.reader(topic, partition, StartFrom::Earliest).await.unwrap();
+    let mut r = b
+        .reader(topic, partition, StartFrom::Earliest)
+        .await
+        .unwrap();
     let mut out = Vec::new();
     loop {
         let polled = r.poll(100_000, 300).await.unwrap();
@@ -84,7 +87,8 @@ async fn values(b: &dyn Broker, topic: &str, partition: u32) -> Vec<String> {
 /// committed offsets (its state would be lost), so the positions tests copy.
 fn copy(source: Source<String, String>, out: &str) -> Topology {
     let b = TopologyBuilder::new();
-    b.stream(source).to(Sink::topic(out, StringSerde, StringSerde));
+    b.stream(source)
+        .to(Sink::topic(out, StringSerde, StringSerde));
     b.build().unwrap()
 }
 
@@ -128,8 +132,8 @@ async fn latest_skips_old_records_and_reads_new_ones() {
         let (input, out) = (unique("latest-in"), unique("latest-out"));
         b.ensure_topic(&input, 1).await.unwrap();
         write(&*b, &input, 0, &strings("old", 0..3), now_ms()).await;
-        let source = Source::topic(&input, StringSerde, StringSerde)
-            .start_from(StartPosition::Latest);
+        let source =
+            Source::topic(&input, StringSerde, StringSerde).start_from(StartPosition::Latest);
         let checkpoints = Arc::new(InMemoryCheckpoints::default());
         let streams = Arc::new(Streams::new(
             copy_and_count(source, &out),
@@ -154,7 +158,12 @@ async fn latest_skips_old_records_and_reads_new_ones() {
         .await;
         streams.shutdown_handle().trigger();
         running.await.unwrap().unwrap();
-        assert_eq!(values(&*b, &out, 0).await, strings("new", 0..2), "{}", b.name());
+        assert_eq!(
+            values(&*b, &out, 0).await,
+            strings("new", 0..2),
+            "{}",
+            b.name()
+        );
     }
 }
 
@@ -196,7 +205,8 @@ async fn a_restart_resumes_from_the_committed_position() {
         let (input, out) = (unique("resume-in"), unique("resume-out"));
         b.ensure_topic(&input, 1).await.unwrap();
         let checkpoints = Arc::new(InMemoryCheckpoints::default());
-        let bounded = || Source::topic(&input, StringSerde, StringSerde).until(Until::EndOffsetsAtStart);
+        let bounded =
+            || Source::topic(&input, StringSerde, StringSerde).until(Until::EndOffsetsAtStart);
         write(&*b, &input, 0, &strings("a", 0..3), now_ms()).await;
         let first = run_bounded(copy(bounded(), &out), &b, app("resume", &checkpoints)).await;
         write(&*b, &input, 0, &strings("b", 0..2), now_ms()).await;
@@ -255,12 +265,16 @@ async fn kafkas_offset_reset_places_new_applications_and_out_of_range_positions(
     let (input, out) = (unique("reset-in"), unique("reset-out"));
     earliest.ensure_topic(&input, 1).await.unwrap();
     write(&*earliest, &input, 0, &strings("a", 0..2), now_ms()).await;
-    let bounded = || Source::topic(&input, StringSerde, StringSerde).until(Until::EndOffsetsAtStart);
+    let bounded =
+        || Source::topic(&input, StringSerde, StringSerde).until(Until::EndOffsetsAtStart);
 
     // A new application: `latest` starts at the end, `none` refuses to guess.
     let latest: Arc<dyn Broker> = Arc::new(kafka(&addr, OffsetReset::Latest).await);
     let fresh = Arc::new(InMemoryCheckpoints::default());
-    assert_eq!(run_bounded(copy(bounded(), &out), &latest, app("r", &fresh)).await, 0);
+    assert_eq!(
+        run_bounded(copy(bounded(), &out), &latest, app("r", &fresh)).await,
+        0
+    );
     let none: Arc<dyn Broker> = Arc::new(kafka(&addr, OffsetReset::None).await);
     let fresh = Arc::new(InMemoryCheckpoints::default());
     let streams = Streams::new(copy(bounded(), &out), none.clone(), app("r", &fresh));
@@ -269,18 +283,29 @@ async fn kafkas_offset_reset_places_new_applications_and_out_of_range_positions(
 
     // Out of range: the committed position (2) was deleted before it was read.
     let committed = Arc::new(InMemoryCheckpoints::default());
-    assert_eq!(run_bounded(copy(bounded(), &out), &earliest, app("r", &committed)).await, 2);
+    assert_eq!(
+        run_bounded(copy(bounded(), &out), &earliest, app("r", &committed)).await,
+        2
+    );
     write(&*earliest, &input, 0, &strings("b", 0..3), now_ms()).await;
     let kafka = kafka(&addr, OffsetReset::Earliest).await;
     kafka.delete_records_before(&input, 0, 4).await.unwrap();
-    assert_eq!(run_bounded(copy(bounded(), &out), &earliest, app("r", &committed)).await, 1);
+    assert_eq!(
+        run_bounded(copy(bounded(), &out), &earliest, app("r", &committed)).await,
+        1
+    );
     let mut expected = strings("a", 0..2);
     expected.push("b2".into());
     assert_eq!(values(&*earliest, &out, 0).await, expected);
 }
 
 /// Keeps appending `late-N` records to `topic` (partition by N) until `stop` is set.
-fn keep_writing(b: Arc<dyn Broker>, topic: String, partitions: u32, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<usize> {
+fn keep_writing(
+    b: Arc<dyn Broker>,
+    topic: String,
+    partitions: u32,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<usize> {
     tokio::spawn(async move {
         let mut n = 0;
         while !stop.load(Ordering::SeqCst) {
@@ -302,7 +327,14 @@ async fn until_end_offsets_at_start_reads_what_was_there_while_a_producer_keeps_
         // One output partition: each input partition's records keep their order in it.
         b.ensure_topic(&out, 1).await.unwrap();
         for p in 0..PARTITIONS {
-            write(&*b, &input, p, &strings(&format!("early{p}-"), 0..200), now_ms()).await;
+            write(
+                &*b,
+                &input,
+                p,
+                &strings(&format!("early{p}-"), 0..200),
+                now_ms(),
+            )
+            .await;
         }
         let stop = Arc::new(AtomicBool::new(false));
         let producer = keep_writing(b.clone(), input.clone(), PARTITIONS, stop.clone());
@@ -321,9 +353,23 @@ async fn until_end_offsets_at_start_reads_what_was_there_while_a_producer_keeps_
             let written = values(&*b, &input, p).await;
             let mut got = values(&*b, &out, 0).await;
             got.retain(|v| written.contains(v));
-            assert!(got.len() >= 200, "{}: partition {p} read {}", b.name(), got.len());
-            assert_eq!(got, written[..got.len()], "{}: a prefix of partition {p}", b.name());
-            assert!(got.len() < written.len(), "{}: partition {p} read everything", b.name());
+            assert!(
+                got.len() >= 200,
+                "{}: partition {p} read {}",
+                b.name(),
+                got.len()
+            );
+            assert_eq!(
+                got,
+                written[..got.len()],
+                "{}: a prefix of partition {p}",
+                b.name()
+            );
+            assert!(
+                got.len() < written.len(),
+                "{}: partition {p} read everything",
+                b.name()
+            );
             copied += got.len();
         }
         assert_eq!(processed as usize, copied, "{}", b.name());
@@ -342,7 +388,9 @@ async fn a_bounded_run_repartitions_and_closes_its_windows() {
         for i in 0..300i64 {
             let ts = base + (i * 7_919) % 50_000;
             let value = format!("g{}", i % 4);
-            *expected.entry((value.clone(), ts - ts % 10_000)).or_default() += 1;
+            *expected
+                .entry((value.clone(), ts - ts % 10_000))
+                .or_default() += 1;
             let record = OutRecord {
                 partition: (i % PARTITIONS as i64) as u32,
                 key: Some(format!("k{i}").into_bytes()),
@@ -358,7 +406,9 @@ async fn a_bounded_run_repartitions_and_closes_its_windows() {
             .group_by(|_, group: &String| group.clone())
             // Records arrive out of order (and the repartition interleaves two writers): a grace
             // period covers them all, the end of input closes every window.
-            .windowed_by(TumblingWindows::of(Duration::from_secs(10)).grace(Duration::from_secs(3_600)))
+            .windowed_by(
+                TumblingWindows::of(Duration::from_secs(10)).grace(Duration::from_secs(3_600)),
+            )
             .emit(EmitStrategy::OnWindowClose)
             .count("per-group")
             .to_stream()
@@ -415,8 +465,18 @@ async fn until_idle_returns_once_no_record_came_for_the_idle_time() {
             .processed;
         let ended = Instant::now();
         let late_at = late.await.unwrap();
-        assert_eq!(processed, 4, "{}: the record within the idle time is read", b.name());
-        assert!(ended - late_at >= idle, "{}: ended {:?} after the last record", b.name(), ended - late_at);
+        assert_eq!(
+            processed,
+            4,
+            "{}: the record within the idle time is read",
+            b.name()
+        );
+        assert!(
+            ended - late_at >= idle,
+            "{}: ended {:?} after the last record",
+            b.name(),
+            ended - late_at
+        );
         assert!(ended - started < Duration::from_secs(20), "{}", b.name());
         let mut expected = strings("a", 0..3);
         expected.push("late".into());

@@ -71,8 +71,8 @@ pub mod prelude {
         BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JsonSerde,
         KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext, ProcessorContextExt,
         PunctuationType, Record, RecordSink, Serde, SessionWindows, SharedSink, Sink,
-        SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde, Table,
-        StartPosition, TimestampExtractor, Topology, TopologyBuilder, Until, TumblingWindows, UnitSerde, Window,
+        SlidingWindows, Source, StartPosition, Stream, Streams, StreamsConfig, StringSerde, Table,
+        TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Until, Window,
         WindowStoreHandle, Windowed,
     };
 }

@@ -241,7 +241,10 @@ impl SourceConnector for TopicSource {
         self.broker.reader(&self.topic, partition, start).await
     }
     async fn end_offset(&self, partition: u32) -> Result<Option<i64>> {
-        self.broker.end_offset(&self.topic, partition).await.map(Some)
+        self.broker
+            .end_offset(&self.topic, partition)
+            .await
+            .map(Some)
     }
     fn offset_reset(&self) -> OffsetReset {
         self.broker.offset_reset()

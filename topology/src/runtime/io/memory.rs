@@ -333,17 +333,22 @@ mod tests {
             ..out(0, v)
         };
         // Timestamps out of order, as Kafka allows: the first offset at or after counts.
-        b.append("t", vec![at("a", 10), at("b", 30), at("c", 20), at("d", 40)])
-            .unwrap();
+        b.append(
+            "t",
+            vec![at("a", 10), at("b", 30), at("c", 20), at("d", 40)],
+        )
+        .unwrap();
         let latest = b.reader("t", 0, StartFrom::Latest).await.unwrap();
         assert_eq!(latest.position(), Some(4));
-        let values = |p: Polled| -> Vec<Bytes> {
-            p.records.into_iter().filter_map(|r| r.value).collect()
-        };
+        let values =
+            |p: Polled| -> Vec<Bytes> { p.records.into_iter().filter_map(|r| r.value).collect() };
         for (ts, first) in [(0, 0), (10, 0), (11, 1), (30, 1), (31, 3), (41, 4)] {
             let mut r = b.reader("t", 0, StartFrom::Timestamp(ts)).await.unwrap();
             assert_eq!(r.position(), Some(first), "timestamp {ts}");
-            assert_eq!(values(r.poll(10, 0).await.unwrap()).len(), 4 - first as usize);
+            assert_eq!(
+                values(r.poll(10, 0).await.unwrap()).len(),
+                4 - first as usize
+            );
         }
         let mut r = b.reader("t", 0, StartFrom::Latest).await.unwrap();
         b.append("t", vec![at("e", 5)]).unwrap();

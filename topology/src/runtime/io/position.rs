@@ -177,7 +177,11 @@ mod tests {
             Fallback::Latest,
             Fallback::Timestamp(3),
         ] {
-            for r in [OffsetReset::Earliest, OffsetReset::Latest, OffsetReset::None] {
+            for r in [
+                OffsetReset::Earliest,
+                OffsetReset::Latest,
+                OffsetReset::None,
+            ] {
                 assert_eq!(committed(f, Some(42), r).unwrap(), StartFrom::Offset(42));
             }
         }

@@ -92,8 +92,16 @@ impl Task {
                 _ => None,
             };
             let now = env.clock.now_ms();
-            let mut binding =
-                bind_source(topology, sources, &checkpoint, local, global, partition, now).await?;
+            let mut binding = bind_source(
+                topology,
+                sources,
+                &checkpoint,
+                local,
+                global,
+                partition,
+                now,
+            )
+            .await?;
             binding.decoder = decoder;
             binding.closes_with = closes_with(topology, sources, global, &env.finished_topics);
             bindings.push(binding);
