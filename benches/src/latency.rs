@@ -236,10 +236,10 @@ pub async fn run(o: &Options) -> Result<String> {
     streams.shutdown_handle().trigger();
     for c in consumers {
         c.await
-            .map_err(|e| TopologyError::process("consumer", e.to_string()))??;
+            .map_err(|e| TopologyError::process("consumer", e))??;
     }
     app.await
-        .map_err(|e| TopologyError::process("streams", e.to_string()))??;
+        .map_err(|e| TopologyError::process("streams", e))??;
 
     producer.delete_topic(&input).await?;
     producer.delete_topic(&output).await?;

@@ -78,7 +78,7 @@ pub async fn fetch_wake(brokers: &str, wait_ms: u64, after_ms: u64) -> Result<St
         let first = started.elapsed().as_secs_f64() * 1000.0;
         writer
             .await
-            .map_err(|e| weir::topology::TopologyError::process("probe", e.to_string()))??;
+            .map_err(|e| weir::topology::TopologyError::process("probe", e))??;
         if got == 0 {
             got = reader.poll(100, wait_ms).await?.records.len();
         }

@@ -29,7 +29,7 @@ pub use dsl::builder::{Sink, Source, TopologyBuilder};
 pub use dsl::grouped::{Grouped, Late, SessionWindowedGrouped, WindowedGrouped, Windowing};
 pub use dsl::stream::{BranchPredicate, Stream};
 pub use dsl::table::Table;
-pub use error::{Result, TopologyError};
+pub use error::{BoxError, Result, TopologyError};
 pub use graph::{SubTopology, Topology};
 pub use ops::window_aggregate::LATE_PORT;
 pub use processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType, TaskId};

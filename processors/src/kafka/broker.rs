@@ -2,8 +2,9 @@
 //! every call retried through broker outages (see [`super::retry`]).
 
 use super::config::KafkaConfig;
-use super::producer::{sized, take_request, write_request, Producer, SendSettings};
+use super::producer::Producer;
 use super::reader::{bounds, start_position, KafkaReader};
+use super::request::{sized, take_request, write_request, SendSettings};
 use super::retry::retry;
 use async_trait::async_trait;
 use parking_lot::Mutex;

@@ -35,7 +35,7 @@ impl ReadAhead {
                     break;
                 }
             })
-            .map_err(|e| weir_topology::TopologyError::connector("read-ahead thread", e))?;
+            .map_err(|e| weir_topology::TopologyError::start("the file read-ahead thread", e))?;
         Ok(Self {
             batches: rx,
             pending: VecDeque::new(),
