@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod data;
+mod diagram;
 mod dsl;
 mod error;
 mod graph;
