@@ -28,6 +28,7 @@ mod windows;
 pub use data::{Data, Key};
 pub use dsl::builder::{Sink, Source, TopologyBuilder};
 pub use dsl::grouped::{Grouped, Late, SessionWindowedGrouped, WindowedGrouped, Windowing};
+pub use dsl::split::Split;
 pub use dsl::stream::{BranchPredicate, Stream};
 pub use dsl::table::Table;
 pub use error::{BoxError, Result, TopologyError};
