@@ -216,7 +216,9 @@ fn split_routes_every_record_to_its_first_matching_branch_or_the_default() {
     let mut expected: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
     let mut seed = 7u64;
     for i in 0..500 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let v = (seed >> 33) as i64 % 61 - 20;
         // The reference: the first predicate in order that holds.
         let branch = if v < 0 {
@@ -250,7 +252,9 @@ fn map_record_and_filter_record_see_headers_and_timestamps() {
         .filter_record(|r| r.header("drop").is_none())
         .map_record(|r: Record<String, i64>| {
             let ts = r.timestamp();
-            let source = r.header("source").map(|s| String::from_utf8_lossy(s).into_owned());
+            let source = r
+                .header("source")
+                .map(|s| String::from_utf8_lossy(s).into_owned());
             let (value, rest) = r.take_value();
             rest.with_key(source.unwrap_or_else(|| "?".into()))
                 .with_value(value + ts)
@@ -266,7 +270,10 @@ fn map_record_and_filter_record_see_headers_and_timestamps() {
         .unwrap();
     input.pipe("c".into(), 3, 300).unwrap();
     let out = d.output_topic("out", StringSerde, JsonSerde::<i64>::new());
-    assert_eq!(out.read_key_values().unwrap(), [kv("web", 101), kv("?", 303)]);
+    assert_eq!(
+        out.read_key_values().unwrap(),
+        [kv("web", 101), kv("?", 303)]
+    );
 }
 
 #[test]

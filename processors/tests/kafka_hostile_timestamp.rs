@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_processors::{KafkaBroker, OffsetReset};
 use weir_topology::prelude::*;
-use weir_topology::{RawRecord, StartFrom};
+use weir_topology::{connect::RawRecord, connect::StartFrom};
 
 fn good(i: i64) -> RawOut {
     RawOut {

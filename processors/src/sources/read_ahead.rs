@@ -5,7 +5,7 @@ use super::file::FileReader;
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use tokio::sync::mpsc;
-use weir_topology::{PartitionReader, Polled, RawRecord, Result};
+use weir_topology::{connect::PartitionReader, connect::Polled, connect::RawRecord, Result};
 
 /// Lines per batch handed from the reader thread to the task.
 const BATCH_LINES: usize = 4096;
