@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_processors::{KafkaBroker, OffsetReset};
+use weir_topology::connect::{OutRecord, StartFrom};
+use weir_topology::persist::{CheckpointStore, InMemoryCheckpoints};
 use weir_topology::prelude::*;
-use weir_topology::{
-    CheckpointStore, Fallback, InMemoryCheckpoints, OutRecord, StartFrom, StartPosition, Until,
-};
+use weir_topology::{Fallback, StartPosition, Until};
 
 /// The brokers every scenario runs on: the in-memory one, and Kafka when it is available.
 async fn brokers(test: &str) -> Vec<Arc<dyn Broker>> {

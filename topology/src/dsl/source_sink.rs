@@ -58,7 +58,7 @@ impl<K, V> Source<K, V> {
     /// # use weir_topology::prelude::*;
     /// # use weir_topology::testing::TopologyTestDriver;
     /// # use std::sync::Arc;
-    /// # use weir_topology::{OutRecord, TopicSource};
+    /// # use weir_topology::{connect::OutRecord, connect::TopicSource};
     /// # let record = OutRecord { partition: 0, key: Some(b"k".to_vec()), value: Some(b"hi".to_vec()), timestamp: 0, headers: vec![] };
     /// let other = MemoryBroker::new(1); // any connector: files, another cluster...
     /// // ... holding the record ("k", "hi") in its topic "words"
@@ -139,7 +139,7 @@ impl<K, V> Source<K, V> {
     ///
     /// ```
     /// # use weir_topology::prelude::*;
-    /// # use weir_topology::{OutRecord, Until};
+    /// # use weir_topology::{connect::OutRecord, Until};
     /// # use std::sync::Arc;
     /// # use std::time::Duration;
     /// # let record = |v: &str, ts| OutRecord { partition: 0, key: None, value: Some(v.into()), timestamp: ts, headers: vec![] };
@@ -174,7 +174,7 @@ impl<K, V> Source<K, V> {
     ///
     /// ```
     /// # use weir_topology::prelude::*;
-    /// # use weir_topology::{OutRecord, Until};
+    /// # use weir_topology::{connect::OutRecord, Until};
     /// # use std::sync::Arc;
     /// # let record = |v: &str| OutRecord { partition: 0, key: Some(v.into()), value: Some(b"1".to_vec()), timestamp: 0, headers: vec![] };
     /// let broker = MemoryBroker::new(1);
@@ -269,7 +269,7 @@ impl<K, V> Sink<K, V> {
     /// # use weir_topology::prelude::*;
     /// # use weir_topology::testing::TopologyTestDriver;
     /// # use std::sync::Arc;
-    /// # use weir_topology::TopicSink;
+    /// # use weir_topology::connect::TopicSink;
     /// let archive = MemoryBroker::new(1); // any connector: files, another cluster...
     /// archive.create_topic("archive", 1);
     /// let connector = Arc::new(TopicSink::new(Arc::new(archive.clone()), "archive"));
