@@ -410,7 +410,9 @@ async fn a_bounded_run_repartitions_and_closes_its_windows() {
                 TumblingWindows::of(Duration::from_secs(10)).grace(Duration::from_secs(3_600)),
             )
             .emit(EmitStrategy::OnWindowClose)
-            .count("per-group")
+            // The repartition topic is named after the store (`<store>-repartition`, without
+            // the application id): a new one per run, as Kafka keeps topics between runs.
+            .count(&unique("per-group"))
             .to_stream()
             .map(|wk, n| (format!("{}@{}", wk.key, wk.window.start), n))
             .to(Sink::topic(&out, StringSerde, JsonSerde::<u64>::new()));
