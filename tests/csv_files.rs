@@ -127,7 +127,10 @@ async fn a_paced_replay_follows_the_wall_clock() {
         let gaps: Vec<i64> = sent.windows(2).map(|w| w[1] - w[0]).collect();
         // Each row goes when due: at least 50 ms after the first one's time, row by row.
         for (i, t) in sent.iter().enumerate() {
-            assert!(*t - sent[0] >= 50 * i as i64 - 1, "row {i} at {t} ms: {sent:?}");
+            assert!(
+                *t - sent[0] >= 50 * i as i64 - 1,
+                "row {i} at {t} ms: {sent:?}"
+            );
         }
         let on_time = elapsed < Duration::from_millis(2_500) && gaps.iter().all(|g| *g < 250);
         if on_time {
@@ -170,7 +173,8 @@ async fn bad_rows_are_dead_lettered_with_their_line_and_counted() {
         .map_values(|r| r.x)
         .to(Sink::topic("x", StringSerde, JsonSerde::<f64>::new()));
     let broker = MemoryBroker::new(1);
-    let config = StreamsConfig::new("bad-rows").error_handler(ErrorHandler::DeadLetter("dlq".into()));
+    let config =
+        StreamsConfig::new("bad-rows").error_handler(ErrorHandler::DeadLetter("dlq".into()));
     let streams = Streams::new(builder.build().unwrap(), Arc::new(broker.clone()), config);
     let m = streams.run().await.unwrap();
     assert_eq!((m.processed, m.skipped, m.dead_lettered), (2, 3, 3));
@@ -191,11 +195,25 @@ async fn bad_rows_are_dead_lettered_with_their_line_and_counted() {
     // The rows of lines 3 (text for a number), 4 (a time with a line break) and 6 (a missing
     // column): the source position is the line.
     let lines: Vec<String> = dead.iter().map(|r| header(r, "weir.source")).collect();
-    assert!(lines[0].ends_with("/0/3") && lines[1].ends_with("/0/4") && lines[2].ends_with("/0/6"), "{lines:?}");
-    assert_eq!(dead[0].value.as_deref(), Some(&b"2,2021-01-01 00:00:01,warm"[..]));
-    assert!(header(&dead[1], "weir.error").contains("line 4"), "{:?}", header(&dead[1], "weir.error"));
+    assert!(
+        lines[0].ends_with("/0/3") && lines[1].ends_with("/0/4") && lines[2].ends_with("/0/6"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        dead[0].value.as_deref(),
+        Some(&b"2,2021-01-01 00:00:01,warm"[..])
+    );
+    assert!(
+        header(&dead[1], "weir.error").contains("line 4"),
+        "{:?}",
+        header(&dead[1], "weir.error")
+    );
     assert!(header(&dead[1], "weir.csv.row").starts_with("3,\"2021-13-01\n"));
-    assert!(header(&dead[2], "weir.error").contains("fields"), "{}", header(&dead[2], "weir.error"));
+    assert!(
+        header(&dead[2], "weir.error").contains("fields"),
+        "{}",
+        header(&dead[2], "weir.error")
+    );
 }
 
 /// The child process of the crash test: CSV in, CSV out, exactly once, paced so that it runs
@@ -209,14 +227,22 @@ async fn crash_child() {
     let builder = TopologyBuilder::new();
     let out = dir.join("out.csv");
     builder
-        .stream(Source::connector(Arc::new(csv.rate(500.0)), StringSerde, serde))
+        .stream(Source::connector(
+            Arc::new(csv.rate(500.0)),
+            StringSerde,
+            serde,
+        ))
         .map_values(transform)
         .sink("out-csv", move || CsvSink::exactly_once(&out));
     let config = StreamsConfig::new("csv-crash")
         .state_dir(dir.join("state"))
         .unwrap()
         .commit_interval(Duration::from_millis(20));
-    let streams = Streams::new(builder.build().unwrap(), Arc::new(MemoryBroker::new(1)), config);
+    let streams = Streams::new(
+        builder.build().unwrap(),
+        Arc::new(MemoryBroker::new(1)),
+        config,
+    );
     streams.run().await.unwrap();
 }
 
@@ -258,13 +284,21 @@ fn killed_csv_pipelines_write_every_row_once() {
     assert!(status.success(), "the last run failed: {status}");
 
     let text = std::fs::read_to_string(dir.join("out.csv")).unwrap();
-    assert!(text.starts_with("id,shout,twice\n"), "{}", &text[..text.len().min(80)]);
+    assert!(
+        text.starts_with("id,shout,twice\n"),
+        "{}",
+        &text[..text.len().min(80)]
+    );
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let mut got: Vec<Out> = reader.deserialize().map(Result::unwrap).collect();
     got.sort_by_key(|o| o.id);
     let mut want: Vec<Out> = a.into_iter().chain(b).map(transform).collect();
     want.sort_by_key(|o| o.id);
-    assert_eq!(got.len(), want.len(), "after {kills} kills: rows lost or written twice");
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "after {kills} kills: rows lost or written twice"
+    );
     assert_eq!(got, want, "after {kills} kills");
     let _ = std::fs::remove_dir_all(&dir);
 }

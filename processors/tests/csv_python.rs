@@ -140,7 +140,10 @@ fn what_csv_sink_writes_python_reads_field_for_field() {
         }
     }
     let read: serde_json::Value = serde_json::from_str(&python(PY_READ, &[&path])).unwrap();
-    assert_eq!(read["header"], serde_json::json!(["id", "text", "note", "x"]));
+    assert_eq!(
+        read["header"],
+        serde_json::json!(["id", "text", "note", "x"])
+    );
     let got = read["rows"].as_array().unwrap();
     assert_eq!(got.len(), want.len());
     for (g, w) in got.iter().zip(&want) {
@@ -153,7 +156,12 @@ fn what_csv_sink_writes_python_reads_field_for_field() {
         let x: f64 = f[3].parse().unwrap();
         assert_eq!(
             (f[0], f[1], f[2], x),
-            (w.id.to_string().as_str(), w.text.as_str(), w.note.as_deref().unwrap_or(""), w.x),
+            (
+                w.id.to_string().as_str(),
+                w.text.as_str(),
+                w.note.as_deref().unwrap_or(""),
+                w.x
+            ),
             "row {}",
             w.id
         );
@@ -189,7 +197,9 @@ async fn what_python_writes_csv_source_reads_field_for_field_and_line_for_line()
     std::fs::write(&json, serde_json::to_vec(&want).unwrap()).unwrap();
     let (minimal, all) = (dir.join("minimal.csv"), dir.join("all.csv"));
     python(PY_WRITE, &[&json, &minimal, &all]);
-    assert!(std::fs::read_to_string(&all).unwrap().starts_with("\"id\",\"text\",\"note\",\"x\"\r\n"));
+    assert!(std::fs::read_to_string(&all)
+        .unwrap()
+        .starts_with("\"id\",\"text\",\"note\",\"x\"\r\n"));
     for path in [&minimal, &all] {
         let got = read_with_csv_source(path).await;
         let lines: serde_json::Value = serde_json::from_str(&python(PY_READ, &[path])).unwrap();
@@ -200,7 +210,12 @@ async fn what_python_writes_csv_source_reads_field_for_field_and_line_for_line()
             .map(|r| r["line"].as_i64().unwrap())
             .collect();
         let offsets: Vec<i64> = got.iter().map(|(o, _)| *o).collect();
-        assert_eq!(offsets, python_lines, "{}: offsets are the lines rows start on", path.display());
+        assert_eq!(
+            offsets,
+            python_lines,
+            "{}: offsets are the lines rows start on",
+            path.display()
+        );
         let rows: Vec<Row> = got.into_iter().map(|(_, r)| r).collect();
         assert_eq!(rows, want, "{}", path.display());
     }

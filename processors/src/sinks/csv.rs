@@ -229,7 +229,14 @@ mod tests {
     }
 
     fn row(name: &str, n: Option<i64>) -> Record<(), Row> {
-        Record::new((), Row { name: name.into(), n }, 0)
+        Record::new(
+            (),
+            Row {
+                name: name.into(),
+                n,
+            },
+            0,
+        )
     }
 
     fn scratch(name: &str) -> std::path::PathBuf {
@@ -273,7 +280,10 @@ mod tests {
         let other = CsvSink::append(&path).unwrap().columns(&["x"]).unwrap();
         let mut other = other;
         let err = RecordSink::<(), Row>::open(&mut other, 0).unwrap_err();
-        assert!(err.to_string().contains("does not start with the header"), "{err}");
+        assert!(
+            err.to_string().contains("does not start with the header"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -286,11 +296,17 @@ mod tests {
         sink.write(&row("x\ny", Some(1))).unwrap();
         sink.sync().unwrap();
         // A crash in the middle of a row whose quoted field holds a line break.
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(b"\"p\nq").unwrap();
         let mut again = CsvSink::append(&path).unwrap();
         RecordSink::<(), Row>::open(&mut again, 0).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "name,n\n\"x\ny\",1\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "name,n\n\"x\ny\",1\n"
+        );
     }
 
     #[test]
@@ -333,9 +349,19 @@ mod tests {
             inner: std::collections::BTreeMap<String, i32>,
         }
         let path = scratch("nested");
-        let mut sink = CsvSink::append(&path).unwrap().columns(&["name", "inner"]).unwrap();
+        let mut sink = CsvSink::append(&path)
+            .unwrap()
+            .columns(&["name", "inner"])
+            .unwrap();
         let inner = [("a".to_string(), 1)].into_iter().collect();
-        let nested = Record::new((), Nested { name: "x".into(), inner }, 0);
+        let nested = Record::new(
+            (),
+            Nested {
+                name: "x".into(),
+                inner,
+            },
+            0,
+        );
         assert!(sink.write(&nested).is_err());
         assert!(sink.file.buffer.is_empty());
     }

@@ -20,7 +20,10 @@ pub struct JsonLinesSink {
 
 /// How much of `content` is whole lines: up to its last line break.
 fn whole_lines(content: &[u8]) -> usize {
-    content.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+    content
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1)
 }
 
 impl JsonLinesSink {

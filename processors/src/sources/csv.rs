@@ -181,8 +181,9 @@ impl CsvSource {
             .paths
             .first()
             .ok_or_else(|| TopologyError::connector(&self.name, "no input files"))?;
-        let header = read_header(first, self.delimiter)?
-            .ok_or_else(|| TopologyError::connector(first.display().to_string(), "no header row"))?;
+        let header = read_header(first, self.delimiter)?.ok_or_else(|| {
+            TopologyError::connector(first.display().to_string(), "no header row")
+        })?;
         let header = Arc::new(header);
         *cached = Some(header.clone());
         Ok(header)
@@ -204,9 +205,9 @@ fn header_of(records: &mut CsvRecords, path: &std::path::Path) -> Result<Option<
     let Some(row) = records.next_record()? else {
         return Ok(None);
     };
-    row.strings()
-        .map(Some)
-        .ok_or_else(|| TopologyError::connector(path.display().to_string(), "header row is not UTF-8"))
+    row.strings().map(Some).ok_or_else(|| {
+        TopologyError::connector(path.display().to_string(), "header row is not UTF-8")
+    })
 }
 
 fn read_header(path: &std::path::Path, delimiter: u8) -> Result<Option<Vec<String>>> {
@@ -320,7 +321,9 @@ impl CsvFileReader {
                 column,
                 format,
             } => match row.field(*index).map(std::str::from_utf8) {
-                Some(Ok(text)) => format.parse(text).map_err(|e| format!("column `{column}`: {e}")),
+                Some(Ok(text)) => format
+                    .parse(text)
+                    .map_err(|e| format!("column `{column}`: {e}")),
                 Some(Err(_)) => Err(format!("column `{column}` is not UTF-8")),
                 None => Err(format!("no column `{column}` ({} fields)", row.len())),
             },
@@ -431,9 +434,18 @@ mod tests {
         );
         // An unreadable time: a placeholder with the reason, the line and the row.
         let reason = got[2].unreadable_reason().unwrap();
-        assert!(reason.contains("line 4") && reason.contains("`yesterday`"), "{reason}");
-        assert!(got[2].headers.iter().any(|(k, v)| k == "weir.csv.row" && v.starts_with(b"\"3\"")));
-        assert_eq!(got[3].value.as_deref().map(|v| v.ends_with(b"line\"")), Some(true));
+        assert!(
+            reason.contains("line 4") && reason.contains("`yesterday`"),
+            "{reason}"
+        );
+        assert!(got[2]
+            .headers
+            .iter()
+            .any(|(k, v)| k == "weir.csv.row" && v.starts_with(b"\"3\"")));
+        assert_eq!(
+            got[3].value.as_deref().map(|v| v.ends_with(b"line\"")),
+            Some(true)
+        );
         // Resuming after line 3 (committed offset 4) starts with the row of line 4.
         let resumed = read_all(&src, StartFrom::Offset(4)).await;
         assert_eq!(resumed.iter().map(|r| r.offset).collect::<Vec<_>>(), [4, 5]);
@@ -447,7 +459,10 @@ mod tests {
             temperature: f64,
             id: u32,
         }
-        let p = temp("typed.csv", b"id,Temperature,extra\n1,20.5,x\n2,warm,y\n3\n");
+        let p = temp(
+            "typed.csv",
+            b"id,Temperature,extra\n1,20.5,x\n2,warm,y\n3\n",
+        );
         let src = CsvSource::new([&p]).timestamps_by_row(1_000, Duration::from_secs(2));
         let serde = src.value_serde::<Reading>().unwrap();
         let got = read_all(&src, StartFrom::Earliest).await;
@@ -456,7 +471,13 @@ mod tests {
             .iter()
             .map(|r| serde.deserialize(r.value.as_deref().unwrap()).ok())
             .collect();
-        assert_eq!(decoded[0], Some(Reading { temperature: 20.5, id: 1 }));
+        assert_eq!(
+            decoded[0],
+            Some(Reading {
+                temperature: 20.5,
+                id: 1
+            })
+        );
         assert_eq!(decoded[1..], [None, None]);
         let times: Vec<i64> = got.iter().map(|r| r.timestamp).collect();
         assert_eq!(times, [1_000, 3_000, 5_000]);
@@ -465,7 +486,10 @@ mod tests {
     #[tokio::test]
     async fn explicit_columns_read_every_line_and_headers_must_agree() {
         let p = temp("plain.csv", b"1;a\n2;b\n");
-        let src = CsvSource::new([&p]).columns(&["n", "s"]).delimiter(b';').key_column("s");
+        let src = CsvSource::new([&p])
+            .columns(&["n", "s"])
+            .delimiter(b';')
+            .key_column("s");
         let got = read_all(&src, StartFrom::Earliest).await;
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].key.as_deref(), Some(&b"a"[..]));
@@ -474,7 +498,10 @@ mod tests {
         let two = CsvSource::new([&a, &b]);
         assert_eq!(two.partitions().await.unwrap(), 2);
         let err = two.open(1, StartFrom::Earliest).await.err().unwrap();
-        assert!(err.to_string().contains("differs from the first file's"), "{err}");
+        assert!(
+            err.to_string().contains("differs from the first file's"),
+            "{err}"
+        );
         let no_key = CsvSource::new([&a]).key_column("z");
         let err = no_key.open(0, StartFrom::Earliest).await.err().unwrap();
         assert!(err.to_string().contains("no column `z`"), "{err}");

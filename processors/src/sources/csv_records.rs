@@ -97,11 +97,9 @@ impl CsvRecords {
                 continue;
             }
             let input = &self.chunk[self.pos..];
-            let (result, nin, nout, nend) = self.parser.read_record(
-                input,
-                &mut self.fields[out..],
-                &mut self.ends[nends..],
-            );
+            let (result, nin, nout, nend) =
+                self.parser
+                    .read_record(input, &mut self.fields[out..], &mut self.ends[nends..]);
             self.pos += nin;
             out += nout;
             nends += nend;
@@ -204,13 +202,21 @@ mod tests {
             assert_eq!(
                 got,
                 vec![
-                    ("\"id\",\"note\"".into(), 1, vec!["id".into(), "note".into()]),
+                    (
+                        "\"id\",\"note\"".into(),
+                        1,
+                        vec!["id".into(), "note".into()]
+                    ),
                     (
                         "1,\"a, \"\"b\"\"\nc\"".into(),
                         2,
                         vec!["1".into(), "a, \"b\"\nc".into()]
                     ),
-                    ("2,\u{e9}\u{1f600}".into(), 5, vec!["2".into(), "\u{e9}\u{1f600}".into()]),
+                    (
+                        "2,\u{e9}\u{1f600}".into(),
+                        5,
+                        vec!["2".into(), "\u{e9}\u{1f600}".into()]
+                    ),
                     ("3,".into(), 6, vec!["3".into(), String::new()]),
                 ],
                 "chunks of {chunk} bytes"

@@ -162,7 +162,6 @@ impl FileReader {
         self.chunk = Bytes::from(next);
         Ok(())
     }
-
 }
 
 /// The name of the file at `path`, for a reader thread's name.

@@ -216,7 +216,11 @@ impl Plan {
         let readable = record.value.is_some() || record.unreadable_reason().is_none();
         let (start, first_ts) = *self.origin.get_or_insert_with(|| {
             let aligned = matches!(self.schedule, Schedule::Timestamps { aligned: true });
-            let start = if aligned && readable { record.timestamp } else { now };
+            let start = if aligned && readable {
+                record.timestamp
+            } else {
+                now
+            };
             (start, record.timestamp)
         });
         let offset_ms = match self.schedule {
@@ -229,7 +233,9 @@ impl Plan {
         };
         self.sent += 1;
         // Saturating float-to-int cast; never before the record before it.
-        let due = start.saturating_add(offset_ms.round() as i64).max(self.last_due);
+        let due = start
+            .saturating_add(offset_ms.round() as i64)
+            .max(self.last_due);
         self.last_due = due;
         due
     }
@@ -248,7 +254,12 @@ struct PacedReader {
 impl PacedReader {
     /// Up to `max` records due by `limit`, stamped (when asked to) with `sent_at`, or with their
     /// due time when that is `None`.
-    fn take_due(&mut self, limit: Timestamp, sent_at: Option<Timestamp>, max: usize) -> Vec<RawRecord> {
+    fn take_due(
+        &mut self,
+        limit: Timestamp,
+        sent_at: Option<Timestamp>,
+        max: usize,
+    ) -> Vec<RawRecord> {
         let mut out = Vec::new();
         while out.len() < max {
             match self.pending.front() {
@@ -334,7 +345,11 @@ mod tests {
     fn intervals_and_rates_divide_by_the_speedup() {
         let mut p = plan(Schedule::Every { interval_ms: 100.0 }, 4.0);
         let dues: Vec<_> = (0..4).map(|i| p.due(&record(i, 0), 5_000 + i)).collect();
-        assert_eq!(dues, [5_000, 5_025, 5_050, 5_075], "the start is the first arrival");
+        assert_eq!(
+            dues,
+            [5_000, 5_025, 5_050, 5_075],
+            "the start is the first arrival"
+        );
     }
 
     #[test]

@@ -94,7 +94,9 @@ mod tests {
         assert_eq!(TimeFormat::EpochMillis.parse(" -5 "), Ok(-5));
         assert!(TimeFormat::EpochMillis.parse("1.5").is_err());
         assert_eq!(TimeFormat::EpochSeconds.parse("2"), Ok(2000));
-        assert!(TimeFormat::EpochSeconds.parse("9223372036854775807").is_err());
+        assert!(TimeFormat::EpochSeconds
+            .parse("9223372036854775807")
+            .is_err());
         assert!(TimeFormat::EpochSeconds.parse("1e300").is_err());
         assert!(TimeFormat::EpochSeconds.parse("NaN").is_err());
         assert_eq!(TimeFormat::Rfc3339.parse("1970-01-01T00:00:01Z"), Ok(1000));
