@@ -66,7 +66,8 @@ impl Replay {
         Self { paced, ticks_sent }
     }
 
-    /// The number of ticks sent so far (shared counter, for progress lines).
+    /// The number of ticks sent so far, all their records handed over (shared counter, for
+    /// progress lines).
     pub fn ticks_sent(&self) -> Arc<AtomicU64> {
         self.ticks_sent.clone()
     }
@@ -138,9 +139,12 @@ impl PartitionReader for TickReader {
     async fn poll(&mut self, _max_records: usize, _max_wait_ms: u64) -> Result<Polled> {
         let mut s = self.state.lock();
         let now_s = s.next_tick;
+        // `Paced` asks for the next tick once it has sent all of the one before: count that one.
+        if s.offset > 0 && !s.drained {
+            self.ticks_sent.fetch_add(1, Ordering::Relaxed);
+        }
         let produced = if s.ticks_left > 0 {
             s.ticks_left -= 1;
-            self.ticks_sent.fetch_add(1, Ordering::Relaxed);
             s.batcher.tick(now_s)
         } else if !s.drained {
             s.drained = true;
