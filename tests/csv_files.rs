@@ -185,7 +185,7 @@ async fn bad_rows_are_dead_lettered_with_their_line_and_counted() {
         .collect();
     assert_eq!(good, ["1.5", "4.5"]);
     let dead = broker.records("dlq", 0);
-    let header = |r: &weir::topology::RawRecord, name: &str| {
+    let header = |r: &weir::topology::connect::RawRecord, name: &str| {
         r.headers
             .iter()
             .find(|(k, _)| k == name)

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use weir_processors::{CsvSink, CsvSource};
-use weir_topology::{Record, RecordSink, Serde, SourceConnector, StartFrom, TaskId};
+use weir_topology::connect::{SourceConnector, StartFrom};
+use weir_topology::{Record, RecordSink, Serde, TaskId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Row {

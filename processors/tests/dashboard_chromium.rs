@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use weir_processors::sinks::chart::{ChartPoint, ChartSink, ChartSpec, Panel};
 use weir_processors::{Dashboard, DashboardConfig, DashboardServer};
 use weir_topology::prelude::*;
-use weir_topology::{kafka_partition, OutRecord, Timestamp};
+use weir_topology::{connect::kafka_partition, connect::OutRecord, Timestamp};
 
 const PARTITIONS: u32 = 2;
 const KEYS: [&str; 3] = ["sensor-a", "sensor-b", "sensor-c"];

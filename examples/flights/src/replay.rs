@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use weir::processors::{Paced, PacedExt};
 use weir::topology::{
-    ManualClock, PartitionReader, Polled, RawRecord, Result, SourceConnector, StartFrom,
-    TopologyError,
+    connect::PartitionReader, connect::Polled, connect::RawRecord, connect::SourceConnector,
+    connect::StartFrom, ManualClock, Result, TopologyError,
 };
 
 /// How ticks are paced.

@@ -14,10 +14,8 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use weir_topology::{
-    Clock, CsvSerde, PartitionReader, Polled, RawRecord, Result, SourceConnector, StartFrom,
-    SystemClock, Timestamp, TopologyError,
-};
+use weir_topology::connect::{PartitionReader, Polled, RawRecord, SourceConnector, StartFrom};
+use weir_topology::{Clock, CsvSerde, Result, SystemClock, Timestamp, TopologyError};
 
 /// Where each record's timestamp comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,8 @@ use crate::file_error::file_error;
 use csv_core::ReadRecordResult;
 use std::io::Read;
 use std::path::PathBuf;
-use weir_topology::{Bytes, Result};
+use weir_topology::connect::Bytes;
+use weir_topology::Result;
 
 /// Bytes read from the file at a time.
 const CHUNK_BYTES: u64 = 1 << 20;

@@ -5,10 +5,8 @@
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::time::Duration;
-use weir_topology::{
-    Clock, ManualClock, PartitionReader, Polled, RawRecord, Result, SourceConnector, StartFrom,
-    SystemClock, Timestamp,
-};
+use weir_topology::connect::{PartitionReader, Polled, RawRecord, SourceConnector, StartFrom};
+use weir_topology::{Clock, ManualClock, Result, SystemClock, Timestamp};
 
 /// When records are due.
 #[derive(Debug, Clone, Copy, PartialEq)]
