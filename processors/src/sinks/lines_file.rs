@@ -157,3 +157,51 @@ impl LinesFile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("weir-lines-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir.join("deep/out.txt")
+    }
+
+    #[test]
+    fn appends_share_one_handle_and_a_torn_tail_is_cut_to_what_the_format_says() {
+        let path = scratch("append");
+        let mut a = LinesFile::open(&path, false).unwrap();
+        let mut b = LinesFile::open(&path, false).unwrap();
+        a.buffer.extend_from_slice(b"one|");
+        b.buffer.extend_from_slice(b"two|");
+        b.write_out(true).unwrap();
+        a.write_out(true).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two|one|");
+        a.buffer.extend_from_slice(b"thr");
+        a.write_out(false).unwrap();
+        // The format's records end with `|`: the torn `thr` goes.
+        let records = |c: &[u8]| c.iter().rposition(|&b| b == b'|').map_or(0, |i| i + 1);
+        b.cut_torn_tail(records).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two|one|");
+        b.cut_torn_tail(records).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two|one|");
+    }
+
+    #[test]
+    fn exactly_once_stages_until_the_commit() {
+        let path = scratch("staged");
+        let mut f = LinesFile::open(&path, true).unwrap();
+        let task = TaskId {
+            subtopology: 1,
+            partition: 0,
+        };
+        f.open_task(task, 4, |c| c.len()).unwrap();
+        f.buffer.extend_from_slice(b"row\n");
+        f.write_out(true).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        f.committed(5).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"row\n");
+    }
+}
