@@ -284,6 +284,42 @@ async fn the_dashboard_shows_live_points_in_chromium() {
         == 60_000));
     let (status, body) = http_get(server.local_addr(), "/api/stores/no-such-store").await;
     assert_eq!(status, 404, "{body}");
+    // What there is: the chart, and the store with its API and page.
+    let (status, body) = http_get(server.local_addr(), "/api").await;
+    assert_eq!(status, 200, "{body}");
+    let index: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(index["charts"][0]["id"], "readings", "{body}");
+    assert_eq!(index["stores"][0]["name"], "stats", "{body}");
+    assert_eq!(index["stores"][0]["page"], "/stores/stats", "{body}");
+
+    // The store as a live table, read twice.
+    let table_dom = {
+        let (chromium, profile) = (chromium.clone(), work.join("profile-table"));
+        let url = format!("{}stores/stats?refreshes=2", server.url());
+        let args = vec![
+            "--virtual-time-budget=4000".to_owned(),
+            "--dump-dom".to_owned(),
+        ];
+        tokio::task::spawn_blocking(move || run_chromium(&chromium, &profile, &args, &url))
+            .await
+            .unwrap()
+    };
+    std::fs::write(out_dir.join("table.html"), &table_dom).unwrap();
+    assert!(
+        table_dom.contains(r#"<b id="kind">window</b>"#),
+        "{table_dom}"
+    );
+    assert_eq!(element_number(&table_dom, "refreshes"), 2, "{table_dom}");
+    let rows = element_number(&table_dom, "rows");
+    assert!(rows >= 3, "a row per window entry: {rows}");
+    assert_eq!(
+        table_dom.matches("<tr class=").count() as u64,
+        rows,
+        "rows in the table"
+    );
+    for column in ["<th>key</th>", "<th>window_start</th>", "<th>value</th>"] {
+        assert!(table_dom.contains(column), "{column} in {table_dom}");
+    }
 
     // The page after a few seconds on it: its DOM, then a screenshot.
     let dom = {

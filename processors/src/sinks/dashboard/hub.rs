@@ -176,6 +176,16 @@ impl Dashboard {
         frozen_json(&frozen)
     }
 
+    /// The charts, as `(id, title)`, in the order they were added.
+    pub fn chart_list(&self) -> Vec<(String, String)> {
+        let charts = self.inner.charts.lock();
+        charts
+            .list
+            .iter()
+            .map(|c| (c.id.to_string(), c.spec.title.clone()))
+            .collect()
+    }
+
     /// A snapshot and a receiver of every update after it, taken atomically (the JSON is
     /// built after the lock is released).
     pub(crate) fn subscribe(&self) -> (Value, broadcast::Receiver<Update>) {

@@ -1,5 +1,6 @@
 //! The dashboard's HTTP routes: `GET /` (the page), `GET /events` (Server-Sent Events),
-//! `GET /ws` (the same feed over a WebSocket),
+//! `GET /ws` (the same feed over a WebSocket), `GET /stores/{name}` (a live table of a store),
+//! `GET /api` (the charts and stores there are),
 //! `GET /api/series` and `GET /api/stores/{name}?limit=N&after=CURSOR` (JSON). Every request
 //! first passes the access check ([`super::guard`]), then waits for one of a bounded number of
 //! request slots and must be answered within the request timeout (an event stream's answer is
@@ -9,7 +10,7 @@
 use super::feed::Feed;
 use super::guard::{query_param, Access, Verdict};
 use super::hub::Dashboard;
-use super::page::PAGE;
+use super::page::{PAGE, TABLE_PAGE};
 use super::stores::{StoreQueryError, DEFAULT_PAGE};
 use super::websocket::websocket;
 use axum::extract::{Path, Request, State};
@@ -48,7 +49,9 @@ pub(crate) fn router(state: AppState, gate: Gate) -> Router {
         .route("/", get(page))
         .route("/events", get(events))
         .route("/ws", get(websocket))
+        .route("/api", get(index))
         .route("/api/series", get(series))
+        .route("/stores/{name}", get(table_page))
         .route("/api/stores/{name}", get(store))
         .fallback(not_found)
         .with_state(state)
@@ -110,6 +113,34 @@ async fn guarded(State(gate): State<Gate>, request: Request, next: Next) -> Resp
 
 async fn page() -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], Html(PAGE))
+}
+
+/// `GET /stores/{name}`: the live table page (it reads its store's name from its address).
+async fn table_page() -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-store")], Html(TABLE_PAGE))
+}
+
+/// `GET /api`: what the dashboard serves: its charts and the stores it can show.
+async fn index(State(app): State<AppState>) -> Response {
+    let charts: Vec<Value> = app
+        .dashboard
+        .chart_list()
+        .into_iter()
+        .map(|(id, title)| json!({ "id": id, "title": title }))
+        .collect();
+    let stores: Vec<Value> = app
+        .dashboard
+        .store_list()
+        .into_iter()
+        .map(|(name, kind)| {
+            let (api, page) = (format!("/api/stores/{name}"), format!("/stores/{name}"));
+            json!({ "name": name, "kind": kind, "api": api, "page": page })
+        })
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({ "charts": charts, "stores": stores }),
+    )
 }
 
 async fn not_found() -> Response {
