@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use weir_processors::sinks::chart::{ChartPoint, ChartSink, ChartSpec, Panel};
+use weir_processors::sinks::chart::{ChartPoint, ChartSink, ChartSpec, Panel, Point};
 use weir_processors::{Dashboard, DashboardConfig, DashboardServer};
 use weir_topology::prelude::*;
 use weir_topology::{connect::kafka_partition, connect::OutRecord, Timestamp};
@@ -73,6 +73,7 @@ fn topology(dashboard: &Dashboard, charts_dir: &Path) -> Topology {
             Panel::new("mean").with_title("mean reading in the minute"),
         ],
     );
+    let board = dashboard.clone();
     let (dashboard, dir, task) = (dashboard.clone(), charts_dir.to_owned(), AtomicU32::new(0));
     stats.sink("live-chart", move || {
         let task = task.fetch_add(1, Ordering::Relaxed);
@@ -82,7 +83,26 @@ fn topology(dashboard: &Dashboard, charts_dir: &Path) -> Topology {
             .live(&dashboard, "readings")
             .unwrap()
     });
+    // A bar per sensor: its readings in the current minute, replaced as they change.
+    let bars = ChartSpec::new(
+        "Readings per sensor (bars)",
+        vec![Panel::bars("sensor", "count")],
+    );
+    let (dashboard, dir, task) = (board, charts_dir.to_owned(), AtomicU32::new(0));
+    stats.sink("live-bars", move || {
+        let task = task.fetch_add(1, Ordering::Relaxed);
+        ChartSink::new(dir.join(format!("bars-{task}")), bars.clone(), bar_points)
+            .unwrap()
+            .with_min_interval(Duration::from_secs(3600))
+            .live(&dashboard, "bars")
+            .unwrap()
+    });
     b.build().unwrap()
+}
+
+#[allow(clippy::ptr_arg)] // the sink's key type is `String`
+fn bar_points(key: &String, v: &(u64, f64), _: Timestamp) -> Vec<Point> {
+    vec![Point::category(0, key.clone(), "count", v.0 as f64)]
 }
 
 #[allow(clippy::ptr_arg)] // the sink's key type is `String`
@@ -380,8 +400,21 @@ async fn the_dashboard_shows_live_points_in_chromium() {
     };
     server.stop().await.unwrap();
     let all_points = dashboard.points_published();
-    assert_eq!(all_points, 2 * metrics.processed, "two points per record");
-    assert_eq!(element_number(&snapshot_dom, "points"), all_points);
+    assert_eq!(
+        all_points,
+        3 * metrics.processed,
+        "two points and a bar value per record"
+    );
+    // The snapshot holds every time point and the latest bar value of each sensor.
+    assert_eq!(
+        element_number(&snapshot_dom, "points"),
+        2 * metrics.processed + KEYS.len() as u64
+    );
+    assert_eq!(
+        snapshot_dom.matches("<rect class=\"bar\" fill=\"#").count(),
+        KEYS.len(),
+        "a bar per sensor"
+    );
     assert_eq!(element_number(&snapshot_dom, "updates"), 0);
 
     let points = element_number(&dom, "points");
@@ -414,6 +447,11 @@ async fn the_dashboard_shows_live_points_in_chromium() {
         );
     }
     assert!(dom.contains("Readings per sensor (live)"));
+    assert_eq!(
+        dom.matches("<rect class=\"bar\" fill=\"#").count(),
+        KEYS.len(),
+        "a bar per sensor"
+    );
     assert!(
         dom.contains(r#"<b id="feed">WebSocket</b>"#),
         "the page listens on its WebSocket (and drew the snapshot it got there)"

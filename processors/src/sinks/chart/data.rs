@@ -35,12 +35,27 @@ impl CategoryValues {
         names.into_iter().collect()
     }
 
+    /// Per series (sorted), its value in each category (in order), `None` where unset.
+    pub fn table(&self) -> Vec<(&str, Vec<Option<f64>>)> {
+        self.series()
+            .into_iter()
+            .map(|s| {
+                (
+                    s,
+                    (0..self.categories.len())
+                        .map(|c| self.value(c, s))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
     /// The value of `series` in category number `category`, if set.
     pub fn value(&self, category: usize, series: &str) -> Option<f64> {
         self.values.get(&(category, series.to_owned())).copied()
     }
 
-    fn set(&mut self, category: &str, series: &str, value: f64) {
+    pub(crate) fn set(&mut self, category: &str, series: &str, value: f64) {
         let at = match self.categories.iter().position(|c| c == category) {
             Some(at) => at,
             None => {

@@ -107,14 +107,23 @@ where
 
     /// Also shows the chart live on `dashboard` as chart `id` (added with this sink's spec
     /// unless the dashboard already has it): the points held so far and every new point are
-    /// published to it. The live page draws time panels only, so far: category and scatter
-    /// points reach the image files but not the page.
+    /// published to it. The live page draws time and category panels (bars, pies, lines over
+    /// categories); scatter points reach the image files only.
     pub fn live(mut self, dashboard: &Dashboard, id: &str) -> Result<Self> {
         let chart = dashboard.chart(id, self.spec.clone())?;
         for panel in 0..self.data.panel_count() {
             for (name, points) in self.data.series(panel) {
                 for &(x, y) in points {
                     chart.publish(panel, name, x, y);
+                }
+            }
+            if let Some(values) = self.data.category_values(panel) {
+                for (series, cells) in values.table() {
+                    for (category, value) in values.categories().iter().zip(cells) {
+                        if let Some(value) = value {
+                            chart.publish_point(&Point::category(panel, category, series, value));
+                        }
+                    }
                 }
             }
         }
@@ -162,17 +171,8 @@ where
                     ),
                 ));
             }
-            if let (
-                Some(live),
-                Point::Time {
-                    panel,
-                    series,
-                    x_ms,
-                    y,
-                },
-            ) = (&self.live, &point)
-            {
-                live.publish(*panel, series, *x_ms, *y);
+            if let Some(live) = &self.live {
+                live.publish_point(&point);
             }
             self.dirty = true;
         }

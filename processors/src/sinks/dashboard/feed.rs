@@ -1,6 +1,7 @@
 //! The feed a live client receives, over Server-Sent Events or a WebSocket alike: a snapshot of
 //! every chart first (and again whenever the client fell behind or the charts changed), then
-//! batches of new points `[[seq, chart, panel, series, x, y], ...]`.
+//! batches of new points `[[seq, chart, panel, series, x, y], ...]` (category values as
+//! objects, see [`point_json`]).
 
 use super::hub::{Dashboard, Update};
 use serde_json::{json, Value};
@@ -44,11 +45,17 @@ pub(crate) struct Feed {
     first: Option<Value>,
 }
 
+/// A point as `[seq, chart, panel, series, x, y]`, a category value as `{"seq", "chart",
+/// "panel", "category", "series", "value"}`; `None` for a change that needs a new snapshot.
 fn point_json(update: &Update) -> Option<Value> {
     match update {
         Update::Point(seq, chart, panel, series, x, y) => {
             Some(json!([seq, chart, panel, &**series, x, y]))
         }
+        Update::Category(seq, chart, panel, category, series, value) => Some(json!({
+            "seq": seq, "chart": chart, "panel": panel,
+            "category": &**category, "series": &**series, "value": value,
+        })),
         Update::Charts => None,
     }
 }
