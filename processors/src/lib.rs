@@ -33,7 +33,7 @@ pub use kafka::{
     SecurityProtocol, SinkCompression,
 };
 #[cfg(feature = "charts")]
-pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel};
+pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel, PanelKind, Point};
 pub use sinks::console::ConsoleSink;
 pub use sinks::csv::CsvSink;
 #[cfg(feature = "charts")]
