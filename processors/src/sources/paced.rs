@@ -44,6 +44,8 @@ impl PaceClock {
 /// waits: it moves the clock to the due time of the next record and hands that record over,
 /// so record `i` is sent at exactly `start + i × interval` of that clock, run after run. Give
 /// the application the same clock (`StreamsConfig::clock`) for processing time to follow.
+/// Under the `TopologyTestDriver` (whose polls never wait) use a simulated clock: on the wall
+/// clock a record not yet due is simply not handed over.
 ///
 /// ```
 /// use std::sync::Arc;
