@@ -407,6 +407,8 @@ mod tests {
         assert_eq!(at(StartFrom::Offset(25), OffsetReset::None), 25);
         assert_eq!(at(StartFrom::Earliest, OffsetReset::None), 10);
         assert_eq!(at(StartFrom::Latest, OffsetReset::None), 20);
+        // A timestamp is resolved by the broker first; left unresolved, it reads everything.
+        assert_eq!(at(StartFrom::Timestamp(5), OffsetReset::None), 10);
     }
 
     /// Runs the search with a synthetic broker: `fails(o)` says whether a fetch from `o` is
