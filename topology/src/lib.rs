@@ -12,6 +12,7 @@ mod data;
 mod dsl;
 mod error;
 mod graph;
+mod join_windows;
 mod ops;
 mod processor;
 mod record;
@@ -31,6 +32,7 @@ pub use dsl::stream::{BranchPredicate, Stream};
 pub use dsl::table::Table;
 pub use error::{Result, TopologyError};
 pub use graph::{SubTopology, Topology};
+pub use join_windows::JoinWindows;
 pub use ops::window_aggregate::LATE_PORT;
 pub use processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType, TaskId};
 pub use record::{Headers, Record, SourceMeta, Timestamp};
@@ -67,7 +69,7 @@ pub use windows::{
 /// Everything a topology author usually needs.
 pub mod prelude {
     pub use crate::{
-        BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JsonSerde,
+        BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JoinWindows, JsonSerde,
         KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext, ProcessorContextExt,
         PunctuationType, Record, RecordSink, Serde, SessionWindows, SharedSink, Sink,
         SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde, Table,

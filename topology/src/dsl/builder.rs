@@ -22,6 +22,8 @@ pub(crate) struct GraphBuilder {
     pub stores: Vec<StoreSpec>,
     /// Errors found while the DSL was used; `build()` reports the first.
     pub errors: Vec<crate::TopologyError>,
+    /// Nodes whose input topics must have equal partition counts (the inputs of a join).
+    pub copartitioned: Vec<Vec<usize>>,
 }
 
 /// Builds a topology with the DSL. Cheap to clone: clones share the graph under construction.
@@ -238,6 +240,12 @@ impl TopologyBuilder {
         self.inner.borrow_mut().errors.push(e);
     }
 
+    /// Requires the source topics upstream of `nodes` (the inputs of a join) to have equal
+    /// partition counts; checked when the topology is planned against a broker.
+    pub(crate) fn require_copartitioned(&self, nodes: &[usize]) {
+        self.inner.borrow_mut().copartitioned.push(nodes.to_vec());
+    }
+
     /// Validates the graph and returns the topology, or a typed error.
     ///
     /// ```
@@ -253,6 +261,8 @@ impl TopologyBuilder {
     /// ```
     pub fn build(self) -> Result<Topology> {
         let g = std::mem::take(&mut *self.inner.borrow_mut());
-        Topology::new(g.nodes, g.stores, g.errors)
+        let mut topology = Topology::new(g.nodes, g.stores, g.errors)?;
+        topology.copartitioned = g.copartitioned;
+        Ok(topology)
     }
 }

@@ -5,6 +5,7 @@ pub(crate) mod grouped;
 mod source_sink;
 pub(crate) mod stream;
 mod stream_flow;
+mod stream_join;
 mod stream_keyed;
 mod stream_out;
 pub(crate) mod table;

@@ -1,5 +1,5 @@
-//! `Stream<K, V>`: grouping for aggregations (repartitioning when the key changed) and
-//! joins with tables.
+//! `Stream<K, V>`: grouping for aggregations and joins with tables, both repartitioning first
+//! when the key changed.
 
 use super::builder::{Sink, Source};
 use super::grouped::Grouped;
@@ -121,7 +121,10 @@ impl<K: Data, V: Data> Stream<K, V> {
         &self,
         table: &Table<K, VT>,
         joiner: impl Fn(&V, &VT) -> VR + Send + Sync + 'static,
-    ) -> Stream<K, VR> {
+    ) -> Stream<K, VR>
+    where
+        K: Key,
+    {
         self.join_with(
             table,
             "JOIN",
@@ -154,7 +157,10 @@ impl<K: Data, V: Data> Stream<K, V> {
         &self,
         table: &Table<K, VT>,
         joiner: impl Fn(&V, Option<&VT>) -> VR + Send + Sync + 'static,
-    ) -> Stream<K, VR> {
+    ) -> Stream<K, VR>
+    where
+        K: Key,
+    {
         self.join_with(
             table,
             "LEFT-JOIN",
@@ -167,7 +173,10 @@ impl<K: Data, V: Data> Stream<K, V> {
         table: &Table<K, VT>,
         operator: &'static str,
         joiner: crate::ops::join::Joiner<K, V, VT, VR>,
-    ) -> Stream<K, VR> {
+    ) -> Stream<K, VR>
+    where
+        K: Key,
+    {
         let Some(store) = table.store.clone() else {
             self.builder.defer_error(crate::TopologyError::config(
                 operator,
@@ -175,8 +184,9 @@ impl<K: Data, V: Data> Stream<K, V> {
             ));
             return self.child(self.node, self.key_changed);
         };
+        let stream = self.repartitioned_for_join(&self.builder.auto_name(operator));
         let stores = [store.as_str()];
-        let mut at = self.attach(operator, false);
+        let mut at = stream.attach(operator, false);
         at.stores = &stores;
         let store_name = store.clone();
         let node = self
@@ -186,7 +196,9 @@ impl<K: Data, V: Data> Stream<K, V> {
                 joiner: joiner.clone(),
                 store: None,
             });
-        self.child(node, self.key_changed)
+        self.builder
+            .require_copartitioned(&[stream.node, table.node]);
+        self.child(node, false)
     }
 
     /// Writes the stream to an internal topic and reads it back, so records with equal keys

@@ -12,6 +12,7 @@ pub(crate) mod peek;
 pub(crate) mod session_aggregate;
 pub(crate) mod sink;
 pub(crate) mod sliding_aggregate;
+pub(crate) mod stream_join;
 pub(crate) mod table_source;
 pub(crate) mod window_aggregate;
 pub(crate) mod window_core;
