@@ -141,8 +141,12 @@ impl<K: Key, V: Data> Stream<K, V> {
         joiner: PairJoiner<V, V2, VR>,
     ) -> Stream<K, VR> {
         let name = self.builder.auto_name(operator);
-        let left = self.repartitioned_for_join(&format!("{name}-left"));
-        let right = other.repartitioned_for_join(&format!("{name}-right"));
+        let (left_partner, right_partner) = (
+            (!other.key_changed).then_some(other.node),
+            (!self.key_changed).then_some(self.node),
+        );
+        let left = self.repartitioned_for_join(&format!("{name}-left"), left_partner);
+        let right = other.repartitioned_for_join(&format!("{name}-right"), right_partner);
         let spec = Arc::new(JoinSpec {
             windows,
             left_outer,
@@ -178,12 +182,18 @@ impl<K: Key, V: Data> Stream<K, V> {
     }
 
     /// This stream, or when its key changed, the stream read back from a repartition topic
-    /// `<name>-repartition`, so that records with equal keys meet in one task.
-    pub(super) fn repartitioned_for_join(&self, name: &str) -> Stream<K, V> {
-        if self.key_changed {
-            self.repartition(name)
-        } else {
-            self.clone()
+    /// `<name>-repartition`, so that records with equal keys meet in one task. The topic's keys
+    /// are written with the key serde of the topic read upstream of `partner` (the other input
+    /// of the join, given when its key was not changed): equal keys then have equal bytes,
+    /// hence equal partitions, on both sides.
+    pub(super) fn repartitioned_for_join(&self, name: &str, partner: Option<usize>) -> Stream<K, V> {
+        if !self.key_changed {
+            return self.clone();
+        }
+        let partner_serde = partner.and_then(|p| self.builder.upstream_key_serde::<K>(p));
+        match partner_serde {
+            Some(serde) => self.repartition_with(name, serde),
+            None => self.repartition(name),
         }
     }
 

@@ -7,7 +7,7 @@ use super::stream::Stream;
 use super::table::Table;
 use crate::data::{Data, Key};
 use crate::ops::join::StreamTableJoin;
-use crate::serde::BincodeSerde;
+use crate::serde::{BincodeSerde, Serde};
 use crate::time::TimestampExtractor;
 use std::sync::Arc;
 
@@ -184,7 +184,7 @@ impl<K: Data, V: Data> Stream<K, V> {
             ));
             return self.child(self.node, self.key_changed);
         };
-        let stream = self.repartitioned_for_join(&self.builder.auto_name(operator));
+        let stream = self.repartitioned_for_join(&self.builder.auto_name(operator), Some(table.node));
         let stores = [store.as_str()];
         let mut at = stream.attach(operator, false);
         at.stores = &stores;
@@ -207,21 +207,25 @@ impl<K: Data, V: Data> Stream<K, V> {
     where
         K: Key,
     {
+        self.repartition_with(name, Arc::new(BincodeSerde::<K>::new()))
+    }
+
+    /// Like `repartition`, with keys written by `key_serde`: the partition of a record then
+    /// follows from the same bytes as in a topic written with that serde.
+    pub(crate) fn repartition_with(&self, name: &str, key_serde: Arc<dyn Serde<K>>) -> Stream<K, V>
+    where
+        K: Key,
+    {
         let topic = format!("{name}-repartition");
-        let sink = Sink::topic(
-            topic.clone(),
-            BincodeSerde::<K>::new(),
-            BincodeSerde::<V>::new(),
-        )
-        .named(format!("{topic}-sink"));
+        let mut sink = Sink::topic(topic.clone(), BincodeSerde::<K>::new(), BincodeSerde::<V>::new())
+            .named(format!("{topic}-sink"));
+        sink.key_serde = key_serde.clone();
         self.add_sink(sink, true);
-        let source = Source::topic(
-            topic.clone(),
-            BincodeSerde::<K>::new(),
-            BincodeSerde::<V>::new(),
-        )
-        .timestamps(TimestampExtractor::RecordTime)
-        .named(format!("{topic}-source"));
+        let mut source =
+            Source::topic(topic.clone(), BincodeSerde::<K>::new(), BincodeSerde::<V>::new())
+                .timestamps(TimestampExtractor::RecordTime)
+                .named(format!("{topic}-source"));
+        source.key_serde = key_serde;
         let node = self.builder.add_source(source, true);
         self.child(node, false)
     }

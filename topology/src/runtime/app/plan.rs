@@ -23,6 +23,46 @@ pub(crate) struct Plan {
     pub dead_letter: Option<Arc<dyn SinkConnector>>,
 }
 
+impl Plan {
+    /// The sub-topologies in an order where each comes after those writing the internal
+    /// topics it reads (a table declared before the stream that joins it puts the join's
+    /// sub-topology first in `describe()` order, before the one writing its repartition
+    /// topic); the rest keep their order.
+    pub fn writers_first(&self, topology: &Topology) -> Vec<usize> {
+        let reads = |i: usize| -> Vec<&str> {
+            topology.subtopologies[i]
+                .nodes
+                .iter()
+                .filter_map(|&n| match &topology.nodes[n].role {
+                    NodeRole::Source {
+                        endpoint: Endpoint::Topic(t),
+                        internal: true,
+                        ..
+                    } => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut order: Vec<usize> = Vec::with_capacity(self.subs.len());
+        while order.len() < self.subs.len() {
+            let ready = (0..self.subs.len()).filter(|i| !order.contains(i)).find(|&i| {
+                reads(i).iter().all(|t| {
+                    (0..self.subs.len())
+                        .filter(|w| *w != i && !order.contains(w))
+                        .all(|w| !self.subs[w].internal_outputs.iter().any(|o| o == t))
+                })
+            });
+            // A cycle (not built by the DSL) keeps the remaining order.
+            let next = ready.or_else(|| (0..self.subs.len()).find(|i| !order.contains(i)));
+            match next {
+                Some(i) => order.push(i),
+                None => break,
+            }
+        }
+        order
+    }
+}
+
 /// Resolves every source and sink of `topology` against `broker`, creating internal topics
 /// (with the partition count of the sub-topology writing them) and the dead-letter topic.
 pub(crate) async fn plan(
