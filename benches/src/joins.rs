@@ -49,14 +49,19 @@ fn key_of(i: u64, keys: u64) -> u64 {
 /// Writes `(key, value, time)` records to a fresh one-partition `topic`, then closes it.
 fn load(broker: &MemoryBroker, topic: &str, records: impl Iterator<Item = (u64, u64, i64)>) -> Result<()> {
     let serde = BincodeSerde::<u64>::new();
+    let encode = |n: &u64| {
+        serde
+            .serialize(n)
+            .map_err(|e| TopologyError::process("bench-load", e))
+    };
     broker.create_topic(topic, 1);
     let mut batch = Vec::new();
     for (k, v, t) in records {
-        let key = serde.serialize(&k)?;
+        let key = encode(&k)?;
         batch.push(OutRecord {
             partition: kafka_partition(Some(&key), 1),
             key: Some(key),
-            value: Some(serde.serialize(&v)?),
+            value: Some(encode(&v)?),
             timestamp: t,
             headers: Vec::new(),
         });
