@@ -76,10 +76,16 @@ fn inner_left_and_outer_follow_kafka_streams_semantics() {
     left.pipe(s("b"), 3, 120).unwrap();
     right.pipe(s("c"), 4, 121).unwrap(); // never matched
     left.pipe(s("a"), 6, 111).unwrap(); // 111 + 5 < 121: late, dropped (it would join 2)
-    // b and c are not emitted before their windows close.
-    assert_eq!(read(&driver, "outer"), [o("a", "1+2", 108), o("a", "5+2", 108)]);
+                                        // b and c are not emitted before their windows close.
+    assert_eq!(
+        read(&driver, "outer"),
+        [o("a", "1+2", 108), o("a", "5+2", 108)]
+    );
     left.pipe(s("z"), 7, 200).unwrap(); // closes b and c
-    assert_eq!(read(&driver, "inner"), [o("a", "1+2", 108), o("a", "5+2", 108)]);
+    assert_eq!(
+        read(&driver, "inner"),
+        [o("a", "1+2", 108), o("a", "5+2", 108)]
+    );
     assert_eq!(
         read(&driver, "left-out"),
         [o("a", "1+2", 108), o("a", "5+2", 108), o("b", "3+_", 120)]
@@ -110,7 +116,11 @@ fn describe_shows_the_join_nodes_and_stores() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
     assert_eq!(topology.store_names().len(), 6);
-    assert_eq!(topology.subtopologies().len(), 1, "both inputs and all joins in one task");
+    assert_eq!(
+        topology.subtopologies().len(),
+        1,
+        "both inputs and all joins in one task"
+    );
 }
 
 /// Views re-keyed by page joined with page titles (a table) and with clicks re-keyed by page.
@@ -130,7 +140,9 @@ fn rekeyed_topology() -> Topology {
     // every input) the order it sees them in depends on fetch timing: grace covers it.
     let windows = JoinWindows::of(Duration::from_secs(1)).grace(Duration::from_secs(10));
     views
-        .join_stream(&clicks, windows, |page, user| format!("{user} clicked {page}"))
+        .join_stream(&clicks, windows, |page, user| {
+            format!("{user} clicked {page}")
+        })
         .to(text_out("clicked"));
     b.build().unwrap()
 }
@@ -160,7 +172,9 @@ fn a_rekeyed_stream_is_repartitioned_before_a_join() {
     for (i, user) in ["ann", "bob", "cid", "dan", "eve"].iter().enumerate() {
         let page = ["home", "cart", "pay", "help"][i % 4];
         views.pipe(s(user), s(page), 100 + i as i64).unwrap();
-        clicks.pipe(format!("{user}2"), s(page), 200 + i as i64).unwrap();
+        clicks
+            .pipe(format!("{user}2"), s(page), 200 + i as i64)
+            .unwrap();
     }
     let titled = read(&driver, "titled");
     assert_eq!(titled.len(), 5, "{titled:?}");
@@ -205,14 +219,21 @@ async fn inputs_with_different_partition_counts_are_refused_naming_both_topics()
     let broker = MemoryBroker::new(1);
     broker.create_topic("titles", 3);
     broker.create_topic("views", 2);
-    let streams = Streams::new(table_join(false), Arc::new(broker), StreamsConfig::new("app"));
+    let streams = Streams::new(
+        table_join(false),
+        Arc::new(broker),
+        StreamsConfig::new("app"),
+    );
     let err = streams.run().await.err().expect("planning must fail");
     assert!(
         matches!(&err, TopologyError::NotCopartitioned { .. }),
         "unexpected error: {err}"
     );
     let text = err.to_string();
-    assert!(text.contains("`titles` has 3") && text.contains("`views` has 2"), "{text}");
+    assert!(
+        text.contains("`titles` has 3") && text.contains("`views` has 2"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,12 +241,21 @@ async fn a_repartition_takes_the_partition_count_of_the_table_it_joins() {
     let broker = MemoryBroker::new(1);
     broker.create_topic("titles", 3);
     broker.create_topic("views", 2);
-    produce(&broker, "titles", 3, &[("home", "Home", 0), ("cart", "Cart", 1)]);
+    produce(
+        &broker,
+        "titles",
+        3,
+        &[("home", "Home", 0), ("cart", "Cart", 1)],
+    );
     produce(
         &broker,
         "views",
         2,
-        &[("home", "ann", 10), ("cart", "bob", 11), ("help", "cid", 12)],
+        &[
+            ("home", "ann", 10),
+            ("cart", "bob", 11),
+            ("help", "cid", 12),
+        ],
     );
     let streams = Streams::new(
         table_join(true),
@@ -238,9 +268,14 @@ async fn a_repartition_takes_the_partition_count_of_the_table_it_joins() {
         .into_iter()
         .find(|t| t.ends_with("-repartition"))
         .expect("a repartition topic");
-    let counts: Vec<usize> = (0..4).map(|p| broker.records(&repartition, p).len()).collect();
+    let counts: Vec<usize> = (0..4)
+        .map(|p| broker.records(&repartition, p).len())
+        .collect();
     assert_eq!(counts.iter().sum::<usize>(), 3);
-    assert_eq!(counts[3], 0, "the repartition topic has the table's 3 partitions");
+    assert_eq!(
+        counts[3], 0,
+        "the repartition topic has the table's 3 partitions"
+    );
     let mut read: Vec<String> = (0..3)
         .flat_map(|p| broker.records("read", p))
         .map(|r| String::from_utf8(r.value.unwrap_or_default().to_vec()).unwrap())
@@ -302,7 +337,8 @@ fn reference(spec: Spec, partitions: u32, input: &[In], ended: bool) -> [Vec<Out
         accepted.push((r, p));
     }
     let (mut inner, mut left, mut outer) = (Vec::new(), Vec::new(), Vec::new());
-    let joins = |l: &In, r: &In| l.key == r.key && (-spec.before..=spec.after).contains(&(r.t - l.t));
+    let joins =
+        |l: &In, r: &In| l.key == r.key && (-spec.before..=spec.after).contains(&(r.t - l.t));
     for (l, _) in accepted.iter().filter(|(r, _)| r.left) {
         for (r, _) in accepted.iter().filter(|(r, _)| !r.left) {
             if joins(l, r) {
@@ -385,8 +421,9 @@ fn randomized_joins_match_the_reference() {
             driver.end_input().unwrap();
         }
         let [inner, left_out, outer] = reference(spec, partitions, &input, ended);
-        let context =
-            format!("case {case}: {spec:?}, {partitions} partitions, ended {ended}, input {input:?}");
+        let context = format!(
+            "case {case}: {spec:?}, {partitions} partitions, ended {ended}, input {input:?}"
+        );
         assert_eq!(read(&driver, "inner"), inner, "inner join, {context}");
         assert_eq!(read(&driver, "left-out"), left_out, "left join, {context}");
         assert_eq!(read(&driver, "outer"), outer, "outer join, {context}");

@@ -47,7 +47,11 @@ fn key_of(i: u64, keys: u64) -> u64 {
 }
 
 /// Writes `(key, value, time)` records to a fresh one-partition `topic`, then closes it.
-fn load(broker: &MemoryBroker, topic: &str, records: impl Iterator<Item = (u64, u64, i64)>) -> Result<()> {
+fn load(
+    broker: &MemoryBroker,
+    topic: &str,
+    records: impl Iterator<Item = (u64, u64, i64)>,
+) -> Result<()> {
     let serde = BincodeSerde::<u64>::new();
     let encode = |n: &u64| {
         serde
@@ -75,12 +79,21 @@ fn load(broker: &MemoryBroker, topic: &str, records: impl Iterator<Item = (u64, 
 }
 
 fn source(topic: &str) -> Source<u64, u64> {
-    Source::topic(topic, BincodeSerde::<u64>::new(), BincodeSerde::<u64>::new())
+    Source::topic(
+        topic,
+        BincodeSerde::<u64>::new(),
+        BincodeSerde::<u64>::new(),
+    )
 }
 
 /// Runs `topology` over `broker` with the store of `options`; returns the run's seconds and
 /// how many records it processed.
-fn run(topology: Topology, broker: MemoryBroker, app: &str, options: &JoinOptions) -> Result<(f64, u64)> {
+fn run(
+    topology: Topology,
+    broker: MemoryBroker,
+    app: &str,
+    options: &JoinOptions,
+) -> Result<(f64, u64)> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -106,7 +119,13 @@ fn run(topology: Topology, broker: MemoryBroker, app: &str, options: &JoinOption
     Ok((seconds, metrics.processed))
 }
 
-fn bench_line(case: &str, records: u64, seconds: f64, extra: String, options: &JoinOptions) -> String {
+fn bench_line(
+    case: &str,
+    records: u64,
+    seconds: f64,
+    extra: String,
+    options: &JoinOptions,
+) -> String {
     let store = match options.store {
         StoreKind::Memory => "memory",
         StoreKind::Sled => "sled",
@@ -124,7 +143,11 @@ pub fn stream_table(options: &JoinOptions) -> Result<String> {
     let keys = options.keys;
     let broker = MemoryBroker::new(1);
     load(&broker, "prices", (0..keys).map(|k| (k, k % 97 + 1, 0)))?;
-    load(&broker, "orders", (0..n).map(|i| (key_of(i, keys), i % 10 + 1, 1 + i as i64)))?;
+    load(
+        &broker,
+        "orders",
+        (0..n).map(|i| (key_of(i, keys), i % 10 + 1, 1 + i as i64)),
+    )?;
     let builder = TopologyBuilder::new();
     let prices = builder.table(source("prices"), "prices");
     let joined = Arc::new(AtomicU64::new(0));
@@ -136,7 +159,10 @@ pub fn stream_table(options: &JoinOptions) -> Result<String> {
     let (seconds, processed) = run(builder.build()?, broker, "bench-stream-table-join", options)?;
     let joined = joined.load(Ordering::Relaxed);
     if joined != n {
-        return Err(TopologyError::process("bench", format!("{joined} of {n} records joined")));
+        return Err(TopologyError::process(
+            "bench",
+            format!("{joined} of {n} records joined"),
+        ));
     }
     let extra = format!(" table_keys={keys} processed={processed} joined={joined}");
     Ok(bench_line("stream-table-join", n, seconds, extra, options))
@@ -147,8 +173,16 @@ pub fn stream_stream(options: &JoinOptions) -> Result<String> {
     let n = options.records.unwrap_or(1_000_000);
     let keys = options.keys;
     let broker = MemoryBroker::new(1);
-    load(&broker, "views", (0..n).map(|i| (key_of(i, keys), i, i as i64)))?;
-    load(&broker, "clicks", (0..n).map(|i| (key_of(i ^ 0x5555, keys), i, i as i64)))?;
+    load(
+        &broker,
+        "views",
+        (0..n).map(|i| (key_of(i, keys), i, i as i64)),
+    )?;
+    load(
+        &broker,
+        "clicks",
+        (0..n).map(|i| (key_of(i ^ 0x5555, keys), i, i as i64)),
+    )?;
     let builder = TopologyBuilder::new();
     let clicks = builder.stream(source("clicks"));
     let joined = Arc::new(AtomicU64::new(0));
@@ -156,13 +190,26 @@ pub fn stream_stream(options: &JoinOptions) -> Result<String> {
     let window = JoinWindows::of(Duration::from_secs(options.window_secs));
     builder
         .stream(source("views"))
-        .left_join_stream(&clicks, window, |view, click| view ^ click.copied().unwrap_or(0))
+        .left_join_stream(&clicks, window, |view, click| {
+            view ^ click.copied().unwrap_or(0)
+        })
         .sink("count", move || Count(sink.clone()));
-    let (seconds, processed) = run(builder.build()?, broker, "bench-stream-stream-join", options)?;
+    let (seconds, processed) = run(
+        builder.build()?,
+        broker,
+        "bench-stream-stream-join",
+        options,
+    )?;
     let extra = format!(
         " window_secs={} keys={keys} processed={processed} results={}",
         options.window_secs,
         joined.load(Ordering::Relaxed)
     );
-    Ok(bench_line("stream-stream-join", 2 * n, seconds, extra, options))
+    Ok(bench_line(
+        "stream-stream-join",
+        2 * n,
+        seconds,
+        extra,
+        options,
+    ))
 }

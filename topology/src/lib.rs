@@ -69,11 +69,11 @@ pub use windows::{
 /// Everything a topology author usually needs.
 pub mod prelude {
     pub use crate::{
-        BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JoinWindows, JsonSerde,
-        KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext, ProcessorContextExt,
-        PunctuationType, Record, RecordSink, Serde, SessionWindows, SharedSink, Sink,
-        SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde, Table,
-        TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Window,
+        BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JoinWindows,
+        JsonSerde, KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext,
+        ProcessorContextExt, PunctuationType, Record, RecordSink, Serde, SessionWindows,
+        SharedSink, Sink, SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde,
+        Table, TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Window,
         WindowStoreHandle, Windowed,
     };
 }

@@ -157,10 +157,16 @@ impl<K: Key, V: Data> Stream<K, V> {
         let span = windows.before_ms().saturating_add(windows.after_ms());
         let retention = span.saturating_add(windows.grace_ms());
         let size = span.saturating_add(1);
-        self.builder
-            .add_store(StoreSpec::window::<K, Slot<V>>(&spec.left_store, size, retention));
-        self.builder
-            .add_store(StoreSpec::window::<K, Slot<V2>>(&spec.right_store, size, retention));
+        self.builder.add_store(StoreSpec::window::<K, Slot<V>>(
+            &spec.left_store,
+            size,
+            retention,
+        ));
+        self.builder.add_store(StoreSpec::window::<K, Slot<V2>>(
+            &spec.right_store,
+            size,
+            retention,
+        ));
         let left_tag: MapValuesFn<K, V, Side<V, V2>> = Arc::new(|_, v| Side::Left(v));
         let right_tag: MapValuesFn<K, V2, Side<V, V2>> = Arc::new(|_, v| Side::Right(v));
         let tagged_left = left.tag_for_join("JOIN-LEFT-SIDE", left_tag);
@@ -186,7 +192,11 @@ impl<K: Key, V: Data> Stream<K, V> {
     /// are written with the key serde of the topic read upstream of `partner` (the other input
     /// of the join, given when its key was not changed): equal keys then have equal bytes,
     /// hence equal partitions, on both sides.
-    pub(super) fn repartitioned_for_join(&self, name: &str, partner: Option<usize>) -> Stream<K, V> {
+    pub(super) fn repartitioned_for_join(
+        &self,
+        name: &str,
+        partner: Option<usize>,
+    ) -> Stream<K, V> {
         if !self.key_changed {
             return self.clone();
         }

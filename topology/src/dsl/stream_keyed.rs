@@ -184,7 +184,8 @@ impl<K: Data, V: Data> Stream<K, V> {
             ));
             return self.child(self.node, self.key_changed);
         };
-        let stream = self.repartitioned_for_join(&self.builder.auto_name(operator), Some(table.node));
+        let stream =
+            self.repartitioned_for_join(&self.builder.auto_name(operator), Some(table.node));
         let stores = [store.as_str()];
         let mut at = stream.attach(operator, false);
         at.stores = &stores;
@@ -217,14 +218,21 @@ impl<K: Data, V: Data> Stream<K, V> {
         K: Key,
     {
         let topic = format!("{name}-repartition");
-        let mut sink = Sink::topic(topic.clone(), BincodeSerde::<K>::new(), BincodeSerde::<V>::new())
-            .named(format!("{topic}-sink"));
+        let mut sink = Sink::topic(
+            topic.clone(),
+            BincodeSerde::<K>::new(),
+            BincodeSerde::<V>::new(),
+        )
+        .named(format!("{topic}-sink"));
         sink.key_serde = key_serde.clone();
         self.add_sink(sink, true);
-        let mut source =
-            Source::topic(topic.clone(), BincodeSerde::<K>::new(), BincodeSerde::<V>::new())
-                .timestamps(TimestampExtractor::RecordTime)
-                .named(format!("{topic}-source"));
+        let mut source = Source::topic(
+            topic.clone(),
+            BincodeSerde::<K>::new(),
+            BincodeSerde::<V>::new(),
+        )
+        .timestamps(TimestampExtractor::RecordTime)
+        .named(format!("{topic}-source"));
         source.key_serde = key_serde;
         let node = self.builder.add_source(source, true);
         self.child(node, false)

@@ -80,7 +80,11 @@ struct Buffer<K, V> {
 type Closed<K, V> = (Timestamp, K, Vec<V>);
 
 impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
-    fn open(store: WindowStoreHandle<K, Slot<V>>, outer: bool, open_from: Timestamp) -> Result<Self> {
+    fn open(
+        store: WindowStoreHandle<K, Slot<V>>,
+        outer: bool,
+        open_from: Timestamp,
+    ) -> Result<Self> {
         let mut unmatched = BTreeSet::new();
         if outer {
             for (key, t, slot) in store.lock().fetch_all(open_from, Timestamp::MAX)? {
@@ -114,7 +118,11 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
     }
 
     /// The slots of `key` with times in `[from, to]`, now marked matched.
-    fn partners(&mut self, key: &K, (from, to): (Timestamp, Timestamp)) -> Result<Vec<(Timestamp, Slot<V>)>> {
+    fn partners(
+        &mut self,
+        key: &K,
+        (from, to): (Timestamp, Timestamp),
+    ) -> Result<Vec<(Timestamp, Slot<V>)>> {
         let mut store = self.store.lock();
         let found = store.fetch(key, from, to)?;
         if self.outer {
@@ -200,7 +208,10 @@ where
     fn close_windows(&mut self, ctx: &mut dyn ProcessorContext<K, VR>) -> Result<()> {
         let w = self.spec.windows;
         let Some(state) = self.state.as_mut() else {
-            return Err(TopologyError::process(ctx.node_name(), "join used before init"));
+            return Err(TopologyError::process(
+                ctx.node_name(),
+                "join used before init",
+            ));
         };
         let st = state.observed;
         let left = state.left.take_closed(w.left_closed_before(st))?;
@@ -302,7 +313,10 @@ where
         let w = self.spec.windows;
         let t = record.timestamp();
         let Some(state) = self.state.as_mut() else {
-            return Err(TopologyError::process(ctx.node_name(), "join used before init"));
+            return Err(TopologyError::process(
+                ctx.node_name(),
+                "join used before init",
+            ));
         };
         if w.late(t, state.observed) {
             ctx.record_late();
@@ -311,7 +325,10 @@ where
         state.observed = state.observed.max(t);
         self.close_windows(ctx)?;
         let Some(state) = self.state.as_mut() else {
-            return Err(TopologyError::process(ctx.node_name(), "join used before init"));
+            return Err(TopologyError::process(
+                ctx.node_name(),
+                "join used before init",
+            ));
         };
         let (side, rest) = record.take_value();
         let key = rest.key().clone();
@@ -321,7 +338,14 @@ where
                 let partners = state.right.partners(&key, w.right_range(t))?;
                 for (u, slot) in &partners {
                     for other in &slot.values {
-                        forward(joiner, Pair::Both(&v, other), &key, t.max(*u), Some(&rest), ctx)?;
+                        forward(
+                            joiner,
+                            Pair::Both(&v, other),
+                            &key,
+                            t.max(*u),
+                            Some(&rest),
+                            ctx,
+                        )?;
                     }
                 }
                 state.left.buffer(&key, t, v, !partners.is_empty())
@@ -330,7 +354,14 @@ where
                 let partners = state.left.partners(&key, w.left_range(t))?;
                 for (u, slot) in &partners {
                     for other in &slot.values {
-                        forward(joiner, Pair::Both(other, &v), &key, t.max(*u), Some(&rest), ctx)?;
+                        forward(
+                            joiner,
+                            Pair::Both(other, &v),
+                            &key,
+                            t.max(*u),
+                            Some(&rest),
+                            ctx,
+                        )?;
                     }
                 }
                 state.right.buffer(&key, t, v, !partners.is_empty())
@@ -378,11 +409,13 @@ mod tests {
     }
 
     fn left(j: &mut Join, ctx: &mut Ctx, k: &str, v: i32, t: Timestamp) {
-        j.process(Record::new(k.into(), Side::Left(v), t), ctx).unwrap();
+        j.process(Record::new(k.into(), Side::Left(v), t), ctx)
+            .unwrap();
     }
 
     fn right(j: &mut Join, ctx: &mut Ctx, k: &str, v: i32, t: Timestamp) {
-        j.process(Record::new(k.into(), Side::Right(v), t), ctx).unwrap();
+        j.process(Record::new(k.into(), Side::Right(v), t), ctx)
+            .unwrap();
     }
 
     fn out(ctx: &mut Ctx) -> Vec<(String, String, Timestamp)> {
@@ -481,7 +514,9 @@ mod tests {
             left(&mut j, &mut ctx, &format!("k{}", t % 7), 1, t);
             right(&mut j, &mut ctx, &format!("k{}", t % 5), 1, t);
         }
-        let store = ctx.store::<WindowStoreHandle<String, Slot<i32>>>("l").unwrap();
+        let store = ctx
+            .store::<WindowStoreHandle<String, Slot<i32>>>("l")
+            .unwrap();
         let len = store.lock().len().unwrap();
         assert!(len <= 1_200, "the left buffer holds {len} slots");
     }

@@ -45,13 +45,15 @@ impl Plan {
         };
         let mut order: Vec<usize> = Vec::with_capacity(self.subs.len());
         while order.len() < self.subs.len() {
-            let ready = (0..self.subs.len()).filter(|i| !order.contains(i)).find(|&i| {
-                reads(i).iter().all(|t| {
-                    (0..self.subs.len())
-                        .filter(|w| *w != i && !order.contains(w))
-                        .all(|w| !self.subs[w].internal_outputs.iter().any(|o| o == t))
-                })
-            });
+            let ready = (0..self.subs.len())
+                .filter(|i| !order.contains(i))
+                .find(|&i| {
+                    reads(i).iter().all(|t| {
+                        (0..self.subs.len())
+                            .filter(|w| *w != i && !order.contains(w))
+                            .all(|w| !self.subs[w].internal_outputs.iter().any(|o| o == t))
+                    })
+                });
             // A cycle (not built by the DSL) keeps the remaining order.
             let next = ready.or_else(|| (0..self.subs.len()).find(|i| !order.contains(i)));
             match next {
