@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use weir::topology::connect::{kafka_partition, OutRecord};
 use weir::topology::prelude::*;
 use weir::topology::testing::{DriverConfig, TopologyTestDriver};
-use weir::topology::{kafka_partition, OutRecord, TopologyError};
+use weir::topology::TopologyError;
 
 fn s(v: &str) -> String {
     v.to_string()

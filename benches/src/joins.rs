@@ -10,8 +10,9 @@ use crate::windowed_accuracy::StoreKind;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use weir::topology::connect::{kafka_partition, OutRecord};
 use weir::topology::prelude::*;
-use weir::topology::{kafka_partition, JoinWindows, OutRecord, Result, TopologyError};
+use weir::topology::{JoinWindows, Result, TopologyError};
 
 /// The options of both join cases.
 #[derive(Debug, Clone, clap::Args)]
