@@ -225,7 +225,7 @@ async fn inputs_with_different_partition_counts_are_refused_naming_both_topics()
         Arc::new(broker),
         StreamsConfig::new("app"),
     );
-    let err = streams.run().await.err().expect("planning must fail");
+    let err = streams.run().await.expect_err("planning must fail");
     assert!(
         matches!(&err, TopologyError::NotCopartitioned { .. }),
         "unexpected error: {err}"
