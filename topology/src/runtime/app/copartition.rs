@@ -108,3 +108,50 @@ pub(crate) async fn check(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    /// A stream-table join; the stream re-keyed (so repartitioned) when `rekey`.
+    fn topology(rekey: bool) -> Topology {
+        let b = TopologyBuilder::new();
+        let table = b.table(Source::topic("t", StringSerde, StringSerde), "t");
+        let mut s = b.stream(Source::topic("s", StringSerde, StringSerde));
+        if rekey {
+            s = s.select_key(|k, _| k.clone());
+        }
+        s.join(&table, |a, b| format!("{a}{b}"))
+            .to(Sink::topic("out", StringSerde, StringSerde));
+        b.build().unwrap()
+    }
+
+    fn broker(t: u32, s: u32) -> Arc<dyn Broker> {
+        let b = MemoryBroker::new(1);
+        b.create_topic("t", t);
+        b.create_topic("s", s);
+        Arc::new(b)
+    }
+
+    #[tokio::test]
+    async fn unequal_counts_fail_and_equal_ones_pass() {
+        let none = HashMap::new();
+        let err = check(&topology(false), &broker(3, 2), &none)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("`s` has 2"), "{err}");
+        check(&topology(false), &broker(2, 2), &none).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_repartition_topic_takes_the_count_of_the_topic_it_joins() {
+        let topology = topology(true);
+        let counts = repartition_counts(&topology, &broker(3, 2)).await.unwrap();
+        let (topic, n) = counts.iter().next().unwrap();
+        assert!(topic.ends_with("-repartition"));
+        assert_eq!((counts.len(), *n), (1, 3));
+        check(&topology, &broker(3, 2), &counts).await.unwrap();
+    }
+}
