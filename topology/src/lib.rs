@@ -8,6 +8,7 @@
 //! - [`testing`] runs topologies and single processors without a broker.
 #![deny(missing_docs)]
 
+mod change;
 mod data;
 mod dsl;
 mod error;
@@ -24,10 +25,12 @@ mod time;
 mod validate;
 mod windows;
 
+pub use change::Change;
 pub use data::{Data, Key};
 pub use dsl::builder::{Sink, Source, TopologyBuilder};
 pub use dsl::grouped::{Grouped, Late, SessionWindowedGrouped, WindowedGrouped, Windowing};
 pub use dsl::stream::{BranchPredicate, Stream};
+pub use dsl::grouped_table::GroupedTable;
 pub use dsl::table::Table;
 pub use error::{Result, TopologyError};
 pub use graph::{SubTopology, Topology};
@@ -50,7 +53,8 @@ pub use runtime::persist::checkpoint::{
     Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints,
 };
 pub use serde::{
-    BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, SerdeError, StringSerde, UnitSerde,
+    BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Nullable, Serde, SerdeError, StringSerde,
+    UnitSerde,
 };
 pub use sink::{
     RecordSink, ReturnsResult, ReturnsSink, SharedSink, SharedSinkHandle, SinkSupplier,
@@ -67,8 +71,8 @@ pub use windows::{
 /// Everything a topology author usually needs.
 pub mod prelude {
     pub use crate::{
-        BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JsonSerde,
-        KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext, ProcessorContextExt,
+        BincodeSerde, Broker, Change, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JsonSerde,
+        KvStore, ManualClock, MemoryBroker, Nullable, Processor, ProcessorContext, ProcessorContextExt,
         PunctuationType, Record, RecordSink, Serde, SessionWindows, SharedSink, Sink,
         SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde, Table,
         TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Window,

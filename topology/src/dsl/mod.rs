@@ -2,9 +2,12 @@
 
 pub(crate) mod builder;
 pub(crate) mod grouped;
+pub(crate) mod grouped_table;
 mod source_sink;
 pub(crate) mod stream;
 mod stream_flow;
 mod stream_keyed;
 mod stream_out;
 pub(crate) mod table;
+mod table_joins;
+mod table_ops;

@@ -55,7 +55,7 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
     /// Sends raw value bytes (for testing bad input) and processes them.
     pub fn pipe_raw(&self, key: &K, value: &[u8], timestamp: Timestamp) -> Result<()> {
         let key = self.key_bytes(key)?;
-        self.append(None, key, value.to_vec(), timestamp)
+        self.append(None, key, Some(value.to_vec()), timestamp)
     }
 
     /// Sends several records in order.
@@ -85,13 +85,18 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         timestamp: Timestamp,
     ) -> Result<()> {
         let key = self.key_bytes(&key)?;
-        let value = self
-            .value_serde
-            .serialize(&value)
-            .map_err(|source| TopologyError::Serde {
-                node: self.topic.clone(),
-                source,
-            })?;
+        let value = if self.value_serde.writes_null_for(&value) {
+            None // a tombstone
+        } else {
+            Some(
+                self.value_serde
+                    .serialize(&value)
+                    .map_err(|source| TopologyError::Serde {
+                        node: self.topic.clone(),
+                        source,
+                    })?,
+            )
+        };
         self.append(partition, key, value, timestamp)
     }
 
@@ -99,7 +104,7 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         &self,
         partition: Option<u32>,
         key: Option<Vec<u8>>,
-        value: Vec<u8>,
+        value: Option<Vec<u8>>,
         timestamp: Timestamp,
     ) -> Result<()> {
         let mut core = self.core.borrow_mut();
@@ -113,7 +118,7 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
             vec![OutRecord {
                 partition,
                 key,
-                value: Some(value),
+                value,
                 timestamp,
                 headers: Vec::new(),
             }],
@@ -170,10 +175,13 @@ impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
                     .key_serde
                     .deserialize(raw.key.as_deref().unwrap_or(&[]))
                     .map_err(err)?;
-                let value = self
-                    .value_serde
-                    .deserialize(raw.value.as_deref().unwrap_or(&[]))
-                    .map_err(err)?;
+                let value = match (raw.value.as_deref(), self.value_serde.null_value()) {
+                    (None, Some(tombstone)) => tombstone,
+                    (bytes, _) => self
+                        .value_serde
+                        .deserialize(bytes.unwrap_or(&[]))
+                        .map_err(err)?,
+                };
                 out.push(
                     Record::new(key, value, raw.timestamp)
                         .with_headers(raw.headers.clone())
