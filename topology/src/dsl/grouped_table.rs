@@ -23,6 +23,15 @@ pub struct GroupedTable<K, V> {
     emit: EmitStrategy,
 }
 
+impl<K, V> Clone for GroupedTable<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            changes: self.changes.clone(),
+            emit: self.emit,
+        }
+    }
+}
+
 impl<K: Data, V: Data, L> Table<K, V, L> {
     /// Groups the rows by the key `selector` picks, with the value it picks, for the
     /// aggregations of [`GroupedTable`].
