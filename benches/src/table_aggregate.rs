@@ -107,9 +107,10 @@ pub fn run(o: &Options) -> Result<String> {
         .build()
         .map_err(|e| TopologyError::config("runtime", e))?;
     let streams = Streams::new(topology()?, Arc::new(broker), config);
-    let started = Instant::now();
+    let (started, cpu_before) = (Instant::now(), crate::cpu_secs());
     rt.block_on(streams.run())?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = crate::cpu_secs() - cpu_before;
     let mut result = BTreeMap::new();
     for (_, handle) in streams.store("per-group") {
         if let Some(store) = handle.downcast::<KvStore<u32, (u64, i64)>>() {
@@ -128,7 +129,7 @@ pub fn run(o: &Options) -> Result<String> {
     }
     let n = o.records;
     Ok(format!(
-        "BENCH case=table-aggregate records={n} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} rows={} groups={} partitions={} store={}",
+        "BENCH case=table-aggregate records={n} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} cpu_seconds={cpu_seconds:.2} rows={} groups={} partitions={} store={}",
         n as f64 / seconds,
         crate::peak_rss_mb(),
         o.rows,

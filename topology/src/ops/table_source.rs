@@ -36,11 +36,7 @@ pub(crate) fn apply_row<K: Clone + 'static, V: Clone + 'static>(
 ) -> Result<Option<V>> {
     let mut s = store.lock();
     Ok(match new {
-        Some(v) => {
-            let old = s.get(key)?;
-            s.put(key.clone(), v.clone())?;
-            old
-        }
+        Some(v) => s.replace(key.clone(), v.clone())?,
         None => s.delete(key)?,
     })
 }
