@@ -73,7 +73,13 @@ async fn a_table_topology_gives_the_same_tables_over_kafka_and_over_the_driver()
         return;
     }
     let updates = updates();
-    let (expected_counts, expected_c0) = on_the_driver(&updates);
+    // The driver runs its own runtime: on a thread of its own, outside this test's.
+    let (expected_counts, expected_c0) = std::thread::spawn({
+        let updates = updates.clone();
+        move || on_the_driver(&updates)
+    })
+    .join()
+    .unwrap();
     assert!(expected_counts.values().any(|n| *n > 0));
 
     let b = connect(&kafka_support::brokers_env().unwrap()).await;

@@ -53,6 +53,9 @@ impl Clock for ManualClock {
 /// Reads the event time (ms) from a value; `None` marks it invalid.
 pub type FieldTimestamp<V> = Arc<dyn Fn(&V) -> Option<Timestamp> + Send + Sync>;
 
+/// A field's time (`Some`), or `None` for the record's own time (the outer option).
+type FieldOrRecord<V> = Arc<dyn Fn(&V) -> Option<Option<Timestamp>> + Send + Sync>;
+
 /// How a source assigns event time to its records.
 #[non_exhaustive]
 pub enum TimestampExtractor<V> {
@@ -65,7 +68,7 @@ pub enum TimestampExtractor<V> {
     /// A field of the value when there is one (`Some` from the closure), else the record's own
     /// time: how a table source times tombstones under a field extractor.
     #[doc(hidden)]
-    FieldOrRecordTime(Arc<dyn Fn(&V) -> Option<Option<Timestamp>> + Send + Sync>),
+    FieldOrRecordTime(FieldOrRecord<V>),
 }
 
 impl<V> TimestampExtractor<V> {
