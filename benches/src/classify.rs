@@ -27,13 +27,13 @@ fn prepare(data: &Path) -> Result<std::path::PathBuf> {
         .map_err(|e| TopologyError::connector(data.display().to_string(), e))?;
     let path =
         std::env::temp_dir().join(format!("weir-bench-flights-{}.jsonl", std::process::id()));
-    let io = |e: &dyn std::fmt::Display| TopologyError::connector(path.display().to_string(), e);
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| io(&e))?);
+    let io = |e: weir::topology::BoxError| TopologyError::connector(path.display().to_string(), e);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(|e| io(e.into()))?);
     for f in &flights {
-        serde_json::to_writer(&mut out, f).map_err(|e| io(&e))?;
-        std::io::Write::write_all(&mut out, b"\n").map_err(|e| io(&e))?;
+        serde_json::to_writer(&mut out, f).map_err(|e| io(e.into()))?;
+        std::io::Write::write_all(&mut out, b"\n").map_err(|e| io(e.into()))?;
     }
-    std::io::Write::flush(&mut out).map_err(|e| io(&e))?;
+    std::io::Write::flush(&mut out).map_err(|e| io(e.into()))?;
     Ok(path)
 }
 

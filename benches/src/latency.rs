@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir::processors::{KafkaBroker, KafkaConfig};
 use weir::topology::prelude::*;
-use weir::topology::{kafka_partition, OutRecord, Result, Shutdown, StartFrom, TopologyError};
+use weir::topology::{
+    connect::kafka_partition, connect::OutRecord, connect::StartFrom, Result, Shutdown,
+    TopologyError,
+};
 
 /// An input record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -236,10 +239,10 @@ pub async fn run(o: &Options) -> Result<String> {
     streams.shutdown_handle().trigger();
     for c in consumers {
         c.await
-            .map_err(|e| TopologyError::process("consumer", e.to_string()))??;
+            .map_err(|e| TopologyError::process("consumer", e))??;
     }
     app.await
-        .map_err(|e| TopologyError::process("streams", e.to_string()))??;
+        .map_err(|e| TopologyError::process("streams", e))??;
 
     producer.delete_topic(&input).await?;
     producer.delete_topic(&output).await?;

@@ -4,6 +4,9 @@
 use weir_topology::TopologyError;
 
 /// A file connector error with the path.
-pub(crate) fn file_error(path: &std::path::Path, e: impl std::fmt::Display) -> TopologyError {
+pub(crate) fn file_error(
+    path: &std::path::Path,
+    e: impl Into<weir_topology::BoxError>,
+) -> TopologyError {
     TopologyError::connector(path.display().to_string(), e)
 }

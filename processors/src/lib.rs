@@ -29,7 +29,7 @@ pub use kafka::{
     SecurityProtocol, SinkCompression,
 };
 #[cfg(feature = "charts")]
-pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel};
+pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel, PanelKind, Point};
 pub use sinks::console::ConsoleSink;
 #[cfg(feature = "charts")]
 pub use sinks::dashboard::{Dashboard, DashboardChart, DashboardConfig, DashboardServer};

@@ -33,7 +33,7 @@ impl<V: Send + 'static, O: Send + 'static> PredictWorker<V, O> {
                     }
                 }
             })
-            .map_err(|e| TopologyError::config("inference thread", e))?;
+            .map_err(|e| TopologyError::start("the inference thread", e))?;
         Ok(Self { requests, results })
     }
 

@@ -7,20 +7,22 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum StateError {
     /// A value or key could not be encoded or decoded.
-    #[error("store `{store}`: cannot encode or decode: {reason}")]
+    #[error("store `{store}`: cannot encode or decode: {source}")]
     Codec {
         /// The store's name.
         store: String,
         /// What the codec said.
-        reason: String,
+        #[source]
+        source: BoxError,
     },
     /// The storage engine below the store failed (disk, sled, ...).
-    #[error("store `{store}`: storage failed: {reason}")]
+    #[error("store `{store}`: storage failed: {source}")]
     Storage {
         /// The store's name.
         store: String,
         /// What the engine said.
-        reason: String,
+        #[source]
+        source: BoxError,
     },
     /// A state directory was written by a different topology or store layout.
     #[error("store `{store}`: incompatible state: {reason}")]
@@ -39,6 +41,10 @@ pub enum StateError {
         reason: String,
     },
 }
+
+/// The cause of an error, kept whole (its own `source()` chain included): any error, or a
+/// message (`String` and `&str` convert into it).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Short for `Result<T, StateError>`.
 pub type StateResult<T> = Result<T, StateError>;

@@ -19,7 +19,7 @@ mod window;
 
 pub use backend::{StoreBackend, StoreKey, StoreValue};
 pub use commit::{StagedStore, StagedWrites};
-pub use error::{StateError, StateResult};
+pub use error::{BoxError, StateError, StateResult};
 pub use kv::KeyValueStore;
 pub use session::SessionStore;
 pub use window::{Timestamp, Window, WindowStore};

@@ -2,6 +2,7 @@
 
 use crate::serde::SerdeError;
 use thiserror::Error;
+pub use weir_state::BoxError;
 use weir_state::StateError;
 
 /// What can go wrong while building or running a topology.
@@ -88,23 +89,25 @@ pub enum TopologyError {
         reason: String,
     },
     /// A user processor failed.
-    #[error("node `{node}` failed: {reason}")]
+    #[error("node `{node}` failed: {source}")]
     Process {
         /// The node.
         node: String,
-        /// The processor's message.
-        reason: String,
+        /// What failed: the processor's error, or its message.
+        #[source]
+        source: BoxError,
     },
     /// A state store failed.
     #[error("state: {0}")]
     State(#[from] StateError),
     /// A source or sink connector failed (file, broker, network).
-    #[error("connector `{connector}`: {reason}")]
+    #[error("connector `{connector}`: {source}")]
     Connector {
         /// The connector (topic or file).
         connector: String,
-        /// What went wrong.
-        reason: String,
+        /// What went wrong: the underlying error (I/O, broker, ...), or a message.
+        #[source]
+        source: BoxError,
     },
     /// A record type reached a node that expects another type: a bug in a custom node wiring.
     #[error("node `{node}` received a record of an unexpected type (expected {expected})")]
@@ -126,6 +129,16 @@ pub enum TopologyError {
         #[source]
         source: Box<TopologyError>,
     },
+    /// The operating system refused a thread or an async runtime (too many threads, no memory):
+    /// not the topology's fault, and worth a retry once resources are free.
+    #[error("cannot start {what}: {source}")]
+    Start {
+        /// What was being started (a thread or runtime, by name).
+        what: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
     /// A task stopped because of an earlier error in another node.
     #[error("task {task}: {source}")]
     Task {
@@ -138,19 +151,39 @@ pub enum TopologyError {
 }
 
 impl TopologyError {
-    /// A processing error of node `node` with a message.
-    pub fn process(node: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+    /// A processing error of node `node`: its cause is any error (kept whole, so
+    /// `Error::source` reaches it) or a message.
+    ///
+    /// ```
+    /// use std::error::Error;
+    /// use weir_topology::TopologyError;
+    /// let disk = std::io::Error::new(std::io::ErrorKind::Other, "disk full");
+    /// let err = TopologyError::process("enrich", disk);
+    /// assert_eq!(err.to_string(), "node `enrich` failed: disk full");
+    /// assert!(err.source().is_some_and(|cause| cause.is::<std::io::Error>()));
+    /// let err = TopologyError::process("enrich", "no price for the item");
+    /// assert_eq!(err.to_string(), "node `enrich` failed: no price for the item");
+    /// ```
+    pub fn process(node: impl Into<String>, cause: impl Into<BoxError>) -> Self {
         Self::Process {
             node: node.into(),
-            reason: reason.to_string(),
+            source: cause.into(),
         }
     }
 
-    /// A connector error with a message.
-    pub fn connector(connector: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+    /// A connector error: its cause is any error (kept whole) or a message.
+    pub fn connector(connector: impl Into<String>, cause: impl Into<BoxError>) -> Self {
         Self::Connector {
             connector: connector.into(),
-            reason: reason.to_string(),
+            source: cause.into(),
+        }
+    }
+
+    /// A thread or runtime `what` that could not start.
+    pub fn start(what: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Start {
+            what: what.into(),
+            source,
         }
     }
 

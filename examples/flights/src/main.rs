@@ -64,14 +64,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // candle's CPU backend sizes its thread pools from these (and, unset, reads /proc/cpuinfo at
-    // every matmul); weir runs the model on one thread per task, so candle's pools would only
-    // compete for the cores the pipeline uses (see models/README.md). Set before any thread.
-    for var in ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"] {
-        if std::env::var_os(var).is_none() {
-            std::env::set_var(var, "1");
-        }
-    }
+    one_thread_for_candle();
     weir_flights::logging::init();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Runtime::new() {
@@ -112,48 +105,8 @@ fn main() -> ExitCode {
     };
     let board = live.as_ref().map(|(dashboard, _)| dashboard);
     let result = match role {
-        Some(role) => match cli.brokers {
-            None => Err(TopologyError::config(
-                "brokers",
-                "produce, consume and stream run as separate processes and need --brokers HOST:PORT \
-                 (embedded topics live inside one process: use `demo` without a broker)",
-            )),
-            Some(b) => rt
-                .block_on(async {
-                    let broker: Arc<dyn Broker> = Arc::new(KafkaBroker::connect(kafka_config(&b)?).await?);
-                    run_role_live(role, &opts, broker, board).await
-                })
-                .map(|m| {
-                    println!(
-                        "{role:?}: {} records, {} bad, {} late; outputs in {}",
-                        m.processed,
-                        m.skipped,
-                        m.late,
-                        opts.out.display()
-                    )
-                }),
-        },
-        None => {
-            let brokers = cli.brokers.clone();
-            rt.block_on(async move {
-                let broker: Arc<dyn Broker> = match brokers {
-                    Some(b) => Arc::new(KafkaBroker::connect(kafka_config(&b)?).await?),
-                    None => Arc::new(MemoryBroker::new(3)),
-                };
-                run_demo_live(&opts, broker, board).await
-            })
-            .map(|s| {
-                println!("producer: {} ticks, {} records", s.ticks, s.produced);
-                println!(
-                    "streaming application: {} records, {} bad, {} late; consumer: {} records",
-                    s.stream.processed, s.stream.skipped, s.stream.late, s.consumer.processed
-                );
-                println!(
-                    "outputs in {}: flight.parquet/, results.jsonl, accuracy.png/.svg, consumer.jsonl, consumer.png/.svg",
-                    s.out.display()
-                );
-            })
-        }
+        Some(role) => run_role(&rt, role, cli.brokers, &opts, board),
+        None => run_demo(&rt, cli.brokers, &opts, board),
     };
     // A finished run's charts stay on the dashboard until Ctrl-C (the consumer ran until then).
     if let (Ok(()), Some((_, server))) = (&result, live) {
@@ -175,6 +128,73 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// candle's CPU backend sizes its thread pools from these (and, unset, reads /proc/cpuinfo at
+/// every matmul); weir runs the model on one thread per task, so candle's pools would only
+/// compete for the cores the pipeline uses (see models/README.md). Called before any thread.
+fn one_thread_for_candle() {
+    for var in ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, "1");
+        }
+    }
+}
+
+/// `produce`, `consume` or `stream` as a process of its own, against the Kafka at `brokers`.
+fn run_role(
+    rt: &tokio::runtime::Runtime,
+    role: Role,
+    brokers: Option<String>,
+    opts: &DemoOptions,
+    board: Option<&Dashboard>,
+) -> weir::topology::Result<()> {
+    let Some(brokers) = brokers else {
+        return Err(TopologyError::config(
+            "brokers",
+            "produce, consume and stream run as separate processes and need --brokers HOST:PORT \
+             (embedded topics live inside one process: use `demo` without a broker)",
+        ));
+    };
+    let m = rt.block_on(async {
+        let broker: Arc<dyn Broker> =
+            Arc::new(KafkaBroker::connect(kafka_config(&brokers)?).await?);
+        run_role_live(role, opts, broker, board).await
+    })?;
+    println!(
+        "{role:?}: {} records, {} bad, {} late; outputs in {}",
+        m.processed,
+        m.skipped,
+        m.late,
+        opts.out.display()
+    );
+    Ok(())
+}
+
+/// The whole demo in one process: on embedded topics, or on the Kafka at `brokers`.
+fn run_demo(
+    rt: &tokio::runtime::Runtime,
+    brokers: Option<String>,
+    opts: &DemoOptions,
+    board: Option<&Dashboard>,
+) -> weir::topology::Result<()> {
+    let s = rt.block_on(async move {
+        let broker: Arc<dyn Broker> = match brokers {
+            Some(b) => Arc::new(KafkaBroker::connect(kafka_config(&b)?).await?),
+            None => Arc::new(MemoryBroker::new(3)),
+        };
+        run_demo_live(opts, broker, board).await
+    })?;
+    println!("producer: {} ticks, {} records", s.ticks, s.produced);
+    println!(
+        "streaming application: {} records, {} bad, {} late; consumer: {} records",
+        s.stream.processed, s.stream.skipped, s.stream.late, s.consumer.processed
+    );
+    println!(
+        "outputs in {}: flight.parquet/, results.jsonl, accuracy.png/.svg, consumer.jsonl, consumer.png/.svg",
+        s.out.display()
+    );
+    Ok(())
 }
 
 /// Starts the dashboard when `--dashboard` was given (not for the producer, which has no chart)

@@ -7,8 +7,8 @@ use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use weir::topology::{
-    Clock, ManualClock, PartitionReader, Polled, RawRecord, Result, SourceConnector, StartFrom,
-    SystemClock, TopologyError,
+    connect::PartitionReader, connect::Polled, connect::RawRecord, connect::SourceConnector,
+    connect::StartFrom, Clock, ManualClock, Result, SystemClock, TopologyError,
 };
 
 /// How ticks are paced.

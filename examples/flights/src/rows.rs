@@ -59,18 +59,18 @@ pub fn flight_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Every row of `path` as typed JSON.
 pub fn read_rows(path: &Path) -> Result<Vec<Row>> {
-    let err = |e: &dyn std::fmt::Display| TopologyError::connector(path.display().to_string(), e);
-    let file = File::open(path).map_err(|e| err(&e))?;
+    let err = |e: weir::topology::BoxError| TopologyError::connector(path.display().to_string(), e);
+    let file = File::open(path).map_err(|e| err(e.into()))?;
     let input: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
         Box::new(MultiGzDecoder::new(file))
     } else {
         Box::new(file)
     };
     let mut reader = csv::Reader::from_reader(input);
-    let headers = reader.headers().map_err(|e| err(&e))?.clone();
+    let headers = reader.headers().map_err(|e| err(e.into()))?.clone();
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| err(&e))?;
+        let record = record.map_err(|e| err(e.into()))?;
         let row: Row = headers
             .iter()
             .zip(record.iter())

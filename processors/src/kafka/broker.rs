@@ -2,8 +2,9 @@
 //! every call retried through broker outages (see [`super::retry`]).
 
 use super::config::KafkaConfig;
-use super::producer::{sized, take_request, write_request, Producer, SendSettings};
+use super::producer::Producer;
 use super::reader::{bounds, start_position, KafkaReader};
+use super::request::{sized, take_request, write_request, SendSettings};
 use super::retry::retry;
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -15,7 +16,9 @@ use rskafka::BackoffConfig;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use weir_topology::{Broker, OutRecord, PartitionReader, Result, StartFrom, TopologyError};
+use weir_topology::{
+    connect::OutRecord, connect::PartitionReader, connect::StartFrom, Broker, Result, TopologyError,
+};
 
 /// A Kafka cluster as a weir broker.
 pub struct KafkaBroker {

@@ -35,8 +35,10 @@
 mod broker;
 mod config;
 mod error;
+mod pem_files;
 mod producer;
 mod reader;
+mod request;
 mod retry;
 mod security;
 mod settings;

@@ -11,10 +11,9 @@
 //! PKCS#1 or SEC1) give a client certificate for brokers that require one (mutual TLS).
 
 use super::error::KafkaError;
+use super::pem_files::{read_certificates, read_private_key};
 use rskafka::client::{ClientBuilder, Credentials, SaslConfig};
-use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// How the connection to a broker is secured (Kafka's `security.protocol`).
@@ -391,51 +390,6 @@ impl ClientSecurity {
             SaslConfig::Oauthbearer(_) => None,
         })
     }
-}
-
-fn pem_error(key: &str, path: &Path, e: pem::Error) -> KafkaError {
-    match e {
-        pem::Error::Io(e) => {
-            KafkaError::config(key, format!("cannot read `{}`: {e}", path.display()))
-        }
-        e => KafkaError::config(
-            key,
-            format!("`{}` is not a valid PEM file: {e}", path.display()),
-        ),
-    }
-}
-
-/// Every `CERTIFICATE` section of a PEM file (at least one).
-fn read_certificates(key: &str, path: &Path) -> Result<Vec<CertificateDer<'static>>, KafkaError> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| pem_error(key, path, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| pem_error(key, path, e))?;
-    if certs.is_empty() {
-        return Err(KafkaError::config(
-            key,
-            format!(
-                "`{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                path.display()
-            ),
-        ));
-    }
-    Ok(certs)
-}
-
-/// The first private key of a PEM file.
-fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, KafkaError> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
-        pem::Error::NoItemsFound => KafkaError::config(
-            "ssl_key_file",
-            format!(
-                "`{}` holds no unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1; encrypted \
-                 keys are not supported)",
-                path.display()
-            ),
-        ),
-        e => pem_error("ssl_key_file", path, e),
-    })
 }
 
 #[cfg(test)]

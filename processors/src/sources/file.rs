@@ -8,9 +8,10 @@ use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use weir_topology::Bytes;
+use weir_topology::connect::Bytes;
 use weir_topology::{
-    PartitionReader, RawRecord, Result, SourceConnector, StartFrom, TopologyError,
+    connect::PartitionReader, connect::RawRecord, connect::SourceConnector, connect::StartFrom,
+    Result, TopologyError,
 };
 
 /// Reads files line by line; one partition per file. Finite: readers report end-of-stream at EOF.

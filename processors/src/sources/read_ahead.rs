@@ -5,7 +5,7 @@ use super::file::FileReader;
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use tokio::sync::mpsc;
-use weir_topology::{PartitionReader, Polled, RawRecord, Result};
+use weir_topology::{connect::PartitionReader, connect::Polled, connect::RawRecord, Result};
 
 /// Lines per batch handed from the reader thread to the task.
 const BATCH_LINES: usize = 4096;
@@ -35,7 +35,7 @@ impl ReadAhead {
                     break;
                 }
             })
-            .map_err(|e| weir_topology::TopologyError::connector("read-ahead thread", e))?;
+            .map_err(|e| weir_topology::TopologyError::start("the file read-ahead thread", e))?;
         Ok(Self {
             batches: rx,
             pending: VecDeque::new(),

@@ -157,7 +157,10 @@ impl SledBackend {
             }
             Ok(())
         });
-        result.map_err(|e| storage_err("(commit)", e))?;
+        result.map_err(|e| match e {
+            TransactionError::Abort(why) => storage_err("(commit)", why),
+            TransactionError::Storage(e) => storage_err("(commit)", e),
+        })?;
         self.db().flush().map_err(|e| storage_err("(commit)", e))?;
         match self.disk_sync() {
             Some(disk) => disk.sync(),

@@ -292,21 +292,11 @@ mod tests {
     }
 
     #[test]
-    fn conformance_write_through() {
-        let db = db();
-        conformance::key_value_store(|name| open(&db, name, 0));
-    }
-
-    #[test]
-    fn conformance_small_cache() {
-        let db = db();
-        conformance::key_value_store(|name| open(&db, name, 3));
-    }
-
-    #[test]
-    fn conformance_large_cache() {
-        let db = db();
-        conformance::key_value_store(|name| open(&db, name, 1_000_000));
+    fn conformance_with_every_cache_size() {
+        for cache in [0, 3, 1_000_000] {
+            let db = db();
+            conformance::key_value_store(|name| open(&db, name, cache));
+        }
     }
 
     #[test]

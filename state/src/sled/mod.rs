@@ -50,7 +50,7 @@ pub use kv::SledKeyValueStore;
 pub use session::SledSessionStore;
 pub use window::SledWindowStore;
 
-use crate::StateError;
+use crate::{BoxError, StateError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -70,17 +70,42 @@ enum Slot<V> {
     Delete,
 }
 
-fn storage_err(store: &str, e: impl std::fmt::Display) -> StateError {
+/// `impl Committable for $store` by delegation to its `inner: TimedTree` (the window and
+/// session stores).
+macro_rules! committable_through_inner_tree {
+    ($store:ident) => {
+        impl<K: $crate::StoreKey, V: $crate::StoreValue> $crate::sled::commit::Committable
+            for $store<K, V>
+        {
+            fn prepare_batch(
+                &mut self,
+            ) -> $crate::StateResult<Option<$crate::sled::commit::PendingBatch>> {
+                $crate::sled::commit::Committable::prepare_batch(&mut self.inner)
+            }
+
+            fn batch_committed(&mut self) {
+                $crate::sled::commit::Committable::batch_committed(&mut self.inner);
+            }
+
+            fn defer_flushes(&mut self) {
+                $crate::sled::commit::Committable::defer_flushes(&mut self.inner);
+            }
+        }
+    };
+}
+pub(crate) use committable_through_inner_tree;
+
+fn storage_err(store: &str, e: impl Into<BoxError>) -> StateError {
     StateError::Storage {
         store: store.to_string(),
-        reason: e.to_string(),
+        source: e.into(),
     }
 }
 
-fn codec_err(store: &str, e: impl std::fmt::Display) -> StateError {
+fn codec_err(store: &str, e: impl Into<BoxError>) -> StateError {
     StateError::Codec {
         store: store.to_string(),
-        reason: e.to_string(),
+        source: e.into(),
     }
 }
 

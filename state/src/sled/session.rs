@@ -8,7 +8,7 @@
 //! `expire_before` walks the index by end.
 
 use super::backend::{check_layout, StoreLayout};
-use super::commit::{Committable, PendingBatch};
+use super::committable_through_inner_tree;
 use super::storage_err;
 use super::timed::TimedTree;
 use crate::{SessionStore, StateResult, StoreKey, StoreValue, Timestamp, Window};
@@ -108,19 +108,7 @@ impl<K: StoreKey, V: StoreValue> SessionStore<K, V> for SledSessionStore<K, V> {
     }
 }
 
-impl<K: StoreKey, V: StoreValue> Committable for SledSessionStore<K, V> {
-    fn prepare_batch(&mut self) -> StateResult<Option<PendingBatch>> {
-        self.inner.prepare_batch()
-    }
-
-    fn batch_committed(&mut self) {
-        self.inner.batch_committed();
-    }
-
-    fn defer_flushes(&mut self) {
-        self.inner.defer_flushes();
-    }
-}
+committable_through_inner_tree!(SledSessionStore);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
@@ -138,21 +126,11 @@ mod tests {
     }
 
     #[test]
-    fn conformance_write_through() {
-        let db = db();
-        conformance::session_store(|name| open(&db, name, 0));
-    }
-
-    #[test]
-    fn conformance_small_cache() {
-        let db = db();
-        conformance::session_store(|name| open(&db, name, 3));
-    }
-
-    #[test]
-    fn conformance_large_cache() {
-        let db = db();
-        conformance::session_store(|name| open(&db, name, 1_000_000));
+    fn conformance_with_every_cache_size() {
+        for cache in [0, 3, 1_000_000] {
+            let db = db();
+            conformance::session_store(|name| open(&db, name, cache));
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! walk the index over the requested time range only (plus one point read per entry found).
 
 use super::backend::{check_layout, StoreLayout};
-use super::commit::{Committable, PendingBatch};
+use super::committable_through_inner_tree;
 use super::storage_err;
 use super::timed::TimedTree;
 use crate::{StateResult, StoreKey, StoreValue, Timestamp, WindowStore};
@@ -90,19 +90,7 @@ impl<K: StoreKey, V: StoreValue> WindowStore<K, V> for SledWindowStore<K, V> {
     }
 }
 
-impl<K: StoreKey, V: StoreValue> Committable for SledWindowStore<K, V> {
-    fn prepare_batch(&mut self) -> StateResult<Option<PendingBatch>> {
-        self.inner.prepare_batch()
-    }
-
-    fn batch_committed(&mut self) {
-        self.inner.batch_committed();
-    }
-
-    fn defer_flushes(&mut self) {
-        self.inner.defer_flushes();
-    }
-}
+committable_through_inner_tree!(SledWindowStore);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
@@ -120,21 +108,11 @@ mod tests {
     }
 
     #[test]
-    fn conformance_write_through() {
-        let db = db();
-        conformance::window_store(|name| open(&db, name, 0));
-    }
-
-    #[test]
-    fn conformance_small_cache() {
-        let db = db();
-        conformance::window_store(|name| open(&db, name, 3));
-    }
-
-    #[test]
-    fn conformance_large_cache() {
-        let db = db();
-        conformance::window_store(|name| open(&db, name, 1_000_000));
+    fn conformance_with_every_cache_size() {
+        for cache in [0, 3, 1_000_000] {
+            let db = db();
+            conformance::window_store(|name| open(&db, name, cache));
+        }
     }
 
     #[test]

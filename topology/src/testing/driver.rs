@@ -167,7 +167,7 @@ impl TopologyTestDriver {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
-            .map_err(|e| TopologyError::config("driver", e))?;
+            .map_err(|e| TopologyError::start("the test driver's runtime", e))?;
         let broker = MemoryBroker::new(config.partitions);
         for n in &topology.nodes {
             if let NodeRole::Source {

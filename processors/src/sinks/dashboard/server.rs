@@ -90,7 +90,7 @@ impl DashboardServer {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| dashboard_error(format!("cannot start its runtime: {e}")))?;
+            .map_err(|e| TopologyError::start("the dashboard's runtime", e))?;
         let (done_tx, done) = oneshot::channel();
         std::thread::Builder::new()
             .name("weir-dashboard".into())
@@ -106,7 +106,7 @@ impl DashboardServer {
                 runtime.shutdown_timeout(STOP_GRACE);
                 let _ = done_tx.send(());
             })
-            .map_err(|e| dashboard_error(format!("cannot start its thread: {e}")))?;
+            .map_err(|e| TopologyError::start("the dashboard thread", e))?;
         tracing::info!(%addr, "dashboard listening");
         Ok(Self {
             addr,
@@ -239,7 +239,9 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
-    let conn = builder.serve_connection(io, TowerToHyperService::new(app));
+    let conn = builder
+        .serve_connection(io, TowerToHyperService::new(app))
+        .with_upgrades(); // for `GET /ws`
     tokio::pin!(conn);
     let check_every = (limits.idle_timeout / 4).max(Duration::from_millis(10));
     let mut idle_check = tokio::time::interval(check_every);
