@@ -7,9 +7,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use weir::topology::connect::{kafka_partition, OutRecord};
 use weir::topology::prelude::*;
 use weir::topology::testing::{DriverConfig, TopologyTestDriver};
-use weir::topology::{kafka_partition, KvStore, OutRecord};
+use weir::topology::KvStore;
 
 /// A seeded generator (SplitMix64): the test needs no dependency and replays exactly.
 struct Rng(u64);
@@ -273,7 +274,12 @@ fn describe_shows_the_table_nodes_stores_and_repartition_topics() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
     let joins = join_topology().describe();
-    for needle in ["TABLE-JOIN", "TABLE-LEFT-JOIN", "TABLE-OUTER-JOIN", "TABLE-JOIN-MERGE"] {
+    for needle in [
+        "TABLE-JOIN",
+        "TABLE-LEFT-JOIN",
+        "TABLE-OUTER-JOIN",
+        "TABLE-JOIN-MERGE",
+    ] {
         assert!(joins.contains(needle), "{needle} missing from:\n{joins}");
     }
 }
@@ -326,9 +332,7 @@ fn produce(broker: &MemoryBroker, updates: &[(String, Option<Row>)], from_ts: i6
 fn store_entries<V: Clone + 'static>(streams: &Streams, name: &str) -> BTreeMap<String, V> {
     let mut m = BTreeMap::new();
     for (_, handle) in streams.store(name) {
-        let store = handle
-            .downcast::<KvStore<String, V>>()
-            .expect("a KvStore");
+        let store = handle.downcast::<KvStore<String, V>>().expect("a KvStore");
         m.extend(store.lock().all().unwrap());
     }
     m

@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use weir::topology::connect::{kafka_partition, OutRecord};
 use weir::topology::prelude::*;
-use weir::topology::{kafka_partition, OutRecord, Result, TopologyError};
+use weir::topology::{Result, TopologyError};
 
 /// The case's settings.
 #[derive(clap::Args)]
@@ -48,7 +49,12 @@ fn input(o: &Options) -> (Vec<OutRecord>, BTreeMap<u32, (u64, i64)>) {
     let mut out = Vec::with_capacity(o.records as usize);
     for t in 0..o.records {
         let id = next() % o.rows.max(1);
-        let row = (next() % 10 != 0).then(|| ((next() % u64::from(o.groups.max(1))) as u32, (next() % 1000) as i64));
+        let row = (next() % 10 != 0).then(|| {
+            (
+                (next() % u64::from(o.groups.max(1))) as u32,
+                (next() % 1000) as i64,
+            )
+        });
         table[id as usize] = row;
         if let Some((g, _)) = row {
             groups_seen.insert(g, (0u64, 0i64));
@@ -74,7 +80,11 @@ fn input(o: &Options) -> (Vec<OutRecord>, BTreeMap<u32, (u64, i64)>) {
 fn topology() -> Result<Topology> {
     let b = TopologyBuilder::new();
     b.table(
-        Source::topic("rows", BincodeSerde::<u64>::new(), BincodeSerde::<Row>::new()),
+        Source::topic(
+            "rows",
+            BincodeSerde::<u64>::new(),
+            BincodeSerde::<Row>::new(),
+        ),
         "rows",
     )
     .group_by(|_, row: &Row| *row)
@@ -124,7 +134,11 @@ pub fn run(o: &Options) -> Result<String> {
     if result != expected {
         return Err(TopologyError::process(
             "table-aggregate",
-            format!("wrong result: {} groups, expected {}", result.len(), expected.len()),
+            format!(
+                "wrong result: {} groups, expected {}",
+                result.len(),
+                expected.len()
+            ),
         ));
     }
     let n = o.records;

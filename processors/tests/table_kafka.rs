@@ -9,9 +9,9 @@ use kafka_support::{connect, drop_topic, kafka_available, now_ms, query, read_al
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use weir_topology::connect::{kafka_partition, OutRecord};
 use weir_topology::prelude::*;
 use weir_topology::testing::{DriverConfig, TopologyTestDriver};
-use weir_topology::{kafka_partition, OutRecord};
 
 const PARTITIONS: u32 = 3;
 
@@ -29,15 +29,24 @@ fn updates() -> Vec<(String, Option<String>)> {
 /// `table(input) -> group_by(city) -> count(store)`, and the rows in `c0` as a changelog.
 fn topology(input: &str, store: &str, changelog: &str) -> Topology {
     let b = TopologyBuilder::new();
-    let rows = b.table(Source::topic(input, StringSerde, StringSerde), &format!("{store}-rows"));
+    let rows = b.table(
+        Source::topic(input, StringSerde, StringSerde),
+        &format!("{store}-rows"),
+    );
     rows.group_by(|_, city| (city.clone(), ())).count(store);
     rows.filter(|_, city| city == "c0")
         .to_changelog_stream()
-        .to(Sink::topic(changelog, StringSerde, Nullable::new(StringSerde)));
+        .to(Sink::topic(
+            changelog,
+            StringSerde,
+            Nullable::new(StringSerde),
+        ));
     b.build().unwrap()
 }
 
-fn replay(changelog: impl IntoIterator<Item = (String, Option<String>)>) -> BTreeMap<String, String> {
+fn replay(
+    changelog: impl IntoIterator<Item = (String, Option<String>)>,
+) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     for (k, v) in changelog {
         match v {
@@ -105,8 +114,8 @@ async fn a_table_topology_gives_the_same_tables_over_kafka_and_over_the_driver()
     b.produce(&input, records).await.unwrap();
 
     let broker: Arc<dyn Broker> = b.clone();
-    let config = StreamsConfig::new(format!("weir-tables-{id}"))
-        .commit_interval(Duration::from_millis(100));
+    let config =
+        StreamsConfig::new(format!("weir-tables-{id}")).commit_interval(Duration::from_millis(100));
     let streams = Arc::new(Streams::new(
         topology(&input, &store, &changelog),
         broker,
@@ -134,7 +143,11 @@ async fn a_table_topology_gives_the_same_tables_over_kafka_and_over_the_driver()
         let k = String::from_utf8(r.key.unwrap()).unwrap();
         (k, r.value.map(|v| String::from_utf8(v.to_vec()).unwrap()))
     });
-    assert_eq!(replay(written), expected_c0, "the filter's changelog, tombstones included");
+    assert_eq!(
+        replay(written),
+        expected_c0,
+        "the filter's changelog, tombstones included"
+    );
     for topic in [input, changelog, format!("{store}-repartition")] {
         drop_topic(&b, &topic).await;
     }

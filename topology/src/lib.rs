@@ -30,9 +30,9 @@ pub use change::Change;
 pub use data::{Data, Key};
 pub use dsl::builder::{Sink, Source, TopologyBuilder};
 pub use dsl::grouped::{Grouped, Late, SessionWindowedGrouped, WindowedGrouped, Windowing};
+pub use dsl::grouped_table::GroupedTable;
 pub use dsl::split::Split;
 pub use dsl::stream::{BranchPredicate, Stream};
-pub use dsl::grouped_table::GroupedTable;
 pub use dsl::table::Table;
 pub use error::{BoxError, Result, TopologyError};
 pub use graph::{SubTopology, Topology};
@@ -89,11 +89,11 @@ pub mod persist {
 /// Everything a topology author usually needs.
 pub mod prelude {
     pub use crate::{
-        BincodeSerde, Broker, Change, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JsonSerde,
-        KvStore, ManualClock, MemoryBroker, Nullable, Processor, ProcessorContext, ProcessorContextExt,
-        PunctuationType, Record, RecordSink, Serde, SessionWindows, SharedSink, Sink,
-        SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde, Table,
-        TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Window,
+        BincodeSerde, Broker, Change, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows,
+        JsonSerde, KvStore, ManualClock, MemoryBroker, Nullable, Processor, ProcessorContext,
+        ProcessorContextExt, PunctuationType, Record, RecordSink, Serde, SessionWindows,
+        SharedSink, Sink, SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde,
+        Table, TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Window,
         WindowStoreHandle, Windowed,
     };
 }

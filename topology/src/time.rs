@@ -109,12 +109,16 @@ impl<V: 'static> TimestampExtractor<V> {
         match self {
             Self::RecordTime => TimestampExtractor::RecordTime,
             Self::WallClock => TimestampExtractor::WallClock,
-            Self::Field(f) => TimestampExtractor::FieldOrRecordTime(Arc::new(
-                move |v: &Option<V>| v.as_ref().map(|v| f(v)),
-            )),
-            Self::FieldOrRecordTime(f) => TimestampExtractor::FieldOrRecordTime(Arc::new(
-                move |v: &Option<V>| v.as_ref().and_then(|v| f(v)),
-            )),
+            Self::Field(f) => {
+                TimestampExtractor::FieldOrRecordTime(Arc::new(move |v: &Option<V>| {
+                    v.as_ref().map(|v| f(v))
+                }))
+            }
+            Self::FieldOrRecordTime(f) => {
+                TimestampExtractor::FieldOrRecordTime(Arc::new(move |v: &Option<V>| {
+                    v.as_ref().and_then(|v| f(v))
+                }))
+            }
         }
     }
 }

@@ -58,15 +58,17 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
         selector: impl Fn(&K, &V) -> (K2, V2) + Send + Sync + 'static,
     ) -> GroupedTable<K2, V2> {
         let selector: RowSelector<K, V, K2, V2> = Arc::new(selector);
-        let node = self.builder.add_processor::<K, Change<V>, K2, Change<V2>, _, _>(
-            Attach {
-                parents: vec![(self.changes_node(), None)],
-                ..self.attach("TABLE-GROUP-BY", false)
-            },
-            move || TableRegroup {
-                selector: selector.clone(),
-            },
-        );
+        let node = self
+            .builder
+            .add_processor::<K, Change<V>, K2, Change<V2>, _, _>(
+                Attach {
+                    parents: vec![(self.changes_node(), None)],
+                    ..self.attach("TABLE-GROUP-BY", false)
+                },
+                move || TableRegroup {
+                    selector: selector.clone(),
+                },
+            );
         GroupedTable {
             changes: Stream::new(self.builder.clone(), node),
             emit: EmitStrategy::OnUpdate,
@@ -153,16 +155,18 @@ impl<K: Key, V: Data> GroupedTable<K, V> {
         input.builder.add_store(StoreSpec::key_value::<K, A>(store));
         let (store_name, emit) = (store.to_string(), self.emit);
         let stores = [store];
-        let node = input.builder.add_processor::<K, Change<V>, K, Change<A>, _, _>(
-            Attach {
-                operator: "TABLE-AGGREGATE",
-                name: Some(store.to_string()),
-                parents: vec![(input.node, input.port.clone())],
-                stores: &stores,
-                terminal: true,
-            },
-            move || KeyedAggregate::with_fold(store_name.clone(), fold.clone(), emit),
-        );
+        let node = input
+            .builder
+            .add_processor::<K, Change<V>, K, Change<A>, _, _>(
+                Attach {
+                    operator: "TABLE-AGGREGATE",
+                    name: Some(store.to_string()),
+                    parents: vec![(input.node, input.port.clone())],
+                    stores: &stores,
+                    terminal: true,
+                },
+                move || KeyedAggregate::with_fold(store_name.clone(), fold.clone(), emit),
+            );
         Table::of_changes(input.builder.clone(), node, Some(store.to_string()))
     }
 }

@@ -142,13 +142,15 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
     /// # Ok::<(), weir_topology::TopologyError>(())
     /// ```
     pub fn to_changelog_stream(&self) -> Stream<K, Option<V>> {
-        let node = self.builder.add_processor::<K, Change<V>, K, Option<V>, _, _>(
-            Attach {
-                parents: vec![(self.changes_node(), None)],
-                ..self.attach("TO-CHANGELOG-STREAM", false)
-            },
-            || NewOrDeleted,
-        );
+        let node = self
+            .builder
+            .add_processor::<K, Change<V>, K, Option<V>, _, _>(
+                Attach {
+                    parents: vec![(self.changes_node(), None)],
+                    ..self.attach("TO-CHANGELOG-STREAM", false)
+                },
+                || NewOrDeleted,
+            );
         Stream::new(self.builder.clone(), node)
     }
 }

@@ -102,7 +102,8 @@ impl<K: Data, V: Data> Table<K, V> {
         operator: &'static str,
         joiner: impl Fn(Option<&V>, Option<&VO>) -> Option<VR> + Send + Sync + 'static,
     ) -> Table<K, VR> {
-        let (Some(this_store), Some(other_store)) = (self.store.clone(), other.store.clone()) else {
+        let (Some(this_store), Some(other_store)) = (self.store.clone(), other.store.clone())
+        else {
             self.builder.defer_error(TopologyError::config(
                 operator,
                 "both tables must be materialized: use `Table::materialized(store)` on a filtered or mapped table",
@@ -113,29 +114,35 @@ impl<K: Data, V: Data> Table<K, V> {
         let this_joiner: RowJoiner<V, VO, VR> = joiner.clone();
         let other_joiner: RowJoiner<VO, V, VR> = Arc::new(move |b, a| joiner(a, b));
         let (this_stores, other_stores) = ([this_store.clone()], [other_store.clone()]);
-        let this_side = self.builder.add_processor::<K, Change<V>, K, Change<VR>, _, _>(
-            Attach {
-                parents: vec![(self.changes_node(), None)],
-                stores: &[other_stores[0].as_str()],
-                ..self.attach(operator, false)
-            },
-            move || TableJoinSide::new(other_store.clone(), this_joiner.clone()),
-        );
-        let other_side = self.builder.add_processor::<K, Change<VO>, K, Change<VR>, _, _>(
-            Attach {
-                parents: vec![(other.changes_node(), None)],
-                stores: &[this_stores[0].as_str()],
-                ..other.attach(operator, false)
-            },
-            move || TableJoinSide::new(this_store.clone(), other_joiner.clone()),
-        );
-        let merged = self.builder.add_processor::<K, Change<VR>, K, Change<VR>, _, _>(
-            Attach {
-                parents: vec![(this_side, None), (other_side, None)],
-                ..self.attach("TABLE-JOIN-MERGE", true)
-            },
-            || PassThrough,
-        );
+        let this_side = self
+            .builder
+            .add_processor::<K, Change<V>, K, Change<VR>, _, _>(
+                Attach {
+                    parents: vec![(self.changes_node(), None)],
+                    stores: &[other_stores[0].as_str()],
+                    ..self.attach(operator, false)
+                },
+                move || TableJoinSide::new(other_store.clone(), this_joiner.clone()),
+            );
+        let other_side = self
+            .builder
+            .add_processor::<K, Change<VO>, K, Change<VR>, _, _>(
+                Attach {
+                    parents: vec![(other.changes_node(), None)],
+                    stores: &[this_stores[0].as_str()],
+                    ..other.attach(operator, false)
+                },
+                move || TableJoinSide::new(this_store.clone(), other_joiner.clone()),
+            );
+        let merged = self
+            .builder
+            .add_processor::<K, Change<VR>, K, Change<VR>, _, _>(
+                Attach {
+                    parents: vec![(this_side, None), (other_side, None)],
+                    ..self.attach("TABLE-JOIN-MERGE", true)
+                },
+                || PassThrough,
+            );
         Table::of_changes(self.builder.clone(), merged, None)
     }
 }

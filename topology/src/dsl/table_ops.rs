@@ -6,7 +6,9 @@ use super::stream::Stream;
 use super::table::Table;
 use crate::change::Change;
 use crate::data::{Data, Key};
-use crate::ops::table_ops::{RowMapper, RowPredicate, TableFilter, TableMapValues, TableMaterialize};
+use crate::ops::table_ops::{
+    RowMapper, RowPredicate, TableFilter, TableMapValues, TableMaterialize,
+};
 use crate::ops::table_source::TableSource;
 use crate::stores::StoreSpec;
 use std::sync::Arc;
@@ -42,7 +44,10 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
     /// assert_eq!(in_stock.read_values()?, [Some(2), None]);
     /// # Ok::<(), weir_topology::TopologyError>(())
     /// ```
-    pub fn filter(&self, predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static) -> Table<K, V> {
+    pub fn filter(
+        &self,
+        predicate: impl Fn(&K, &V) -> bool + Send + Sync + 'static,
+    ) -> Table<K, V> {
         self.filter_rows("TABLE-FILTER", Arc::new(predicate), true)
     }
 
@@ -78,13 +83,15 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
         predicate: RowPredicate<K, V>,
         keep_matching: bool,
     ) -> Table<K, V> {
-        let node = self.builder.add_processor::<K, Change<V>, K, Change<V>, _, _>(
-            self.attach_changes(operator),
-            move || TableFilter {
-                predicate: predicate.clone(),
-                keep_matching,
-            },
-        );
+        let node = self
+            .builder
+            .add_processor::<K, Change<V>, K, Change<V>, _, _>(
+                self.attach_changes(operator),
+                move || TableFilter {
+                    predicate: predicate.clone(),
+                    keep_matching,
+                },
+            );
         Table::of_changes(self.builder.clone(), node, None)
     }
 
@@ -113,10 +120,12 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
         f: impl Fn(V) -> V2 + Send + Sync + 'static,
     ) -> Table<K, V2> {
         let f: RowMapper<K, V, V2> = Arc::new(move |_, v| f(v));
-        let node = self.builder.add_processor::<K, Change<V>, K, Change<V2>, _, _>(
-            self.attach_changes("TABLE-MAP-VALUES"),
-            move || TableMapValues { f: f.clone() },
-        );
+        let node = self
+            .builder
+            .add_processor::<K, Change<V>, K, Change<V2>, _, _>(
+                self.attach_changes("TABLE-MAP-VALUES"),
+                move || TableMapValues { f: f.clone() },
+            );
         Table::of_changes(self.builder.clone(), node, None)
     }
 
@@ -171,17 +180,19 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
         self.builder.add_store(StoreSpec::key_value::<K, V>(store));
         let stores = [store];
         let store_name = store.to_string();
-        let node = self.builder.add_processor::<K, Change<V>, K, Change<V>, _, _>(
-            Attach {
-                name: Some(format!("{store}-table")),
-                stores: &stores,
-                ..self.attach_changes("TABLE-MATERIALIZE")
-            },
-            move || TableMaterialize {
-                store_name: store_name.clone(),
-                store: None,
-            },
-        );
+        let node = self
+            .builder
+            .add_processor::<K, Change<V>, K, Change<V>, _, _>(
+                Attach {
+                    name: Some(format!("{store}-table")),
+                    stores: &stores,
+                    ..self.attach_changes("TABLE-MATERIALIZE")
+                },
+                move || TableMaterialize {
+                    store_name: store_name.clone(),
+                    store: None,
+                },
+            );
         Table::of_changes(self.builder.clone(), node, Some(store.to_string()))
     }
 }

@@ -157,9 +157,13 @@ mod tests {
             ("b".into(), Change::update(None, 1), 2),
         ];
         assert_eq!(out, expected);
-        agg.process(Record::new("a".into(), 0, 4), &mut ctx).unwrap();
+        agg.process(Record::new("a".into(), 0, 4), &mut ctx)
+            .unwrap();
         agg.flush(&mut ctx).unwrap();
-        let next = ctx.take_forwarded().pop().map(|f| f.record.into_key_value());
+        let next = ctx
+            .take_forwarded()
+            .pop()
+            .map(|f| f.record.into_key_value());
         assert_eq!(next, Some(("a".into(), Change::update(Some(2), 3)))); // old: last forwarded
     }
 
@@ -168,8 +172,7 @@ mod tests {
         // Adds positive values, and a zero ends the result.
         let fold: Fold<String, u64, u64> =
             Arc::new(|_, v, old| (v > 0).then(|| old.unwrap_or(0) + v));
-        let mut agg =
-            KeyedAggregate::with_fold("sums".into(), fold, EmitStrategy::OnEveryRecord);
+        let mut agg = KeyedAggregate::with_fold("sums".into(), fold, EmitStrategy::OnEveryRecord);
         let mut ctx = MockProcessorContext::new().with_kv_store::<String, u64>("sums");
         agg.init(&mut ctx).unwrap();
         for v in [3, 4, 0, 0] {

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 /// The joined row of this side's row and the other side's row (`None`: no joined row, e.g. an
 /// inner join with a side missing).
-pub(crate) type RowJoiner<V, VO, VR> = Arc<dyn Fn(Option<&V>, Option<&VO>) -> Option<VR> + Send + Sync>;
+pub(crate) type RowJoiner<V, VO, VR> =
+    Arc<dyn Fn(Option<&V>, Option<&VO>) -> Option<VR> + Send + Sync>;
 
 /// One side of a table-table join: joins this side's changes with the other side's store.
 pub(crate) struct TableJoinSide<K, V, VO, VR> {

@@ -197,8 +197,11 @@ mod tests {
             f: Arc::new(|_, v| v * 10),
         };
         let mut ctx = MockProcessorContext::new();
-        m.process(Record::new("k".into(), Change::update(Some(1), 2), 0), &mut ctx)
-            .unwrap();
+        m.process(
+            Record::new("k".into(), Change::update(Some(1), 2), 0),
+            &mut ctx,
+        )
+        .unwrap();
         assert_eq!(values(&mut ctx), vec![Change::update(Some(10), 20)]);
 
         let mut mat = TableMaterialize::<String, u32> {
@@ -207,11 +210,18 @@ mod tests {
         };
         let mut ctx = MockProcessorContext::new().with_kv_store::<String, u32>("m");
         mat.init(&mut ctx).unwrap();
-        for change in [Change::update(None, 1), Change::delete(1), Change::delete(1)] {
+        for change in [
+            Change::update(None, 1),
+            Change::delete(1),
+            Change::delete(1),
+        ] {
             mat.process(Record::new("k".into(), change, 0), &mut ctx)
                 .unwrap();
         }
-        assert_eq!(values(&mut ctx), vec![Change::update(None, 1), Change::delete(1)]);
+        assert_eq!(
+            values(&mut ctx),
+            vec![Change::update(None, 1), Change::delete(1)]
+        );
         let store = ctx.store::<KvStore<String, u32>>("m").unwrap();
         assert!(store.lock().get(&"k".to_string()).unwrap().is_none());
     }
@@ -221,12 +231,16 @@ mod tests {
         let changes = [Change::update(None, 1), Change::delete(1)];
         let mut ctx = MockProcessorContext::<String, u32>::new();
         for c in changes.clone() {
-            NewValues.process(Record::new("k".into(), c, 0), &mut ctx).unwrap();
+            NewValues
+                .process(Record::new("k".into(), c, 0), &mut ctx)
+                .unwrap();
         }
         assert_eq!(values(&mut ctx), vec![1]);
         let mut ctx = MockProcessorContext::<String, Option<u32>>::new();
         for c in changes {
-            NewOrDeleted.process(Record::new("k".into(), c, 0), &mut ctx).unwrap();
+            NewOrDeleted
+                .process(Record::new("k".into(), c, 0), &mut ctx)
+                .unwrap();
         }
         assert_eq!(values(&mut ctx), vec![Some(1), None]);
     }

@@ -83,7 +83,13 @@ mod tests {
         let mut t = TableSource::<String, Option<u32>, u32>::new("t".into(), |v| v);
         let mut ctx = MockProcessorContext::new().with_kv_store::<String, u32>("t");
         t.init(&mut ctx).unwrap();
-        for (v, ts) in [(Some(1), 0), (Some(2), 1), (None, 2), (None, 3), (Some(5), 4)] {
+        for (v, ts) in [
+            (Some(1), 0),
+            (Some(2), 1),
+            (None, 2),
+            (None, 3),
+            (Some(5), 4),
+        ] {
             t.process(Record::new("k".into(), v, ts), &mut ctx).unwrap();
         }
         let changes: Vec<(Option<u32>, Option<u32>)> = ctx
