@@ -97,7 +97,7 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
     }
 
     /// The key's bytes, and the value's (`None`: a tombstone, for a serde that writes one).
-    fn encode(&self, key: &K, value: &V) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    fn encode(&self, key: &K, value: &V) -> Result<(Option<Vec<u8>>, MaybeBytes)> {
         let key = self.key_bytes(key)?;
         if self.value_serde.writes_null_for(value) {
             return Ok((key, None));
@@ -139,6 +139,9 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         core.settle()
     }
 }
+
+/// A value's bytes, or `None` for a tombstone.
+type MaybeBytes = Option<Vec<u8>>;
 
 /// A typed output topic of a [`TopologyTestDriver`](super::TopologyTestDriver): each read returns what arrived since the last.
 pub struct TestOutputTopic<K, V> {
