@@ -140,6 +140,7 @@ impl TopologyBuilder {
                 endpoint: source.endpoint,
                 types: type_pair::<K, V>(),
                 internal,
+                reading: source.reading,
             },
             parents: Vec::new(),
             stores: Vec::new(),
@@ -202,6 +203,7 @@ impl TopologyBuilder {
             value_serde: Arc::new(Nullable::shared(source.value_serde)),
             timestamps: source.timestamps.for_nullable(),
             name: source.name,
+            reading: source.reading,
         };
         let src = self.add_source(source, false);
         self.add_store(StoreSpec::key_value::<K, V>(store));
