@@ -3,7 +3,8 @@
 //! `cargo run --release -p weir-bench -- windowed-accuracy --input FILE --out OUT.csv
 //! [--store sled [--state-dir DIR]] [--brokers HOST:PORT --partitions 4]`;
 //! `latency --brokers HOST:PORT --rate 10000 --seconds 30`;
-//! `stream-table-join [--store sled]`; `stream-stream-join [--store sled]`.
+//! `stream-table-join [--store sled]`; `stream-stream-join [--store sled]`;
+//! `table-aggregate [--records 1000000] [--partitions 1] [--sled]`.
 
 mod classify;
 mod joins;
@@ -12,6 +13,7 @@ mod kafka_case;
 mod latency;
 mod latency_parts;
 mod produce_probe;
+mod table_aggregate;
 mod windowed_accuracy;
 
 use clap::{Parser, Subcommand};
@@ -89,6 +91,11 @@ enum Case {
     StreamStreamJoin {
         #[command(flatten)]
         options: joins::JoinOptions,
+    },
+    /// Table updates regrouped with subtraction: `table -> group_by -> aggregate`.
+    TableAggregate {
+        #[command(flatten)]
+        options: table_aggregate::Options,
     },
     /// The bundled flight CSVs through a topology with and without batched model inference.
     Classify {
@@ -173,6 +180,7 @@ fn main() -> ExitCode {
             model,
             repeat,
         } => classify::run(&data, &model, repeat),
+        Case::TableAggregate { options } => table_aggregate::run(&options),
     };
     match result {
         Ok(line) => {

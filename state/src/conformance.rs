@@ -126,6 +126,11 @@ pub fn key_value_store<S: KeyValueStore<String, i64>>(mut make: impl FnMut(&str)
         "overwrite: latest value wins"
     );
     check_kv(&s, &model, "after overwrite");
+    // Replace returns what it replaced, and counts a new key.
+    assert_eq!(ok(s.replace("new".into(), 7), "replace new"), None);
+    assert_eq!(ok(s.replace("new".into(), 8), "replace"), Some(7));
+    model.insert("new".into(), 8);
+    check_kv(&s, &model, "after replace");
 
     // Deletes return the old value once.
     for k in ["a\0", "", "z"] {

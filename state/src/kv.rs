@@ -11,6 +11,13 @@ pub trait KeyValueStore<K, V>: Send {
     fn get(&self, key: &K) -> StateResult<Option<V>>;
     /// Sets the value of `key`.
     fn put(&mut self, key: K, value: V) -> StateResult<()>;
+    /// Sets the value of `key` and returns the one it replaced: one lookup where `get` then
+    /// `put` would take two (a table's source does this for every update).
+    fn replace(&mut self, key: K, value: V) -> StateResult<Option<V>> {
+        let old = self.get(&key)?;
+        self.put(key, value)?;
+        Ok(old)
+    }
     /// Removes `key`; returns its old value.
     fn delete(&mut self, key: &K) -> StateResult<Option<V>>;
     /// The entries whose keys lie between the bounds, in key order.

@@ -8,6 +8,7 @@
 //! - [`testing`] runs topologies and single processors without a broker.
 #![deny(missing_docs)]
 
+mod change;
 mod data;
 mod diagram;
 mod dsl;
@@ -26,9 +27,11 @@ mod time;
 mod validate;
 mod windows;
 
+pub use change::Change;
 pub use data::{Data, Key};
 pub use dsl::builder::{Sink, Source, TopologyBuilder};
 pub use dsl::grouped::{Grouped, Late, SessionWindowedGrouped, WindowedGrouped, Windowing};
+pub use dsl::grouped_table::GroupedTable;
 pub use dsl::split::Split;
 pub use dsl::stream::{BranchPredicate, Stream};
 pub use dsl::table::Table;
@@ -47,7 +50,8 @@ pub use runtime::io::broker::Broker;
 pub use runtime::io::memory::MemoryBroker;
 pub use runtime::io::position::{Fallback, OffsetReset, StartPosition, Until};
 pub use serde::{
-    BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, SerdeError, StringSerde, UnitSerde,
+    BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Nullable, Serde, SerdeError, StringSerde,
+    UnitSerde,
 };
 pub use sink::{
     RecordSink, ReturnsResult, ReturnsSink, SharedSink, SharedSinkHandle, SinkSupplier,
@@ -88,11 +92,11 @@ pub mod persist {
 /// Everything a topology author usually needs.
 pub mod prelude {
     pub use crate::{
-        BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JoinWindows,
-        JsonSerde, KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext,
-        ProcessorContextExt, PunctuationType, Record, RecordSink, Serde, SessionWindows,
-        SharedSink, Sink, SlidingWindows, Source, StartPosition, Stream, Streams, StreamsConfig,
-        StringSerde, Table, TimestampExtractor, Topology, TopologyBuilder, TumblingWindows,
-        UnitSerde, Until, Window, WindowStoreHandle, Windowed,
+        BincodeSerde, Broker, Change, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows,
+        JoinWindows, JsonSerde, KvStore, ManualClock, MemoryBroker, Nullable, Processor,
+        ProcessorContext, ProcessorContextExt, PunctuationType, Record, RecordSink, Serde,
+        SessionWindows, SharedSink, Sink, SlidingWindows, Source, StartPosition, Stream, Streams,
+        StreamsConfig, StringSerde, Table, TimestampExtractor, Topology, TopologyBuilder,
+        TumblingWindows, UnitSerde, Until, Window, WindowStoreHandle, Windowed,
     };
 }

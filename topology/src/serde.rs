@@ -43,6 +43,71 @@ pub trait Serde<T>: Send + Sync + 'static {
     fn writes_null(&self) -> bool {
         false
     }
+    /// What a null value (a Kafka tombstone) reads as. `None`, the default, makes a null value a
+    /// bad record; [`Nullable`] reads it as `None::<T>`.
+    fn null_value(&self) -> Option<T> {
+        None
+    }
+    /// Whether a sink writes `value` as a null value (a tombstone) instead of as bytes. Default
+    /// false; [`Nullable`] writes `None` as a tombstone.
+    fn writes_null_for(&self, _value: &T) -> bool {
+        false
+    }
+}
+
+/// A serde of `Option<T>` around a serde of `T`: `None` is a null value on the topic (a
+/// tombstone), in both directions. Read a table's changelog stream
+/// ([`Table::to_changelog_stream`](crate::Table::to_changelog_stream)) or write deletes with it.
+///
+/// ```
+/// # use weir_topology::prelude::*;
+/// use weir_topology::Nullable;
+/// let serde = Nullable::new(JsonSerde::<u32>::new());
+/// assert!(serde.writes_null_for(&None));
+/// assert_eq!(serde.null_value(), Some(None));
+/// assert_eq!(serde.deserialize(&serde.serialize(&Some(7))?)?, Some(7));
+/// # Ok::<(), weir_topology::SerdeError>(())
+/// ```
+pub struct Nullable<T> {
+    inner: std::sync::Arc<dyn Serde<T>>,
+}
+
+impl<T> Nullable<T> {
+    /// Wraps `inner`, which encodes the values that are present.
+    pub fn new(inner: impl Serde<T>) -> Self {
+        Self {
+            inner: std::sync::Arc::new(inner),
+        }
+    }
+
+    /// Wraps a shared serde.
+    pub(crate) fn shared(inner: std::sync::Arc<dyn Serde<T>>) -> Self {
+        Self { inner }
+    }
+}
+
+impl<T: 'static> Serde<Option<T>> for Nullable<T> {
+    fn serialize(&self, value: &Option<T>) -> Result<Vec<u8>, SerdeError> {
+        match value {
+            Some(v) => self.inner.serialize(v),
+            None => Err(SerdeError::new(
+                "nullable",
+                "a missing value is a null value (tombstone), which has no bytes",
+            )),
+        }
+    }
+    fn deserialize(&self, bytes: &[u8]) -> Result<Option<T>, SerdeError> {
+        self.inner.deserialize(bytes).map(Some)
+    }
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn null_value(&self) -> Option<Option<T>> {
+        Some(None)
+    }
+    fn writes_null_for(&self, value: &Option<T>) -> bool {
+        value.is_none()
+    }
 }
 
 /// JSON via serde_json.
@@ -286,6 +351,17 @@ mod tests {
         assert_eq!(bytes, b"\"a,b\",,1.5");
         assert_eq!(c.deserialize(&bytes).unwrap(), row());
         assert!(c.deserialize(b"only,two").is_err());
+    }
+
+    #[test]
+    fn nullable_values_are_tombstones_and_others_pass_through() {
+        let n = Nullable::new(JsonSerde::<u32>::new());
+        assert!(n.writes_null_for(&None) && !n.writes_null_for(&Some(1)));
+        assert_eq!(n.null_value(), Some(None));
+        assert!(n.serialize(&None).is_err());
+        assert_eq!(n.serialize(&Some(12)).unwrap(), b"12");
+        assert_eq!(n.deserialize(b"12").unwrap(), Some(12));
+        assert!(JsonSerde::<u32>::new().null_value().is_none());
     }
 
     #[test]

@@ -53,6 +53,9 @@ impl Clock for ManualClock {
 /// Reads the event time (ms) from a value; `None` marks it invalid.
 pub type FieldTimestamp<V> = Arc<dyn Fn(&V) -> Option<Timestamp> + Send + Sync>;
 
+/// A field's time (`Some`), or `None` for the record's own time (the outer option).
+type FieldOrRecord<V> = Arc<dyn Fn(&V) -> Option<Option<Timestamp>> + Send + Sync>;
+
 /// How a source assigns event time to its records.
 #[non_exhaustive]
 pub enum TimestampExtractor<V> {
@@ -62,6 +65,10 @@ pub enum TimestampExtractor<V> {
     WallClock,
     /// A field of the value, in ms. `None` marks the record as invalid (sent to the error handler).
     Field(FieldTimestamp<V>),
+    /// A field of the value when there is one (`Some` from the closure), else the record's own
+    /// time: how a table source times tombstones under a field extractor.
+    #[doc(hidden)]
+    FieldOrRecordTime(FieldOrRecord<V>),
 }
 
 impl<V> TimestampExtractor<V> {
@@ -81,6 +88,7 @@ impl<V> TimestampExtractor<V> {
             Self::RecordTime => Some(record_time),
             Self::WallClock => Some(now),
             Self::Field(f) => f(value),
+            Self::FieldOrRecordTime(f) => f(value).unwrap_or(Some(record_time)),
         }
     }
 
@@ -89,7 +97,28 @@ impl<V> TimestampExtractor<V> {
         match self {
             Self::RecordTime => "record-time",
             Self::WallClock => "wall-clock",
-            Self::Field(_) => "value-field",
+            Self::Field(_) | Self::FieldOrRecordTime(_) => "value-field",
+        }
+    }
+}
+
+impl<V: 'static> TimestampExtractor<V> {
+    /// The same extractor over values that may be missing (tombstones): a tombstone under a
+    /// field extractor takes the record's own time.
+    pub(crate) fn for_nullable(self) -> TimestampExtractor<Option<V>> {
+        match self {
+            Self::RecordTime => TimestampExtractor::RecordTime,
+            Self::WallClock => TimestampExtractor::WallClock,
+            Self::Field(f) => {
+                TimestampExtractor::FieldOrRecordTime(Arc::new(move |v: &Option<V>| {
+                    v.as_ref().map(|v| f(v))
+                }))
+            }
+            Self::FieldOrRecordTime(f) => {
+                TimestampExtractor::FieldOrRecordTime(Arc::new(move |v: &Option<V>| {
+                    v.as_ref().and_then(|v| f(v))
+                }))
+            }
         }
     }
 }
@@ -100,6 +129,7 @@ impl<V> Clone for TimestampExtractor<V> {
             Self::RecordTime => Self::RecordTime,
             Self::WallClock => Self::WallClock,
             Self::Field(f) => Self::Field(f.clone()),
+            Self::FieldOrRecordTime(f) => Self::FieldOrRecordTime(f.clone()),
         }
     }
 }

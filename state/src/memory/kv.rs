@@ -39,6 +39,10 @@ where
         Ok(())
     }
 
+    fn replace(&mut self, key: K, value: V) -> StateResult<Option<V>> {
+        Ok(self.map.insert(key, value))
+    }
+
     fn delete(&mut self, key: &K) -> StateResult<Option<V>> {
         Ok(self.map.remove(key))
     }

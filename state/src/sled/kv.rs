@@ -125,6 +125,16 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
         self.maybe_flush()
     }
 
+    fn replace(&mut self, key: K, value: V) -> StateResult<Option<V>> {
+        let old = self.get(&key)?;
+        if old.is_none() {
+            self.len += 1;
+        }
+        self.cache.insert(key, Slot::Put(value));
+        self.maybe_flush()?;
+        Ok(old)
+    }
+
     fn delete(&mut self, key: &K) -> StateResult<Option<V>> {
         let old = self.get(key)?;
         if old.is_some() {

@@ -4,6 +4,7 @@ pub use super::source_sink::{Sink, Source};
 
 use super::stream::Stream;
 use super::table::Table;
+use crate::change::Change;
 use crate::data::{Data, Key};
 use crate::error::Result;
 use crate::graph::{NodeArgs, NodeFactory, NodeRole, NodeSpec, Topology};
@@ -11,6 +12,7 @@ use crate::ops::table_source::TableSource;
 use crate::processor::Processor;
 use crate::runtime::io::endpoints::SourceNode;
 use crate::runtime::task::node::{Node, ProcessorNode};
+use crate::serde::Nullable;
 use crate::serde::Serde;
 use crate::stores::{type_pair, StoreSpec};
 use std::any::Any;
@@ -205,7 +207,8 @@ impl TopologyBuilder {
     }
 
     /// A table holding the latest value per key of `source`, materialized in store `store`
-    /// (so streams can join it and queries can read it).
+    /// (so streams can join it and queries can read it). A null value on the topic (a
+    /// tombstone) deletes its key, as in Kafka Streams; other values go through `source`'s serde.
     ///
     /// ```
     /// # use weir_topology::prelude::*;
@@ -219,13 +222,27 @@ impl TopologyBuilder {
     /// prices.pipe("tea".into(), 4, 2)?; // replaces 3
     /// let latest: Vec<(String, u32)> = driver.kv_entries("prices")?;
     /// assert_eq!(latest, [("jam".to_string(), 5), ("tea".to_string(), 4)]);
+    /// // A null value (a tombstone) deletes the key, here and in the store's changelog:
+    /// let deletes = driver.input_topic("prices", StringSerde, Nullable::new(JsonSerde::<u32>::new()));
+    /// deletes.pipe("jam".into(), None, 3)?;
+    /// let latest: Vec<(String, u32)> = driver.kv_entries("prices")?;
+    /// assert_eq!(latest, [("tea".to_string(), 4)]);
     /// # Ok::<(), weir_topology::TopologyError>(())
     /// ```
     pub fn table<K: Key, V: Data>(&self, source: Source<K, V>, store: &str) -> Table<K, V> {
+        // The table reads null values (tombstones) as `None`: deletes.
+        let source = Source {
+            endpoint: source.endpoint,
+            key_serde: source.key_serde,
+            value_serde: Arc::new(Nullable::shared(source.value_serde)),
+            timestamps: source.timestamps.for_nullable(),
+            name: source.name,
+            reading: source.reading,
+        };
         let src = self.add_source(source, false);
         self.add_store(StoreSpec::key_value::<K, V>(store));
         let store_name = store.to_string();
-        let node = self.add_processor::<K, V, K, V, _, _>(
+        let node = self.add_processor::<K, Option<V>, K, Change<V>, _, _>(
             Attach {
                 operator: "TABLE-SOURCE",
                 name: Some(format!("{store}-table")),
@@ -233,9 +250,9 @@ impl TopologyBuilder {
                 stores: &[store],
                 terminal: true,
             },
-            move || TableSource::new(store_name.clone()),
+            move || TableSource::new(store_name.clone(), |v| v),
         );
-        Table::new(self.clone(), node, Some(store.to_string()))
+        Table::of_changes(self.clone(), node, Some(store.to_string()))
     }
 
     /// Adds a store that processors added with `Stream::process` can declare.

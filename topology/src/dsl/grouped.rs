@@ -3,6 +3,7 @@
 use super::builder::{Attach, TopologyBuilder};
 use super::stream::Stream;
 use super::table::Table;
+use crate::change::Change;
 use crate::data::{Data, Key};
 use crate::ops::aggregate::{Adder, KeyedAggregate};
 use crate::ops::session_aggregate::{Merger, SessionWindowLogic};
@@ -180,7 +181,7 @@ impl<K: Key, V: Data> Grouped<K, V> {
         input.builder.add_store(StoreSpec::key_value::<K, A>(name));
         let (store, emit) = (name.to_string(), self.emit);
         let stores = [name];
-        let node = input.builder.add_processor::<K, V, K, A, _, _>(
+        let node = input.builder.add_processor::<K, V, K, Change<A>, _, _>(
             Attach {
                 operator: "AGGREGATE",
                 name: Some(name.to_string()),
@@ -190,7 +191,7 @@ impl<K: Key, V: Data> Grouped<K, V> {
             },
             move || KeyedAggregate::new(store.clone(), adder.clone(), emit),
         );
-        Table::new(input.builder.clone(), node, Some(name.to_string()))
+        Table::of_changes(input.builder.clone(), node, Some(name.to_string()))
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub(crate) mod builder;
 pub(crate) mod grouped;
+pub(crate) mod grouped_table;
 mod source_sink;
 pub(crate) mod split;
 pub(crate) mod stream;
@@ -11,3 +12,5 @@ mod stream_keyed;
 mod stream_out;
 mod stream_record;
 pub(crate) mod table;
+mod table_joins;
+mod table_ops;

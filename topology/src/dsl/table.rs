@@ -1,33 +1,74 @@
-//! `Table<K, V>`: the latest value per key, as produced by an aggregation or read from a topic.
+//! `Table<K, V>`: the latest value per key, as produced by an aggregation or read from a topic,
+//! and its ways out to streams. Its other operators are in `table_ops` (filter, map values,
+//! materialize, `Stream::to_table`), `grouped_table` (group by) and `table_joins`.
 
 use super::builder::{Attach, TopologyBuilder};
 use super::stream::Stream;
+use crate::change::Change;
 use crate::data::Data;
-use crate::ops::map::MapValues;
 use crate::ops::pass_through::PassThrough;
+use crate::ops::table_ops::{NewOrDeleted, NewValues, ValuesAsChanges};
 use crate::ops::window_aggregate::LATE_PORT;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 /// The key, value and late-record types of a table, as a zero-sized marker.
 type TableTypes<K, V, L> = fn() -> (K, V, L);
 
 /// A changelog of the latest value per key. `L` is the type of late records for windowed tables
 /// (`(K, V)` of the input), `()` otherwise.
+///
+/// Inside the topology a table's updates travel as [`Change`]s (the value before and after), so
+/// that a delete is an update too and the aggregations of [`Table::group_by`] can subtract old
+/// values. Windowed tables are the exception: their node forwards plain values, and an operator
+/// on them sees each update as an insert (no old value).
 pub struct Table<K, V, L = ()> {
     pub(crate) builder: TopologyBuilder,
     pub(crate) node: usize,
     pub(crate) store: Option<String>,
+    /// Whether `node` forwards `Change<V>` (true) or plain `V` (windowed aggregations).
+    pub(crate) forwards_changes: bool,
     _types: PhantomData<TableTypes<K, V, L>>,
 }
 
 impl<K: Data, V: Data, L> Table<K, V, L> {
+    /// A table whose node forwards plain values (a windowed aggregation).
     pub(crate) fn new(builder: TopologyBuilder, node: usize, store: Option<String>) -> Self {
         Self {
             builder,
             node,
             store,
+            forwards_changes: false,
             _types: PhantomData,
+        }
+    }
+
+    /// A table whose node forwards `Change<V>`.
+    pub(crate) fn of_changes(builder: TopologyBuilder, node: usize, store: Option<String>) -> Self {
+        Self {
+            forwards_changes: true,
+            ..Self::new(builder, node, store)
+        }
+    }
+
+    /// A node forwarding this table's updates as `Change<V>`: the table's own, or an adapter.
+    pub(crate) fn changes_node(&self) -> usize {
+        if self.forwards_changes {
+            return self.node;
+        }
+        self.builder.add_processor::<K, V, K, Change<V>, _, _>(
+            self.attach("VALUES-AS-CHANGES", false),
+            || ValuesAsChanges,
+        )
+    }
+
+    /// Attaches a node under this table's node.
+    pub(crate) fn attach(&self, operator: &'static str, terminal: bool) -> Attach<'static> {
+        Attach {
+            operator,
+            name: None,
+            parents: vec![(self.node, None)],
+            stores: &[],
+            terminal,
         }
     }
 
@@ -46,7 +87,8 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
         self.store.as_deref()
     }
 
-    /// The table's updates as a stream.
+    /// The table's updates as a stream of new values. A delete has no new value: it does not
+    /// appear (use [`Table::to_changelog_stream`] to see deletes).
     ///
     /// ```
     /// # use weir_topology::prelude::*;
@@ -65,53 +107,51 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
     /// # Ok::<(), weir_topology::TopologyError>(())
     /// ```
     pub fn to_stream(&self) -> Stream<K, V> {
-        let node = self.builder.add_processor::<K, V, K, V, _, _>(
-            Attach {
-                operator: "TO-STREAM",
-                name: None,
-                parents: vec![(self.node, None)],
-                stores: &[],
-                terminal: false,
-            },
-            || PassThrough,
-        );
+        let at = self.attach("TO-STREAM", false);
+        let node = if self.forwards_changes {
+            self.builder
+                .add_processor::<K, Change<V>, K, V, _, _>(at, || NewValues)
+        } else {
+            self.builder
+                .add_processor::<K, V, K, V, _, _>(at, || PassThrough)
+        };
         Stream::new(self.builder.clone(), node)
     }
 
-    /// A table of transformed values (not materialized: join the source table instead).
+    /// The table's updates as a stream of new values, `None` for a delete: the table's
+    /// changelog. Written with a [`Nullable`](crate::Nullable) value serde, a delete is a null
+    /// value (a tombstone) on the topic, which a table reading that topic applies as a delete.
     ///
     /// ```
     /// # use weir_topology::prelude::*;
     /// # use weir_topology::testing::TopologyTestDriver;
+    /// use weir_topology::Nullable;
+    /// let prices = || Nullable::new(JsonSerde::<u32>::new());
     /// let builder = TopologyBuilder::new();
     /// builder
     ///     .table(Source::topic("prices", StringSerde, JsonSerde::<u32>::new()), "prices")
-    ///     .map_values(|euros| euros * 100)
-    ///     .to_stream()
-    ///     .to(Sink::topic("cents", StringSerde, JsonSerde::<u32>::new()));
+    ///     .to_changelog_stream()
+    ///     .to(Sink::topic("changelog", StringSerde, prices()));
     /// let driver = TopologyTestDriver::new(builder.build()?)?;
-    /// let prices = driver.input_topic("prices", StringSerde, JsonSerde::<u32>::new());
-    /// let cents = driver.output_topic("cents", StringSerde, JsonSerde::<u32>::new());
-    /// prices.pipe("tea".into(), 3, 0)?;
-    /// assert_eq!(cents.read_key_values()?, [("tea".to_string(), 300)]);
+    /// let input = driver.input_topic("prices", StringSerde, prices());
+    /// input.pipe("tea".into(), Some(3), 0)?;
+    /// input.pipe("tea".into(), None, 1)?; // a tombstone: deletes "tea"
+    /// let changelog = driver.output_topic("changelog", StringSerde, prices());
+    /// assert_eq!(changelog.read_values()?, [Some(3), None]);
+    /// assert!(driver.kv_entries::<String, u32>("prices")?.is_empty());
     /// # Ok::<(), weir_topology::TopologyError>(())
     /// ```
-    pub fn map_values<V2: Data>(
-        &self,
-        f: impl Fn(V) -> V2 + Send + Sync + 'static,
-    ) -> Table<K, V2> {
-        let f: crate::ops::map::MapValuesFn<K, V, V2> = Arc::new(move |_, v| f(v));
-        let node = self.builder.add_processor::<K, V, K, V2, _, _>(
-            Attach {
-                operator: "TABLE-MAP-VALUES",
-                name: None,
-                parents: vec![(self.node, None)],
-                stores: &[],
-                terminal: true,
-            },
-            move || MapValues { f: f.clone() },
-        );
-        Table::new(self.builder.clone(), node, None)
+    pub fn to_changelog_stream(&self) -> Stream<K, Option<V>> {
+        let node = self
+            .builder
+            .add_processor::<K, Change<V>, K, Option<V>, _, _>(
+                Attach {
+                    parents: vec![(self.changes_node(), None)],
+                    ..self.attach("TO-CHANGELOG-STREAM", false)
+                },
+                || NewOrDeleted,
+            );
+        Stream::new(self.builder.clone(), node)
     }
 }
 

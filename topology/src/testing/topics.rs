@@ -55,7 +55,7 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
     /// Sends raw value bytes (for testing bad input) and processes them.
     pub fn pipe_raw(&self, key: &K, value: &[u8], timestamp: Timestamp) -> Result<()> {
         let key = self.key_bytes(key)?;
-        self.append(None, key, value.to_vec(), timestamp, Vec::new())
+        self.append(None, key, Some(value.to_vec()), timestamp, Vec::new())
     }
 
     /// Sends one record with its headers (partition chosen from the key) and processes it.
@@ -96,8 +96,12 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         self.append(partition, key, value, timestamp, Vec::new())
     }
 
-    fn encode(&self, key: &K, value: &V) -> Result<(Option<Vec<u8>>, Vec<u8>)> {
+    /// The key's bytes, and the value's (`None`: a tombstone, for a serde that writes one).
+    fn encode(&self, key: &K, value: &V) -> Result<(Option<Vec<u8>>, MaybeBytes)> {
         let key = self.key_bytes(key)?;
+        if self.value_serde.writes_null_for(value) {
+            return Ok((key, None));
+        }
         let value = self
             .value_serde
             .serialize(value)
@@ -105,14 +109,14 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
                 node: self.topic.clone(),
                 source,
             })?;
-        Ok((key, value))
+        Ok((key, Some(value)))
     }
 
     fn append(
         &self,
         partition: Option<u32>,
         key: Option<Vec<u8>>,
-        value: Vec<u8>,
+        value: Option<Vec<u8>>,
         timestamp: Timestamp,
         headers: Headers,
     ) -> Result<()> {
@@ -127,7 +131,7 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
             vec![OutRecord {
                 partition,
                 key,
-                value: Some(value),
+                value,
                 timestamp,
                 headers,
             }],
@@ -135,6 +139,9 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         core.settle()
     }
 }
+
+/// A value's bytes, or `None` for a tombstone.
+type MaybeBytes = Option<Vec<u8>>;
 
 /// A typed output topic of a [`TopologyTestDriver`](super::TopologyTestDriver): each read returns what arrived since the last.
 pub struct TestOutputTopic<K, V> {
@@ -184,10 +191,13 @@ impl<K: 'static, V: 'static> TestOutputTopic<K, V> {
                     .key_serde
                     .deserialize(raw.key.as_deref().unwrap_or(&[]))
                     .map_err(err)?;
-                let value = self
-                    .value_serde
-                    .deserialize(raw.value.as_deref().unwrap_or(&[]))
-                    .map_err(err)?;
+                let value = match (raw.value.as_deref(), self.value_serde.null_value()) {
+                    (None, Some(tombstone)) => tombstone,
+                    (bytes, _) => self
+                        .value_serde
+                        .deserialize(bytes.unwrap_or(&[]))
+                        .map_err(err)?,
+                };
                 out.push(
                     Record::new(key, value, raw.timestamp)
                         .with_headers(raw.headers.clone())

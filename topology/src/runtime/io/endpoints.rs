@@ -39,10 +39,13 @@ fn decode<K: 'static, V: 'static>(
     let key = key_serde
         .deserialize(raw.key.as_deref().unwrap_or(&[]))
         .map_err(|e| format!("bad key: {e}"))?;
-    let bytes = raw.value.as_deref().ok_or("null value")?;
-    let value = value_serde
-        .deserialize(bytes)
-        .map_err(|e| format!("bad value: {e}"))?;
+    let value = match raw.value.as_deref() {
+        Some(bytes) => value_serde
+            .deserialize(bytes)
+            .map_err(|e| format!("bad value: {e}"))?,
+        // A tombstone: only a serde that reads it (a table source's) accepts it.
+        None => value_serde.null_value().ok_or("null value")?,
+    };
     Ok((key, value))
 }
 
@@ -237,10 +240,15 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
             source,
         };
         let key = self.key_serde.serialize(record.key()).map_err(ser_err)?;
-        let value = self
-            .value_serde
-            .serialize(record.value())
-            .map_err(ser_err)?;
+        let value = if self.value_serde.writes_null_for(record.value()) {
+            None // a tombstone
+        } else {
+            Some(
+                self.value_serde
+                    .serialize(record.value())
+                    .map_err(ser_err)?,
+            )
+        };
         let timestamp = record.timestamp();
         let headers = record.headers().clone();
         let outbox = task
@@ -256,12 +264,14 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
         };
         let partition = match &key {
             Some(k) => kafka_partition(Some(k), outbox.partitions),
-            None => self.keyless.next(value.len(), outbox.partitions),
+            None => self
+                .keyless
+                .next(value.as_ref().map_or(0, Vec::len), outbox.partitions),
         };
         outbox.records.push(OutRecord {
             partition,
             key,
-            value: Some(value),
+            value,
             timestamp,
             headers,
         });
