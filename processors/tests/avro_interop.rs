@@ -63,14 +63,27 @@ fn python() -> Option<PathBuf> {
         return Some(python);
     }
     if std::env::var("WEIR_REQUIRE_AVRO_PYTHON").as_deref() == Ok("1") {
-        panic!("confluent-kafka is required but {} is missing: run scripts/avro_python.sh", python.display());
+        panic!(
+            "confluent-kafka is required but {} is missing: run scripts/avro_python.sh",
+            python.display()
+        );
     }
-    eprintln!("skipped: no {} (run scripts/avro_python.sh)", python.display());
+    eprintln!(
+        "skipped: no {} (run scripts/avro_python.sh)",
+        python.display()
+    );
     None
 }
 
 /// Runs the helper in `mode` with one input line per item; returns its output lines.
-fn run(python: &PathBuf, mode: &str, url: &str, topic: &str, schema: &str, lines: &[String]) -> Vec<String> {
+fn run(
+    python: &PathBuf,
+    mode: &str,
+    url: &str,
+    topic: &str,
+    schema: &str,
+    lines: &[String],
+) -> Vec<String> {
     let mut child = Command::new(python)
         .args(["-c", HELPER, mode, url, topic, schema])
         .stdin(Stdio::piped())
@@ -84,8 +97,16 @@ fn run(python: &PathBuf, mode: &str, url: &str, topic: &str, schema: &str, lines
     }
     drop(stdin);
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "python {mode} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+    assert!(
+        out.status.success(),
+        "python {mode} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -93,7 +114,10 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn departures(n: usize) -> Vec<New> {
@@ -111,14 +135,19 @@ fn python_reads_what_weir_writes_old_and_new_schema() {
     let Some(python) = python() else { return };
     let fixture = RegistryFixture::start();
     let registry = SchemaRegistry::new(&fixture.url).unwrap();
-    let old = ConfluentAvroSerde::<Old>::new(&registry, "from-weir", SubjectKind::Value, OLD).unwrap();
-    let new = ConfluentAvroSerde::<New>::new(&registry, "from-weir", SubjectKind::Value, NEW).unwrap();
+    let old =
+        ConfluentAvroSerde::<Old>::new(&registry, "from-weir", SubjectKind::Value, OLD).unwrap();
+    let new =
+        ConfluentAvroSerde::<New>::new(&registry, "from-weir", SubjectKind::Value, NEW).unwrap();
     let records = departures(50);
     let mut lines = Vec::new();
     let mut want_new = Vec::new();
     for (i, d) in records.iter().enumerate() {
         if i % 2 == 0 {
-            let o = Old { flight: d.flight.clone(), delay_min: d.delay_min };
+            let o = Old {
+                flight: d.flight.clone(),
+                delay_min: d.delay_min,
+            };
             lines.push(hex(&old.serialize(&o).unwrap()));
             want_new.push(json!({"flight": d.flight, "delay_min": d.delay_min, "gate": null}));
         } else {
@@ -156,19 +185,49 @@ fn weir_reads_what_python_writes_old_and_new_schema() {
     };
     let old_lines: Vec<String> = records.iter().map(|d| as_json(d, false)).collect();
     let new_lines: Vec<String> = records.iter().map(|d| as_json(d, true)).collect();
-    let from_old = run(&python, "write", &fixture.url, "from-python", OLD, &old_lines);
-    let from_new = run(&python, "write", &fixture.url, "from-python", NEW, &new_lines);
-    assert_eq!(fixture.versions("from-python-value").len(), 2, "{:?}", fixture.requests());
+    let from_old = run(
+        &python,
+        "write",
+        &fixture.url,
+        "from-python",
+        OLD,
+        &old_lines,
+    );
+    let from_new = run(
+        &python,
+        "write",
+        &fixture.url,
+        "from-python",
+        NEW,
+        &new_lines,
+    );
+    assert_eq!(
+        fixture.versions("from-python-value").len(),
+        2,
+        "{:?}",
+        fixture.requests()
+    );
 
     let registry = SchemaRegistry::new(&fixture.url).unwrap();
-    let new = ConfluentAvroSerde::<New>::new(&registry, "from-python", SubjectKind::Value, NEW).unwrap();
+    let new =
+        ConfluentAvroSerde::<New>::new(&registry, "from-python", SubjectKind::Value, NEW).unwrap();
     let registry = SchemaRegistry::new(&fixture.url).unwrap();
-    let old = ConfluentAvroSerde::<Old>::new(&registry, "from-python", SubjectKind::Value, OLD).unwrap();
+    let old =
+        ConfluentAvroSerde::<Old>::new(&registry, "from-python", SubjectKind::Value, OLD).unwrap();
     for ((d, o), n) in records.iter().zip(&from_old).zip(&from_new) {
         let (o, n) = (unhex(o), unhex(n));
-        assert_eq!(new.deserialize(&o).unwrap(), New { gate: None, ..d.clone() });
+        assert_eq!(
+            new.deserialize(&o).unwrap(),
+            New {
+                gate: None,
+                ..d.clone()
+            }
+        );
         assert_eq!(new.deserialize(&n).unwrap(), *d);
-        let old_view = Old { flight: d.flight.clone(), delay_min: d.delay_min };
+        let old_view = Old {
+            flight: d.flight.clone(),
+            delay_min: d.delay_min,
+        };
         assert_eq!(old.deserialize(&o).unwrap(), old_view);
         assert_eq!(old.deserialize(&n).unwrap(), old_view);
     }

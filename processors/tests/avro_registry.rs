@@ -37,7 +37,12 @@ const V2: &str = r#"{"type": "record", "name": "Departure", "namespace": "weir.t
     {"name": "delay_min", "type": "int"},
     {"name": "gate", "type": ["null", "string"], "default": null}]}"#;
 
-fn serde<T>(fixture: &RegistryFixture, topic: &str, kind: SubjectKind, schema: &str) -> ConfluentAvroSerde<T> {
+fn serde<T>(
+    fixture: &RegistryFixture,
+    topic: &str,
+    kind: SubjectKind,
+    schema: &str,
+) -> ConfluentAvroSerde<T> {
     // A client per serde, as separate applications would have: nothing cached between them.
     let registry = SchemaRegistry::new(&fixture.url).unwrap();
     ConfluentAvroSerde::new(&registry, topic, kind, schema).unwrap()
@@ -105,22 +110,45 @@ fn old_and_new_writers_and_readers_through_a_topology() {
         let gate = (rng.below(3) > 0).then(|| format!("B{}", rng.below(60)));
         if rng.below(2) == 0 {
             // Written with the old schema: the gate does not exist there.
-            let v1 = DepartureV1 { flight: flight.clone(), delay_min };
+            let v1 = DepartureV1 {
+                flight: flight.clone(),
+                delay_min,
+            };
             old_in.pipe(flight.clone(), v1, i).unwrap();
             expected.push((flight.clone(), delay_min + 5, "TBD".to_string()));
         } else {
-            let v2 = DepartureV2 { flight: flight.clone(), delay_min, gate: gate.clone() };
+            let v2 = DepartureV2 {
+                flight: flight.clone(),
+                delay_min,
+                gate: gate.clone(),
+            };
             new_in.pipe(flight.clone(), v2, i).unwrap();
-            expected.push((flight.clone(), delay_min + 5, gate.unwrap_or_else(|| "TBD".into())));
+            expected.push((
+                flight.clone(),
+                delay_min + 5,
+                gate.unwrap_or_else(|| "TBD".into()),
+            ));
         }
     }
 
     // Every output record carries the id of the schema the sink registered under adjusted-value.
     let sink_id = fixture.versions("adjusted-value")[0];
-    let raw = driver.output_topic("adjusted", BytesSerde, BytesSerde).read_values().unwrap();
+    let raw = driver
+        .output_topic("adjusted", BytesSerde, BytesSerde)
+        .read_values()
+        .unwrap();
     assert_eq!(raw.len(), expected.len());
     for bytes in &raw {
-        assert_eq!(bytes[..5], [0, (sink_id >> 24) as u8, (sink_id >> 16) as u8, (sink_id >> 8) as u8, sink_id as u8]);
+        assert_eq!(
+            bytes[..5],
+            [
+                0,
+                (sink_id >> 24) as u8,
+                (sink_id >> 16) as u8,
+                (sink_id >> 8) as u8,
+                sink_id as u8
+            ]
+        );
     }
 
     // A new reader sees every field; an old reader (V1 schema) reads the same bytes without the gate.
@@ -140,7 +168,8 @@ fn old_and_new_writers_and_readers_through_a_topology() {
     by_key(&mut want);
     by_key(&mut have);
     assert_eq!(have, want);
-    let mut want_old: Vec<(String, i32)> = expected.iter().map(|(f, d, _)| (f.clone(), *d)).collect();
+    let mut want_old: Vec<(String, i32)> =
+        expected.iter().map(|(f, d, _)| (f.clone(), *d)).collect();
     want_old.sort_by(|a, b| a.0.cmp(&b.0));
     got_old.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(got_old, want_old);

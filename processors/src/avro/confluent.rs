@@ -166,7 +166,10 @@ mod tests {
         let registry = SchemaRegistry::new(&fixture.url).unwrap();
         let serde = ConfluentAvroSerde::<V1>::new(&registry, "t", SubjectKind::Value, S1).unwrap();
         assert_eq!(fixture.versions("t-value"), vec![serde.schema_id()]);
-        let value = V1 { id: 1, name: "a".into() };
+        let value = V1 {
+            id: 1,
+            name: "a".into(),
+        };
         let bytes = serde.serialize(&value).unwrap();
         let mut expected = vec![0];
         expected.extend_from_slice(&serde.schema_id().to_be_bytes());
@@ -194,15 +197,39 @@ mod tests {
         .unwrap();
         assert_ne!(old.schema_id(), new.schema_id());
         for i in 0..100 {
-            let v1 = V1 { id: i, name: format!("n{i}") };
+            let v1 = V1 {
+                id: i,
+                name: format!("n{i}"),
+            };
             let read: V2 = new.deserialize(&old.serialize(&v1).unwrap()).unwrap();
-            assert_eq!(read, V2 { id: i, name: v1.name.clone(), note: None });
-            let v2 = V2 { id: i, name: format!("m{i}"), note: (i % 2 == 0).then(|| "x".into()) };
+            assert_eq!(
+                read,
+                V2 {
+                    id: i,
+                    name: v1.name.clone(),
+                    note: None
+                }
+            );
+            let v2 = V2 {
+                id: i,
+                name: format!("m{i}"),
+                note: (i % 2 == 0).then(|| "x".into()),
+            };
             let read: V1 = old.deserialize(&new.serialize(&v2).unwrap()).unwrap();
-            assert_eq!(read, V1 { id: i, name: v2.name });
+            assert_eq!(
+                read,
+                V1 {
+                    id: i,
+                    name: v2.name
+                }
+            );
         }
         // Each reader fetched the other's schema once.
-        let fetches = fixture.requests().iter().filter(|r| r.starts_with("GET")).count();
+        let fetches = fixture
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("GET"))
+            .count();
         assert_eq!(fetches, 2, "{:?}", fixture.requests());
     }
 
@@ -210,10 +237,15 @@ mod tests {
     fn key_and_value_subjects_and_incompatible_schemas() {
         let fixture = RegistryFixture::start();
         let registry = SchemaRegistry::new(&fixture.url).unwrap();
-        let key = ConfluentAvroSerde::<String>::new(&registry, "t", SubjectKind::Key, r#""string""#)
-            .unwrap();
+        let key =
+            ConfluentAvroSerde::<String>::new(&registry, "t", SubjectKind::Key, r#""string""#)
+                .unwrap();
         assert_eq!(fixture.versions("t-key"), vec![key.schema_id()]);
-        assert_eq!(key.deserialize(&key.serialize(&"k".to_string()).unwrap()).unwrap(), "k");
+        assert_eq!(
+            key.deserialize(&key.serialize(&"k".to_string()).unwrap())
+                .unwrap(),
+            "k"
+        );
         ConfluentAvroSerde::<V2>::new(&registry, "t", SubjectKind::Value, S2).unwrap();
         // S1 lacks no field S2 had... but going from S2 to a schema with a new required field fails.
         let s3 = S2.replace("]}", r#",{"name":"gate","type":"string"}]}"#);
@@ -224,7 +256,10 @@ mod tests {
         let err = ConfluentAvroSerde::<V2>::new(&registry, "t", SubjectKind::Value, "{oops")
             .err()
             .unwrap();
-        assert!(matches!(err, RegistryError::Schema { id: None, .. }), "{err:?}");
+        assert!(
+            matches!(err, RegistryError::Schema { id: None, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -236,9 +271,19 @@ mod tests {
         assert_eq!(err.serde, "confluent-avro");
         assert!(err.to_string().contains("magic byte"), "{err}");
         assert!(serde.deserialize(&[0, 0, 0]).is_err());
-        let err = serde.deserialize(&[0, 0, 0, 0, 99, 2, 2, b'a']).unwrap_err();
-        assert!(err.to_string().contains("schema id 99 is not registered"), "{err}");
-        let mut good = serde.serialize(&V1 { id: 1, name: "a".into() }).unwrap();
+        let err = serde
+            .deserialize(&[0, 0, 0, 0, 99, 2, 2, b'a'])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("schema id 99 is not registered"),
+            "{err}"
+        );
+        let mut good = serde
+            .serialize(&V1 {
+                id: 1,
+                name: "a".into(),
+            })
+            .unwrap();
         good.pop();
         assert!(serde.deserialize(&good).is_err());
     }

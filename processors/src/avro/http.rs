@@ -201,27 +201,40 @@ mod tests {
             one_shot_server("HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\n{\"id\":1}");
         let client = HttpClient::start(addr, Duration::from_secs(5)).unwrap();
         let answer = client
-            .call_blocking(Method::POST, "/subjects/t-value/versions".into(), Some("{}".into()))
+            .call_blocking(
+                Method::POST,
+                "/subjects/t-value/versions".into(),
+                Some("{}".into()),
+            )
             .unwrap();
         assert_eq!(answer.status, StatusCode::OK);
         assert_eq!(answer.body, "{\"id\":1}");
         let request = server.join().unwrap();
-        assert!(request.starts_with("POST /subjects/t-value/versions HTTP/1.1\r\n"), "{request}");
+        assert!(
+            request.starts_with("POST /subjects/t-value/versions HTTP/1.1\r\n"),
+            "{request}"
+        );
         assert!(request.contains(MEDIA_TYPE), "{request}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn async_and_blocking_calls_work_inside_a_runtime() {
-        let (addr, server) = one_shot_server("HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\nno");
+        let (addr, server) =
+            one_shot_server("HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\n\r\nno");
         let client = HttpClient::start(addr, Duration::from_secs(5)).unwrap();
         let answer = client
             .call(Method::POST, "/x".into(), Some("{}".into()))
             .await
             .unwrap();
-        assert_eq!((answer.status, answer.body.as_str()), (StatusCode::NOT_FOUND, "no"));
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (StatusCode::NOT_FOUND, "no")
+        );
         server.join().unwrap();
         // Nobody listens any more: a blocking call on a runtime worker is an error, not a hang.
-        let err = client.call_blocking(Method::GET, "/y".into(), None).unwrap_err();
+        let err = client
+            .call_blocking(Method::GET, "/y".into(), None)
+            .unwrap_err();
         assert!(matches!(err, RegistryError::At { .. }), "{err:?}");
     }
 
@@ -230,7 +243,9 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let client = HttpClient::start(addr, Duration::from_millis(200)).unwrap();
-        let err = client.call_blocking(Method::GET, "/schemas/ids/1".into(), None).unwrap_err();
+        let err = client
+            .call_blocking(Method::GET, "/schemas/ids/1".into(), None)
+            .unwrap_err();
         assert!(err.to_string().contains("timed out"), "{err}");
         drop(listener);
     }

@@ -213,7 +213,10 @@ impl SchemaRegistry {
             return Ok(*id);
         }
         let (method, path, body) = self.register_call(subject, &text)?;
-        let answer = self.inner.client.call_blocking(method, path.clone(), body)?;
+        let answer = self
+            .inner
+            .client
+            .call_blocking(method, path.clone(), body)?;
         self.registered(subject, schema, key, &path, answer)
     }
 
@@ -233,7 +236,10 @@ impl SchemaRegistry {
             return Ok(schema);
         }
         let (method, path, body) = self.by_id_call(id);
-        let answer = self.inner.client.call_blocking(method, path.clone(), body)?;
+        let answer = self
+            .inner
+            .client
+            .call_blocking(method, path.clone(), body)?;
         self.fetched(id, &path, answer)
     }
 
@@ -253,18 +259,27 @@ impl SchemaRegistry {
     ) -> Result<(String, (String, String)), RegistryError> {
         // The full JSON form, defaults and all (the canonical form would drop the defaults
         // that schema resolution and compatibility checks need).
-        let text = serde_json::to_string(schema).map_err(|e| RegistryError::Request(e.to_string()))?;
+        let text =
+            serde_json::to_string(schema).map_err(|e| RegistryError::Request(e.to_string()))?;
         Ok((text.clone(), (subject.to_string(), text)))
     }
 
     fn register_call(&self, subject: &str, schema_text: &str) -> Result<Call, RegistryError> {
         let body = serde_json::json!({ "schema": schema_text }).to_string();
-        let path = format!("{}/subjects/{}/versions", self.inner.base_path, escape_path(subject));
+        let path = format!(
+            "{}/subjects/{}/versions",
+            self.inner.base_path,
+            escape_path(subject)
+        );
         Ok((Method::POST, path, Some(body)))
     }
 
     fn by_id_call(&self, id: u32) -> Call {
-        (Method::GET, format!("{}/schemas/ids/{id}", self.inner.base_path), None)
+        (
+            Method::GET,
+            format!("{}/schemas/ids/{id}", self.inner.base_path),
+            None,
+        )
     }
 
     fn registered(
@@ -293,7 +308,10 @@ impl SchemaRegistry {
                 reason: format!("no schema id in {body}"),
             })?;
         self.inner.ids.lock().insert(key, id);
-        self.inner.schemas.write().insert(id, Arc::new(schema.clone()));
+        self.inner
+            .schemas
+            .write()
+            .insert(id, Arc::new(schema.clone()));
         Ok(id)
     }
 
@@ -303,7 +321,10 @@ impl SchemaRegistry {
         }
         let url = self.url(path);
         let body = success_body(&url, answer)?;
-        let schema_type = body.get("schemaType").and_then(|t| t.as_str()).unwrap_or("AVRO");
+        let schema_type = body
+            .get("schemaType")
+            .and_then(|t| t.as_str())
+            .unwrap_or("AVRO");
         if schema_type != "AVRO" {
             return Err(RegistryError::NotAvro {
                 id,
@@ -316,9 +337,10 @@ impl SchemaRegistry {
                 reason: format!("no schema text in {body}"),
             }
         })?;
-        let schema = Arc::new(
-            parse_schema(text).map_err(|source| RegistryError::Schema { id: Some(id), source })?,
-        );
+        let schema = Arc::new(parse_schema(text).map_err(|source| RegistryError::Schema {
+            id: Some(id),
+            source,
+        })?);
         self.inner.schemas.write().insert(id, schema.clone());
         Ok(schema)
     }
@@ -367,7 +389,10 @@ fn split_url(url: &str) -> Result<(String, String), RegistryError> {
     if authority.is_empty() {
         return Err(bad("no host"));
     }
-    let authority = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    let authority = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         authority.to_string()
     } else if authority.contains(':') && !authority.ends_with(']') {
         return Err(bad("the port is not a number"));
@@ -391,7 +416,7 @@ fn escape_path(segment: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::avro::registry_fixture::RegistryFixture;
@@ -428,7 +453,10 @@ mod tests {
         let registry = SchemaRegistry::new(&fixture.url).unwrap();
         let id = registry.register_blocking("t-key", &schema(V1)).unwrap();
         for _ in 0..5 {
-            assert_eq!(registry.register_blocking("t-key", &schema(V1)).unwrap(), id);
+            assert_eq!(
+                registry.register_blocking("t-key", &schema(V1)).unwrap(),
+                id
+            );
             registry.schema_by_id_blocking(id).unwrap();
         }
         let other = SchemaRegistry::new(&fixture.url).unwrap();
@@ -437,7 +465,10 @@ mod tests {
         }
         assert_eq!(
             fixture.requests(),
-            vec!["POST /subjects/t-key/versions".to_string(), format!("GET /schemas/ids/{id}")]
+            vec![
+                "POST /subjects/t-key/versions".to_string(),
+                format!("GET /schemas/ids/{id}")
+            ]
         );
     }
 
@@ -446,7 +477,9 @@ mod tests {
         let fixture = RegistryFixture::start();
         let registry = SchemaRegistry::new(&fixture.url).unwrap();
         registry.register_blocking("t-value", &schema(V1)).unwrap();
-        let err = registry.register_blocking("t-value", &schema(V2_NO_DEFAULT)).unwrap_err();
+        let err = registry
+            .register_blocking("t-value", &schema(V2_NO_DEFAULT))
+            .unwrap_err();
         match &err {
             RegistryError::Incompatible { subject, message } => {
                 assert_eq!(subject, "t-value");
@@ -455,7 +488,9 @@ mod tests {
             other => panic!("not Incompatible: {other:?}"),
         }
         // Another subject has no earlier version: the same schema is fine there.
-        registry.register_blocking("u-value", &schema(V2_NO_DEFAULT)).unwrap();
+        registry
+            .register_blocking("u-value", &schema(V2_NO_DEFAULT))
+            .unwrap();
     }
 
     #[test]
@@ -463,7 +498,10 @@ mod tests {
         let fixture = RegistryFixture::start();
         let registry = SchemaRegistry::new(&fixture.url).unwrap();
         let err = registry.schema_by_id_blocking(42).unwrap_err();
-        assert!(matches!(err, RegistryError::UnknownId { id: 42 }), "{err:?}");
+        assert!(
+            matches!(err, RegistryError::UnknownId { id: 42 }),
+            "{err:?}"
+        );
         let url = fixture.url.clone();
         drop(fixture);
         let gone = SchemaRegistry::new(&url).unwrap();
@@ -486,9 +524,18 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(split_url("http://h:8081").unwrap(), ("h:8081".into(), "".into()));
-        assert_eq!(split_url("http://h/sr/").unwrap(), ("h:80".into(), "/sr".into()));
-        assert_eq!(split_url("http://[::1]:1/").unwrap(), ("[::1]:1".into(), "".into()));
+        assert_eq!(
+            split_url("http://h:8081").unwrap(),
+            ("h:8081".into(), "".into())
+        );
+        assert_eq!(
+            split_url("http://h/sr/").unwrap(),
+            ("h:80".into(), "/sr".into())
+        );
+        assert_eq!(
+            split_url("http://[::1]:1/").unwrap(),
+            ("[::1]:1".into(), "".into())
+        );
         assert!(split_url("https://h:1").is_err());
         assert!(split_url("http://h:x").is_err());
         assert!(split_url("http:///x").is_err());

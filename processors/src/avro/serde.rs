@@ -143,8 +143,8 @@ pub(crate) fn decode_datum<T: DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<T, AvroError> {
     let mut cursor = Cursor::new(bytes);
-    let value: Value = apache_avro::from_avro_datum(writer, &mut cursor, None)
-        .map_err(AvroError::BadDatum)?;
+    let value: Value =
+        apache_avro::from_avro_datum(writer, &mut cursor, None).map_err(AvroError::BadDatum)?;
     let left = bytes.len() - usize::try_from(cursor.position()).unwrap_or(bytes.len());
     if left > 0 {
         return Err(AvroError::TrailingBytes(left));
@@ -198,10 +198,16 @@ mod tests {
             origin: format!("A{i}"),
             seats: i * 1_000_000_007,
             load: i as f64 / 7.0,
-            status: if i % 2 == 0 { Status::OnTime } else { Status::Delayed },
+            status: if i % 2 == 0 {
+                Status::OnTime
+            } else {
+                Status::Delayed
+            },
             gate: (i % 3 == 0).then(|| format!("G{i}")),
             tags: (0..i % 4).map(|t| format!("t{t}")).collect(),
-            extra: (0..i % 3).map(|k| (format!("k{k}"), k as i32 - 1)).collect(),
+            extra: (0..i % 3)
+                .map(|k| (format!("k{k}"), k as i32 - 1))
+                .collect(),
             cancelled: i % 5 == 0,
         }
     }
@@ -228,7 +234,11 @@ mod tests {
             {"name":"s","type":"string"},{"name":"o","type":["null","int"]}]}"#,
         )
         .unwrap();
-        let p = P { n: -3, s: "hé".into(), o: Some(64) };
+        let p = P {
+            n: -3,
+            s: "hé".into(),
+            o: Some(64),
+        };
         // zig-zag -3 = 5; "hé" is 3 UTF-8 bytes (length 6 zig-zag); branch 1 then zig-zag 64 = 128.
         assert_eq!(
             serde.serialize(&p).unwrap(),
@@ -281,7 +291,9 @@ mod tests {
             id: i64,
             note: Option<String>,
         }
-        let old = parse_schema(r#"{"type":"record","name":"R","fields":[{"name":"id","type":"long"}]}"#).unwrap();
+        let old =
+            parse_schema(r#"{"type":"record","name":"R","fields":[{"name":"id","type":"long"}]}"#)
+                .unwrap();
         let new = parse_schema(
             r#"{"type":"record","name":"R","fields":[{"name":"id","type":"long"},
             {"name":"note","type":["null","string"],"default":null}]}"#,
@@ -292,7 +304,15 @@ mod tests {
         let read: New = decode_datum(&old, &new, &bytes).unwrap();
         assert_eq!(read, New { id: 9, note: None });
         let mut bytes = Vec::new();
-        encode_datum(&new, &New { id: 4, note: Some("x".into()) }, &mut bytes).unwrap();
+        encode_datum(
+            &new,
+            &New {
+                id: 4,
+                note: Some("x".into()),
+            },
+            &mut bytes,
+        )
+        .unwrap();
         let read: Old = decode_datum(&new, &old, &bytes).unwrap();
         assert_eq!(read, Old { id: 4 });
     }

@@ -99,27 +99,39 @@ fn reply(status: StatusCode, body: serde_json::Value) -> Reply {
 }
 
 fn error(status: StatusCode, code: i64, message: String) -> Reply {
-    reply(status, serde_json::json!({"error_code": code, "message": message}))
+    reply(
+        status,
+        serde_json::json!({"error_code": code, "message": message}),
+    )
 }
 
-async fn register(
-    State(state): State<Shared>,
-    Path(subject): Path<String>,
-    body: String,
-) -> Reply {
+async fn register(State(state): State<Shared>, Path(subject): Path<String>, body: String) -> Reply {
     let mut registry = state.lock().unwrap();
-    registry.requests.push(format!("POST /subjects/{subject}/versions"));
+    registry
+        .requests
+        .push(format!("POST /subjects/{subject}/versions"));
     let request: serde_json::Value = match serde_json::from_str(&body) {
         Ok(json) => json,
-        Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, 42201, format!("bad body: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                42201,
+                format!("bad body: {e}"),
+            )
+        }
     };
     let Some(text) = request.get("schema").and_then(|s| s.as_str()) else {
         return error(StatusCode::UNPROCESSABLE_ENTITY, 42201, "no schema".into());
     };
     let Ok(schema) = serde_json::from_str::<serde_json::Value>(text) else {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, 42201, "Invalid schema".into());
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            42201,
+            "Invalid schema".into(),
+        );
     };
-    let same = |t: &String| serde_json::from_str::<serde_json::Value>(t).ok() == Some(schema.clone());
+    let same =
+        |t: &String| serde_json::from_str::<serde_json::Value>(t).ok() == Some(schema.clone());
     let existing = registry.schemas.iter().position(same).map(|i| i as u32 + 1);
     let versions = registry.subjects.get(&subject).cloned().unwrap_or_default();
     if let Some(id) = existing.filter(|id| versions.contains(id)) {
@@ -162,8 +174,15 @@ fn new_field_without_default(old: &serde_json::Value, new: &serde_json::Value) -
 async fn by_id(State(state): State<Shared>, Path(id): Path<u32>) -> Reply {
     let mut registry = state.lock().unwrap();
     registry.requests.push(format!("GET /schemas/ids/{id}"));
-    match id.checked_sub(1).and_then(|i| registry.schemas.get(i as usize)) {
+    match id
+        .checked_sub(1)
+        .and_then(|i| registry.schemas.get(i as usize))
+    {
         Some(text) => reply(StatusCode::OK, serde_json::json!({"schema": text})),
-        None => error(StatusCode::NOT_FOUND, 40403, format!("Schema {id} not found")),
+        None => error(
+            StatusCode::NOT_FOUND,
+            40403,
+            format!("Schema {id} not found"),
+        ),
     }
 }
