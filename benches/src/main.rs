@@ -5,6 +5,7 @@
 //! `latency --brokers HOST:PORT --rate 10000 --seconds 30`.
 
 mod classify;
+mod codec;
 mod kafka_bounded;
 mod kafka_case;
 mod latency;
@@ -90,6 +91,15 @@ enum Case {
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
+    /// The bundled flights encoded and decoded in memory: Avro (AvroSerde) versus JSON.
+    Codec {
+        /// Directory of flight*.csv(.gz) files.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Runs of each codec (medians are reported).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -159,6 +169,7 @@ fn main() -> ExitCode {
             model,
             repeat,
         } => classify::run(&data, &model, repeat),
+        Case::Codec { data, repeat } => codec::run(&data, repeat),
     };
     match result {
         Ok(line) => {
