@@ -127,6 +127,14 @@ pub(crate) fn encode_datum<T: Serialize>(
     value: &T,
     out: &mut Vec<u8>,
 ) -> Result<(), AvroError> {
+    // Fast path: serialize straight to Avro binary against the schema, no `Value` tree. It
+    // cannot follow references to named types defined elsewhere in the schema; on any error,
+    // undo what it wrote and take the general path (which also words errors better).
+    let start = out.len();
+    if apache_avro::write_avro_datum_ref(schema, value, out).is_ok() {
+        return Ok(());
+    }
+    out.truncate(start);
     let value = apache_avro::to_value(value).map_err(AvroError::DoesNotFit)?;
     // Resolving checks the value against the schema and picks union branches and enum symbols.
     let value = value.resolve(schema).map_err(AvroError::DoesNotFit)?;
@@ -315,5 +323,63 @@ mod tests {
         .unwrap();
         let read: Old = decode_datum(&new, &old, &bytes).unwrap();
         assert_eq!(read, Old { id: 4 });
+    }
+
+    #[test]
+    fn fast_and_general_encodings_agree_also_with_named_type_references() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
+        struct Point {
+            x: f64,
+            y: f64,
+        }
+        #[derive(Serialize, Deserialize, PartialEq, Debug, Clone)]
+        struct Segment {
+            from: Point,
+            to: Point,
+            label: Option<String>,
+        }
+        // `to` refers to the type `Point` by name.
+        let schema = parse_schema(
+            r#"{"type":"record","name":"Segment","fields":[
+            {"name":"from","type":{"type":"record","name":"Point","fields":[
+                {"name":"x","type":"double"},{"name":"y","type":"double"}]}},
+            {"name":"to","type":"Point"},
+            {"name":"label","type":["null","string"],"default":null}]}"#,
+        )
+        .unwrap();
+        let segment = Segment {
+            from: Point { x: 1.5, y: -2.0 },
+            to: Point { x: 0.0, y: 1e300 },
+            label: Some("a".into()),
+        };
+        let mut fast = vec![9];
+        encode_datum(&schema, &segment, &mut fast).unwrap();
+        assert_eq!(fast[0], 9, "appends after what was there");
+        let general = apache_avro::to_avro_datum(
+            &schema,
+            apache_avro::to_value(&segment)
+                .unwrap()
+                .resolve(&schema)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(&fast[1..], &general[..]);
+        assert_eq!(
+            decode_datum::<Segment>(&schema, &schema, &fast[1..]).unwrap(),
+            segment
+        );
+        let serde = AvroSerde::<Leg>::new(LEG).unwrap();
+        for i in 0..50 {
+            let value = apache_avro::to_value(leg(i)).unwrap();
+            let general =
+                apache_avro::to_avro_datum(serde.schema(), value.resolve(serde.schema()).unwrap())
+                    .unwrap();
+            let fast = serde.serialize(&leg(i)).unwrap();
+            // A map's entries come in HashMap order, which may differ between the two walks.
+            if leg(i).extra.len() <= 1 {
+                assert_eq!(fast, general, "case {i}");
+            }
+            assert_eq!(serde.deserialize(&fast).unwrap(), leg(i), "case {i}");
+        }
     }
 }
