@@ -1,4 +1,8 @@
-//! Source connectors.
+//! Source connectors: files (lines, CSV) and paced replays of any finite source.
 
+pub mod csv;
+mod csv_records;
 pub mod file;
+pub mod paced;
 mod read_ahead;
+mod time_format;

@@ -197,8 +197,8 @@ impl StreamsConfig {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::prelude::*;
     use crate::connect::OutRecord;
+    use crate::prelude::*;
 
     struct Discard;
     impl RecordSink<Windowed<String>, u64> for Discard {
