@@ -5,6 +5,7 @@
 //! (compatible) reader schema; both sides use the registry fixture. No broker: the serialized
 //! bytes are exchanged as hex lines over stdin/stdout. Skipped when the virtualenv is missing,
 //! unless `WEIR_REQUIRE_AVRO_PYTHON=1` (set by `scripts/test.sh`).
+#![cfg(feature = "avro")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "avro_support/registry_fixture.rs"]

@@ -2,6 +2,7 @@
 //! (compatible) schema flow through the in-memory broker of the `TopologyTestDriver`, are read
 //! by a topology whose serde has the new schema, and its output is read by old and new
 //! readers; against the schema registry fixture in `avro_support`.
+#![cfg(feature = "avro")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "avro_support/registry_fixture.rs"]
