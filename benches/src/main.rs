@@ -7,6 +7,7 @@
 //! `table-aggregate [--records 1000000] [--partitions 1] [--sled]`.
 
 mod classify;
+mod codec;
 mod joins;
 mod kafka_bounded;
 mod kafka_case;
@@ -109,6 +110,15 @@ enum Case {
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
+    /// The bundled flights encoded and decoded in memory: Avro (AvroSerde) versus JSON.
+    Codec {
+        /// Directory of flight*.csv(.gz) files.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Runs of each codec (medians are reported).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -181,6 +191,7 @@ fn main() -> ExitCode {
             repeat,
         } => classify::run(&data, &model, repeat),
         Case::TableAggregate { options } => table_aggregate::run(&options),
+        Case::Codec { data, repeat } => codec::run(&data, repeat),
     };
     match result {
         Ok(line) => {

@@ -9,12 +9,16 @@
 //! - [`ParquetSink`]: Parquet part files, one per commit ([`parquet_record!`] maps a struct).
 //! - [`ChartSink`]: PNG + SVG line charts in stacked panels; [`render_chart`] without a sink.
 //! - [`Dashboard`] / [`DashboardServer`]: the charts live in the browser (SSE) and store queries.
+//! - [`avro::AvroSerde`], [`avro::ConfluentAvroSerde`]: Avro, raw or in the Confluent wire format
+//!   with a [`avro::SchemaRegistry`].
 //!
 //! Cargo features (all on by default): `kafka`, `parquet`, `charts`, `dashboard` (the
-//! same as `charts`: the chart sink feeds it), `inference`; without them the crate holds the file sources, pacing, and the console,
+//! same as `charts`: the chart sink feeds it), `inference`, `avro`; without them the crate holds the file sources, pacing, and the console,
 //! JSON-lines and CSV sinks.
 #![deny(missing_docs)]
 
+#[cfg(feature = "avro")]
+pub mod avro;
 mod file_error;
 #[cfg(feature = "inference")]
 pub mod inference;
