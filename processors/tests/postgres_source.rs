@@ -35,7 +35,10 @@ fn ids(values: &[serde_json::Value]) -> Vec<i64> {
     values.iter().map(|v| v["id"].as_i64().unwrap()).collect()
 }
 
-fn source(url: &str, f: impl FnOnce(PostgresConfigBuilder) -> PostgresConfigBuilder) -> PostgresSource {
+fn source(
+    url: &str,
+    f: impl FnOnce(PostgresConfigBuilder) -> PostgresConfigBuilder,
+) -> PostgresSource {
     let builder = PostgresConfig::builder(url)
         .poll_interval(Duration::from_millis(100))
         .batch_max_rows(64)
@@ -47,7 +50,8 @@ fn source(url: &str, f: impl FnOnce(PostgresConfigBuilder) -> PostgresConfigBuil
 /// also read a row again when an update moves its timestamp.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_polling_mode_reads_the_table_then_new_and_updated_rows() {
-    let Some(url) = postgres_url("every_polling_mode_reads_the_table_then_new_and_updated_rows") else {
+    let Some(url) = postgres_url("every_polling_mode_reads_the_table_then_new_and_updated_rows")
+    else {
         return;
     };
     for mode in ["incrementing", "timestamp", "timestamp+incrementing"] {
@@ -64,7 +68,11 @@ async fn every_polling_mode_reads_the_table_then_new_and_updated_rows() {
         });
         let pipeline = start(src, busy_config(mode), None, None);
         pipeline.wait_for(250).await;
-        assert_eq!(ids(&pipeline.values()), (1..=250).collect::<Vec<_>>(), "{mode}");
+        assert_eq!(
+            ids(&pipeline.values()),
+            (1..=250).collect::<Vec<_>>(),
+            "{mode}"
+        );
         let db = admin(&url).await;
         db.batch_execute(&format!(
             "INSERT INTO {table} (name, at) SELECT 'new ' || i, clock_timestamp() - interval '2 seconds'
@@ -85,12 +93,23 @@ async fn every_polling_mode_reads_the_table_then_new_and_updated_rows() {
         let mut got = ids(&values);
         got.sort_unstable();
         expected.sort_unstable();
-        assert_eq!(got, expected, "{mode}: every row once, the updated one twice");
+        assert_eq!(
+            got, expected,
+            "{mode}: every row once, the updated one twice"
+        );
         if updated {
-            assert!(values.iter().any(|v| v["id"] == 7 && v["name"] == "updated"), "{mode}");
+            assert!(
+                values
+                    .iter()
+                    .any(|v| v["id"] == 7 && v["name"] == "updated"),
+                "{mode}"
+            );
         }
         let offsets: Vec<i64> = pipeline.output().iter().map(|r| r.offset).collect();
-        assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{mode}: offsets increase");
+        assert!(
+            offsets.windows(2).all(|w| w[0] < w[1]),
+            "{mode}: offsets increase"
+        );
         let (result, _, _) = pipeline.stop().await;
         result.unwrap();
     }
@@ -114,7 +133,11 @@ async fn bulk_mode_loads_the_table_once_and_ends() {
     let out = pipeline.broker.records("out", 0);
     let got: Vec<i64> = out
         .iter()
-        .map(|r| serde_json::from_slice::<serde_json::Value>(r.value.as_deref().unwrap()).unwrap()["id"].as_i64().unwrap())
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(r.value.as_deref().unwrap()).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(got, (1..=1000).collect::<Vec<_>>());
     let offsets: Vec<i64> = out.iter().map(|r| r.offset).collect();
@@ -126,7 +149,9 @@ async fn bulk_mode_loads_the_table_once_and_ends() {
 /// exactly once in the store, in each mode that claims it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_in_the_middle_of_a_load_neither_loses_nor_repeats_a_row() {
-    let Some(url) = postgres_url("a_restart_in_the_middle_of_a_load_neither_loses_nor_repeats_a_row") else {
+    let Some(url) =
+        postgres_url("a_restart_in_the_middle_of_a_load_neither_loses_nor_repeats_a_row")
+    else {
         return;
     };
     const ROWS: usize = 3000;
@@ -147,22 +172,36 @@ async fn a_restart_in_the_middle_of_a_load_neither_loses_nor_repeats_a_row() {
         let dir = scratch("restart");
         let config = || busy_config("restart").state_dir(&dir).unwrap();
         let first = start(make(), config(), None, Some(fail_at(1234)));
-        let failed = tokio::time::timeout(Duration::from_secs(60), first.run).await.unwrap().unwrap();
+        let failed = tokio::time::timeout(Duration::from_secs(60), first.run)
+            .await
+            .unwrap()
+            .unwrap();
         let err = failed.unwrap_err();
-        assert!(err.to_string().contains("injected") || format!("{err:?}").contains("injected"), "{mode}: {err}");
+        assert!(
+            err.to_string().contains("injected") || format!("{err:?}").contains("injected"),
+            "{mode}: {err}"
+        );
         drop(first.streams);
         let second = start(make(), config(), Some(first.broker.clone()), None);
         let deadline = Instant::now() + Duration::from_secs(60);
         while seen(&second.streams).len() < ROWS {
-            assert!(Instant::now() < deadline, "{mode}: only {} rows", seen(&second.streams).len());
-            assert!(!second.run.is_finished() || mode == "bulk", "{mode}: stopped early");
+            assert!(
+                Instant::now() < deadline,
+                "{mode}: only {} rows",
+                seen(&second.streams).len()
+            );
+            assert!(
+                !second.run.is_finished() || mode == "bulk",
+                "{mode}: stopped early"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let (result, _, streams) = second.stop().await;
         result.unwrap();
         let counts = seen(&streams);
-        let expected: BTreeMap<Vec<u8>, u64> =
-            (1..=ROWS).map(|id| (id.to_string().into_bytes(), 1)).collect();
+        let expected: BTreeMap<Vec<u8>, u64> = (1..=ROWS)
+            .map(|id| (id.to_string().into_bytes(), 1))
+            .collect();
         assert_eq!(counts, expected, "{mode}: every row counted once");
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -208,12 +247,21 @@ async fn types_map_as_documented_nulls_included() {
     ))
     .await
     .unwrap();
-    let pipeline = start(source(&url, |b| b.table(&table).incrementing("id")), busy_config("types"), None, None);
+    let pipeline = start(
+        source(&url, |b| b.table(&table).incrementing("id")),
+        busy_config("types"),
+        None,
+        None,
+    );
     pipeline.wait_for(2).await;
     let rows: Vec<TypedRow> = pipeline
         .output()
         .iter()
-        .map(|r| JsonSerde::<TypedRow>::new().deserialize(r.value.as_deref().unwrap()).unwrap())
+        .map(|r| {
+            JsonSerde::<TypedRow>::new()
+                .deserialize(r.value.as_deref().unwrap())
+                .unwrap()
+        })
         .collect();
     let out = pipeline.output();
     let (result, _, _) = pipeline.stop().await;
@@ -238,10 +286,14 @@ async fn types_map_as_documented_nulls_included() {
             uid: Some("00010203-0405-0607-0809-0a0b0c0d0e0f".into()),
         }
     );
-    let nulls: serde_json::Value = serde_json::from_slice(out[1].value.as_deref().unwrap()).unwrap();
+    let nulls: serde_json::Value =
+        serde_json::from_slice(out[1].value.as_deref().unwrap()).unwrap();
     let object = nulls.as_object().unwrap();
     assert_eq!(object.len(), 15);
-    assert!(object.iter().all(|(k, v)| k == "id" || v.is_null()), "{nulls}");
+    assert!(
+        object.iter().all(|(k, v)| k == "id" || v.is_null()),
+        "{nulls}"
+    );
     assert_eq!(out[0].key.as_deref(), Some(&b"1"[..]));
 
     let iso = PostgresSource::new(
@@ -254,8 +306,13 @@ async fn types_map_as_documented_nulls_included() {
     );
     let pipeline = start(iso, busy_config("types-iso"), None, None);
     pipeline.run.await.unwrap().unwrap();
-    let first: serde_json::Value =
-        serde_json::from_slice(pipeline.broker.records("out", 0)[0].value.as_deref().unwrap()).unwrap();
+    let first: serde_json::Value = serde_json::from_slice(
+        pipeline.broker.records("out", 0)[0]
+            .value
+            .as_deref()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(first["at"], "2024-05-01T10:30:00.250Z");
     assert_eq!(first["local"], "2024-05-01T12:30:00.250");
     assert_eq!(first["day"], "2024-05-01");
@@ -272,7 +329,9 @@ async fn a_killed_connection_is_survived() {
     let table = unique_table("kill");
     table_with_rows(&url, &table, 100, 1).await;
     let app_name = unique_table("weir_kill");
-    let src = source(&with_param(&url, "application_name", &app_name), |b| b.table(&table).incrementing("id"));
+    let src = source(&with_param(&url, "application_name", &app_name), |b| {
+        b.table(&table).incrementing("id")
+    });
     let pipeline = start(src, busy_config("kill"), None, None);
     pipeline.wait_for(100).await;
     let db = admin(&url).await;
@@ -303,24 +362,50 @@ async fn bad_credentials_fail_at_once_with_a_clear_message() {
         return;
     };
     let started = Instant::now();
-    let src = source(&with_password(&url, "wrong"), |b| b.table("anything").incrementing("id"));
+    let src = source(&with_password(&url, "wrong"), |b| {
+        b.table("anything").incrementing("id")
+    });
     let pipeline = start(src, busy_config("credentials"), None, None);
     let err = tokio::time::timeout(Duration::from_secs(10), pipeline.run)
         .await
         .expect("fails at once")
         .unwrap()
         .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
-    let text = format!("{err}: {}", std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    let text = format!(
+        "{err}: {}",
+        std::error::Error::source(&err)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    );
     assert!(text.contains("refused user `weirpg`"), "{text}");
     assert!(text.contains("password authentication failed"), "{text}");
     assert!(!text.contains("wrong"), "the password is not shown: {text}");
     let cause = std::error::Error::source(&err).unwrap();
-    assert!(matches!(cause.downcast_ref::<PostgresError>(), Some(PostgresError::Credentials { .. })));
+    assert!(matches!(
+        cause.downcast_ref::<PostgresError>(),
+        Some(PostgresError::Credentials { .. })
+    ));
 
     let missing = source(&url, |b| b.table("no_such_table").incrementing("id"));
     let pipeline = start(missing, busy_config("missing"), None, None);
-    let err = tokio::time::timeout(Duration::from_secs(10), pipeline.run).await.unwrap().unwrap().unwrap_err();
-    let text = format!("{err}: {}", std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default());
-    assert!(text.contains("relation \"no_such_table\" does not exist"), "{text}");
+    let err = tokio::time::timeout(Duration::from_secs(10), pipeline.run)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    let text = format!(
+        "{err}: {}",
+        std::error::Error::source(&err)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    );
+    assert!(
+        text.contains("relation \"no_such_table\" does not exist"),
+        "{text}"
+    );
 }

@@ -157,7 +157,10 @@ impl Pipeline {
         let start = Instant::now();
         while self.broker.len("out") < n {
             if self.run.is_finished() {
-                panic!("the application stopped with {} of {n} records", self.broker.len("out"));
+                panic!(
+                    "the application stopped with {} of {n} records",
+                    self.broker.len("out")
+                );
             }
             assert!(
                 start.elapsed() < Duration::from_secs(60),

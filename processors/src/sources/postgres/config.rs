@@ -221,7 +221,10 @@ impl PostgresConfigBuilder {
     }
 
     /// Bulk mode, ordered by `columns` (unique together: then a restart resumes exactly).
-    pub fn bulk_ordered_by<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+    pub fn bulk_ordered_by<S: Into<String>>(
+        mut self,
+        columns: impl IntoIterator<Item = S>,
+    ) -> Self {
         self.mode = Some(Mode::Bulk {
             order_by: columns.into_iter().map(Into::into).collect(),
         });
@@ -347,7 +350,10 @@ impl PostgresConfigBuilder {
             return Err(PostgresError::config("poll_interval", "must be above zero"));
         }
         if self.batch_max_rows == 0 {
-            return Err(PostgresError::config("batch_max_rows", "must be at least 1"));
+            return Err(PostgresError::config(
+                "batch_max_rows",
+                "must be at least 1",
+            ));
         }
         check_retry(&self.retry)?;
         Ok(PostgresConfig {
@@ -389,7 +395,10 @@ fn check_mode_columns(mode: &Mode) -> Result<(), PostgresError> {
 
 fn check_name(setting: &'static str, name: &str) -> Result<(), PostgresError> {
     if name.is_empty() || name.split('.').any(str::is_empty) {
-        return Err(PostgresError::config(setting, format!("`{name}` is not a name")));
+        return Err(PostgresError::config(
+            setting,
+            format!("`{name}` is not a name"),
+        ));
     }
     if name.contains('\0') {
         return Err(PostgresError::config(setting, "a name cannot contain NUL"));
@@ -399,7 +408,10 @@ fn check_name(setting: &'static str, name: &str) -> Result<(), PostgresError> {
 
 fn check_retry(retry: &RetryPolicy) -> Result<(), PostgresError> {
     if retry.initial_backoff.is_zero() {
-        return Err(PostgresError::config("retry.initial_backoff", "must be above zero"));
+        return Err(PostgresError::config(
+            "retry.initial_backoff",
+            "must be above zero",
+        ));
     }
     if retry.max_backoff < retry.initial_backoff {
         return Err(PostgresError::config(
@@ -411,7 +423,7 @@ fn check_retry(retry: &RetryPolicy) -> Result<(), PostgresError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -445,21 +457,39 @@ mod tests {
 
     #[test]
     fn the_server_description_never_shows_the_password() {
-        let config = PostgresConfig::builder(URL).table("t").bulk().build().unwrap();
+        let config = PostgresConfig::builder(URL)
+            .table("t")
+            .bulk()
+            .build()
+            .unwrap();
         assert!(!format!("{} {}", config.server(), config.user()).contains("secret"));
     }
 
     #[test]
     fn each_missing_or_bad_setting_is_named() {
         let cases: Vec<(PostgresConfigBuilder, &str)> = vec![
-            (PostgresConfig::builder("no such thing").table("t").bulk(), "url"),
-            (PostgresConfig::builder("postgres://127.0.0.1/db").table("t").bulk(), "url"),
+            (
+                PostgresConfig::builder("no such thing").table("t").bulk(),
+                "url",
+            ),
+            (
+                PostgresConfig::builder("postgres://127.0.0.1/db")
+                    .table("t")
+                    .bulk(),
+                "url",
+            ),
             (PostgresConfig::builder(URL).bulk(), "table"),
             (PostgresConfig::builder(URL).table("t"), "mode"),
             (PostgresConfig::builder(URL).table("a..b").bulk(), "table"),
             (PostgresConfig::builder(URL).query(" ").bulk(), "query"),
-            (PostgresConfig::builder(URL).query("select 1;").bulk(), "query"),
-            (PostgresConfig::builder(URL).table("t").incrementing(""), "incrementing"),
+            (
+                PostgresConfig::builder(URL).query("select 1;").bulk(),
+                "query",
+            ),
+            (
+                PostgresConfig::builder(URL).table("t").incrementing(""),
+                "incrementing",
+            ),
             (
                 PostgresConfig::builder(URL)
                     .table("t")
@@ -467,7 +497,10 @@ mod tests {
                 "incrementing",
             ),
             (
-                PostgresConfig::builder(URL).table("t").bulk().key_columns([""]),
+                PostgresConfig::builder(URL)
+                    .table("t")
+                    .bulk()
+                    .key_columns([""]),
                 "key_columns",
             ),
             (
@@ -478,14 +511,20 @@ mod tests {
                 "poll_interval",
             ),
             (
-                PostgresConfig::builder(URL).table("t").bulk().batch_max_rows(0),
+                PostgresConfig::builder(URL)
+                    .table("t")
+                    .bulk()
+                    .batch_max_rows(0),
                 "batch_max_rows",
             ),
             (
-                PostgresConfig::builder(URL).table("t").bulk().retry(RetryPolicy {
-                    max_backoff: Duration::from_millis(1),
-                    ..RetryPolicy::default()
-                }),
+                PostgresConfig::builder(URL)
+                    .table("t")
+                    .bulk()
+                    .retry(RetryPolicy {
+                        max_backoff: Duration::from_millis(1),
+                        ..RetryPolicy::default()
+                    }),
                 "retry.max_backoff",
             ),
         ];
@@ -506,6 +545,9 @@ mod tests {
         assert_eq!(mode.timestamp_column(), Some("updated"));
         assert_eq!(mode.incrementing_column(), Some("id"));
         let bulk = Mode::Bulk { order_by: vec![] };
-        assert_eq!((bulk.timestamp_column(), bulk.incrementing_column()), (None, None));
+        assert_eq!(
+            (bulk.timestamp_column(), bulk.incrementing_column()),
+            (None, None)
+        );
     }
 }

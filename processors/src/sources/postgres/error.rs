@@ -34,7 +34,9 @@ pub enum PostgresError {
     },
     /// The server could not be reached (or lost the connection) for longer than the retry
     /// deadline.
-    #[error("PostgreSQL at {server} unreachable for {seconds} s ({attempts} attempts), last: {message}")]
+    #[error(
+        "PostgreSQL at {server} unreachable for {seconds} s ({attempts} attempts), last: {message}"
+    )]
     Unavailable {
         /// `host:port/database`.
         server: String,
@@ -236,7 +238,9 @@ mod tests {
     #[test]
     fn sql_states_are_sorted_into_credentials_transient_and_fatal() {
         assert!(is_credentials(&SqlState::INVALID_PASSWORD));
-        assert!(is_credentials(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION));
+        assert!(is_credentials(
+            &SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        ));
         assert!(!is_credentials(&SqlState::UNDEFINED_TABLE));
         for transient in [
             SqlState::ADMIN_SHUTDOWN,

@@ -118,11 +118,18 @@ impl Fetcher {
 
     /// Hands a batch over; false when the reader is gone.
     async fn hand_over(&self, records: Vec<RawRecord>, last: bool) -> bool {
-        self.handover.send(Ok(Batch { records, last })).await.is_ok()
+        self.handover
+            .send(Ok(Batch { records, last }))
+            .await
+            .is_ok()
     }
 
     /// Opens a session when there is none, then runs the mode's query once.
-    async fn round(&mut self, session: &mut Option<Session>, backoff: &Backoff) -> Result<Round, Failure> {
+    async fn round(
+        &mut self,
+        session: &mut Option<Session>,
+        backoff: &Backoff,
+    ) -> Result<Round, Failure> {
         if session.is_none() {
             let opened = Session::open(&self.config).await?;
             if backoff.failing() {
@@ -151,7 +158,11 @@ impl Fetcher {
         futures_util::pin_mut!(rows);
         let mut next = next_row;
         let mut batch = Vec::with_capacity(self.config.batch_max_rows);
-        while let Some(row) = rows.try_next().await.map_err(|e| s.failure(e, "reading rows"))? {
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(|e| s.failure(e, "reading rows"))?
+        {
             let record = s.layout.encode(&s.cells(&row)?)?;
             batch.push(raw_record(record, next, wall_clock_ms()));
             next += 1;
@@ -191,7 +202,9 @@ impl Fetcher {
         for row in &rows {
             let record = s.layout.encode(&s.cells(row)?)?;
             let (offset, next) = self.paged_offset(&record)?;
-            let timestamp = record.micros.map_or_else(wall_clock_ms, |m| m.div_euclid(1000));
+            let timestamp = record
+                .micros
+                .map_or_else(wall_clock_ms, |m| m.div_euclid(1000));
             batch.push(raw_record(record, offset, timestamp));
             position = next;
         }
@@ -221,7 +234,12 @@ impl Fetcher {
     /// Timestamp: streams every complete millisecond from `from_micros` on, handing rows
     /// over only in whole milliseconds (so a retry resumes at a millisecond's start).
     async fn timestamp(&mut self, s: &Session, from_micros: Option<i64>) -> Result<Round, Failure> {
-        let column = self.config.mode.timestamp_column().unwrap_or("").to_string();
+        let column = self
+            .config
+            .mode
+            .timestamp_column()
+            .unwrap_or("")
+            .to_string();
         let delay = self.config.timestamp_delay.as_secs_f64();
         let rows = s.query(&[&TimestampParam(from_micros), &delay]).await?;
         futures_util::pin_mut!(rows);
@@ -229,7 +247,11 @@ impl Fetcher {
         // The row read last (not in the batch yet: whether it ends its millisecond is known
         // with the next row), with its millisecond's row count before it.
         let mut held: Option<(RowRecord, i64, i64)> = None;
-        while let Some(row) = rows.try_next().await.map_err(|e| s.failure(e, "reading rows"))? {
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(|e| s.failure(e, "reading rows"))?
+        {
             let record = s.layout.encode(&s.cells(&row)?)?;
             let micros = record.micros.ok_or_else(|| missing(&column))?;
             let ms = micros.div_euclid(1000);
@@ -264,7 +286,10 @@ impl Fetcher {
 }
 
 /// Runs a paged query and collects its rows.
-async fn collect(s: &Session, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<tokio_postgres::Row>, Failure> {
+async fn collect(
+    s: &Session,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, Failure> {
     s.query(params)
         .await?
         .try_collect()
@@ -272,7 +297,12 @@ async fn collect(s: &Session, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<toki
         .map_err(|e| s.failure(e, "reading rows"))
 }
 
-fn timestamp_record(column: &str, record: RowRecord, index: i64, ends: bool) -> Result<RawRecord, PostgresError> {
+fn timestamp_record(
+    column: &str,
+    record: RowRecord,
+    index: i64,
+    ends: bool,
+) -> Result<RawRecord, PostgresError> {
     let micros = record.micros.ok_or_else(|| missing(column))?;
     let offset = timestamp_offset(column, micros, index, ends)?;
     Ok(raw_record(record, offset, micros.div_euclid(1000)))

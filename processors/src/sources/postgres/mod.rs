@@ -212,7 +212,9 @@ mod tests {
     use super::*;
 
     fn config(f: impl FnOnce(PostgresConfigBuilder) -> PostgresConfigBuilder) -> PostgresConfig {
-        f(PostgresConfig::builder("postgres://u:pw@127.0.0.1:1/db")).build().unwrap()
+        f(PostgresConfig::builder("postgres://u:pw@127.0.0.1:1/db"))
+            .build()
+            .unwrap()
     }
 
     #[test]

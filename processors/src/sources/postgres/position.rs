@@ -100,7 +100,11 @@ impl Position {
 /// The offset of an incrementing-mode row.
 pub(crate) fn incrementing_offset(column: &str, id: i64) -> Result<i64, PostgresError> {
     if !(0..i64::MAX).contains(&id) {
-        return Err(out_of_range(column, id, "the incrementing column must be 0 or more"));
+        return Err(out_of_range(
+            column,
+            id,
+            "the incrementing column must be 0 or more",
+        ));
     }
     Ok(id)
 }
@@ -128,7 +132,11 @@ pub(crate) fn timestamp_offset(
             "more than 2,097,150 rows share this millisecond: use timestamp+incrementing mode",
         ));
     }
-    let i = if last_of_millisecond { MS_GROUP_LAST } else { index };
+    let i = if last_of_millisecond {
+        MS_GROUP_LAST
+    } else {
+        index
+    };
     Ok(ms << MS_GROUP_BITS | i)
 }
 
@@ -199,7 +207,9 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     fn ts_mode() -> Mode {
-        Mode::Timestamp { column: "at".into() }
+        Mode::Timestamp {
+            column: "at".into(),
+        }
     }
     fn tsi_mode() -> Mode {
         Mode::TimestampIncrementing {
@@ -212,7 +222,9 @@ mod tests {
     fn nothing_committed_is_the_beginning() {
         for mode in [
             Mode::Bulk { order_by: vec![] },
-            Mode::Incrementing { column: "id".into() },
+            Mode::Incrementing {
+                column: "id".into(),
+            },
             ts_mode(),
             tsi_mode(),
         ] {
@@ -223,7 +235,9 @@ mod tests {
     #[test]
     fn incrementing_offsets_are_the_ids_and_resume_after_them() {
         assert_eq!(incrementing_offset("id", 41).unwrap(), 41);
-        let mode = Mode::Incrementing { column: "id".into() };
+        let mode = Mode::Incrementing {
+            column: "id".into(),
+        };
         assert_eq!(
             Position::after_commit(&mode, 42),
             Position::Incrementing { next_id: 42 }
@@ -294,7 +308,9 @@ mod tests {
             .unwrap();
         assert_eq!(&out[..], &5i64.to_be_bytes());
         out.clear();
-        TimestampParam(None).to_sql(&Type::TIMESTAMPTZ, &mut out).unwrap();
+        TimestampParam(None)
+            .to_sql(&Type::TIMESTAMPTZ, &mut out)
+            .unwrap();
         assert_eq!(&out[..], &i64::MIN.to_be_bytes());
         assert!(!<TimestampParam as ToSql>::accepts(&Type::DATE));
     }

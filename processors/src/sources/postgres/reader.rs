@@ -93,8 +93,18 @@ mod tests {
         let (tx, rx) = mpsc::channel(4);
         let mut reader = PostgresReader::new("pg".into(), rx);
         assert!(reader.poll(10, 1).await.unwrap().records.is_empty());
-        tx.send(Ok(Batch { records: (0..3).map(record).collect(), last: false })).await.unwrap();
-        tx.send(Ok(Batch { records: (3..5).map(record).collect(), last: true })).await.unwrap();
+        tx.send(Ok(Batch {
+            records: (0..3).map(record).collect(),
+            last: false,
+        }))
+        .await
+        .unwrap();
+        tx.send(Ok(Batch {
+            records: (3..5).map(record).collect(),
+            last: true,
+        }))
+        .await
+        .unwrap();
         let first = reader.poll(4, 100).await.unwrap();
         let offsets: Vec<i64> = first.records.iter().map(|r| r.offset).collect();
         assert_eq!(offsets, [0, 1, 2, 3]);
@@ -108,7 +118,9 @@ mod tests {
     async fn a_fetcher_error_fails_the_poll_with_its_cause() {
         let (tx, rx) = mpsc::channel(4);
         let mut reader = PostgresReader::new("pg:t".into(), rx);
-        tx.send(Err(PostgresError::config("x", "broken"))).await.unwrap();
+        tx.send(Err(PostgresError::config("x", "broken")))
+            .await
+            .unwrap();
         let err = reader.poll(10, 100).await.unwrap_err();
         assert!(err.to_string().contains("pg:t"), "{err}");
         let cause = std::error::Error::source(&err).unwrap().to_string();

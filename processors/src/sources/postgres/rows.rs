@@ -3,7 +3,9 @@
 
 use super::config::{Mode, PostgresConfig};
 use super::error::PostgresError;
-use super::types::{read_integer, read_timestamp_micros, write_json, write_string, ColumnKind, Mappings};
+use super::types::{
+    read_integer, read_timestamp_micros, write_json, write_string, ColumnKind, Mappings,
+};
 use tokio_postgres::types::{FromSql, Type};
 
 /// A column of the query.
@@ -43,7 +45,10 @@ impl Layout {
     /// The layout of a query with `columns` (name and type), checked against the settings:
     /// every column has a mapped type, the key, incrementing and timestamp columns exist and
     /// the last two have the right types.
-    pub(crate) fn new(columns: &[(String, Type)], config: &PostgresConfig) -> Result<Self, PostgresError> {
+    pub(crate) fn new(
+        columns: &[(String, Type)],
+        config: &PostgresConfig,
+    ) -> Result<Self, PostgresError> {
         let mut layout_columns = Vec::with_capacity(columns.len());
         for (i, (name, ty)) in columns.iter().enumerate() {
             let kind = ColumnKind::of(ty).ok_or_else(|| PostgresError::UnsupportedType {
@@ -92,7 +97,12 @@ impl Layout {
         let incrementing = match config.mode.incrementing_column() {
             Some(name) => {
                 let i = find("incrementing", name)?;
-                expect_type(&layout_columns[i], "incrementing", "smallint, integer or bigint", ColumnKind::is_integer)?;
+                expect_type(
+                    &layout_columns[i],
+                    "incrementing",
+                    "smallint, integer or bigint",
+                    ColumnKind::is_integer,
+                )?;
                 Some(i)
             }
             None => None,
@@ -100,7 +110,12 @@ impl Layout {
         let timestamp = match config.mode.timestamp_column() {
             Some(name) => {
                 let i = find("timestamp", name)?;
-                expect_type(&layout_columns[i], "timestamp", "timestamp or timestamptz", ColumnKind::is_timestamp)?;
+                expect_type(
+                    &layout_columns[i],
+                    "timestamp",
+                    "timestamp or timestamptz",
+                    ColumnKind::is_timestamp,
+                )?;
                 Some(i)
             }
             None => None,
@@ -156,7 +171,10 @@ impl Layout {
             Some(i) => Some(self.read_id(i, cell(cells, i))?),
             None => None,
         };
-        let micros = match self.timestamp.and_then(|i| cell(cells, i).map(|raw| (i, raw))) {
+        let micros = match self
+            .timestamp
+            .and_then(|i| cell(cells, i).map(|raw| (i, raw)))
+        {
             Some((i, raw)) => read_timestamp_micros(raw).map_err(|_| self.malformed(i))?,
             None => None,
         };
@@ -168,7 +186,12 @@ impl Layout {
         })
     }
 
-    fn write(&self, out: &mut Vec<u8>, column: &LayoutColumn, raw: Option<&[u8]>) -> Result<(), PostgresError> {
+    fn write(
+        &self,
+        out: &mut Vec<u8>,
+        column: &LayoutColumn,
+        raw: Option<&[u8]>,
+    ) -> Result<(), PostgresError> {
         write_json(out, column.kind, raw, self.mappings).map_err(|_| PostgresError::Malformed {
             column: column.name.clone(),
             type_name: column.kind.name(),
@@ -235,7 +258,9 @@ impl<'a> FromSql<'a> for RawCell<'a> {
 mod tests {
     use super::*;
 
-    fn config(f: impl FnOnce(super::super::PostgresConfigBuilder) -> super::super::PostgresConfigBuilder) -> PostgresConfig {
+    fn config(
+        f: impl FnOnce(super::super::PostgresConfigBuilder) -> super::super::PostgresConfigBuilder,
+    ) -> PostgresConfig {
         f(PostgresConfig::builder("postgres://u@localhost/db").table("t"))
             .build()
             .unwrap()
@@ -270,7 +295,11 @@ mod tests {
 
     #[test]
     fn several_key_columns_make_an_object_and_none_no_key() {
-        let layout = Layout::new(&columns(), &config(|b| b.bulk().key_columns(["name", "id"]))).unwrap();
+        let layout = Layout::new(
+            &columns(),
+            &config(|b| b.bulk().key_columns(["name", "id"])),
+        )
+        .unwrap();
         let id = 1i32.to_be_bytes();
         let row = layout.encode(&[Some(&id), Some(b"ann"), None]).unwrap();
         assert_eq!(row.key.as_deref(), Some(&br#"{"name":"ann","id":1}"#[..]));
@@ -285,14 +314,26 @@ mod tests {
         assert!(missing.to_string().contains("`stop_id`"), "{missing}");
         assert!(missing.to_string().contains("id, name, at"), "{missing}");
         let mistyped = Layout::new(&columns(), &config(|b| b.incrementing("name"))).unwrap_err();
-        assert!(mistyped.to_string().contains("must be smallint, integer or bigint"), "{mistyped}");
+        assert!(
+            mistyped
+                .to_string()
+                .contains("must be smallint, integer or bigint"),
+            "{mistyped}"
+        );
         let not_ts = Layout::new(&columns(), &config(|b| b.timestamp("id"))).unwrap_err();
-        assert!(not_ts.to_string().contains("timestamp or timestamptz"), "{not_ts}");
-        let no_key = Layout::new(&columns(), &config(|b| b.bulk().key_columns(["nope"]))).unwrap_err();
+        assert!(
+            not_ts.to_string().contains("timestamp or timestamptz"),
+            "{not_ts}"
+        );
+        let no_key =
+            Layout::new(&columns(), &config(|b| b.bulk().key_columns(["nope"]))).unwrap_err();
         assert!(matches!(no_key, PostgresError::Column { role: "key", .. }));
         let unmapped = vec![("span".to_string(), Type::INTERVAL)];
         let err = Layout::new(&unmapped, &config(|b| b.bulk())).unwrap_err();
-        assert!(matches!(err, PostgresError::UnsupportedType { .. }), "{err}");
+        assert!(
+            matches!(err, PostgresError::UnsupportedType { .. }),
+            "{err}"
+        );
     }
 
     #[test]

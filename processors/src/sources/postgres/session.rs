@@ -223,10 +223,16 @@ mod tests {
         assert!(backoff.failing());
         backoff.succeeded();
         assert!(!backoff.failing());
-        assert_eq!(backoff.failed(refused().await, "s").unwrap(), Duration::from_millis(10));
+        assert_eq!(
+            backoff.failed(refused().await, "s").unwrap(),
+            Duration::from_millis(10)
+        );
         tokio::time::sleep(Duration::from_millis(320)).await;
         let err = backoff.failed(refused().await, "db:5432/x").unwrap_err();
-        assert!(matches!(err, PostgresError::Unavailable { attempts: 2, .. }), "{err}");
+        assert!(
+            matches!(err, PostgresError::Unavailable { attempts: 2, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("db:5432/x unreachable"), "{err}");
     }
 

@@ -21,7 +21,10 @@ pub(crate) fn quote_ident(name: &str) -> String {
 
 /// A possibly schema-qualified name, each part quoted: `"transit"."stations"`.
 pub(crate) fn quote_qualified(name: &str) -> String {
-    name.split('.').map(quote_ident).collect::<Vec<_>>().join(".")
+    name.split('.')
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// What the statement selects from.
@@ -93,7 +96,9 @@ pub(crate) fn latest_statement(config: &PostgresConfig) -> String {
 mod tests {
     use super::*;
 
-    fn config(f: impl FnOnce(super::super::PostgresConfigBuilder) -> super::super::PostgresConfigBuilder) -> PostgresConfig {
+    fn config(
+        f: impl FnOnce(super::super::PostgresConfigBuilder) -> super::super::PostgresConfigBuilder,
+    ) -> PostgresConfig {
         f(PostgresConfig::builder("postgres://u@localhost/db").batch_max_rows(500))
             .build()
             .unwrap()
@@ -103,7 +108,10 @@ mod tests {
     fn names_are_quoted_and_their_quotes_doubled() {
         assert_eq!(quote_ident("stop_id"), "\"stop_id\"");
         assert_eq!(quote_ident("Stop \"A\""), "\"Stop \"\"A\"\"\"");
-        assert_eq!(quote_qualified("transit.Stations"), "\"transit\".\"Stations\"");
+        assert_eq!(
+            quote_qualified("transit.Stations"),
+            "\"transit\".\"Stations\""
+        );
     }
 
     #[test]
@@ -127,7 +135,10 @@ mod tests {
         );
         let both = config(|b| b.table("t").timestamp_incrementing("at", "id"));
         let sql = select_statement(&both);
-        assert!(sql.contains("\"at\" >= $1 AND (\"at\" >= $2 OR \"id\" > $3::bigint)"), "{sql}");
+        assert!(
+            sql.contains("\"at\" >= $1 AND (\"at\" >= $2 OR \"id\" > $3::bigint)"),
+            "{sql}"
+        );
         assert!(sql.contains("date_trunc('second', now() - make_interval(secs => $4::float8))"));
         assert!(sql.ends_with("ORDER BY date_trunc('second', \"at\"), \"id\" LIMIT 500"));
     }
@@ -135,7 +146,10 @@ mod tests {
     #[test]
     fn the_latest_position_is_the_largest_id_or_the_clock() {
         let inc = config(|b| b.table("t").incrementing("id"));
-        assert_eq!(latest_statement(&inc), "SELECT max(\"id\")::bigint FROM \"t\"");
+        assert_eq!(
+            latest_statement(&inc),
+            "SELECT max(\"id\")::bigint FROM \"t\""
+        );
         let ts = config(|b| b.table("t").timestamp("at"));
         assert!(latest_statement(&ts).contains("now()"));
     }

@@ -82,7 +82,7 @@ impl ColumnKind {
                     Kind::Enum(_) => Some(Self::Text),
                     Kind::Simple if ty.name() == "citext" => Some(Self::Text),
                     _ => None,
-                }
+                };
             }
         };
         Some(kind)
@@ -197,7 +197,12 @@ pub(crate) fn write_json(
         ColumnKind::Time => write_time(out, i64::from_be_bytes(fixed(raw)?), mappings.temporal)?,
         ColumnKind::Timestamp | ColumnKind::Timestamptz => {
             let zone = (kind == ColumnKind::Timestamptz).then_some("Z");
-            write_timestamp(out, i64::from_be_bytes(fixed(raw)?), zone, mappings.temporal)?
+            write_timestamp(
+                out,
+                i64::from_be_bytes(fixed(raw)?),
+                zone,
+                mappings.temporal,
+            )?
         }
     }
     Ok(())
@@ -266,7 +271,9 @@ pub(crate) fn numeric_text(raw: &[u8]) -> Result<Numeric, Malformed> {
         0xF000 => return Ok(Numeric::Special("-Infinity")),
         _ => return Err(Malformed),
     }
-    let digits: Vec<u16> = (0..ndigits).map(|i| word(4 + i)).collect::<Result<_, _>>()?;
+    let digits: Vec<u16> = (0..ndigits)
+        .map(|i| word(4 + i))
+        .collect::<Result<_, _>>()?;
     if digits.iter().any(|&d| d > 9999) {
         return Err(Malformed);
     }
@@ -327,7 +334,8 @@ fn write_date(out: &mut Vec<u8>, days_since_2000: i32, temporal: TemporalMapping
     match temporal {
         TemporalMapping::Epoch => write_display(out, days),
         TemporalMapping::Iso => {
-            let date = chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(CE_DAYS_TO_1970));
+            let date =
+                chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(CE_DAYS_TO_1970));
             match date {
                 Some(date) => write_string(out, &date.format("%Y-%m-%d").to_string()),
                 None => write_display(out, days),
@@ -341,7 +349,8 @@ fn write_time(out: &mut Vec<u8>, micros: i64, temporal: TemporalMapping) -> Resu
         TemporalMapping::Epoch => write_display(out, micros.div_euclid(1000)),
         TemporalMapping::Iso => {
             let seconds = u32::try_from(micros.div_euclid(1_000_000)).map_err(|_| Malformed)?;
-            let nanos = u32::try_from(micros.rem_euclid(1_000_000) * 1000).map_err(|_| Malformed)?;
+            let nanos =
+                u32::try_from(micros.rem_euclid(1_000_000) * 1000).map_err(|_| Malformed)?;
             let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(seconds, nanos)
                 .ok_or(Malformed)?;
             write_string(out, &time.format("%H:%M:%S%.f").to_string());
@@ -358,7 +367,11 @@ fn write_timestamp(
 ) -> Result<(), Malformed> {
     let micros = match micros_since_2000 {
         i64::MAX | i64::MIN => {
-            let text = if micros_since_2000 > 0 { "infinity" } else { "-infinity" };
+            let text = if micros_since_2000 > 0 {
+                "infinity"
+            } else {
+                "-infinity"
+            };
             write_string(out, text);
             return Ok(());
         }
@@ -423,10 +436,16 @@ mod tests {
         ];
         for (raw, text) in cases {
             assert_eq!(numeric_text(&raw).unwrap(), Numeric::Finite(text.into()));
-            assert_eq!(json(ColumnKind::Numeric, &raw, epoch()), format!("\"{text}\""));
+            assert_eq!(
+                json(ColumnKind::Numeric, &raw, epoch()),
+                format!("\"{text}\"")
+            );
             assert_eq!(json(ColumnKind::Numeric, &raw, iso()), text);
         }
-        assert_eq!(json(ColumnKind::Numeric, &numeric(0xC000, 0, 0, &[]), iso()), "\"NaN\"");
+        assert_eq!(
+            json(ColumnKind::Numeric, &numeric(0xC000, 0, 0, &[]), iso()),
+            "\"NaN\""
+        );
         assert_eq!(numeric_text(&[0, 1]), Err(Malformed));
         assert_eq!(numeric_text(&numeric(0x1234, 0, 0, &[])), Err(Malformed));
         assert_eq!(numeric_text(&numeric(0, 0, 0, &[10_000])), Err(Malformed));
@@ -434,14 +453,36 @@ mod tests {
 
     #[test]
     fn integers_floats_booleans_and_nulls() {
-        assert_eq!(json(ColumnKind::Int2, &(-7i16).to_be_bytes(), epoch()), "-7");
-        assert_eq!(json(ColumnKind::Int4, &70_000i32.to_be_bytes(), epoch()), "70000");
-        assert_eq!(json(ColumnKind::Int8, &i64::MIN.to_be_bytes(), epoch()), i64::MIN.to_string());
-        assert_eq!(json(ColumnKind::Float4, &0.1f32.to_be_bytes(), epoch()), "0.1");
-        assert_eq!(json(ColumnKind::Float8, &2.5f64.to_be_bytes(), epoch()), "2.5");
-        assert_eq!(json(ColumnKind::Float8, &f64::NAN.to_be_bytes(), epoch()), "\"NaN\"");
         assert_eq!(
-            json(ColumnKind::Float8, &f64::NEG_INFINITY.to_be_bytes(), epoch()),
+            json(ColumnKind::Int2, &(-7i16).to_be_bytes(), epoch()),
+            "-7"
+        );
+        assert_eq!(
+            json(ColumnKind::Int4, &70_000i32.to_be_bytes(), epoch()),
+            "70000"
+        );
+        assert_eq!(
+            json(ColumnKind::Int8, &i64::MIN.to_be_bytes(), epoch()),
+            i64::MIN.to_string()
+        );
+        assert_eq!(
+            json(ColumnKind::Float4, &0.1f32.to_be_bytes(), epoch()),
+            "0.1"
+        );
+        assert_eq!(
+            json(ColumnKind::Float8, &2.5f64.to_be_bytes(), epoch()),
+            "2.5"
+        );
+        assert_eq!(
+            json(ColumnKind::Float8, &f64::NAN.to_be_bytes(), epoch()),
+            "\"NaN\""
+        );
+        assert_eq!(
+            json(
+                ColumnKind::Float8,
+                &f64::NEG_INFINITY.to_be_bytes(),
+                epoch()
+            ),
             "\"-Infinity\""
         );
         assert_eq!(json(ColumnKind::Bool, &[1], epoch()), "true");
@@ -457,15 +498,24 @@ mod tests {
 
     #[test]
     fn texts_bytes_uuids_and_json() {
-        assert_eq!(json(ColumnKind::Text, "a \"q\"\n".as_bytes(), epoch()), r#""a \"q\"\n""#);
+        assert_eq!(
+            json(ColumnKind::Text, "a \"q\"\n".as_bytes(), epoch()),
+            r#""a \"q\"\n""#
+        );
         assert_eq!(json(ColumnKind::Bytea, &[0, 255, 1], epoch()), "\"AP8B\"");
         let uuid: Vec<u8> = (0u8..16).collect();
         assert_eq!(
             json(ColumnKind::Uuid, &uuid, epoch()),
             "\"00010203-0405-0607-0809-0a0b0c0d0e0f\""
         );
-        assert_eq!(json(ColumnKind::Json, br#"{"a":[1]}"#, epoch()), r#"{"a":[1]}"#);
-        assert_eq!(json(ColumnKind::Jsonb, b"\x01{\"a\": 1}", epoch()), r#"{"a": 1}"#);
+        assert_eq!(
+            json(ColumnKind::Json, br#"{"a":[1]}"#, epoch()),
+            r#"{"a":[1]}"#
+        );
+        assert_eq!(
+            json(ColumnKind::Jsonb, b"\x01{\"a\": 1}", epoch()),
+            r#"{"a": 1}"#
+        );
     }
 
     #[test]
@@ -478,7 +528,10 @@ mod tests {
             json(ColumnKind::Timestamptz, &pg, iso()),
             "\"2024-05-01T12:30:00.250Z\""
         );
-        assert_eq!(json(ColumnKind::Timestamp, &pg, iso()), "\"2024-05-01T12:30:00.250\"");
+        assert_eq!(
+            json(ColumnKind::Timestamp, &pg, iso()),
+            "\"2024-05-01T12:30:00.250\""
+        );
         assert_eq!(
             json(ColumnKind::Timestamp, &i64::MAX.to_be_bytes(), epoch()),
             "\"infinity\""
@@ -487,9 +540,18 @@ mod tests {
         let before = (-1_500 - PG_EPOCH_MICROS).to_be_bytes();
         assert_eq!(json(ColumnKind::Timestamp, &before, epoch()), "-2");
         // 2024-05-01 is day 8887 since 2000-01-01, day 19844 since 1970-01-01.
-        assert_eq!(json(ColumnKind::Date, &8887i32.to_be_bytes(), epoch()), "19844");
-        assert_eq!(json(ColumnKind::Date, &8887i32.to_be_bytes(), iso()), "\"2024-05-01\"");
-        assert_eq!(json(ColumnKind::Date, &i32::MIN.to_be_bytes(), iso()), "\"-infinity\"");
+        assert_eq!(
+            json(ColumnKind::Date, &8887i32.to_be_bytes(), epoch()),
+            "19844"
+        );
+        assert_eq!(
+            json(ColumnKind::Date, &8887i32.to_be_bytes(), iso()),
+            "\"2024-05-01\""
+        );
+        assert_eq!(
+            json(ColumnKind::Date, &i32::MIN.to_be_bytes(), iso()),
+            "\"-infinity\""
+        );
         let time = (12 * 3_600_000_000i64 + 30 * 60_000_000 + 250_000).to_be_bytes();
         assert_eq!(json(ColumnKind::Time, &time, epoch()), "45000250");
         assert_eq!(json(ColumnKind::Time, &time, iso()), "\"12:30:00.250\"");
@@ -498,13 +560,19 @@ mod tests {
     #[test]
     fn types_map_to_kinds_and_others_are_refused() {
         assert_eq!(ColumnKind::of(&Type::VARCHAR), Some(ColumnKind::Text));
-        assert_eq!(ColumnKind::of(&Type::TIMESTAMPTZ), Some(ColumnKind::Timestamptz));
+        assert_eq!(
+            ColumnKind::of(&Type::TIMESTAMPTZ),
+            Some(ColumnKind::Timestamptz)
+        );
         assert_eq!(ColumnKind::of(&Type::INTERVAL), None);
         assert_eq!(ColumnKind::of(&Type::INT4_ARRAY), None);
         assert!(ColumnKind::Int2.is_integer() && !ColumnKind::Numeric.is_integer());
         assert!(ColumnKind::Timestamp.is_timestamp() && !ColumnKind::Date.is_timestamp());
         assert_eq!(read_integer(ColumnKind::Int4, &5i32.to_be_bytes()), Ok(5));
         assert_eq!(read_timestamp_micros(&i64::MIN.to_be_bytes()), Ok(None));
-        assert_eq!(read_timestamp_micros(&0i64.to_be_bytes()), Ok(Some(PG_EPOCH_MICROS)));
+        assert_eq!(
+            read_timestamp_micros(&0i64.to_be_bytes()),
+            Ok(Some(PG_EPOCH_MICROS))
+        );
     }
 }
