@@ -5,7 +5,7 @@
 //! timestamp column's (timestamp modes) or the wall clock at the read.
 //!
 //! ```no_run
-//! # async fn run() -> weir_topology::Result<()> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use serde::{Deserialize, Serialize};
 //! use std::sync::Arc;
 //! use std::time::Duration;
