@@ -181,9 +181,8 @@ fn main() -> ExitCode {
             rows,
             brokers,
             repeat,
-        } => runtime(2).and_then(|rt| {
-            rt.block_on(postgres_bulk::run(&url, rows, brokers.as_deref(), repeat))
-        }),
+        } => runtime(2)
+            .and_then(|rt| rt.block_on(postgres_bulk::run(&url, rows, brokers.as_deref(), repeat))),
     };
     match result {
         Ok(line) => {

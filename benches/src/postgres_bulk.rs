@@ -19,7 +19,17 @@ const TABLE: &str = "weir_bench_rows";
 /// Runs `psql URL -c SQL` (quiet, tuples only), returning its output.
 fn psql(url: &str, sql: &str) -> Result<String> {
     let out = Command::new("psql")
-        .args([url, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .args([
+            url,
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
         .output()
         .map_err(|e| TopologyError::config("psql", e))?;
     if !out.status.success() {
