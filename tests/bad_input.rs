@@ -3,7 +3,7 @@
 
 use weir::topology::prelude::*;
 use weir::topology::testing::{DriverConfig, TopologyTestDriver};
-use weir::topology::{OutRecord, TopologyError};
+use weir::topology::{connect::OutRecord, TopologyError};
 
 fn driver(handler: ErrorHandler) -> TopologyTestDriver {
     let b = TopologyBuilder::new();

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir::topology::prelude::*;
 use weir::topology::{
-    changelog_topic, kafka_partition, KvStore, OutRecord, PartitionReader, StartFrom,
-    WindowStoreHandle, CHANGELOG_MARKER_HEADER,
+    connect::kafka_partition, connect::OutRecord, connect::PartitionReader, connect::StartFrom,
+    persist::changelog_topic, persist::CHANGELOG_MARKER_HEADER, KvStore, WindowStoreHandle,
 };
 
 const PARTITIONS: u32 = 3;

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use weir::topology::prelude::*;
-use weir::topology::{OutRecord, SerdeError};
+use weir::topology::{connect::OutRecord, SerdeError};
 
 /// JSON numbers, noting the name of every thread that decodes one.
 struct ThreadNotingSerde(Arc<Mutex<BTreeSet<String>>>);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir::processors::{BatchInference, BatchPredictor};
 use weir::topology::prelude::*;
-use weir::topology::{kafka_partition, KvStore, OutRecord, TopologyError};
+use weir::topology::{connect::kafka_partition, connect::OutRecord, KvStore, TopologyError};
 
 const PARTITIONS: u32 = 2;
 const RECORDS: i64 = 600;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir::state::StoreBackend;
 use weir::topology::prelude::*;
-use weir::topology::{kafka_partition, InMemoryCheckpoints, KvStore, OutRecord};
+use weir::topology::{
+    connect::kafka_partition, connect::OutRecord, persist::InMemoryCheckpoints, KvStore,
+};
 
 const PARTITIONS: u32 = 4;
 

@@ -1,5 +1,5 @@
 //! Stateless operators end to end in the test driver: filter, map, flat_map, select_key, peek,
-//! foreach, branch, merge, process (custom processor with a store and punctuation), to, sink, named.
+//! foreach, branch, split, map_record, filter_record, merge, process (custom processor with a store and punctuation), to, sink, named.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::{Arc, Mutex};
@@ -190,6 +190,90 @@ fn branch_sends_each_record_to_the_first_match_and_drops_the_rest() {
     assert_eq!(read("medium"), vec![50, 10]);
     // 500 and 1000 match nothing and are dropped.
     assert_eq!(driver.metrics().processed, 8);
+}
+
+#[test]
+fn split_routes_every_record_to_its_first_matching_branch_or_the_default() {
+    let b = TopologyBuilder::new();
+    let branches = b
+        .stream(ints())
+        .split("by-")
+        .branch("negative", |_, v| *v < 0)
+        .branch("even", |_, v| v % 2 == 0)
+        .branch("small", |_, v| *v < 10)
+        .default_branch("other");
+    let names: Vec<&str> = branches.keys().map(String::as_str).collect();
+    assert_eq!(names, ["by-even", "by-negative", "by-other", "by-small"]);
+    for (name, stream) in &branches {
+        stream.to(int_sink(name));
+    }
+    let config = DriverConfig {
+        partitions: 3,
+        ..DriverConfig::default()
+    };
+    let d = TopologyTestDriver::with_config(b.build().unwrap(), config).unwrap();
+    let input = d.input_topic("in", StringSerde, JsonSerde::<i64>::new());
+    let mut expected: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
+    let mut seed = 7u64;
+    for i in 0..500 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let v = (seed >> 33) as i64 % 61 - 20;
+        // The reference: the first predicate in order that holds.
+        let branch = if v < 0 {
+            "by-negative"
+        } else if v % 2 == 0 {
+            "by-even"
+        } else if v < 10 {
+            "by-small"
+        } else {
+            "by-other"
+        };
+        expected.entry(branch).or_default().push(v);
+        input.pipe(format!("k{}", i % 7), v, i).unwrap();
+    }
+    for (name, want) in expected {
+        let mut got = d
+            .output_topic(name, StringSerde, JsonSerde::<i64>::new())
+            .read_values()
+            .unwrap();
+        let mut want = want;
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "branch {name}");
+    }
+}
+
+#[test]
+fn map_record_and_filter_record_see_headers_and_timestamps() {
+    let b = TopologyBuilder::new();
+    b.stream(ints())
+        .filter_record(|r| r.header("drop").is_none())
+        .map_record(|r: Record<String, i64>| {
+            let ts = r.timestamp();
+            let source = r
+                .header("source")
+                .map(|s| String::from_utf8_lossy(s).into_owned());
+            let (value, rest) = r.take_value();
+            rest.with_key(source.unwrap_or_else(|| "?".into()))
+                .with_value(value + ts)
+        })
+        .to(int_sink("out"));
+    let d = TopologyTestDriver::new(b.build().unwrap()).unwrap();
+    let input = d.input_topic("in", StringSerde, JsonSerde::<i64>::new());
+    input
+        .pipe_record(Record::new("a".into(), 1, 100).with_header("source", "web"))
+        .unwrap();
+    input
+        .pipe_record(Record::new("b".into(), 2, 200).with_header("drop", ""))
+        .unwrap();
+    input.pipe("c".into(), 3, 300).unwrap();
+    let out = d.output_topic("out", StringSerde, JsonSerde::<i64>::new());
+    assert_eq!(
+        out.read_key_values().unwrap(),
+        [kv("web", 101), kv("?", 303)]
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use std::sync::Arc;
 use weir::topology::{
-    Broker, OutRecord, PartitionReader, Polled, Result, SinkConnector, SourceConnector, StartFrom,
-    TopicSink,
+    connect::OutRecord, connect::PartitionReader, connect::Polled, connect::SinkConnector,
+    connect::SourceConnector, connect::StartFrom, connect::TopicSink, Broker, Result,
 };
 
 /// `topic` of `broker`, each partition ending at `ends[partition]` (exclusive).

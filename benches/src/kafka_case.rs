@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir::processors::{KafkaBroker, KafkaConfig};
 use weir::topology::prelude::*;
-use weir::topology::{kafka_partition, OutRecord, Result, StartFrom, TopicSink, TopologyError};
+use weir::topology::{
+    connect::kafka_partition, connect::OutRecord, connect::StartFrom, connect::TopicSink, Result,
+    TopologyError,
+};
 
 /// Lines produced per `produce` call while loading.
 const LOAD_CHUNK: usize = 50_000;

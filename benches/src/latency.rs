@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir::processors::{KafkaBroker, KafkaConfig};
 use weir::topology::prelude::*;
-use weir::topology::{kafka_partition, OutRecord, Result, Shutdown, StartFrom, TopologyError};
+use weir::topology::{
+    connect::kafka_partition, connect::OutRecord, connect::StartFrom, Result, Shutdown,
+    TopologyError,
+};
 
 /// An input record.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 use crate::kafka_case::fresh_topic;
 use std::time::{Duration, Instant};
 use weir::processors::{KafkaBroker, KafkaConfig};
-use weir::topology::{Broker, OutRecord, Result};
+use weir::topology::{connect::OutRecord, Broker, Result};
 
 /// Request sizes probed by default, in bytes of record value.
 pub const SIZES: &[usize] = &[
@@ -54,7 +54,7 @@ pub async fn fetch_wake(brokers: &str, wait_ms: u64, after_ms: u64) -> Result<St
     let topic = fresh_topic("bench-wake");
     broker.ensure_topic(&topic, 1).await?;
     let mut reader = broker
-        .reader(&topic, 0, weir::topology::StartFrom::Earliest)
+        .reader(&topic, 0, weir::topology::connect::StartFrom::Earliest)
         .await?;
     // The record is written over a connection of its own: on one connection a broker may
     // answer requests in order, so a produce would wait behind the fetch.

@@ -1,16 +1,20 @@
 //! weir-processors: the built-in connectors and processors.
 //!
-//! - [`sources::file::FileSource`]: JSON-lines, CSV and text files (gzip too), one partition per file.
+//! - [`sources::file::FileSource`]: JSON-lines and text files (gzip too), one partition per file.
+//! - [`sources::csv::CsvSource`]: CSV files (RFC 4180), a header mapped onto a struct, keys and
+//!   timestamps from columns.
+//! - [`sources::paced::Paced`]: a paced replay of any finite source (`.paced(d)`, `.rate(n)`).
 //! - [`PostgresSource`]: a PostgreSQL table or query, read once or followed (incrementing and
 //!   timestamp modes), like Kafka Connect's JDBC source.
-//! - [`sinks::console::ConsoleSink`], [`sinks::json_lines::JsonLinesSink`]: typed sinks.
+//! - [`sinks::console::ConsoleSink`], [`sinks::json_lines::JsonLinesSink`],
+//!   [`sinks::csv::CsvSink`]: typed sinks.
 //! - [`ParquetSink`]: Parquet part files, one per commit ([`parquet_record!`] maps a struct).
 //! - [`ChartSink`]: PNG + SVG line charts in stacked panels; [`render_chart`] without a sink.
 //! - [`Dashboard`] / [`DashboardServer`]: the charts live in the browser (SSE) and store queries.
 //!
 //! Cargo features (all on by default): `kafka`, `parquet`, `charts`, `dashboard` (the
-//! same as `charts`: the chart sink feeds it), `inference`, `postgres`; without them the crate holds the file sources and the console and
-//! JSON-lines sinks.
+//! same as `charts`: the chart sink feeds it), `inference`, `postgres`; without them the crate holds the file sources, pacing, and the console,
+//! JSON-lines and CSV sinks.
 #![deny(missing_docs)]
 
 mod file_error;
@@ -31,13 +35,16 @@ pub use kafka::{
     SecurityProtocol, SinkCompression,
 };
 #[cfg(feature = "charts")]
-pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel};
+pub use sinks::chart::{render_chart, ChartSink, ChartSpec, Panel, PanelKind, Point};
 pub use sinks::console::ConsoleSink;
+pub use sinks::csv::CsvSink;
 #[cfg(feature = "charts")]
 pub use sinks::dashboard::{Dashboard, DashboardChart, DashboardConfig, DashboardServer};
 pub use sinks::json_lines::JsonLinesSink;
 #[cfg(feature = "parquet")]
 pub use sinks::parquet::{Compression, ParquetOptions, ParquetRecord, ParquetSink};
+pub use sources::csv::{CsvSource, RowTime, TimeFormat};
 pub use sources::file::FileSource;
+pub use sources::paced::{Paced, PacedExt};
 #[cfg(feature = "postgres")]
 pub use sources::postgres::{PostgresConfig, PostgresError, PostgresSource};

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_processors::{KafkaBroker, KafkaConfig};
 use weir_topology::prelude::*;
-use weir_topology::{changelog_topic, kafka_partition, KvStore, OutRecord};
+use weir_topology::{
+    connect::kafka_partition, connect::OutRecord, persist::changelog_topic, KvStore,
+};
 
 const PARTITIONS: u32 = 2;
 

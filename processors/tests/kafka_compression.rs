@@ -6,7 +6,7 @@ mod kafka_support;
 
 use kafka_support::*;
 use weir_processors::{KafkaBroker, SinkCompression};
-use weir_topology::{Broker, OutRecord};
+use weir_topology::{connect::OutRecord, Broker};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_codec_round_trips() {

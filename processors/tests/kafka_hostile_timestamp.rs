@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_processors::{KafkaBroker, OffsetReset};
 use weir_topology::prelude::*;
-use weir_topology::{RawRecord, StartFrom};
+use weir_topology::{connect::RawRecord, connect::StartFrom};
 
 fn good(i: i64) -> RawOut {
     RawOut {
@@ -130,7 +130,7 @@ async fn an_unreadable_record_goes_to_the_dead_letter_topic_with_its_offset() {
         .map_values(|v| v * 10)
         .to(Sink::topic(&output, StringSerde, JsonSerde::<i64>::new()));
     let dir = scratch("hostile-ts");
-    let config = StreamsConfig::new(&format!("hostile-{stamp}"))
+    let config = StreamsConfig::new(format!("hostile-{stamp}"))
         .state_dir(dir.join("state"))
         .unwrap()
         .commit_interval(Duration::from_millis(100))

@@ -1,7 +1,7 @@
 //! Interoperability with a third-party client, kafka-python (installed by
 //! `scripts/kafka_python.sh` into the broker's virtualenv): it reads what weir's sink wrote (keys,
 //! values, headers), its default partitioner (murmur2, as the Java client's) places keys where
-//! `weir_topology::kafka_partition` and weir's sink place them, and a weir topology reads what it
+//! `weir_topology::connect::kafka_partition` and weir's sink place them, and a weir topology reads what it
 //! wrote. Uses the broker in `WEIR_KAFKA_BROKERS`; skipped when it is not set, and failing clearly
 //! when it is set but Python or kafka-python is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -15,7 +15,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir_topology::kafka_partition;
+use weir_topology::connect::kafka_partition;
 use weir_topology::prelude::*;
 
 const HELPER: &str = r#"

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_processors::{KafkaBroker, KafkaConfig};
 use weir_topology::prelude::*;
-use weir_topology::{kafka_partition, InMemoryCheckpoints, OutRecord, StartFrom};
+use weir_topology::{
+    connect::kafka_partition, connect::OutRecord, connect::StartFrom, persist::InMemoryCheckpoints,
+};
 
 fn brokers() -> String {
     std::env::var("WEIR_KAFKA_BROKERS").unwrap_or_else(|_| {

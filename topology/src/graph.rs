@@ -237,14 +237,14 @@ impl std::fmt::Debug for Topology {
     }
 }
 
-fn endpoint_name<C: ?Sized + ConnectorName>(e: &Endpoint<C>) -> String {
+pub(crate) fn endpoint_name<C: ?Sized + ConnectorName>(e: &Endpoint<C>) -> String {
     match e {
         Endpoint::Topic(t) => t.clone(),
         Endpoint::Connector(c) => c.connector_name(),
     }
 }
 
-trait ConnectorName {
+pub(crate) trait ConnectorName {
     fn connector_name(&self) -> String;
 }
 impl ConnectorName for dyn SourceConnector {

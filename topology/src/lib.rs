@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod data;
+mod diagram;
 mod dsl;
 mod error;
 mod graph;
@@ -27,6 +28,7 @@ mod windows;
 pub use data::{Data, Key};
 pub use dsl::builder::{Sink, Source, TopologyBuilder};
 pub use dsl::grouped::{Grouped, Late, SessionWindowedGrouped, WindowedGrouped, Windowing};
+pub use dsl::split::Split;
 pub use dsl::stream::{BranchPredicate, Stream};
 pub use dsl::table::Table;
 pub use error::{BoxError, Result, TopologyError};
@@ -39,16 +41,8 @@ pub use runtime::app::error_handler::ErrorHandler;
 pub use runtime::app::metrics::{MetricsSnapshot, TaskMetrics};
 pub use runtime::app::shutdown::Shutdown;
 pub use runtime::app::streams::Streams;
-pub use runtime::io::broker::{
-    BoundedTopics, Broker, Bytes, OutRecord, PartitionReader, Polled, RawRecord, SinkConnector,
-    SourceConnector, StartFrom, TopicSink, TopicSource,
-};
+pub use runtime::io::broker::Broker;
 pub use runtime::io::memory::MemoryBroker;
-pub use runtime::io::partitioner::{kafka_partition, murmur2};
-pub use runtime::persist::changelog::{changelog_topic, MARKER_HEADER as CHANGELOG_MARKER_HEADER};
-pub use runtime::persist::checkpoint::{
-    Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints,
-};
 pub use serde::{
     BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, SerdeError, StringSerde, UnitSerde,
 };
@@ -63,6 +57,30 @@ pub use windows::{
     EmitStrategy, HoppingWindows, SessionWindows, SlidingWindows, TumblingWindows, Window,
     WindowKind, Windowed, Windows,
 };
+
+/// For connector authors: the traits a broker or connector implements, the raw records they
+/// exchange with the runtime, and Kafka's partitioner (so a connector places keys as Kafka's
+/// Java client does). Topology authors rarely need them.
+pub mod connect {
+    pub use crate::runtime::io::broker::{
+        BoundedTopics, Broker, Bytes, OutRecord, PartitionReader, Polled, RawRecord, SinkConnector,
+        SourceConnector, StartFrom, TopicSink, TopicSource,
+    };
+    pub use crate::runtime::io::memory::MemoryBroker;
+    pub use crate::runtime::io::partitioner::{kafka_partition, murmur2};
+}
+
+/// Where committed positions and state live: checkpoints (the next offset of each input and
+/// the stream time, per task) and their stores, and the names of changelog topics. For tools
+/// that inspect or move an application's state; the runtime manages them itself.
+pub mod persist {
+    pub use crate::runtime::persist::changelog::{
+        changelog_topic, MARKER_HEADER as CHANGELOG_MARKER_HEADER,
+    };
+    pub use crate::runtime::persist::checkpoint::{
+        Checkpoint, CheckpointStore, InMemoryCheckpoints, SledCheckpoints,
+    };
+}
 
 /// Everything a topology author usually needs.
 pub mod prelude {

@@ -62,6 +62,22 @@ impl<K, V> Record<K, V> {
         &self.headers
     }
 
+    /// The value of the last header named `name` (Kafka's `lastHeader`), if any.
+    ///
+    /// ```
+    /// # use weir_topology::Record;
+    /// let r = Record::new("k", 1, 0).with_header("v", "1").with_header("v", "2");
+    /// assert_eq!(r.header("v"), Some(&b"2"[..]));
+    /// assert_eq!(r.header("missing"), None);
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
     /// The topic, partition and offset the record was read from, if it came from a source.
     pub fn source(&self) -> Option<&SourceMeta> {
         self.source.as_ref()

@@ -1,14 +1,16 @@
-//! The producer's source: a connector that emits one tick of the [`TickBatcher`] per poll,
-//! either as fast as possible on a simulated clock (`--fast`) or every 5 real seconds.
+//! The producer's source: the [`TickBatcher`]'s ticks as a finite source whose records carry
+//! their tick's time, replayed by weir's [`Paced`] at those times: as fast as possible on a
+//! simulated clock (`--fast`), or on the wall clock, one tick every 5 real seconds.
 
 use crate::producer::{Produced, TickBatcher, TICK_SECONDS};
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use weir::processors::{Paced, PacedExt};
 use weir::topology::{
-    Clock, ManualClock, PartitionReader, Polled, RawRecord, Result, SourceConnector, StartFrom,
-    SystemClock, TopologyError,
+    connect::PartitionReader, connect::Polled, connect::RawRecord, connect::SourceConnector,
+    connect::StartFrom, ManualClock, Result, TopologyError,
 };
 
 /// How ticks are paced.
@@ -16,7 +18,7 @@ use weir::topology::{
 pub enum Pace {
     /// Ticks follow each other without sleeping; the simulated clock moves 5 s per tick.
     Fast(ManualClock),
-    /// One tick every 5 seconds of real time, stamped with the real time.
+    /// One tick every 5 seconds of real time.
     Realtime,
 }
 
@@ -28,17 +30,24 @@ struct State {
     offset: i64,
 }
 
-/// Replays the batcher's ticks as a one-partition, finite source.
-pub struct Replay {
+/// The ticks as a one-partition, finite source: each poll gives the next tick's records, sent
+/// at the tick's time (`ts`), then the pending batch one tick after the last.
+pub struct TickSource {
     state: Arc<Mutex<State>>,
-    pace: Pace,
+    ticks_sent: Arc<AtomicU64>,
+}
+
+/// The producer's source: the ticks, each sent when the pace's clock reaches its time.
+pub struct Replay {
+    paced: Paced<TickSource>,
     ticks_sent: Arc<AtomicU64>,
 }
 
 impl Replay {
     /// `ticks` ticks starting at `start_s` (Unix seconds), paced by `pace`.
     pub fn new(batcher: TickBatcher, ticks: u64, start_s: i64, pace: Pace) -> Self {
-        Self {
+        let ticks_sent = Arc::new(AtomicU64::new(0));
+        let source = TickSource {
             state: Arc::new(Mutex::new(State {
                 batcher,
                 ticks_left: ticks,
@@ -46,12 +55,19 @@ impl Replay {
                 drained: false,
                 offset: 0,
             })),
-            pace,
-            ticks_sent: Arc::new(AtomicU64::new(0)),
-        }
+            ticks_sent: ticks_sent.clone(),
+        };
+        // A tick is due when the clock shows its time; ticks before now go at once.
+        let paced = source.paced_by_timestamps().at_record_times();
+        let paced = match pace {
+            Pace::Fast(clock) => paced.simulated(clock),
+            Pace::Realtime => paced,
+        };
+        Self { paced, ticks_sent }
     }
 
-    /// The number of ticks sent so far (shared counter, for progress lines).
+    /// The number of ticks sent so far, all their records handed over (shared counter, for
+    /// progress lines).
     pub fn ticks_sent(&self) -> Arc<AtomicU64> {
         self.ticks_sent.clone()
     }
@@ -59,6 +75,19 @@ impl Replay {
 
 #[async_trait]
 impl SourceConnector for Replay {
+    fn name(&self) -> String {
+        self.paced.name()
+    }
+    async fn partitions(&self) -> Result<u32> {
+        self.paced.partitions().await
+    }
+    async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>> {
+        self.paced.open(partition, start).await
+    }
+}
+
+#[async_trait]
+impl SourceConnector for TickSource {
     fn name(&self) -> String {
         "flight-replay".into()
     }
@@ -74,17 +103,15 @@ impl SourceConnector for Replay {
                 "has one partition",
             ));
         }
-        Ok(Box::new(ReplayReader {
+        Ok(Box::new(TickReader {
             state: self.state.clone(),
-            pace: self.pace.clone(),
             ticks_sent: self.ticks_sent.clone(),
         }))
     }
 }
 
-struct ReplayReader {
+struct TickReader {
     state: Arc<Mutex<State>>,
-    pace: Pace,
     ticks_sent: Arc<AtomicU64>,
 }
 
@@ -108,28 +135,16 @@ fn to_raw(produced: Vec<Produced>, sent_s: i64, offset: &mut i64) -> Vec<RawReco
 }
 
 #[async_trait]
-impl PartitionReader for ReplayReader {
-    async fn poll(&mut self, _max_records: usize, max_wait_ms: u64) -> Result<Polled> {
-        let due = self.state.lock().next_tick;
-        let now_s = match &self.pace {
-            Pace::Fast(clock) => {
-                clock.set(due * 1000);
-                due
-            }
-            Pace::Realtime => {
-                let now = SystemClock.now_ms() / 1000;
-                if now < due {
-                    let wait = ((due - now) as u64 * 1000).min(max_wait_ms.max(1));
-                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                    return Ok(Polled::default());
-                }
-                now
-            }
-        };
+impl PartitionReader for TickReader {
+    async fn poll(&mut self, _max_records: usize, _max_wait_ms: u64) -> Result<Polled> {
         let mut s = self.state.lock();
+        let now_s = s.next_tick;
+        // `Paced` asks for the next tick once it has sent all of the one before: count that one.
+        if s.offset > 0 && !s.drained {
+            self.ticks_sent.fetch_add(1, Ordering::Relaxed);
+        }
         let produced = if s.ticks_left > 0 {
             s.ticks_left -= 1;
-            self.ticks_sent.fetch_add(1, Ordering::Relaxed);
             s.batcher.tick(now_s)
         } else if !s.drained {
             s.drained = true;

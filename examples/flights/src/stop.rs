@@ -116,7 +116,7 @@ mod tests {
         broker
             .append(
                 "in",
-                vec![weir::topology::OutRecord {
+                vec![weir::topology::connect::OutRecord {
                     partition: 0,
                     key: Some(b"k".to_vec()),
                     value: Some(b"v".to_vec()),

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use weir::topology::{MemoryBroker, MetricsSnapshot, OutRecord, RawRecord, Streams};
+use weir::topology::{
+    connect::OutRecord, connect::RawRecord, MemoryBroker, MetricsSnapshot, Streams,
+};
 use weir_flights::apps::{producer, streaming, FLIGHT_TOPIC};
 use weir_flights::charts::accuracy_chart;
 use weir_flights::demo::{app_config, read_jsonl, replay, DemoOptions};

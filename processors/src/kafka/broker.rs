@@ -16,7 +16,9 @@ use rskafka::BackoffConfig;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use weir_topology::{Broker, OutRecord, PartitionReader, Result, StartFrom, TopologyError};
+use weir_topology::{
+    connect::OutRecord, connect::PartitionReader, connect::StartFrom, Broker, Result, TopologyError,
+};
 
 /// A Kafka cluster as a weir broker.
 pub struct KafkaBroker {

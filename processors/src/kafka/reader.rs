@@ -11,7 +11,9 @@ use rskafka::client::Client;
 use rskafka::record::RecordAndOffset;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weir_topology::{PartitionReader, Polled, RawRecord, Result, StartFrom};
+use weir_topology::{
+    connect::PartitionReader, connect::Polled, connect::RawRecord, connect::StartFrom, Result,
+};
 
 pub(crate) struct KafkaReader {
     pub(crate) client: Arc<PartitionClient>,
@@ -36,7 +38,7 @@ pub(crate) struct KafkaReader {
 fn raw_record(r: RecordAndOffset) -> RawRecord {
     RawRecord {
         key: r.record.key,
-        value: r.record.value.map(weir_topology::Bytes::from),
+        value: r.record.value.map(weir_topology::connect::Bytes::from),
         timestamp: r.record.timestamp.timestamp_millis(),
         headers: r.record.headers.into_iter().collect(),
         offset: r.offset,

@@ -7,67 +7,30 @@
 //! stages each commit's lines per task and appends them once the commit is durable (see
 //! `staged_lines`): after any crash, every line is in the file exactly once.
 
-use super::staged_lines::{create_dir_all_durably, parent_dir, sync_dir, StagedLines};
+use super::lines_file::LinesFile;
 use crate::file_error::file_error;
 use serde::Serialize;
-use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
-use weir_topology::{Record, RecordSink, Result, TaskId, TopologyError};
-
-/// Bytes buffered before they are written out early (always at line boundaries).
-const BUFFER_BYTES: usize = 1 << 20;
-
-/// One open handle per file in this process, shared by the sinks that append to it.
-fn shared_file(path: &Path) -> Result<Arc<Mutex<File>>> {
-    static FILES: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<File>>>>> = OnceLock::new();
-    let files = FILES.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut files = files.lock().map_err(|_| {
-        TopologyError::connector(path.display().to_string(), "file registry poisoned")
-    })?;
-    if let Some(f) = files.get(path) {
-        return Ok(f.clone());
-    }
-    let created = !path.exists();
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| file_error(path, e))?;
-    // The new file's name must be durable, or lines synced into it could vanish with it.
-    if created {
-        sync_dir(parent_dir(path))?;
-    }
-    let f = Arc::new(Mutex::new(file));
-    files.insert(path.to_path_buf(), f.clone());
-    Ok(f)
-}
+use std::path::Path;
+use weir_topology::{Record, RecordSink, Result, TaskId};
 
 /// Appends `serde_json` of each value, one per line. Durable (fsync) at each commit.
 pub struct JsonLinesSink {
-    path: PathBuf,
-    file: Arc<Mutex<File>>,
-    buffer: Vec<u8>,
-    /// Exactly-once: whether to stage, and once the task is known, its staging and the
-    /// generation being staged (the next commit's).
-    exactly_once: bool,
-    staging: Option<(StagedLines, u64)>,
+    file: LinesFile,
+}
+
+/// How much of `content` is whole lines: up to its last line break.
+fn whole_lines(content: &[u8]) -> usize {
+    content
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1)
 }
 
 impl JsonLinesSink {
     /// Appends to `path` (created with its parent directories when missing).
     pub fn append(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        create_dir_all_durably(parent_dir(&path))?;
-        let file = shared_file(&path)?;
         Ok(Self {
-            path,
-            file,
-            buffer: Vec::with_capacity(1 << 16),
-            exactly_once: false,
-            staging: None,
+            file: LinesFile::open(path.as_ref(), false)?,
         })
     }
 
@@ -75,66 +38,26 @@ impl JsonLinesSink {
     /// `<path>.staged/` and appended when the commit is durable. One process per file.
     pub fn exactly_once(path: impl AsRef<Path>) -> Result<Self> {
         Ok(Self {
-            exactly_once: true,
-            ..Self::append(path)?
+            file: LinesFile::open(path.as_ref(), true)?,
         })
     }
 
     /// Writes one value as a line.
     pub fn write_value<V: Serialize>(&mut self, value: &V) -> Result<()> {
-        serde_json::to_writer(&mut self.buffer, value).map_err(|e| file_error(&self.path, e))?;
-        self.buffer.push(b'\n');
-        if self.buffer.len() >= BUFFER_BYTES {
-            self.write_out(false)?;
-        }
-        Ok(())
-    }
-
-    fn write_out(&mut self, sync: bool) -> Result<()> {
-        if let Some((staging, generation)) = &self.staging {
-            if !self.buffer.is_empty() {
-                staging.stage(*generation, &self.buffer)?;
-                self.buffer.clear();
-            }
-            return Ok(());
-        }
-        let mut file = self.file.lock().map_err(|_| {
-            TopologyError::connector(self.path.display().to_string(), "file lock poisoned")
-        })?;
-        if !self.buffer.is_empty() {
-            file.write_all(&self.buffer)
-                .map_err(|e| file_error(&self.path, e))?;
-            self.buffer.clear();
-        }
-        if sync {
-            file.sync_data().map_err(|e| file_error(&self.path, e))?;
-        }
-        Ok(())
+        serde_json::to_writer(&mut self.file.buffer, value)
+            .map_err(|e| file_error(self.file.path(), e))?;
+        self.file.buffer.push(b'\n');
+        self.file.write_out_if_full()
     }
 
     /// Writes buffered lines and syncs the file.
     pub fn sync(&mut self) -> Result<()> {
-        self.write_out(true)
+        self.file.write_out(true)
     }
 
     /// Cuts off a last line without its line break (a write torn by a crash).
     pub fn drop_torn_line(&mut self) -> Result<()> {
-        let file = self.file.lock().map_err(|_| {
-            TopologyError::connector(self.path.display().to_string(), "file lock poisoned")
-        })?;
-        let content = std::fs::read(&self.path).map_err(|e| file_error(&self.path, e))?;
-        if content.last().is_none_or(|&b| b == b'\n') {
-            return Ok(());
-        }
-        let keep = content
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        file.set_len(keep as u64)
-            .map_err(|e| file_error(&self.path, e))?;
-        file.sync_data().map_err(|e| file_error(&self.path, e))?;
-        tracing::warn!(path = %self.path.display(), "cut off a torn last line");
-        Ok(())
+        self.file.cut_torn_tail(whole_lines)
     }
 }
 
@@ -144,21 +67,11 @@ impl<K: Send + 'static, V: Serialize + Send + 'static> RecordSink<K, V> for Json
     }
 
     fn open_task(&mut self, task: TaskId, committed_generation: u64) -> Result<()> {
-        if !self.exactly_once {
-            return self.drop_torn_line();
-        }
-        let staging = StagedLines::new(&self.path, self.file.clone(), task.to_string())?;
-        staging.recover(committed_generation)?;
-        self.staging = Some((staging, committed_generation + 1));
-        Ok(())
+        self.file.open_task(task, committed_generation, whole_lines)
     }
 
     fn committed(&mut self, generation: u64) -> Result<()> {
-        if let Some((staging, next)) = &mut self.staging {
-            staging.publish(generation)?;
-            *next = generation + 1;
-        }
-        Ok(())
+        self.file.committed(generation)
     }
 
     fn write(&mut self, record: &Record<K, V>) -> Result<()> {
@@ -234,7 +147,7 @@ mod tests {
         // commit 3 is flushed but never durable.
         RecordSink::<(), _>::write(&mut sink, &line(2)).unwrap();
         RecordSink::<(), serde_json::Value>::flush(&mut sink).unwrap();
-        sink.staging.as_mut().unwrap().1 = 3;
+        sink.file.staging.as_mut().unwrap().1 = 3;
         RecordSink::<(), _>::write(&mut sink, &line(3)).unwrap();
         RecordSink::<(), serde_json::Value>::flush(&mut sink).unwrap();
         drop(sink);

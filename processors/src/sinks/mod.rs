@@ -1,11 +1,13 @@
-//! Typed sinks: console, JSON lines, Parquet, charts, and a live dashboard.
+//! Typed sinks: console, JSON lines, CSV, Parquet, charts, and a live dashboard.
 
 #[cfg(feature = "charts")]
 pub mod chart;
 pub mod console;
+pub mod csv;
 #[cfg(feature = "charts")]
 pub mod dashboard;
 pub mod json_lines;
+mod lines_file;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 mod staged_lines;

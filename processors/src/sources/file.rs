@@ -1,16 +1,18 @@
-//! Line-oriented file sources: JSON lines, CSV rows or plain text, optionally gzip-compressed.
-//! Each file is one partition; a record's offset is its line number (header excluded).
+//! Line-oriented file sources: JSON lines or plain text, optionally gzip-compressed (CSV files
+//! have [`CsvSource`]). Each file is one partition; a record's offset is its line number.
 
-use super::read_ahead::ReadAhead;
+use super::csv::CsvSource;
+use super::read_ahead::{BatchRead, ReadAhead};
 use crate::file_error::file_error;
 use async_trait::async_trait;
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use weir_topology::Bytes;
+use weir_topology::connect::Bytes;
 use weir_topology::{
-    PartitionReader, RawRecord, Result, SourceConnector, StartFrom, TopologyError,
+    connect::PartitionReader, connect::RawRecord, connect::SourceConnector, connect::StartFrom,
+    Result, TopologyError,
 };
 
 /// Reads files line by line; one partition per file. Finite: readers report end-of-stream at EOF.
@@ -18,7 +20,6 @@ use weir_topology::{
 pub struct FileSource {
     name: String,
     paths: Vec<PathBuf>,
-    skip_header: bool,
 }
 
 impl FileSource {
@@ -28,17 +29,13 @@ impl FileSource {
         Self {
             name: describe(&paths),
             paths,
-            skip_header: false,
         }
     }
 
-    /// CSV files with a header line: every row after the header is a record value (decode it
-    /// with `CsvSerde`). Rows must not contain line breaks inside quoted fields.
-    pub fn csv(paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
-        Self {
-            skip_header: true,
-            ..Self::lines(paths)
-        }
+    /// CSV files: a [`CsvSource`] (a header row mapped onto a struct, quoted fields with line
+    /// breaks, timestamps from a column).
+    pub fn csv(paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> CsvSource {
+        CsvSource::new(paths)
     }
 
     /// The files of `dir` whose names start with `prefix` and end with one of `suffixes`, sorted.
@@ -57,7 +54,8 @@ impl FileSource {
     }
 }
 
-fn describe(paths: &[PathBuf]) -> String {
+/// A connector name for `paths`: the path of a single file, else the number of files.
+pub(crate) fn describe(paths: &[PathBuf]) -> String {
     match paths {
         [one] => one.display().to_string(),
         _ => format!("{} files", paths.len()),
@@ -70,7 +68,7 @@ pub fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>> {
 }
 
 /// Opens `path` unbuffered, decompressing `.gz` files.
-fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
+pub(crate) fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
     let file = File::open(path).map_err(|e| file_error(path, e))?;
     Ok(if path.extension().is_some_and(|e| e == "gz") {
         Box::new(MultiGzDecoder::new(file))
@@ -107,9 +105,6 @@ impl SourceConnector for FileSource {
             chunk: Bytes::new(),
             eof: false,
         };
-        if self.skip_header {
-            reader.next_line()?;
-        }
         if let StartFrom::Offset(o) = start {
             while reader.next_offset < o {
                 if reader.next_line()?.is_none() {
@@ -168,17 +163,21 @@ impl FileReader {
         self.chunk = Bytes::from(next);
         Ok(())
     }
+}
 
-    /// The file's name, for the reader thread's name.
-    pub(crate) fn file_name(&self) -> String {
-        self.path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+/// The name of the file at `path`, for a reader thread's name.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+impl BatchRead for FileReader {
+    fn file_name(&self) -> String {
+        file_name(&self.path)
     }
 
-    /// Up to `max_records` records, and whether the end of the file was reached.
-    pub(crate) fn read_batch(&mut self, max_records: usize) -> Result<(Vec<RawRecord>, bool)> {
+    fn read_batch(&mut self, max_records: usize) -> Result<(Vec<RawRecord>, bool)> {
         let mut records = Vec::with_capacity(max_records);
         while records.len() < max_records {
             let offset = self.next_offset;
@@ -236,11 +235,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn reads_gzip_csv_without_the_header() {
+    async fn reads_gzip_lines() {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(b"x,y\n1,2\n3,4\n").unwrap();
-        let p = temp("b.csv.gz", &enc.finish().unwrap());
-        let src = FileSource::csv([p]);
+        enc.write_all(b"1,2\n3,4\n").unwrap();
+        let p = temp("b.txt.gz", &enc.finish().unwrap());
+        let src = FileSource::lines([p]);
         let mut r = src.open(0, StartFrom::Earliest).await.unwrap();
         let got = r.poll(10, 0).await.unwrap();
         let rows: Vec<&[u8]> = got

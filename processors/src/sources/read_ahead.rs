@@ -1,16 +1,24 @@
-//! Read-ahead for file partitions: a reader thread splits lines into batches of records while
-//! the task processes the previous ones, so file I/O and line splitting leave the task's thread.
+//! Read-ahead for file partitions: a reader thread splits lines (or CSV records) into batches of
+//! records while the task processes the previous ones, so file I/O and parsing leave the task's
+//! thread.
 
-use super::file::FileReader;
 use async_trait::async_trait;
 use std::collections::VecDeque;
 use tokio::sync::mpsc;
-use weir_topology::{PartitionReader, Polled, RawRecord, Result};
+use weir_topology::{connect::PartitionReader, connect::Polled, connect::RawRecord, Result};
 
 /// Lines per batch handed from the reader thread to the task.
 const BATCH_LINES: usize = 4096;
 /// Batches the reader thread may be ahead (bounds memory: a few MB of lines).
 const BATCHES_AHEAD: usize = 4;
+
+/// What the reader thread runs: a file read in batches of records.
+pub(crate) trait BatchRead: Send + 'static {
+    /// Up to `max_records` records, and whether the end of the file was reached.
+    fn read_batch(&mut self, max_records: usize) -> Result<(Vec<RawRecord>, bool)>;
+    /// The file's name, for the reader thread's name.
+    fn file_name(&self) -> String;
+}
 
 /// A partition reader fed by a thread that reads ahead of it.
 pub(crate) struct ReadAhead {
@@ -22,7 +30,7 @@ pub(crate) struct ReadAhead {
 
 impl ReadAhead {
     /// Starts a thread that reads `reader` to its end (or until this reader is dropped).
-    pub(crate) fn spawn(mut reader: FileReader) -> Result<Self> {
+    pub(crate) fn spawn(mut reader: impl BatchRead) -> Result<Self> {
         let (tx, rx) = mpsc::channel(BATCHES_AHEAD);
         let name = format!("weir-read-{}", reader.file_name());
         std::thread::Builder::new()

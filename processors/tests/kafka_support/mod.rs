@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir_processors::{KafkaBroker, KafkaConfig, RetryConfig};
 use weir_topology::prelude::*;
-use weir_topology::{kafka_partition, KvStore, OutRecord, RawRecord, StartFrom};
+use weir_topology::{
+    connect::kafka_partition, connect::OutRecord, connect::RawRecord, connect::StartFrom, KvStore,
+};
 
 /// The broker tooling is usable when `scripts/test.sh` (or the developer) set this variable.
 pub fn brokers_env() -> Option<String> {

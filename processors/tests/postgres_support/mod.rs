@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_processors::sources::postgres::PostgresSource;
+use weir_topology::connect::RawRecord;
 use weir_topology::prelude::*;
-use weir_topology::{BytesSerde, KvStore, RawRecord, TopologyError};
+use weir_topology::{BytesSerde, KvStore, TopologyError};
 
 /// The server's URL, or `None` (the test then skips, saying why) unless `WEIR_REQUIRE_POSTGRES=1`
 /// (set by `scripts/test.sh`), where a missing server fails the test.

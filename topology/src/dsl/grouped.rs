@@ -48,22 +48,92 @@ impl<K: Key, V: Data> Grouped<K, V> {
     }
 
     /// When results go downstream (default: on update, once per commit).
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("clicks", StringSerde, StringSerde))
+    ///     .group_by_key()
+    ///     .emit(EmitStrategy::OnEveryRecord) // every intermediate count, not the latest per commit
+    ///     .count("clicks-per-user")
+    ///     .to_stream()
+    ///     .to(Sink::topic("counts", StringSerde, JsonSerde::<u64>::new()));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let clicks = driver.input_topic("clicks", StringSerde, StringSerde);
+    /// for page in ["home", "cart", "pay"] {
+    ///     clicks.pipe("ann".into(), page.into(), 0)?;
+    /// }
+    /// let counts = driver.output_topic("counts", StringSerde, JsonSerde::<u64>::new());
+    /// assert_eq!(counts.read_values()?, [1, 2, 3]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn emit(mut self, emit: EmitStrategy) -> Self {
         self.emit = emit;
         self
     }
 
-    /// The records per key since the start.
+    /// The records per key since the start, in the key-value store `name`.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("clicks", StringSerde, StringSerde))
+    ///     .group_by_key()
+    ///     .count("clicks-per-user");
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let clicks = driver.input_topic("clicks", StringSerde, StringSerde);
+    /// clicks.pipe_all([("ann".into(), "home".into(), 0), ("bob".into(), "home".into(), 1), ("ann".into(), "pay".into(), 2)])?;
+    /// let counts: Vec<(String, u64)> = driver.kv_entries("clicks-per-user")?;
+    /// assert_eq!(counts, [("ann".to_string(), 2), ("bob".to_string(), 1)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn count(&self, name: &str) -> Table<K, u64> {
         self.materialize(name, count_adder())
     }
 
-    /// Combines the values of each key with `f`.
+    /// Combines the values of each key with `f`, in the key-value store `name`.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("temperatures", StringSerde, JsonSerde::<i32>::new()))
+    ///     .group_by_key()
+    ///     .reduce("highest", |a, b| a.max(b));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let input = driver.input_topic("temperatures", StringSerde, JsonSerde::<i32>::new());
+    /// input.pipe_all([("oslo".into(), 3, 0), ("oslo".into(), 7, 1), ("oslo".into(), 5, 2)])?;
+    /// let highest: Vec<(String, i32)> = driver.kv_entries("highest")?;
+    /// assert_eq!(highest, [("oslo".to_string(), 7)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn reduce(&self, name: &str, f: impl Fn(V, V) -> V + Send + Sync + 'static) -> Table<K, V> {
         self.materialize(name, reduce_adder(Arc::new(f)))
     }
 
-    /// Folds the values of each key into an `A`, starting from `init()`.
+    /// Folds the values of each key into an `A`, starting from `init()`, in the key-value store
+    /// `name`.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("orders", StringSerde, JsonSerde::<u64>::new()))
+    ///     .group_by_key()
+    ///     .aggregate("order-stats", || (0u64, 0u64), |_, amount, (n, total)| (n + 1, total + amount));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let orders = driver.input_topic("orders", StringSerde, JsonSerde::<u64>::new());
+    /// orders.pipe_all([("ann".into(), 30, 0), ("ann".into(), 12, 1)])?;
+    /// let stats: Vec<(String, (u64, u64))> = driver.kv_entries("order-stats")?;
+    /// assert_eq!(stats, [("ann".to_string(), (2, 42))]); // (orders, total)
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn aggregate<A: Data>(
         &self,
         name: &str,
@@ -77,6 +147,25 @@ impl<K: Key, V: Data> Grouped<K, V> {
     /// [`crate::HoppingWindows`], [`crate::SlidingWindows`]) give a [`WindowedGrouped`];
     /// [`SessionWindows`] give a [`SessionWindowedGrouped`], whose `aggregate` also takes the
     /// merger of two sessions (as Kafka Streams' `windowedBy(SessionWindows)`).
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// # use std::time::Duration;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("clicks", StringSerde, StringSerde))
+    ///     .group_by_key()
+    ///     .windowed_by(TumblingWindows::of(Duration::from_secs(60)))
+    ///     .retention(Duration::from_secs(3600)) // keep closed windows an hour, for queries
+    ///     .count("clicks-per-minute");
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let clicks = driver.input_topic("clicks", StringSerde, StringSerde);
+    /// clicks.pipe_all([("ann".into(), "a".into(), 1_000), ("ann".into(), "b".into(), 59_000), ("ann".into(), "c".into(), 61_000)])?;
+    /// let per_minute: Vec<(String, i64, u64)> = driver.window_entries("clicks-per-minute")?;
+    /// assert_eq!(per_minute, [("ann".to_string(), 0, 2), ("ann".to_string(), 60_000, 1)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn windowed_by<W: Windowing>(&self, windows: W) -> WindowedGrouped<K, V, W> {
         WindowedGrouped {
             stream: self.stream.clone(),
@@ -153,6 +242,31 @@ pub type Late<K, V> = (K, V);
 
 impl<K: Key, V: Data, W: Windowing> WindowedGrouped<K, V, W> {
     /// When results go downstream (default: on update, once per commit).
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// # use std::time::Duration;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("clicks", StringSerde, StringSerde))
+    ///     .group_by_key()
+    ///     .windowed_by(TumblingWindows::of(Duration::from_secs(60)).grace(Duration::from_secs(10)))
+    ///     .emit(EmitStrategy::OnWindowClose) // one final count per window
+    ///     .count("clicks-per-minute")
+    ///     .to_stream()
+    ///     .map(|w, n| (format!("{}@{}", w.key, w.window.start), n))
+    ///     .to(Sink::topic("final", StringSerde, JsonSerde::<u64>::new()));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let clicks = driver.input_topic("clicks", StringSerde, StringSerde);
+    /// clicks.pipe("ann".into(), "a".into(), 1_000)?;
+    /// clicks.pipe("ann".into(), "b".into(), 30_000)?;
+    /// let out = driver.output_topic("final", StringSerde, JsonSerde::<u64>::new());
+    /// assert!(out.read_values()?.is_empty()); // still open
+    /// clicks.pipe("bob".into(), "c".into(), 75_000)?; // stream time passes 60 s + 10 s grace
+    /// assert_eq!(out.read_key_values()?, [("ann@0".to_string(), 2)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn emit(mut self, emit: EmitStrategy) -> Self {
         self.emit = emit;
         self
@@ -165,13 +279,49 @@ impl<K: Key, V: Data, W: Windowing> WindowedGrouped<K, V, W> {
         self
     }
 
-    /// The records per key and window.
+    /// The records per key and window, in the window store `name`.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// # use std::time::Duration;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("clicks", StringSerde, StringSerde))
+    ///     .group_by_key()
+    ///     .windowed_by(HoppingWindows::of(Duration::from_secs(60), Duration::from_secs(30)))
+    ///     .count("clicks-per-minute");
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let clicks = driver.input_topic("clicks", StringSerde, StringSerde);
+    /// clicks.pipe("ann".into(), "a".into(), 40_000)?; // in [0, 60 s) and [30 s, 90 s)
+    /// let counts: Vec<(String, i64, u64)> = driver.window_entries("clicks-per-minute")?;
+    /// assert_eq!(counts, [("ann".to_string(), 0, 1), ("ann".to_string(), 30_000, 1)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn count(&self, name: &str) -> Table<Windowed<K>, u64, Late<K, V>> {
         let merger: Merger<K, u64> = Arc::new(|_, a, b| a + b);
         W::materialize(self, name, count_adder(), merger)
     }
 
     /// Combines the values of each key and window with `f` (which also merges sessions).
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// # use std::time::Duration;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("temperatures", StringSerde, JsonSerde::<i32>::new()))
+    ///     .group_by_key()
+    ///     .windowed_by(TumblingWindows::of(Duration::from_secs(3600)))
+    ///     .reduce("hourly-high", |a, b| a.max(b));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let input = driver.input_topic("temperatures", StringSerde, JsonSerde::<i32>::new());
+    /// input.pipe_all([("oslo".into(), 3, 0), ("oslo".into(), 9, 60_000), ("oslo".into(), 4, 3_600_000)])?;
+    /// let highs: Vec<(String, i64, i32)> = driver.window_entries("hourly-high")?;
+    /// assert_eq!(highs, [("oslo".to_string(), 0, 9), ("oslo".to_string(), 3_600_000, 4)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
     pub fn reduce(
         &self,
         name: &str,

@@ -55,7 +55,7 @@ impl<K, V> Source<K, V> {
     /// # use weir_topology::prelude::*;
     /// # use weir_topology::testing::TopologyTestDriver;
     /// # use std::sync::Arc;
-    /// # use weir_topology::{OutRecord, TopicSource};
+    /// # use weir_topology::{connect::OutRecord, connect::TopicSource};
     /// # let record = OutRecord { partition: 0, key: Some(b"k".to_vec()), value: Some(b"hi".to_vec()), timestamp: 0, headers: vec![] };
     /// let other = MemoryBroker::new(1); // any connector: files, another cluster...
     /// // ... holding the record ("k", "hi") in its topic "words"
@@ -173,7 +173,7 @@ impl<K, V> Sink<K, V> {
     /// # use weir_topology::prelude::*;
     /// # use weir_topology::testing::TopologyTestDriver;
     /// # use std::sync::Arc;
-    /// # use weir_topology::TopicSink;
+    /// # use weir_topology::connect::TopicSink;
     /// let archive = MemoryBroker::new(1); // any connector: files, another cluster...
     /// archive.create_topic("archive", 1);
     /// let connector = Arc::new(TopicSink::new(Arc::new(archive.clone()), "archive"));

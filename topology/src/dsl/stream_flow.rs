@@ -92,10 +92,16 @@ impl<K: Data, V: Data> Stream<K, V> {
     /// # Ok::<(), weir_topology::TopologyError>(())
     /// ```
     pub fn branch(&self, predicates: Vec<BranchPredicate<K, V>>) -> Vec<Stream<K, V>> {
-        let n = predicates.len();
-        let predicates: Vec<crate::ops::filter::Predicate<K, V>> =
-            predicates.into_iter().map(Arc::from).collect();
-        let ports: Vec<String> = (0..n).map(branch_port).collect();
+        self.branches(predicates.into_iter().map(Arc::from).collect())
+    }
+
+    /// A stream per predicate, each record going to the first that holds (shared by `branch`
+    /// and `split`).
+    pub(super) fn branches(
+        &self,
+        predicates: Vec<crate::ops::filter::Predicate<K, V>>,
+    ) -> Vec<Stream<K, V>> {
+        let ports: Vec<String> = (0..predicates.len()).map(branch_port).collect();
         let p2 = ports.clone();
         let node = self.builder.add_processor::<K, V, K, V, _, _>(
             self.attach("BRANCH", false),

@@ -9,6 +9,7 @@ pub(crate) mod join;
 pub(crate) mod map;
 pub(crate) mod pass_through;
 pub(crate) mod peek;
+pub(crate) mod record_ops;
 pub(crate) mod session_aggregate;
 pub(crate) mod sink;
 pub(crate) mod sliding_aggregate;

@@ -3,7 +3,7 @@
 
 use super::driver::Core;
 use crate::error::{Result, TopologyError};
-use crate::record::{Record, SourceMeta, Timestamp};
+use crate::record::{Headers, Record, SourceMeta, Timestamp};
 use crate::runtime::io::broker::{Broker, OutRecord};
 use crate::runtime::io::partitioner::kafka_partition;
 use crate::serde::Serde;
@@ -55,7 +55,15 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
     /// Sends raw value bytes (for testing bad input) and processes them.
     pub fn pipe_raw(&self, key: &K, value: &[u8], timestamp: Timestamp) -> Result<()> {
         let key = self.key_bytes(key)?;
-        self.append(None, key, value.to_vec(), timestamp)
+        self.append(None, key, value.to_vec(), timestamp, Vec::new())
+    }
+
+    /// Sends one record with its headers (partition chosen from the key) and processes it.
+    pub fn pipe_record(&self, record: Record<K, V>) -> Result<()> {
+        let (timestamp, headers) = (record.timestamp(), record.headers().clone());
+        let (key, value) = record.into_key_value();
+        let (key, value) = self.encode(&key, &value)?;
+        self.append(None, key, value, timestamp, headers)
     }
 
     /// Sends several records in order.
@@ -84,15 +92,20 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         value: V,
         timestamp: Timestamp,
     ) -> Result<()> {
-        let key = self.key_bytes(&key)?;
+        let (key, value) = self.encode(&key, &value)?;
+        self.append(partition, key, value, timestamp, Vec::new())
+    }
+
+    fn encode(&self, key: &K, value: &V) -> Result<(Option<Vec<u8>>, Vec<u8>)> {
+        let key = self.key_bytes(key)?;
         let value = self
             .value_serde
-            .serialize(&value)
+            .serialize(value)
             .map_err(|source| TopologyError::Serde {
                 node: self.topic.clone(),
                 source,
             })?;
-        self.append(partition, key, value, timestamp)
+        Ok((key, value))
     }
 
     fn append(
@@ -101,6 +114,7 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         key: Option<Vec<u8>>,
         value: Vec<u8>,
         timestamp: Timestamp,
+        headers: Headers,
     ) -> Result<()> {
         let mut core = self.core.borrow_mut();
         let partitions = core
@@ -115,7 +129,7 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
                 key,
                 value: Some(value),
                 timestamp,
-                headers: Vec::new(),
+                headers,
             }],
         )?;
         core.settle()

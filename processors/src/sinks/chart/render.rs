@@ -4,7 +4,9 @@
 //! Text uses the bundled DejaVu Sans (registered once with plotters' `ab_glyph` loader), so a
 //! chart renders the same on every machine, whatever fonts it has installed.
 
-use super::spec::{ChartData, ChartSpec, Panel};
+use super::data::ChartData;
+use super::render_kinds::{colour, draw_categories, draw_pie, draw_scatter, legend};
+use super::spec::{ChartSpec, Panel, PanelKind};
 use crate::file_error::file_error;
 use chrono::{DateTime, Utc};
 use plotters::backend::{BitMapBackend, DrawingBackend, RGBPixel, SVGBackend};
@@ -108,7 +110,8 @@ fn y_bounds(panel: &Panel, data: &ChartData, index: usize) -> (f64, f64) {
     }
 }
 
-/// Draws the whole chart on one drawing area (any backend).
+/// Draws the whole chart on one drawing area (any backend): the title, then each panel by its
+/// kind on an equal share of the height.
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, Shift>,
     spec: &ChartSpec,
@@ -117,67 +120,85 @@ fn draw<DB: DrawingBackend>(
     let err = |e: plotters::drawing::DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
     let body = root.titled(&spec.title, (FONT, 24)).map_err(err)?;
-    let (x0, x1) = x_bounds(data);
     let names = data.series_names();
     let rows = spec.panels.len();
+    let last_time_panel = spec
+        .panels
+        .iter()
+        .rposition(|p| p.kind == PanelKind::TimeLines);
+    let no_values = Default::default();
     for (index, (panel, area)) in spec
         .panels
         .iter()
         .zip(body.split_evenly((rows, 1)))
         .enumerate()
     {
-        let bottom = index + 1 == rows;
-        let (y0, y1) = y_bounds(panel, data, index);
-        let mut builder = ChartBuilder::on(&area);
-        builder
-            .margin(8)
-            .margin_right(24)
-            .x_label_area_size(if bottom { 48 } else { 28 })
-            .y_label_area_size(72);
-        if !panel.title.is_empty() {
-            builder.caption(&panel.title, (FONT, 16));
-        }
-        let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?;
-        let mut mesh = chart.configure_mesh();
-        mesh.x_labels(8)
-            .y_labels(6)
-            .x_label_formatter(&format_clock)
-            .y_desc(panel.y_label.as_str())
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 15))
-            .light_line_style(BLACK.mix(0.05));
-        if bottom {
-            mesh.x_desc("time (UTC)");
-        }
-        mesh.draw().map_err(err)?;
-        let mut any = false;
-        for (name, points) in data.series(index) {
-            any = true;
-            let at = names.binary_search(&name).unwrap_or(0);
-            let color = PALETTE[at % PALETTE.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().copied(),
-                    color.stroke_width(2),
-                ))
-                .map_err(err)?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-                });
-        }
-        if any {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .label_font((FONT, 13))
-                .draw()
-                .map_err(err)?;
+        let values = data.category_values(index).unwrap_or(&no_values);
+        match panel.kind {
+            PanelKind::CategoryLines | PanelKind::Bars | PanelKind::StackedBars => {
+                draw_categories(&area, panel, values, &names, &PALETTE)?
+            }
+            PanelKind::Pie => draw_pie(&area, panel, values, &PALETTE)?,
+            PanelKind::Scatter => draw_scatter(&area, panel, data, index, &names, &PALETTE)?,
+            _ => {
+                let bottom = last_time_panel == Some(index);
+                draw_time_panel(&area, panel, data, index, &names, bottom)?
+            }
         }
     }
     root.present().map_err(err)
+}
+
+/// Draws a panel of lines over the chart's shared time axis; `bottom` panels show its title.
+fn draw_time_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    data: &ChartData,
+    index: usize,
+    names: &[&str],
+    bottom: bool,
+) -> std::result::Result<(), String> {
+    let err = |e: plotters::drawing::DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let (x0, x1) = x_bounds(data);
+    let (y0, y1) = y_bounds(panel, data, index);
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(8)
+        .margin_right(24)
+        .x_label_area_size(if bottom { 48 } else { 28 })
+        .y_label_area_size(72);
+    if !panel.title.is_empty() {
+        builder.caption(&panel.title, (FONT, 16));
+    }
+    let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(err)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(8)
+        .y_labels(6)
+        .x_label_formatter(&format_clock)
+        .y_desc(panel.y_label.as_str())
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(BLACK.mix(0.05));
+    if bottom {
+        mesh.x_desc("time (UTC)");
+    }
+    mesh.draw().map_err(err)?;
+    let mut any = false;
+    for (name, points) in data.series(index) {
+        any = true;
+        let color = colour(names, name, &PALETTE);
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
+    }
+    legend(&mut chart, any, SeriesLabelPosition::UpperLeft)
 }
 
 /// Renders the chart as PNG bytes.

@@ -1,18 +1,19 @@
 //! [`ChartSink`]: collects points from a stream and keeps `<path>.png` and `<path>.svg` up to
 //! date, re-rendering at most every few seconds and once more at shutdown.
 
+use super::data::ChartData;
+use super::point::Point;
 use super::render::{render_chart, render_png, render_svg};
-use super::spec::{ChartData, ChartSpec};
+use super::spec::ChartSpec;
 use crate::sinks::dashboard::{Dashboard, DashboardChart};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use weir_topology::{Record, RecordSink, Result, Timestamp, TopologyError};
 
-/// One point taken from a record: `(panel index, series name, x in ms since the epoch, y)`.
-pub type ChartPoint = (usize, String, i64, f64);
-
-/// A line-chart sink: a closure turns each record into points (usually one per panel, the
-/// series named after the key), which are kept in memory (at most
+/// A chart sink: a closure turns each record into points (usually one per panel, the series
+/// named after the key): [`ChartPoint`](super::ChartPoint) tuples for time panels, or
+/// [`Point`]s of any kind (a [`Point::category`] replaces the previous value of its category
+/// and series, so a bar chart of a table's counts updates in place). They are kept in memory (at most
 /// [`with_max_points`](Self::with_max_points) per series, oldest dropped). The chart is
 /// re-rendered when new points arrived and [`with_min_interval`](Self::with_min_interval)
 /// has passed since the last render (checked on every write and commit against the wall
@@ -31,6 +32,18 @@ pub type ChartPoint = (usize, String, i64, f64);
 /// })?;
 /// # let _ = sink; Ok(()) }
 /// ```
+///
+/// A bar chart of a table's latest counts per station (each update replaces its bar):
+///
+/// ```no_run
+/// use weir_processors::sinks::chart::{ChartSink, ChartSpec, Panel, Point};
+/// # fn main() -> weir_topology::Result<()> {
+/// let spec = ChartSpec::new("trains per station", vec![Panel::bars("station", "trains")]);
+/// let sink = ChartSink::new("out/stations", spec, |station: &String, trains: &u64, _ts| {
+///     vec![Point::category(0, station.clone(), "trains", *trains as f64)]
+/// })?;
+/// # let _ = sink; Ok(()) }
+/// ```
 pub struct ChartSink<K, V, F> {
     spec: ChartSpec,
     data: ChartData,
@@ -45,9 +58,10 @@ pub struct ChartSink<K, V, F> {
     _types: std::marker::PhantomData<fn(&K, &V)>,
 }
 
-impl<K, V, F> ChartSink<K, V, F>
+impl<K, V, F, P> ChartSink<K, V, F>
 where
-    F: Fn(&K, &V, Timestamp) -> Vec<ChartPoint>,
+    F: Fn(&K, &V, Timestamp) -> Vec<P>,
+    P: Into<Point>,
 {
     /// A sink writing `<path>.png` and `<path>.svg` (e.g. `out/accuracy` gives
     /// `out/accuracy.png`). Defaults: a render at most every 5 s, 10 000 points per series.
@@ -87,27 +101,29 @@ where
 
     /// Keeps at most `max_points` points per series (drops the oldest points already held).
     pub fn with_max_points(mut self, max_points: usize) -> Self {
-        let mut data = ChartData::new(self.spec.panels.len(), max_points);
-        for panel in 0..self.data.panel_count() {
-            for (name, points) in self.data.series(panel) {
-                for &(x, y) in points {
-                    data.push(panel, name, x, y);
-                }
-            }
-        }
-        self.data = data;
+        self.data.set_max_points(max_points);
         self
     }
 
     /// Also shows the chart live on `dashboard` as chart `id` (added with this sink's spec
     /// unless the dashboard already has it): the points held so far and every new point are
-    /// published to it.
+    /// published to it. The live page draws time and category panels (bars, pies, lines over
+    /// categories); scatter points reach the image files only.
     pub fn live(mut self, dashboard: &Dashboard, id: &str) -> Result<Self> {
         let chart = dashboard.chart(id, self.spec.clone())?;
         for panel in 0..self.data.panel_count() {
             for (name, points) in self.data.series(panel) {
                 for &(x, y) in points {
                     chart.publish(panel, name, x, y);
+                }
+            }
+            if let Some(values) = self.data.category_values(panel) {
+                for (series, cells) in values.table() {
+                    for (category, value) in values.categories().iter().zip(cells) {
+                        if let Some(value) = value {
+                            chart.publish_point(&Point::category(panel, category, series, value));
+                        }
+                    }
                 }
             }
         }
@@ -142,18 +158,21 @@ where
 
     /// Adds the points of one record.
     pub fn add(&mut self, key: &K, value: &V, timestamp: Timestamp) -> Result<()> {
-        for (panel, series, x, y) in (self.extract)(key, value, timestamp) {
-            if !self.data.push(panel, &series, x, y) {
+        for point in (self.extract)(key, value, timestamp) {
+            let point: Point = point.into();
+            if !self.data.add(&point) {
                 return Err(TopologyError::connector(
                     self.png.display().to_string(),
                     format!(
-                        "point of series `{series}` is for panel {panel}, the chart has {}",
+                        "point of series `{}` is for panel {}, the chart has {}",
+                        point.series(),
+                        point.panel(),
                         self.data.panel_count()
                     ),
                 ));
             }
             if let Some(live) = &self.live {
-                live.publish(panel, &series, x, y);
+                live.publish_point(&point);
             }
             self.dirty = true;
         }
@@ -177,11 +196,12 @@ where
     }
 }
 
-impl<K, V, F> RecordSink<K, V> for ChartSink<K, V, F>
+impl<K, V, F, P> RecordSink<K, V> for ChartSink<K, V, F>
 where
     K: Send + 'static,
     V: Send + 'static,
-    F: Fn(&K, &V, Timestamp) -> Vec<ChartPoint> + Send + 'static,
+    F: Fn(&K, &V, Timestamp) -> Vec<P> + Send + 'static,
+    P: Into<Point>,
 {
     fn write(&mut self, record: &Record<K, V>) -> Result<()> {
         self.add(record.key(), record.value(), record.timestamp())?;
@@ -202,6 +222,7 @@ where
 mod tests {
     use super::super::render::tests::NOON;
     use super::super::spec::Panel;
+    use super::super::ChartPoint;
     use super::*;
 
     type Sink =
@@ -248,6 +269,25 @@ mod tests {
         assert!(
             svg.ends_with("chart.svg") && std::fs::read_to_string(svg).unwrap().contains("\nb\n")
         );
+    }
+
+    #[test]
+    fn category_points_replace_the_previous_value_of_their_bar() {
+        let dir = std::env::temp_dir().join(format!("weir-chart-bars-{}", std::process::id()));
+        let spec = ChartSpec::new("counts", vec![Panel::bars("key", "count")]).with_size(400, 300);
+        let mut s = ChartSink::new(dir.join("bars"), spec, |k: &String, n: &u64, _| {
+            vec![Point::category(0, k.clone(), "count", *n as f64)]
+        })
+        .unwrap();
+        for (k, n) in [("a", 1), ("b", 1), ("a", 2), ("a", 3)] {
+            RecordSink::write(&mut s, &Record::new(k.to_string(), n, 0)).unwrap();
+        }
+        let values = s.data().category_values(0).unwrap();
+        assert_eq!(values.categories(), ["a", "b"]);
+        assert_eq!(values.value(0, "count"), Some(3.0), "the latest count of a");
+        RecordSink::<String, u64>::close(&mut s).unwrap();
+        assert!(s.paths().1.exists());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use super::points::{FrozenPanel, Series};
 use super::stores::StoreQueries;
-use crate::sinks::chart::{ChartPoint, ChartSpec};
+use crate::sinks::chart::{CategoryValues, ChartPoint, ChartSpec, PanelKind, Point};
 use parking_lot::{Mutex, RwLock};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -23,6 +23,9 @@ const CHANNEL_CAPACITY: usize = 4_096;
 pub(crate) enum Update {
     /// A point was added: `(sequence number, chart, panel, series, x ms, y)`.
     Point(u64, usize, usize, Arc<str>, i64, f64),
+    /// The value of a category changed: `(sequence number, chart, panel, category, series,
+    /// value)`.
+    Category(u64, usize, usize, Arc<str>, Arc<str>, f64),
     /// The charts themselves changed (a chart was added): clients reload the snapshot.
     Charts,
 }
@@ -32,6 +35,8 @@ struct LiveChart {
     spec: Arc<ChartSpec>,
     /// Per panel, the series by name.
     panels: Vec<BTreeMap<Arc<str>, Series>>,
+    /// Per panel, the latest value per category and series (category panels).
+    categories: Vec<CategoryValues>,
 }
 
 /// A chart's points at one moment, turned into JSON outside the lock.
@@ -39,6 +44,8 @@ struct FrozenChart {
     id: Arc<str>,
     spec: Arc<ChartSpec>,
     panels: Vec<FrozenPanel>,
+    /// A copy of the category values (bounded by categories x series, not by points).
+    categories: Vec<CategoryValues>,
 }
 
 /// Every chart at one sequence number.
@@ -66,6 +73,7 @@ impl Charts {
                             .collect()
                     })
                     .collect(),
+                categories: chart.categories.clone(),
             })
             .collect();
         Frozen {
@@ -152,6 +160,7 @@ impl Dashboard {
         charts.list.push(LiveChart {
             id: Arc::from(id),
             panels: (0..spec.panels.len()).map(|_| BTreeMap::new()).collect(),
+            categories: vec![CategoryValues::default(); spec.panels.len()],
             spec: Arc::new(spec),
         });
         let index = charts.list.len() - 1;
@@ -174,6 +183,16 @@ impl Dashboard {
     pub fn snapshot(&self) -> Value {
         let frozen = self.inner.charts.lock().freeze(self.inner.max_points);
         frozen_json(&frozen)
+    }
+
+    /// The charts, as `(id, title)`, in the order they were added.
+    pub fn chart_list(&self) -> Vec<(String, String)> {
+        let charts = self.inner.charts.lock();
+        charts
+            .list
+            .iter()
+            .map(|c| (c.id.to_string(), c.spec.title.clone()))
+            .collect()
     }
 
     /// A snapshot and a receiver of every update after it, taken atomically (the JSON is
@@ -215,6 +234,40 @@ impl Dashboard {
         true
     }
 
+    /// Sets the value of a category; false when the chart or panel does not exist.
+    fn publish_category(
+        &self,
+        chart: usize,
+        panel: usize,
+        category: &str,
+        series: &str,
+        value: f64,
+    ) -> bool {
+        let mut charts = self.inner.charts.lock();
+        let Some(values) = charts
+            .list
+            .get_mut(chart)
+            .and_then(|live| live.categories.get_mut(panel))
+        else {
+            return false;
+        };
+        if !value.is_finite() {
+            return true;
+        }
+        values.set(category, series, value);
+        charts.seq += 1;
+        let update = Update::Category(
+            charts.seq,
+            chart,
+            panel,
+            Arc::from(category),
+            Arc::from(series),
+            value,
+        );
+        let _ = self.inner.updates.send(update);
+        true
+    }
+
     pub(crate) fn stores(&self) -> &RwLock<StoreQueries> {
         &self.inner.stores
     }
@@ -230,21 +283,42 @@ fn chart_json(chart: &FrozenChart) -> Value {
         .spec
         .panels
         .iter()
-        .zip(&chart.panels)
-        .map(|(panel, frozen)| {
+        .zip(chart.panels.iter().zip(&chart.categories))
+        .map(|(panel, (frozen, categories))| {
             let series: serde_json::Map<String, Value> = frozen
                 .iter()
                 .map(|(name, points)| (name.to_string(), points.to_json()))
                 .collect();
+            let values: serde_json::Map<String, Value> = categories
+                .table()
+                .into_iter()
+                .map(|(name, cells)| (name.to_owned(), json!(cells)))
+                .collect();
             json!({
+                "kind": kind_name(panel.kind),
+                "x_label": panel.x_label,
                 "y_label": panel.y_label,
                 "title": panel.title,
                 "y_range": panel.y_range.map(|(lo, hi)| [lo, hi]),
                 "series": series,
+                "categories": categories.categories(),
+                "values": values,
             })
         })
         .collect();
     json!({ "id": &*chart.id, "title": chart.spec.title, "panels": panels })
+}
+
+/// How the page names a panel kind.
+fn kind_name(kind: PanelKind) -> &'static str {
+    match kind {
+        PanelKind::CategoryLines => "category_lines",
+        PanelKind::Bars => "bars",
+        PanelKind::StackedBars => "stacked_bars",
+        PanelKind::Pie => "pie",
+        PanelKind::Scatter => "scatter",
+        _ => "time_lines",
+    }
 }
 
 /// One chart of a [`Dashboard`]: publishes points to it. Cheap to clone.
@@ -269,6 +343,30 @@ impl DashboardChart {
         })
     }
 
+    /// Publishes a chart-sink [`Point`]: a time point (as [`DashboardChart::publish`]) or a
+    /// category value (bars, pies, lines over categories: it replaces the category's previous
+    /// value on the open pages). Returns false when its panel does not exist. Scatter points
+    /// are not shown live (the page does not draw scatter panels yet): they return true.
+    pub fn publish_point(&self, point: &Point) -> bool {
+        match point {
+            Point::Time {
+                panel,
+                series,
+                x_ms,
+                y,
+            } => self.publish(*panel, series, *x_ms, *y),
+            Point::Category {
+                panel,
+                category,
+                series,
+                value,
+            } => self
+                .dashboard
+                .publish_category(self.index, *panel, category, series, *value),
+            _ => true,
+        }
+    }
+
     /// The dashboard this chart belongs to.
     pub fn dashboard(&self) -> &Dashboard {
         &self.dashboard
@@ -280,9 +378,38 @@ impl DashboardChart {
 mod tests {
     use super::*;
     use crate::sinks::chart::Panel;
+    use serde_json::json;
 
     fn spec() -> ChartSpec {
         ChartSpec::new("t", vec![Panel::new("count"), Panel::new("acc")])
+    }
+
+    #[test]
+    fn category_values_are_replaced_in_snapshots_and_broadcast() {
+        let d = Dashboard::new();
+        let spec = ChartSpec::new("bars", vec![Panel::bars("station", "trains")]);
+        let chart = d.chart("bars", spec).unwrap();
+        assert!(chart.publish_point(&Point::category(0, "oslo", "trains", 3.0)));
+        let (_, mut updates) = d.subscribe();
+        assert!(chart.publish_point(&Point::category(0, "oslo", "trains", 5.0)));
+        assert!(chart.publish_point(&Point::category(0, "bergen", "trains", 1.0)));
+        assert!(
+            !chart.publish_point(&Point::category(1, "x", "y", 1.0)),
+            "no panel 1"
+        );
+        let panel = &d.snapshot()["charts"][0]["panels"][0];
+        assert_eq!(panel["kind"], "bars");
+        assert_eq!(panel["categories"], json!(["oslo", "bergen"]));
+        assert_eq!(panel["values"]["trains"], json!([5.0, 1.0]), "{panel}");
+        match updates.try_recv().unwrap() {
+            Update::Category(seq, 0, 0, category, series, value) => {
+                assert_eq!(
+                    (seq, &*category, &*series, value),
+                    (2, "oslo", "trains", 5.0)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -368,7 +495,7 @@ mod tests {
             Update::Point(seq, chart, panel, series, x, y) => {
                 assert_eq!((seq, chart, panel, &*series, x, y), (2, 0, 0, "b", 2, 2.0));
             }
-            Update::Charts => panic!("expected a point"),
+            other => panic!("expected a point, got {other:?}"),
         }
         assert!(rx.try_recv().is_err());
         for x in 3..10 {

@@ -1,11 +1,12 @@
 //! The live dashboard: an optional HTTP server showing a stream's charts in the browser,
-//! updated live over Server-Sent Events, with interactive queries on the stores.
+//! updated live over a WebSocket or Server-Sent Events, with interactive queries on the stores.
 //!
 //! - [`Dashboard`] holds the charts (the chart sink's [`ChartSpec`](super::chart::ChartSpec)
 //!   layouts) and their points; [`DashboardChart`] publishes points to one chart, e.g. from a
 //!   [`ChartSink`](super::chart::ChartSink) made live with
 //!   [`ChartSink::live`](super::chart::ChartSink::live).
-//! - [`DashboardServer`] serves it: `GET /` (the page), `GET /events` (SSE), `GET /api/series`
+//! - [`DashboardServer`] serves it: `GET /` (the page), `GET /ws` (WebSocket), `GET /events`
+//!   (SSE), `GET /api/series`
 //!   and `GET /api/stores/{name}?limit=N&after=CURSOR` (JSON, a page at a time), on 127.0.0.1
 //!   by default ([`DashboardConfig`]), with bounded connections and timeouts, a `Host` check
 //!   against DNS rebinding and an optional token.
@@ -26,6 +27,7 @@
 //! ```
 
 mod config;
+mod feed;
 mod guard;
 mod hub;
 mod page;
@@ -33,6 +35,7 @@ mod points;
 mod routes;
 mod server;
 mod stores;
+mod websocket;
 
 pub use config::{
     DashboardConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,

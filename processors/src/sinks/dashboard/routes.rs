@@ -1,14 +1,18 @@
 //! The dashboard's HTTP routes: `GET /` (the page), `GET /events` (Server-Sent Events),
+//! `GET /ws` (the same feed over a WebSocket), `GET /stores/{name}` (a live table of a store),
+//! `GET /api` (the charts and stores there are),
 //! `GET /api/series` and `GET /api/stores/{name}?limit=N&after=CURSOR` (JSON). Every request
 //! first passes the access check ([`super::guard`]), then waits for one of a bounded number of
 //! request slots and must be answered within the request timeout (an event stream's answer is
 //! its first line; the stream itself then runs on its connection). Every error answer is JSON
 //! (`{"error": ...}`).
 
+use super::feed::Feed;
 use super::guard::{query_param, Access, Verdict};
-use super::hub::{Dashboard, Update};
-use super::page::PAGE;
+use super::hub::Dashboard;
+use super::page::{PAGE, TABLE_PAGE};
 use super::stores::{StoreQueryError, DEFAULT_PAGE};
+use super::websocket::websocket;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
@@ -21,10 +25,7 @@ use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, watch, Semaphore};
-
-/// Points sent in one `points` event at most (the rest follow in the next events).
-const MAX_BATCH: usize = 2_000;
+use tokio::sync::{watch, Semaphore};
 
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -47,7 +48,10 @@ pub(crate) fn router(state: AppState, gate: Gate) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/events", get(events))
+        .route("/ws", get(websocket))
+        .route("/api", get(index))
         .route("/api/series", get(series))
+        .route("/stores/{name}", get(table_page))
         .route("/api/stores/{name}", get(store))
         .fallback(not_found)
         .with_state(state)
@@ -111,6 +115,34 @@ async fn page() -> impl IntoResponse {
     ([(header::CACHE_CONTROL, "no-store")], Html(PAGE))
 }
 
+/// `GET /stores/{name}`: the live table page (it reads its store's name from its address).
+async fn table_page() -> impl IntoResponse {
+    ([(header::CACHE_CONTROL, "no-store")], Html(TABLE_PAGE))
+}
+
+/// `GET /api`: what the dashboard serves: its charts and the stores it can show.
+async fn index(State(app): State<AppState>) -> Response {
+    let charts: Vec<Value> = app
+        .dashboard
+        .chart_list()
+        .into_iter()
+        .map(|(id, title)| json!({ "id": id, "title": title }))
+        .collect();
+    let stores: Vec<Value> = app
+        .dashboard
+        .store_list()
+        .into_iter()
+        .map(|(name, kind)| {
+            let (api, page) = (format!("/api/stores/{name}"), format!("/stores/{name}"));
+            json!({ "name": name, "kind": kind, "api": api, "page": page })
+        })
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({ "charts": charts, "stores": stores }),
+    )
+}
+
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "not found")
 }
@@ -168,87 +200,18 @@ async fn store(
     }
 }
 
-/// One event stream: a `snapshot` event first (and again whenever the client fell behind or
-/// the charts changed), then `points` events of `[[seq, chart, panel, series, x, y], ...]`.
-struct EventStream {
-    dashboard: Dashboard,
-    updates: broadcast::Receiver<Update>,
-    stopping: watch::Receiver<bool>,
-    first: Option<Value>,
-}
-
-fn snapshot_event(snapshot: &Value) -> Event {
-    Event::default()
-        .event("snapshot")
-        .data(snapshot.to_string())
-}
-
-fn point_json(update: &Update) -> Option<Value> {
-    match update {
-        Update::Point(seq, chart, panel, series, x, y) => {
-            Some(json!([seq, chart, panel, &**series, x, y]))
-        }
-        Update::Charts => None,
-    }
-}
-
-impl EventStream {
-    /// The next event; `None` when the server stops.
-    async fn next(&mut self) -> Option<Event> {
-        if let Some(first) = self.first.take() {
-            return Some(snapshot_event(&first));
-        }
-        if *self.stopping.borrow() {
-            return None;
-        }
-        let update = tokio::select! {
-            _ = self.stopping.wait_for(|stop| *stop) => return None,
-            update = self.updates.recv() => update,
-        };
-        let first = match update {
-            Ok(update) => update,
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                return Some(snapshot_event(&self.dashboard.snapshot()))
-            }
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        let Some(point) = point_json(&first) else {
-            return Some(snapshot_event(&self.dashboard.snapshot()));
-        };
-        let mut points = vec![point];
-        while points.len() < MAX_BATCH {
-            match self.updates.try_recv() {
-                Ok(update) => match point_json(&update) {
-                    Some(p) => points.push(p),
-                    None => return Some(snapshot_event(&self.dashboard.snapshot())),
-                },
-                Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                    return Some(snapshot_event(&self.dashboard.snapshot()))
-                }
-                Err(_) => break,
-            }
-        }
-        Some(
-            Event::default()
-                .event("points")
-                .data(Value::Array(points).to_string()),
-        )
-    }
-}
-
 async fn events(
     State(app): State<AppState>,
 ) -> Sse<impl Stream<Item = std::result::Result<Event, Infallible>>> {
     let keep_alive = app.keep_alive;
-    let (snapshot, updates) = app.dashboard.subscribe();
-    let stream = EventStream {
-        dashboard: app.dashboard,
-        updates,
-        stopping: app.stopping,
-        first: Some(snapshot),
-    };
-    let events = futures_util::stream::unfold(stream, |mut s| async move {
-        s.next().await.map(|event| (Ok(event), s))
+    let feed = Feed::new(app.dashboard, app.stopping);
+    let events = futures_util::stream::unfold(feed, |mut feed| async move {
+        feed.next().await.map(|message| {
+            let event = Event::default()
+                .event(message.kind())
+                .data(message.data().to_string());
+            (Ok(event), feed)
+        })
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(keep_alive))
 }

@@ -239,7 +239,9 @@ async fn serve_connection(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
-    let conn = builder.serve_connection(io, TowerToHyperService::new(app));
+    let conn = builder
+        .serve_connection(io, TowerToHyperService::new(app))
+        .with_upgrades(); // for `GET /ws`
     tokio::pin!(conn);
     let check_every = (limits.idle_timeout / 4).max(Duration::from_millis(10));
     let mut idle_check = tokio::time::interval(check_every);

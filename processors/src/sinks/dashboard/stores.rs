@@ -221,6 +221,16 @@ impl Dashboard {
         self.add_reader(name, "session", reader);
     }
 
+    /// The stores the dashboard was told the types of, as `(name, kind)`, by name: those
+    /// `GET /api/stores/{name}` reads and `GET /stores/{name}` shows as a live table.
+    pub fn store_list(&self) -> Vec<(String, &'static str)> {
+        let q = self.stores().read();
+        q.readers
+            .iter()
+            .map(|(name, (kind, _))| (name.clone(), *kind))
+            .collect()
+    }
+
     fn add_reader(&self, name: &str, kind: &'static str, reader: Reader) {
         self.stores()
             .write()

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_postgres::types::ToSql;
-use weir_topology::{Bytes, RawRecord};
+use weir_topology::connect::{Bytes, RawRecord};
 
 /// Records handed to the reader; `last` once a bulk load is complete.
 #[derive(Debug)]

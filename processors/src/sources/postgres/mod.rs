@@ -110,7 +110,8 @@ use position::Position;
 use reader::PostgresReader;
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use weir_topology::{PartitionReader, Result, SourceConnector, StartFrom, TopologyError};
+use weir_topology::connect::{PartitionReader, SourceConnector, StartFrom};
+use weir_topology::{Result, TopologyError};
 
 /// Batches the fetcher may be ahead of the task.
 const BATCHES_AHEAD: usize = 4;

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use weir_topology::{PartitionReader, Polled, RawRecord, Result, TopologyError};
+use weir_topology::connect::{PartitionReader, Polled, RawRecord};
+use weir_topology::{Result, TopologyError};
 
 /// Reads the batches of one fetcher.
 pub(crate) struct PostgresReader {

@@ -152,7 +152,7 @@ impl StreamsConfig {
     }
 
     /// Logs every commit of the stores to a changelog topic per sub-topology
-    /// (`<application id>-<stores>-changelog`, see [`crate::changelog_topic`]); a task whose
+    /// (`<application id>-<stores>-changelog`, see [`crate::persist::changelog_topic`]); a task whose
     /// state directory is missing, or stale because another instance processed its partition
     /// since, rebuilds its state from it before processing. Needs [`StreamsConfig::state_dir`].
     pub fn changelogs(mut self, on: bool) -> Self {
@@ -197,8 +197,8 @@ impl StreamsConfig {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::connect::OutRecord;
     use crate::prelude::*;
-    use crate::OutRecord;
 
     struct Discard;
     impl RecordSink<Windowed<String>, u64> for Discard {
