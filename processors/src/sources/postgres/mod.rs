@@ -144,7 +144,7 @@ impl PostgresSource {
     ///
     /// ```
     /// use weir_processors::sources::postgres::{PostgresConfig, PostgresSource};
-    /// use weir_topology::SourceConnector;
+    /// use weir_topology::connect::SourceConnector;
     ///
     /// let config = PostgresConfig::builder("postgres://weir@localhost/transit")
     ///     .table("stations")
