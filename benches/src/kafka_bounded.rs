@@ -81,7 +81,7 @@ impl SourceConnector for BoundedTopic {
         let next = match start {
             StartFrom::Offset(o) => o,
             StartFrom::Latest => end,
-            StartFrom::Earliest => 0,
+            StartFrom::Earliest | StartFrom::Timestamp(_) => 0,
         };
         let inner = self.broker.reader(&self.topic, partition, start).await?;
         Ok(Box::new(BoundedReader { inner, next, end }))

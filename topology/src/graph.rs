@@ -2,6 +2,7 @@
 
 use crate::error::{Result, TopologyError};
 use crate::runtime::io::broker::{SinkConnector, SourceConnector};
+use crate::runtime::io::position::Reading;
 use crate::runtime::task::node::{Node, Ports};
 use crate::stores::{StoreKind, StoreSpec};
 use std::collections::{BTreeMap, HashMap};
@@ -39,6 +40,8 @@ pub(crate) enum NodeRole {
         endpoint: Endpoint<dyn SourceConnector>,
         types: String,
         internal: bool,
+        /// Where it starts and when it ends.
+        reading: Reading,
     },
     Processor,
     Sink {

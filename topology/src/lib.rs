@@ -43,6 +43,7 @@ pub use runtime::app::shutdown::Shutdown;
 pub use runtime::app::streams::Streams;
 pub use runtime::io::broker::Broker;
 pub use runtime::io::memory::MemoryBroker;
+pub use runtime::io::position::{Fallback, OffsetReset, StartPosition, Until};
 pub use serde::{
     BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Serde, SerdeError, StringSerde, UnitSerde,
 };
@@ -88,8 +89,8 @@ pub mod prelude {
         BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JsonSerde,
         KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext, ProcessorContextExt,
         PunctuationType, Record, RecordSink, Serde, SessionWindows, SharedSink, Sink,
-        SlidingWindows, Source, Stream, Streams, StreamsConfig, StringSerde, Table,
-        TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Window,
+        SlidingWindows, Source, StartPosition, Stream, Streams, StreamsConfig, StringSerde, Table,
+        TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Until, Window,
         WindowStoreHandle, Windowed,
     };
 }

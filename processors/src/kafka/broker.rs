@@ -1,7 +1,7 @@
 //! `KafkaBroker`: topics, readers and producers of a Kafka cluster behind weir's `Broker` trait,
 //! every call retried through broker outages (see [`super::retry`]).
 
-use super::config::KafkaConfig;
+use super::config::{KafkaConfig, OffsetReset};
 use super::producer::Producer;
 use super::reader::{bounds, start_position, KafkaReader};
 use super::request::{sized, take_request, write_request, SendSettings};
@@ -101,6 +101,26 @@ impl KafkaBroker {
         Ok(())
     }
 
+    /// The first offset of a partition whose record timestamp is at or after `t` (ms), by
+    /// Kafka's ListOffsets; `latest` when no record is that recent.
+    async fn offset_at_time(
+        &self,
+        client: &PartitionClient,
+        name: &str,
+        t: i64,
+        latest: i64,
+    ) -> Result<i64> {
+        let at = chrono::DateTime::from_timestamp_millis(t).ok_or_else(|| {
+            TopologyError::connector(name, format!("start timestamp {t} out of range"))
+        })?;
+        let op = format!("list offsets {name} by timestamp");
+        let offset = retry(&self.config.retry, &op, || {
+            client.get_offset(OffsetAt::Timestamp(at))
+        })
+        .await?;
+        Ok(if offset < 0 { latest } else { offset })
+    }
+
     /// The settings this broker was connected with.
     pub fn config(&self) -> &KafkaConfig {
         &self.config
@@ -149,6 +169,10 @@ impl KafkaBroker {
 impl Broker for KafkaBroker {
     fn name(&self) -> String {
         format!("kafka({})", self.config.brokers.join(","))
+    }
+
+    fn offset_reset(&self) -> OffsetReset {
+        self.config.offset_reset
     }
 
     async fn partitions(&self, topic: &str) -> Result<Option<u32>> {
@@ -200,6 +224,12 @@ impl Broker for KafkaBroker {
         let client = self.partition(topic, partition).await?;
         let name = format!("{topic}/{partition}");
         let (earliest, latest) = bounds(&client, &self.config.retry, &name).await?;
+        let start = match start {
+            StartFrom::Timestamp(t) => {
+                StartFrom::Offset(self.offset_at_time(&client, &name, t, latest).await?)
+            }
+            other => other,
+        };
         let reset = self.config.offset_reset;
         let next = start_position(topic, partition, start, (earliest, latest), reset)?;
         Ok(Box::new(KafkaReader {

@@ -29,19 +29,8 @@ impl Default for RetryConfig {
     }
 }
 
-/// Where a reader continues when its position is outside the partition's offsets (deleted by
-/// retention, or past the end after the topic was recreated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum OffsetReset {
-    /// The first record still stored (nothing kept is skipped).
-    #[default]
-    Earliest,
-    /// The end of the partition (only new records).
-    Latest,
-    /// Fail the task with [`KafkaError::OffsetOutOfRange`].
-    None,
-}
+/// Kafka's `auto.offset.reset` (defined in `weir_topology`, shared with the in-memory broker).
+pub use weir_topology::OffsetReset;
 
 /// How the sink compresses its record batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,19 +66,10 @@ impl SinkCompression {
     }
 }
 
-impl OffsetReset {
-    /// Parses `earliest`, `latest` or `none`.
-    pub fn parse(s: &str) -> Result<Self, KafkaError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "earliest" => Ok(Self::Earliest),
-            "latest" => Ok(Self::Latest),
-            "none" => Ok(Self::None),
-            other => Err(KafkaError::config(
-                "offset_reset",
-                format!("unknown value `{other}` (earliest, latest, none)"),
-            )),
-        }
-    }
+/// Parses an offset reset: `earliest`, `latest` or `none`.
+pub(crate) fn parse_offset_reset(s: &str) -> Result<OffsetReset, KafkaError> {
+    s.parse()
+        .map_err(|e: String| KafkaError::config("offset_reset", e))
 }
 
 /// How to reach, read and write a Kafka cluster.
@@ -118,7 +98,9 @@ pub struct KafkaConfig {
     pub send_buffer_bytes: usize,
     /// How produced batches are compressed.
     pub compression: SinkCompression,
-    /// What a reader does when its offset is out of range.
+    /// Kafka's `auto.offset.reset`: where a source starts when the application has no
+    /// committed position (unless the source says otherwise, see `Source::start_from`), and
+    /// where a reader goes when its position is out of range. Default earliest.
     pub offset_reset: OffsetReset,
     /// Backoff and deadline for transient failures.
     pub retry: RetryConfig,
@@ -157,7 +139,7 @@ impl KafkaConfig {
         self
     }
 
-    /// Sets what a reader does when its offset is out of range.
+    /// Sets Kafka's `auto.offset.reset` (see [`KafkaConfig::offset_reset`]).
     pub fn offset_reset(mut self, o: OffsetReset) -> Self {
         self.offset_reset = o;
         self
@@ -289,7 +271,7 @@ mod tests {
             Some(SinkCompression::Lz4)
         );
         assert!(SinkCompression::parse("brotli").is_err());
-        assert_eq!(OffsetReset::parse("latest").ok(), Some(OffsetReset::Latest));
-        assert!(OffsetReset::parse("middle").is_err());
+        assert_eq!(parse_offset_reset("latest").ok(), Some(OffsetReset::Latest));
+        assert!(parse_offset_reset("middle").is_err());
     }
 }

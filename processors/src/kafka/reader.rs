@@ -71,7 +71,9 @@ pub(crate) fn start_position(
     reset: OffsetReset,
 ) -> std::result::Result<i64, KafkaError> {
     let committed = match start {
-        StartFrom::Earliest => return Ok(earliest),
+        // A timestamp is looked up by the broker before (see `KafkaBroker::reader`); here, as
+        // a fallback, it reads everything kept.
+        StartFrom::Earliest | StartFrom::Timestamp(_) => return Ok(earliest),
         StartFrom::Latest => return Ok(latest),
         StartFrom::Offset(o) if o >= earliest => return Ok(o),
         StartFrom::Offset(o) => o,
@@ -79,7 +81,7 @@ pub(crate) fn start_position(
     let to = match reset {
         OffsetReset::Earliest => earliest,
         OffsetReset::Latest => latest,
-        OffsetReset::None => {
+        _ => {
             return Err(KafkaError::CommittedOffsetDeleted {
                 topic: topic.to_string(),
                 partition,
@@ -125,7 +127,7 @@ impl KafkaReader {
         let to = match self.offset_reset {
             OffsetReset::Earliest => earliest,
             OffsetReset::Latest => latest,
-            OffsetReset::None => {
+            _ => {
                 return Err(KafkaError::OffsetOutOfRange {
                     operation: format!("fetch {}", self.name),
                     offset: self.next,
@@ -358,6 +360,22 @@ impl PartitionReader for KafkaReader {
             end_of_stream: false,
         })
     }
+
+    fn position(&self) -> Option<i64> {
+        Some(self.next_to_hand_out())
+    }
+}
+
+impl KafkaReader {
+    /// The offset of the next record a poll hands out: the first placeholder, the first
+    /// fetched record not handed out yet, or where the next fetch starts.
+    fn next_to_hand_out(&self) -> i64 {
+        match (&self.unreadable, self.pending.as_slice().first()) {
+            (Some(u), _) if u.next < u.end => u.next,
+            (_, Some(r)) => r.offset,
+            _ => self.next,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -389,6 +407,8 @@ mod tests {
         assert_eq!(at(StartFrom::Offset(25), OffsetReset::None), 25);
         assert_eq!(at(StartFrom::Earliest, OffsetReset::None), 10);
         assert_eq!(at(StartFrom::Latest, OffsetReset::None), 20);
+        // A timestamp is resolved by the broker first; left unresolved, it reads everything.
+        assert_eq!(at(StartFrom::Timestamp(5), OffsetReset::None), 10);
     }
 
     /// Runs the search with a synthetic broker: `fails(o)` says whether a fetch from `o` is

@@ -1,7 +1,7 @@
 //! `KafkaConfig` from a TOML file or from `WEIR_KAFKA_*` environment variables: one setter per
 //! key, shared by both, so a key means the same in each; unknown keys and bad values are errors.
 
-use super::config::{split_brokers, KafkaConfig, OffsetReset, SinkCompression};
+use super::config::{parse_offset_reset, split_brokers, KafkaConfig, SinkCompression};
 use super::error::KafkaError;
 use super::security::{SaslMechanism, SecurityProtocol};
 use std::path::{Path, PathBuf};
@@ -66,7 +66,7 @@ impl KafkaConfig {
             "send_buffer_bytes" => self.send_buffer_bytes = number(key, value)?,
             "replication_factor" => self.replication_factor = number(key, value)?,
             "compression" => self.compression = SinkCompression::parse(value)?,
-            "offset_reset" => self.offset_reset = OffsetReset::parse(value)?,
+            "offset_reset" => self.offset_reset = parse_offset_reset(value)?,
             "retry_initial_backoff_ms" => self.retry.initial_backoff = millis(key, value)?,
             "retry_max_backoff_ms" => self.retry.max_backoff = millis(key, value)?,
             "retry_deadline_ms" => self.retry.deadline = millis(key, value)?,
@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(c.linger, Duration::from_millis(20));
         assert_eq!(c.send_buffer_bytes, 1 << 20);
         assert_eq!(c.compression, SinkCompression::Zstd);
-        assert_eq!(c.offset_reset, OffsetReset::Latest);
+        assert_eq!(c.offset_reset, crate::OffsetReset::Latest);
         assert_eq!(c.retry.initial_backoff, Duration::from_millis(20));
         assert_eq!(c.retry.max_backoff, Duration::from_secs(1));
         assert_eq!(c.retry.deadline, Duration::from_secs(5));

@@ -138,6 +138,7 @@ impl TopologyBuilder {
                 endpoint: source.endpoint,
                 types: type_pair::<K, V>(),
                 internal,
+                reading: source.reading,
             },
             parents: Vec::new(),
             stores: Vec::new(),

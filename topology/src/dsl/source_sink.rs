@@ -3,6 +3,7 @@
 
 use crate::graph::Endpoint;
 use crate::runtime::io::broker::{SinkConnector, SourceConnector};
+use crate::runtime::io::position::{Reading, StartPosition, Until};
 use crate::serde::Serde;
 use crate::time::TimestampExtractor;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ pub struct Source<K, V> {
     pub(crate) value_serde: Arc<dyn Serde<V>>,
     pub(crate) timestamps: TimestampExtractor<V>,
     pub(crate) name: Option<String>,
+    pub(crate) reading: Reading,
 }
 
 impl<K, V> Source<K, V> {
@@ -46,6 +48,7 @@ impl<K, V> Source<K, V> {
             value_serde: Arc::new(value_serde),
             timestamps: TimestampExtractor::RecordTime,
             name: None,
+            reading: Reading::default(),
         }
     }
 
@@ -83,6 +86,7 @@ impl<K, V> Source<K, V> {
             value_serde: Arc::new(value_serde),
             timestamps: TimestampExtractor::RecordTime,
             name: None,
+            reading: Reading::default(),
         }
     }
 
@@ -124,6 +128,98 @@ impl<K, V> Source<K, V> {
     /// ```
     pub fn named(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Sets where each partition is read from when its task starts. The default,
+    /// [`StartPosition::Committed`], resumes from the application's committed position and
+    /// starts a new application where the broker's offset reset says (Kafka's
+    /// `auto.offset.reset`: earliest unless configured). [`StartPosition::Latest`] skips what
+    /// the topic holds and reads what is written from then on.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::{connect::OutRecord, Until};
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # let record = |v: &str, ts| OutRecord { partition: 0, key: None, value: Some(v.into()), timestamp: ts, headers: vec![] };
+    /// let broker = MemoryBroker::new(1);
+    /// broker.append("readings", vec![record("old", 1_000), record("new", 5_000)])?;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(
+    ///         Source::topic("readings", UnitSerde, StringSerde)
+    ///             .start_from(StartPosition::Timestamp(2_000))
+    ///             .until(Until::EndOffsetsAtStart),
+    ///     )
+    ///     .to(Sink::topic("out", UnitSerde, StringSerde));
+    /// let streams = Streams::new(builder.build()?, Arc::new(broker.clone()), StreamsConfig::new("app"));
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// streams.run().await?; // returns once the records present at start are read
+    /// # Ok::<(), weir_topology::TopologyError>(()) })?;
+    /// assert_eq!(broker.records("out", 0)[0].value.as_deref(), Some(&b"new"[..]));
+    /// assert_eq!(broker.len("out"), 1);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
+    pub fn start_from(mut self, start: StartPosition) -> Self {
+        self.reading.start = start;
+        self
+    }
+
+    /// Makes the source end: with [`Until::EndOffsetsAtStart`], each task reads its partitions
+    /// up to the end offsets they had when it started, and no further, however much is written
+    /// meanwhile. Once every source of a task has ended, the task closes its windows (stream
+    /// time moves to the end), commits and stops; [`crate::Streams::run`] returns when every
+    /// task has. Sources that cannot tell their end offset (files) end on their own anyway.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::{connect::OutRecord, Until};
+    /// # use std::sync::Arc;
+    /// # let record = |v: &str| OutRecord { partition: 0, key: Some(v.into()), value: Some(b"1".to_vec()), timestamp: 0, headers: vec![] };
+    /// let broker = MemoryBroker::new(1);
+    /// broker.append("words", vec![record("a"), record("b"), record("a")])?;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("words", StringSerde, StringSerde).until(Until::EndOffsetsAtStart))
+    ///     .group_by_key()
+    ///     .count("counts");
+    /// let streams = Streams::new(builder.build()?, Arc::new(broker), StreamsConfig::new("app"));
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let metrics = streams.run().await?; // the topic is never closed, yet run() returns
+    /// assert_eq!(metrics.processed, 3);
+    /// # Ok::<(), weir_topology::TopologyError>(()) })?;
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
+    pub fn until(mut self, until: Until) -> Self {
+        self.reading.until = Some(until);
+        self
+    }
+
+    /// Makes the source end once no record arrived for `idle` (wall-clock time, counted from
+    /// the task's start and from each record fetched), as a consumer with an idle timeout
+    /// does. Combined with [`Source::until`], the source ends at whichever comes first.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// let broker = MemoryBroker::new(1);
+    /// broker.create_topic("quiet", 1);
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("quiet", StringSerde, StringSerde).until_idle(Duration::from_millis(100)))
+    ///     .to(Sink::topic("out", StringSerde, StringSerde));
+    /// let streams = Streams::new(builder.build()?, Arc::new(broker), StreamsConfig::new("app"));
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let started = std::time::Instant::now();
+    /// streams.run().await?;
+    /// assert!(started.elapsed() >= Duration::from_millis(100));
+    /// # Ok::<(), weir_topology::TopologyError>(()) })?;
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
+    pub fn until_idle(mut self, idle: std::time::Duration) -> Self {
+        self.reading.idle = Some(idle);
         self
     }
 }

@@ -200,6 +200,7 @@ impl TopologyTestDriver {
                         changelog: None,
                         decode_threads: config.decode_threads,
                         max_future_skew_ms: config.max_future_skew_ms,
+                        finished_topics: None,
                     };
                     tasks.push(
                         Task::open(&topology, sub, partition, &sp.sources, &sp.sinks, env).await?,

@@ -192,6 +192,7 @@ impl SourceConnector for PostgresSource {
             StartFrom::Earliest => (Position::beginning(mode), false),
             StartFrom::Offset(next) => (Position::after_commit(mode, next), false),
             StartFrom::Latest => (Position::beginning(mode), true),
+            StartFrom::Timestamp(ms) => (Position::from_timestamp(mode, ms), false),
         };
         let (tx, rx) = mpsc::channel(BATCHES_AHEAD);
         let fetcher = Fetcher::new(self.config.clone(), position, from_latest, tx);

@@ -68,6 +68,20 @@ impl Position {
         }
     }
 
+    /// The first row whose timestamp is at or after `ms` (timestamp+incrementing: from the
+    /// start of its second); without a timestamp column, the beginning.
+    pub(crate) fn from_timestamp(mode: &Mode, ms: i64) -> Self {
+        match mode {
+            Mode::Timestamp { .. } => Position::Timestamp {
+                from_micros: Some(ms.saturating_mul(1000)),
+            },
+            Mode::TimestampIncrementing { .. } => Position::TimestampIncrementing {
+                after: Some((ms.div_euclid(1000) - 1, i64::MAX)),
+            },
+            _ => Self::beginning(mode),
+        }
+    }
+
     /// The position after the record whose offset was `next_offset - 1` (what a task
     /// commits); `next_offset` 0 is the beginning.
     pub(crate) fn after_commit(mode: &Mode, next_offset: i64) -> Self {
@@ -230,6 +244,29 @@ mod tests {
         ] {
             assert_eq!(Position::after_commit(&mode, 0), Position::beginning(&mode));
         }
+    }
+
+    #[test]
+    fn a_start_timestamp_reads_from_it_or_from_the_beginning_without_timestamps() {
+        assert_eq!(
+            Position::from_timestamp(&ts_mode(), 1_500),
+            Position::Timestamp {
+                from_micros: Some(1_500_000)
+            }
+        );
+        assert_eq!(
+            Position::from_timestamp(&tsi_mode(), 1_500),
+            Position::TimestampIncrementing {
+                after: Some((0, i64::MAX))
+            }
+        );
+        let inc = Mode::Incrementing {
+            column: "id".into(),
+        };
+        assert_eq!(
+            Position::from_timestamp(&inc, 1_500),
+            Position::beginning(&inc)
+        );
     }
 
     #[test]

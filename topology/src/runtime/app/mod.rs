@@ -3,6 +3,7 @@
 
 pub(crate) mod config;
 pub(crate) mod error_handler;
+pub(crate) mod finished;
 pub(crate) mod metrics;
 pub(crate) mod plan;
 pub(crate) mod shutdown;

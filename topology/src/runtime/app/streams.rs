@@ -2,12 +2,13 @@
 //! with periodic commits, graceful shutdown and interactive queries on its stores.
 
 use super::config::StreamsConfig;
+use super::finished::FinishedTopics;
 use super::metrics::{MetricsSnapshot, TaskMetrics};
 use super::plan::{plan, Plan, SubPlan};
 use super::shutdown::Shutdown;
 use crate::error::{Result, TopologyError};
 use crate::graph::Topology;
-use crate::runtime::io::broker::Broker;
+use crate::runtime::io::broker::{BoundedTopics, Broker};
 use crate::runtime::persist::changelog::changelog_topic;
 use crate::runtime::persist::checkpoint::{CheckpointStore, InMemoryCheckpoints};
 use crate::runtime::task::{StepLimits, Task, TaskEnv};
@@ -28,6 +29,8 @@ pub struct Streams {
     shutdown: Shutdown,
     metrics: RwLock<Vec<Arc<TaskMetrics>>>,
     stores: Arc<RwLock<BTreeMap<(String, u32), StoreHandle>>>,
+    /// Internal topics whose writers finished, when the broker's topics never end.
+    finished: Arc<FinishedTopics>,
 }
 
 impl Streams {
@@ -45,6 +48,7 @@ impl Streams {
             shutdown: Shutdown::new(),
             metrics: RwLock::new(Vec::new()),
             stores: Arc::new(RwLock::new(BTreeMap::new())),
+            finished: Arc::new(FinishedTopics::default()),
         }
     }
 
@@ -128,6 +132,11 @@ impl Streams {
                     .config
                     .max_future_skew
                     .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                finished_topics: self
+                    .broker
+                    .bounded_topics()
+                    .is_none()
+                    .then(|| self.finished.clone()),
             };
             let task = Task::open(
                 &self.topology,
@@ -168,10 +177,12 @@ impl Streams {
                 first_error.get_or_insert(e);
             }
         }
-        if let Some(bounded) = self.broker.bounded_topics() {
-            for topic in &sub_plan.internal_outputs {
-                bounded.finish_writers(topic, &writers, sub_plan.partitions);
-            }
+        let bounded = self
+            .broker
+            .bounded_topics()
+            .unwrap_or(&*self.finished as &dyn BoundedTopics);
+        for topic in &sub_plan.internal_outputs {
+            bounded.finish_writers(topic, &writers, sub_plan.partitions);
         }
         first_error.map_or(Ok(()), Err)
     }

@@ -1,5 +1,6 @@
 //! Connectors: where raw records come from and go to (topics of a broker, files, memory).
 
+use super::position::OffsetReset;
 use crate::error::Result;
 use crate::record::{Headers, Timestamp};
 use async_trait::async_trait;
@@ -65,16 +66,20 @@ pub struct OutRecord {
     pub headers: Headers,
 }
 
-/// Where a reader starts when no offset was committed.
+/// Where a connector's reader starts (the runtime resolves a source's
+/// [`StartPosition`](crate::StartPosition) and committed offset to one of these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StartFrom {
     /// The first record still stored.
     #[default]
     Earliest,
-    /// Only records written after the reader starts.
+    /// The end of the partition when the reader opens: only records written afterwards.
     Latest,
     /// A given offset (the committed position).
     Offset(i64),
+    /// The first record whose timestamp is at or after this one (ms); the end of the
+    /// partition when there is none. A connector without timestamps reads from the start.
+    Timestamp(Timestamp),
 }
 
 /// What a poll returned.
@@ -91,6 +96,12 @@ pub struct Polled {
 pub trait PartitionReader: Send {
     /// Up to `max_records` records; waits at most `max_wait_ms` for the first one.
     async fn poll(&mut self, max_records: usize, max_wait_ms: u64) -> Result<Polled>;
+    /// The offset of the next record this reader hands out, when the connector knows it (a
+    /// topic's reader does). The runtime commits it for a task that started at the end of a
+    /// partition and has not read anything yet, and compares it with a bounded source's end.
+    fn position(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// A source of partitioned raw records: a topic of a broker, a set of files...
@@ -102,6 +113,18 @@ pub trait SourceConnector: Send + Sync {
     async fn partitions(&self) -> Result<u32>;
     /// A reader of `partition`, starting at `start`.
     async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>>;
+    /// The offset the next record appended to `partition` will get, when the source can tell
+    /// (a topic can): a source read [`crate::Until::EndOffsetsAtStart`] stops there. `None`
+    /// for sources that end on their own (files).
+    async fn end_offset(&self, partition: u32) -> Result<Option<i64>> {
+        let _ = partition;
+        Ok(None)
+    }
+    /// Where a new application starts, for a source whose start position falls back to the
+    /// offset reset (see [`crate::Fallback::OffsetReset`]).
+    fn offset_reset(&self) -> OffsetReset {
+        OffsetReset::Earliest
+    }
 }
 
 /// A destination of partitioned raw records.
@@ -166,6 +189,11 @@ pub trait Broker: Send + Sync {
         let _ = (topic, partition);
         Ok(0)
     }
+    /// Where a reader goes without a committed position, or when its position is out of
+    /// range (Kafka's `auto.offset.reset`). The in-memory broker: earliest.
+    fn offset_reset(&self) -> OffsetReset {
+        OffsetReset::Earliest
+    }
     /// The broker's topics that can end (the in-memory broker's), or `None` when its topics
     /// are unbounded (Kafka's).
     fn bounded_topics(&self) -> Option<&dyn BoundedTopics> {
@@ -211,6 +239,15 @@ impl SourceConnector for TopicSource {
     }
     async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>> {
         self.broker.reader(&self.topic, partition, start).await
+    }
+    async fn end_offset(&self, partition: u32) -> Result<Option<i64>> {
+        self.broker
+            .end_offset(&self.topic, partition)
+            .await
+            .map(Some)
+    }
+    fn offset_reset(&self) -> OffsetReset {
+        self.broker.offset_reset()
     }
 }
 

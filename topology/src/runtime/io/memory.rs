@@ -187,6 +187,10 @@ impl PartitionReader for MemoryReader {
             }
         }
     }
+
+    fn position(&self) -> Option<i64> {
+        Some(self.position)
+    }
 }
 
 #[async_trait]
@@ -211,17 +215,22 @@ impl Broker for MemoryBroker {
         start: StartFrom,
     ) -> Result<Box<dyn PartitionReader>> {
         let t = self.topic_or_create(topic);
-        let len = t
-            .partitions
-            .get(partition as usize)
-            .map(|p| p.lock().len() as i64)
-            .ok_or_else(|| {
-                TopologyError::connector(topic, format!("partition {partition} does not exist"))
-            })?;
-        let position = match start {
-            StartFrom::Earliest => 0,
-            StartFrom::Latest => len,
-            StartFrom::Offset(o) => o.clamp(0, len),
+        let log = t.partitions.get(partition as usize).ok_or_else(|| {
+            TopologyError::connector(topic, format!("partition {partition} does not exist"))
+        })?;
+        let position = {
+            let log = log.lock();
+            let len = log.len() as i64;
+            match start {
+                StartFrom::Earliest => 0,
+                StartFrom::Latest => len,
+                StartFrom::Offset(o) => o.clamp(0, len),
+                // Like Kafka's ListOffsets: the first record at or after `t` in offset order.
+                StartFrom::Timestamp(ts) => log
+                    .iter()
+                    .position(|r| r.timestamp >= ts)
+                    .map_or(len, |i| i as i64),
+            }
         };
         Ok(Box::new(MemoryReader {
             topic: t,
@@ -314,6 +323,37 @@ mod tests {
         assert!(!r.poll(10, 0).await.unwrap().end_of_stream);
         BoundedTopics::finish_writers(&b, "r", &[1], 3);
         assert!(r.poll(10, 0).await.unwrap().end_of_stream);
+    }
+
+    #[tokio::test]
+    async fn readers_start_at_the_end_or_at_a_timestamp() {
+        let b = MemoryBroker::new(1);
+        let at = |v: &str, ts| OutRecord {
+            timestamp: ts,
+            ..out(0, v)
+        };
+        // Timestamps out of order, as Kafka allows: the first offset at or after counts.
+        b.append(
+            "t",
+            vec![at("a", 10), at("b", 30), at("c", 20), at("d", 40)],
+        )
+        .unwrap();
+        let latest = b.reader("t", 0, StartFrom::Latest).await.unwrap();
+        assert_eq!(latest.position(), Some(4));
+        let values =
+            |p: Polled| -> Vec<Bytes> { p.records.into_iter().filter_map(|r| r.value).collect() };
+        for (ts, first) in [(0, 0), (10, 0), (11, 1), (30, 1), (31, 3), (41, 4)] {
+            let mut r = b.reader("t", 0, StartFrom::Timestamp(ts)).await.unwrap();
+            assert_eq!(r.position(), Some(first), "timestamp {ts}");
+            assert_eq!(
+                values(r.poll(10, 0).await.unwrap()).len(),
+                4 - first as usize
+            );
+        }
+        let mut r = b.reader("t", 0, StartFrom::Latest).await.unwrap();
+        b.append("t", vec![at("e", 5)]).unwrap();
+        assert_eq!(values(r.poll(10, 0).await.unwrap()), [Bytes::from("e")]);
+        assert_eq!(r.position(), Some(5));
     }
 
     #[tokio::test]

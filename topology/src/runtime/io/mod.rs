@@ -5,3 +5,4 @@ pub(crate) mod broker;
 pub(crate) mod endpoints;
 pub(crate) mod memory;
 pub(crate) mod partitioner;
+pub(crate) mod position;

@@ -5,7 +5,8 @@ use super::decode::{BatchDecoder, CHUNK};
 use super::Task;
 use crate::error::{Result, TopologyError};
 use crate::processor::PunctuationType;
-use crate::runtime::io::broker::{PartitionReader, RawRecord};
+use crate::runtime::app::finished::FinishedTopics;
+use crate::runtime::io::broker::{PartitionReader, RawRecord, SourceConnector};
 use crate::runtime::io::endpoints::SourceInput;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -25,6 +26,17 @@ pub(super) struct SourceBinding {
     pub decoder: Option<Arc<dyn BatchDecoder>>,
     /// The offset after the last record whose processing finished: what a commit records.
     pub next_offset: i64,
+    /// The offset after the last record fetched (where the reader is).
+    pub fetched_to: i64,
+    /// A bounded source's end: records from this offset on are not read.
+    pub stop_at: Option<i64>,
+    /// A source that ends when idle: how long without a record, ms.
+    pub idle_ms: Option<i64>,
+    /// When the last record was fetched (or the task opened), wall-clock ms.
+    pub last_record_wall: i64,
+    /// An internal topic of a broker whose topics never end: once its writers have finished
+    /// (in this process), the source reads up to the topic's end offset then, and ends.
+    pub closes_with: Option<(Arc<FinishedTopics>, Arc<dyn SourceConnector>)>,
     pub ended: bool,
 }
 
@@ -32,6 +44,44 @@ impl SourceBinding {
     /// Records fetched and not yet processed.
     pub fn pending(&self) -> usize {
         self.buffer.len() + self.incoming.len()
+    }
+
+    /// Whether a bounded source has fetched everything it reads: its end offset is reached,
+    /// or no record came for its idle time (at wall-clock time `now`).
+    fn bound_reached(&self, now: i64) -> bool {
+        self.stop_at.is_some_and(|end| self.fetched_to >= end)
+            || self
+                .idle_ms
+                .is_some_and(|idle| now.saturating_sub(self.last_record_wall) >= idle)
+    }
+
+    /// For an internal topic that never ends on its own: once its writers have finished, the
+    /// source stops at the topic's end offset.
+    async fn stop_if_closed(&mut self) -> Result<()> {
+        let Some((finished, conn)) = &self.closes_with else {
+            return Ok(());
+        };
+        if !finished.is_closed(&self.topic) {
+            return Ok(());
+        }
+        if let Some(end) = conn.end_offset(self.partition).await? {
+            self.stop_at = Some(self.stop_at.map_or(end, |s| s.min(end)));
+        }
+        self.closes_with = None;
+        Ok(())
+    }
+
+    /// Keeps the records of a poll that lie before the source's end, and notes how far the
+    /// reader got and when a record last arrived.
+    fn take_polled(&mut self, mut records: Vec<RawRecord>, now: i64) -> Vec<RawRecord> {
+        if let Some(last) = records.last() {
+            self.fetched_to = self.fetched_to.max(last.offset + 1);
+            self.last_record_wall = now;
+        }
+        if let Some(end) = self.stop_at {
+            records.retain(|r| r.offset < end);
+        }
+        records
     }
 }
 
@@ -44,22 +94,32 @@ impl Task {
         let buffered = self.buffered();
         let open = self.sources.iter().filter(|s| !s.ended).count();
         let mut got = 0;
-        for s in self
-            .sources
-            .iter_mut()
-            .filter(|s| !s.ended && s.incoming.is_empty() && s.buffer.len() < max_records)
-        {
+        let now = self.state.clock.now_ms();
+        for s in self.sources.iter_mut().filter(|s| !s.ended) {
+            s.stop_if_closed().await?;
+            if s.bound_reached(now) {
+                // A bounded source is done once what it fetched is processed.
+                s.ended = s.pending() == 0;
+                continue;
+            }
+            if !s.incoming.is_empty() || s.buffer.len() >= max_records {
+                continue;
+            }
             let wait = if buffered == 0 && open == 1 {
                 max_wait_ms
             } else {
                 0
             };
             let polled = s.reader.poll(max_records, wait).await?;
-            got += polled.records.len();
-            if s.decoder.is_some() && polled.records.len() >= 2 * CHUNK {
-                s.incoming = polled.records;
+            if let Some(position) = s.reader.position() {
+                s.fetched_to = s.fetched_to.max(position);
+            }
+            let records = s.take_polled(polled.records, self.state.clock.now_ms());
+            got += records.len();
+            if s.decoder.is_some() && records.len() >= 2 * CHUNK {
+                s.incoming = records;
             } else {
-                s.buffer.extend(polled.records);
+                s.buffer.extend(records);
             }
             if polled.end_of_stream && s.pending() == 0 {
                 s.ended = true;
@@ -180,5 +240,84 @@ impl Task {
                 source: Box::new(e),
             }
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::runtime::io::broker::{Broker, StartFrom};
+    use crate::MemoryBroker;
+
+    async fn binding(stop_at: Option<i64>, idle_ms: Option<i64>) -> SourceBinding {
+        let broker = MemoryBroker::new(1);
+        broker.create_topic("t", 1);
+        SourceBinding {
+            node: 0,
+            topic: Arc::from("t"),
+            partition: 0,
+            reader: broker.reader("t", 0, StartFrom::Earliest).await.unwrap(),
+            buffer: VecDeque::new(),
+            incoming: Vec::new(),
+            decoder: None,
+            next_offset: 2,
+            fetched_to: 2,
+            stop_at,
+            idle_ms,
+            last_record_wall: 1_000,
+            closes_with: None,
+            ended: false,
+        }
+    }
+
+    fn raw(offsets: std::ops::Range<i64>) -> Vec<RawRecord> {
+        offsets
+            .map(|offset| RawRecord {
+                key: None,
+                value: Some(vec![1].into()),
+                timestamp: offset,
+                headers: vec![],
+                offset,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_bounded_source_keeps_the_records_before_its_end_and_then_ends() {
+        let mut s = binding(Some(6), None).await;
+        assert!(!s.bound_reached(i64::MAX));
+        let kept = s.take_polled(raw(2..5), 1_500);
+        assert_eq!(kept.len(), 3);
+        assert_eq!((s.fetched_to, s.last_record_wall), (5, 1_500));
+        assert!(!s.bound_reached(1_500));
+        // A producer wrote on after the start: only offset 5 is the source's.
+        let kept = s.take_polled(raw(5..9), 1_600);
+        assert_eq!(kept.iter().map(|r| r.offset).collect::<Vec<_>>(), [5]);
+        assert_eq!(s.fetched_to, 9);
+        assert!(s.bound_reached(1_600));
+        // An empty poll changes nothing.
+        assert!(s.take_polled(Vec::new(), 9_999).is_empty());
+        assert_eq!(s.last_record_wall, 1_600);
+    }
+
+    #[tokio::test]
+    async fn an_idle_source_ends_after_its_idle_time_without_a_record() {
+        let mut s = binding(None, Some(500)).await;
+        assert!(!s.bound_reached(1_499));
+        assert!(s.bound_reached(1_500));
+        s.take_polled(raw(2..3), 1_400);
+        assert!(!s.bound_reached(1_899));
+        assert!(s.bound_reached(1_900));
+        let unbounded = binding(None, None).await;
+        assert!(!unbounded.bound_reached(i64::MAX));
+    }
+
+    #[tokio::test]
+    async fn a_source_at_or_past_its_end_offset_has_nothing_to_read() {
+        let s = binding(Some(2), None).await;
+        assert!(s.bound_reached(0));
+        let empty_topic = binding(Some(0), None).await;
+        assert!(empty_topic.bound_reached(0));
     }
 }

@@ -11,8 +11,10 @@ use crate::graph::{NodeArgs, NodeRole, SubTopology, Topology};
 use crate::processor::TaskId;
 use crate::record::Timestamp;
 use crate::runtime::app::error_handler::ErrorHandler;
+use crate::runtime::app::finished::FinishedTopics;
 use crate::runtime::app::metrics::TaskMetrics;
-use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector, StartFrom};
+use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector};
+use crate::runtime::io::position::{start_from, Reading, Until};
 use crate::runtime::persist::checkpoint::{Checkpoint, CheckpointStore};
 use crate::runtime::persist::commit::{restore, CommitEnv, Committer};
 use crate::stores::StoreHandle;
@@ -36,6 +38,9 @@ pub(crate) struct TaskEnv {
     pub decode_threads: usize,
     /// How far ahead of the wall clock a record's timestamp may be, ms (`None`: any).
     pub max_future_skew_ms: Option<i64>,
+    /// Where a broker whose topics never end (Kafka) learns that an internal topic's writers
+    /// have all finished: its readers then stop at its end offset.
+    pub finished_topics: Option<Arc<FinishedTopics>>,
 }
 
 /// A source node's connector, resolved by the application.
@@ -86,9 +91,19 @@ impl Task {
                 (true, Some(cell)) => cell.try_borrow().ok().and_then(|n| n.batch_decoder()),
                 _ => None,
             };
-            let mut binding =
-                bind_source(topology, sources, &checkpoint, local, global, partition).await?;
+            let now = env.clock.now_ms();
+            let mut binding = bind_source(
+                topology,
+                sources,
+                &checkpoint,
+                local,
+                global,
+                partition,
+                now,
+            )
+            .await?;
             binding.decoder = decoder;
+            binding.closes_with = closes_with(topology, sources, global, &env.finished_topics);
             bindings.push(binding);
         }
         let now = env.clock.now_ms();
@@ -203,7 +218,26 @@ fn instantiate(topology: &Topology, subt: &SubTopology, sinks: &Sinks) -> Result
     Ok(nodes)
 }
 
-/// Opens the reader of source node `global` (local index `local`) after its committed offset.
+/// For an internal source on a broker whose topics never end: where it learns that its
+/// topic's writers have finished, and its connector (to ask for the end offset then).
+fn closes_with(
+    topology: &Topology,
+    sources: &Sources,
+    global: usize,
+    finished: &Option<Arc<FinishedTopics>>,
+) -> Option<(Arc<FinishedTopics>, Arc<dyn SourceConnector>)> {
+    let internal = matches!(
+        topology.nodes[global].role,
+        NodeRole::Source { internal: true, .. }
+    );
+    match (internal, finished, sources.get(&global)) {
+        (true, Some(f), Some(conn)) => Some((f.clone(), conn.clone())),
+        _ => None,
+    }
+}
+
+/// Opens the reader of source node `global` (local index `local`) where its start position
+/// says (after its committed offset, by default), and notes where it ends if it is bounded.
 async fn bind_source(
     topology: &Topology,
     sources: &Sources,
@@ -211,11 +245,17 @@ async fn bind_source(
     local: usize,
     global: usize,
     partition: u32,
+    now: Timestamp,
 ) -> Result<SourceBinding> {
-    let conn = sources.get(&global).ok_or_else(|| {
-        TopologyError::connector(&topology.nodes[global].name, "source not resolved")
-    })?;
-    let topic: Arc<str> = topology.nodes[global]
+    let spec = &topology.nodes[global];
+    let conn = sources
+        .get(&global)
+        .ok_or_else(|| TopologyError::connector(&spec.name, "source not resolved"))?;
+    let reading = match &spec.role {
+        NodeRole::Source { reading, .. } => *reading,
+        _ => Reading::default(),
+    };
+    let topic: Arc<str> = spec
         .topic()
         .map(Arc::from)
         .unwrap_or_else(|| Arc::from(conn.name().as_str()));
@@ -223,10 +263,18 @@ async fn bind_source(
         .offsets
         .get(&(topic.to_string(), partition))
         .copied();
-    let start = committed
-        .map(StartFrom::Offset)
-        .unwrap_or(StartFrom::Earliest);
+    let name = format!("{topic}/{partition}");
+    let start = start_from(&name, reading.start, committed, conn.offset_reset())?;
+    // The end is taken before the reader opens: a reader at the latest offset then starts at
+    // or after it, and ends at once.
+    let stop_at = match reading.until {
+        Some(Until::EndOffsetsAtStart) => conn.end_offset(partition).await?,
+        None => None,
+    };
     let reader = conn.open(partition, start).await?;
+    // A reader that knows where it started (at the end, at a timestamp) says so: a commit
+    // before its first record keeps that position.
+    let next_offset = reader.position().or(committed).unwrap_or(0);
     Ok(SourceBinding {
         node: local,
         topic,
@@ -235,7 +283,12 @@ async fn bind_source(
         buffer: VecDeque::new(),
         incoming: Vec::new(),
         decoder: None,
-        next_offset: committed.unwrap_or(0),
+        next_offset,
+        fetched_to: next_offset,
+        stop_at,
+        idle_ms: reading.idle_ms(),
+        last_record_wall: now,
+        closes_with: None,
         ended: false,
     })
 }
