@@ -3,9 +3,11 @@
 //! `cargo run --release -p weir-bench -- windowed-accuracy --input FILE --out OUT.csv
 //! [--store sled [--state-dir DIR]] [--brokers HOST:PORT --partitions 4]`;
 //! `latency --brokers HOST:PORT --rate 10000 --seconds 30`;
+//! `stream-table-join [--store sled]`; `stream-stream-join [--store sled]`;
 //! `postgres-bulk --url postgres://... [--rows 1000000] [--brokers HOST:PORT]`.
 
 mod classify;
+mod joins;
 mod kafka_bounded;
 mod kafka_case;
 mod latency;
@@ -79,6 +81,16 @@ enum Case {
     Latency {
         #[command(flatten)]
         options: latency::Options,
+    },
+    /// 2,000,000 stream records joined with a 100,000-key table (see `joins`).
+    StreamTableJoin {
+        #[command(flatten)]
+        options: joins::JoinOptions,
+    },
+    /// Two streams of 1,000,000 records each, left-joined within 60 s (see `joins`).
+    StreamStreamJoin {
+        #[command(flatten)]
+        options: joins::JoinOptions,
     },
     /// The bundled flight CSVs through a topology with and without batched model inference.
     Classify {
@@ -171,6 +183,8 @@ fn main() -> ExitCode {
         } => runtime(2)
             .and_then(|rt| rt.block_on(produce_probe::fetch_wake(&brokers, wait_ms, after_ms))),
         Case::Latency { options } => runtime(2).and_then(|rt| rt.block_on(latency::run(&options))),
+        Case::StreamTableJoin { options } => joins::stream_table(&options),
+        Case::StreamStreamJoin { options } => joins::stream_stream(&options),
         Case::Classify {
             data,
             model,

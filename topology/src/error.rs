@@ -53,6 +53,23 @@ pub enum TopologyError {
         /// The conflicting pair.
         second: String,
     },
+    /// The inputs of a join read topics with different partition counts, so records with
+    /// equal keys would meet in different tasks.
+    #[error(
+        "the inputs of a join are not co-partitioned: topic `{first}` has {first_partitions} \
+         partitions, topic `{second}` has {second_partitions}; give both topics the same partition \
+         count, or change the stream's key (`select_key`) so it is repartitioned to match"
+    )]
+    NotCopartitioned {
+        /// A topic of one input.
+        first: String,
+        /// Its partition count.
+        first_partitions: u32,
+        /// A topic of another input, with another count.
+        second: String,
+        /// Its partition count.
+        second_partitions: u32,
+    },
     /// The topology has no source.
     #[error("the topology is empty: add at least one source with `TopologyBuilder::stream`")]
     Empty,

@@ -95,6 +95,8 @@ pub struct Topology {
     pub(crate) nodes: Vec<NodeSpec>,
     pub(crate) stores: Vec<StoreSpec>,
     pub(crate) subtopologies: Vec<SubTopology>,
+    /// Groups of nodes whose upstream source topics must be co-partitioned (join inputs).
+    pub(crate) copartitioned: Vec<Vec<usize>>,
 }
 
 impl Topology {
@@ -113,6 +115,7 @@ impl Topology {
             nodes,
             stores,
             subtopologies,
+            copartitioned: Vec::new(),
         })
     }
 

@@ -13,6 +13,7 @@ mod diagram;
 mod dsl;
 mod error;
 mod graph;
+mod join_windows;
 mod ops;
 mod processor;
 mod record;
@@ -33,6 +34,7 @@ pub use dsl::stream::{BranchPredicate, Stream};
 pub use dsl::table::Table;
 pub use error::{BoxError, Result, TopologyError};
 pub use graph::{SubTopology, Topology};
+pub use join_windows::JoinWindows;
 pub use ops::window_aggregate::LATE_PORT;
 pub use processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType, TaskId};
 pub use record::{Headers, Record, SourceMeta, Timestamp};
@@ -86,11 +88,11 @@ pub mod persist {
 /// Everything a topology author usually needs.
 pub mod prelude {
     pub use crate::{
-        BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JsonSerde,
-        KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext, ProcessorContextExt,
-        PunctuationType, Record, RecordSink, Serde, SessionWindows, SharedSink, Sink,
-        SlidingWindows, Source, StartPosition, Stream, Streams, StreamsConfig, StringSerde, Table,
-        TimestampExtractor, Topology, TopologyBuilder, TumblingWindows, UnitSerde, Until, Window,
-        WindowStoreHandle, Windowed,
+        BincodeSerde, Broker, CsvSerde, EmitStrategy, ErrorHandler, HoppingWindows, JoinWindows,
+        JsonSerde, KvStore, ManualClock, MemoryBroker, Processor, ProcessorContext,
+        ProcessorContextExt, PunctuationType, Record, RecordSink, Serde, SessionWindows,
+        SharedSink, Sink, SlidingWindows, Source, StartPosition, Stream, Streams, StreamsConfig,
+        StringSerde, Table, TimestampExtractor, Topology, TopologyBuilder, TumblingWindows,
+        UnitSerde, Until, Window, WindowStoreHandle, Windowed,
     };
 }

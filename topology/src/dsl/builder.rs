@@ -11,8 +11,11 @@ use crate::ops::table_source::TableSource;
 use crate::processor::Processor;
 use crate::runtime::io::endpoints::SourceNode;
 use crate::runtime::task::node::{Node, ProcessorNode};
+use crate::serde::Serde;
 use crate::stores::{type_pair, StoreSpec};
+use std::any::Any;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -22,6 +25,12 @@ pub(crate) struct GraphBuilder {
     pub stores: Vec<StoreSpec>,
     /// Errors found while the DSL was used; `build()` reports the first.
     pub errors: Vec<crate::TopologyError>,
+    /// Nodes whose input topics must have equal partition counts (the inputs of a join).
+    pub copartitioned: Vec<Vec<usize>>,
+    /// The key serde of each source node (an `Arc<dyn Serde<K>>`), so that a repartition
+    /// topic feeding a join writes keys as the topic it joins does, and lands in the same
+    /// partitions.
+    pub source_key_serdes: HashMap<usize, Arc<dyn Any>>,
 }
 
 /// Builds a topology with the DSL. Cheap to clone: clones share the graph under construction.
@@ -120,6 +129,7 @@ impl TopologyBuilder {
             .clone()
             .unwrap_or_else(|| self.auto_name("source"));
         let node_name = name.clone();
+        let key_serde: Arc<dyn Any> = Arc::new(source.key_serde.clone());
         let (ks, vs, ts) = (source.key_serde, source.value_serde, source.timestamps);
         let factory: NodeFactory = Arc::new(move |args: NodeArgs| {
             Box::new(SourceNode::<K, V> {
@@ -131,7 +141,7 @@ impl TopologyBuilder {
                 decoded: Default::default(),
             }) as Box<dyn Node>
         });
-        self.push_node(NodeSpec {
+        let node = self.push_node(NodeSpec {
             name,
             operator: "SOURCE",
             role: NodeRole::Source {
@@ -144,7 +154,31 @@ impl TopologyBuilder {
             stores: Vec::new(),
             terminal: false,
             factory,
-        })
+        });
+        self.inner
+            .borrow_mut()
+            .source_key_serdes
+            .insert(node, key_serde);
+        node
+    }
+
+    /// The key serde of the first source upstream of `node`, when it serializes `K`.
+    pub(crate) fn upstream_key_serde<K: 'static>(&self, node: usize) -> Option<Arc<dyn Serde<K>>> {
+        let g = self.inner.borrow();
+        let mut todo = vec![node];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(n) = todo.pop() {
+            if !seen.insert(n) {
+                continue;
+            }
+            if let Some(serde) = g.source_key_serdes.get(&n) {
+                return serde.downcast_ref::<Arc<dyn Serde<K>>>().cloned();
+            }
+            if let Some(spec) = g.nodes.get(n) {
+                todo.extend(spec.parents.iter().rev().map(|(p, _)| *p));
+            }
+        }
+        None
     }
 
     /// A stream of the records of `source`.
@@ -239,6 +273,12 @@ impl TopologyBuilder {
         self.inner.borrow_mut().errors.push(e);
     }
 
+    /// Requires the source topics upstream of `nodes` (the inputs of a join) to have equal
+    /// partition counts; checked when the topology is planned against a broker.
+    pub(crate) fn require_copartitioned(&self, nodes: &[usize]) {
+        self.inner.borrow_mut().copartitioned.push(nodes.to_vec());
+    }
+
     /// Validates the graph and returns the topology, or a typed error.
     ///
     /// ```
@@ -254,6 +294,8 @@ impl TopologyBuilder {
     /// ```
     pub fn build(self) -> Result<Topology> {
         let g = std::mem::take(&mut *self.inner.borrow_mut());
-        Topology::new(g.nodes, g.stores, g.errors)
+        let mut topology = Topology::new(g.nodes, g.stores, g.errors)?;
+        topology.copartitioned = g.copartitioned;
+        Ok(topology)
     }
 }

@@ -6,6 +6,7 @@ mod source_sink;
 pub(crate) mod split;
 pub(crate) mod stream;
 mod stream_flow;
+mod stream_join;
 mod stream_keyed;
 mod stream_out;
 mod stream_record;

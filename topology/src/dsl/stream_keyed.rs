@@ -1,5 +1,5 @@
-//! `Stream<K, V>`: grouping for aggregations (repartitioning when the key changed) and
-//! joins with tables.
+//! `Stream<K, V>`: grouping for aggregations and joins with tables, both repartitioning first
+//! when the key changed.
 
 use super::builder::{Sink, Source};
 use super::grouped::Grouped;
@@ -7,7 +7,7 @@ use super::stream::Stream;
 use super::table::Table;
 use crate::data::{Data, Key};
 use crate::ops::join::StreamTableJoin;
-use crate::serde::BincodeSerde;
+use crate::serde::{BincodeSerde, Serde};
 use crate::time::TimestampExtractor;
 use std::sync::Arc;
 
@@ -121,7 +121,10 @@ impl<K: Data, V: Data> Stream<K, V> {
         &self,
         table: &Table<K, VT>,
         joiner: impl Fn(&V, &VT) -> VR + Send + Sync + 'static,
-    ) -> Stream<K, VR> {
+    ) -> Stream<K, VR>
+    where
+        K: Key,
+    {
         self.join_with(
             table,
             "JOIN",
@@ -154,7 +157,10 @@ impl<K: Data, V: Data> Stream<K, V> {
         &self,
         table: &Table<K, VT>,
         joiner: impl Fn(&V, Option<&VT>) -> VR + Send + Sync + 'static,
-    ) -> Stream<K, VR> {
+    ) -> Stream<K, VR>
+    where
+        K: Key,
+    {
         self.join_with(
             table,
             "LEFT-JOIN",
@@ -167,7 +173,10 @@ impl<K: Data, V: Data> Stream<K, V> {
         table: &Table<K, VT>,
         operator: &'static str,
         joiner: crate::ops::join::Joiner<K, V, VT, VR>,
-    ) -> Stream<K, VR> {
+    ) -> Stream<K, VR>
+    where
+        K: Key,
+    {
         let Some(store) = table.store.clone() else {
             self.builder.defer_error(crate::TopologyError::config(
                 operator,
@@ -175,8 +184,10 @@ impl<K: Data, V: Data> Stream<K, V> {
             ));
             return self.child(self.node, self.key_changed);
         };
+        let stream =
+            self.repartitioned_for_join(&self.builder.auto_name(operator), Some(table.node));
         let stores = [store.as_str()];
-        let mut at = self.attach(operator, false);
+        let mut at = stream.attach(operator, false);
         at.stores = &stores;
         let store_name = store.clone();
         let node = self
@@ -186,7 +197,9 @@ impl<K: Data, V: Data> Stream<K, V> {
                 joiner: joiner.clone(),
                 store: None,
             });
-        self.child(node, self.key_changed)
+        self.builder
+            .require_copartitioned(&[stream.node, table.node]);
+        self.child(node, false)
     }
 
     /// Writes the stream to an internal topic and reads it back, so records with equal keys
@@ -195,21 +208,32 @@ impl<K: Data, V: Data> Stream<K, V> {
     where
         K: Key,
     {
+        self.repartition_with(name, Arc::new(BincodeSerde::<K>::new()))
+    }
+
+    /// Like `repartition`, with keys written by `key_serde`: the partition of a record then
+    /// follows from the same bytes as in a topic written with that serde.
+    pub(crate) fn repartition_with(&self, name: &str, key_serde: Arc<dyn Serde<K>>) -> Stream<K, V>
+    where
+        K: Key,
+    {
         let topic = format!("{name}-repartition");
-        let sink = Sink::topic(
+        let mut sink = Sink::topic(
             topic.clone(),
             BincodeSerde::<K>::new(),
             BincodeSerde::<V>::new(),
         )
         .named(format!("{topic}-sink"));
+        sink.key_serde = key_serde.clone();
         self.add_sink(sink, true);
-        let source = Source::topic(
+        let mut source = Source::topic(
             topic.clone(),
             BincodeSerde::<K>::new(),
             BincodeSerde::<V>::new(),
         )
         .timestamps(TimestampExtractor::RecordTime)
         .named(format!("{topic}-source"));
+        source.key_serde = key_serde;
         let node = self.builder.add_source(source, true);
         self.child(node, false)
     }

@@ -13,6 +13,7 @@ pub(crate) mod record_ops;
 pub(crate) mod session_aggregate;
 pub(crate) mod sink;
 pub(crate) mod sliding_aggregate;
+pub(crate) mod stream_join;
 pub(crate) mod table_source;
 pub(crate) mod window_aggregate;
 pub(crate) mod window_core;

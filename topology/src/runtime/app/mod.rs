@@ -2,6 +2,7 @@
 //! configuration, plan, metrics, error handler and shutdown signal.
 
 pub(crate) mod config;
+pub(crate) mod copartition;
 pub(crate) mod error_handler;
 pub(crate) mod finished;
 pub(crate) mod metrics;

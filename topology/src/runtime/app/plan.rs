@@ -1,6 +1,7 @@
 //! Resolves a topology's sources and sinks against a broker: partition counts, connectors,
 //! internal topics. Shared by the application and the test driver.
 
+use super::copartition;
 use super::error_handler::ErrorHandler;
 use crate::error::{Result, TopologyError};
 use crate::graph::{Endpoint, NodeRole, SubTopology, Topology};
@@ -22,6 +23,48 @@ pub(crate) struct Plan {
     pub dead_letter: Option<Arc<dyn SinkConnector>>,
 }
 
+impl Plan {
+    /// The sub-topologies in an order where each comes after those writing the internal
+    /// topics it reads (a table declared before the stream that joins it puts the join's
+    /// sub-topology first in `describe()` order, before the one writing its repartition
+    /// topic); the rest keep their order.
+    pub fn writers_first(&self, topology: &Topology) -> Vec<usize> {
+        let reads = |i: usize| -> Vec<&str> {
+            topology.subtopologies[i]
+                .nodes
+                .iter()
+                .filter_map(|&n| match &topology.nodes[n].role {
+                    NodeRole::Source {
+                        endpoint: Endpoint::Topic(t),
+                        internal: true,
+                        ..
+                    } => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut order: Vec<usize> = Vec::with_capacity(self.subs.len());
+        while order.len() < self.subs.len() {
+            let ready = (0..self.subs.len())
+                .filter(|i| !order.contains(i))
+                .find(|&i| {
+                    reads(i).iter().all(|t| {
+                        (0..self.subs.len())
+                            .filter(|w| *w != i && !order.contains(w))
+                            .all(|w| !self.subs[w].internal_outputs.iter().any(|o| o == t))
+                    })
+                });
+            // A cycle (not built by the DSL) keeps the remaining order.
+            let next = ready.or_else(|| (0..self.subs.len()).find(|i| !order.contains(i)));
+            match next {
+                Some(i) => order.push(i),
+                None => break,
+            }
+        }
+        order
+    }
+}
+
 /// Resolves every source and sink of `topology` against `broker`, creating internal topics
 /// (with the partition count of the sub-topology writing them) and the dead-letter topic.
 pub(crate) async fn plan(
@@ -31,10 +74,13 @@ pub(crate) async fn plan(
 ) -> Result<Plan> {
     // Partition counts of the internal topics, known once the sub-topology writing them is planned.
     let mut internal_counts: HashMap<String, u32> = HashMap::new();
+    // Repartition topics feeding a join take the partition count of the join's other inputs.
+    let join_counts = copartition::repartition_counts(topology, broker).await?;
     let mut subs = Vec::new();
     for sub in &topology.subtopologies {
-        let (sources, partitions) = plan_sources(topology, sub, broker, &internal_counts).await?;
-        let (sinks, internal) = plan_sinks(topology, sub, broker, partitions).await?;
+        let known = |t: &str| internal_counts.get(t).or(join_counts.get(t)).copied();
+        let (sources, partitions) = plan_sources(topology, sub, broker, known).await?;
+        let (sinks, internal) = plan_sinks(topology, sub, broker, partitions, &join_counts).await?;
         internal_counts.extend(internal.iter().cloned());
         subs.push(SubPlan {
             partitions,
@@ -43,6 +89,7 @@ pub(crate) async fn plan(
             internal_outputs: internal.into_iter().map(|(topic, _)| topic).collect(),
         });
     }
+    copartition::check(topology, broker, &internal_counts).await?;
     let dead_letter: Option<Arc<dyn SinkConnector>> = match error_handler {
         ErrorHandler::DeadLetter(topic) => {
             if broker.partitions(topic).await?.is_none() {
@@ -55,12 +102,13 @@ pub(crate) async fn plan(
     Ok(Plan { subs, dead_letter })
 }
 
-/// The source connectors of `sub` and its task count (the most partitions of any input).
+/// The source connectors of `sub` and its task count (the most partitions of any input);
+/// `internal_count` gives the partition count of an internal topic when it is already known.
 async fn plan_sources(
     topology: &Topology,
     sub: &SubTopology,
     broker: &Arc<dyn Broker>,
-    internal_counts: &HashMap<String, u32>,
+    internal_count: impl Fn(&str) -> Option<u32>,
 ) -> Result<(Sources, u32)> {
     let mut partitions = 0u32;
     let mut sources: Sources = HashMap::new();
@@ -75,7 +123,7 @@ async fn plan_sources(
         let (conn, count): (Arc<dyn SourceConnector>, u32) = match endpoint {
             Endpoint::Topic(t) => {
                 let count = if *internal {
-                    let n = internal_counts.get(t).copied().unwrap_or(1);
+                    let n = internal_count(t).unwrap_or(1);
                     broker.ensure_topic(t, n).await?;
                     n
                 } else {
@@ -97,12 +145,14 @@ async fn plan_sources(
 }
 
 /// The sink connectors of `sub` with their partition counts (a missing topic is created with
-/// the sub-topology's `partitions`), and the internal topics it writes with theirs.
+/// the sub-topology's `partitions`, a repartition topic feeding a join with its count in
+/// `join_counts`), and the internal topics it writes with theirs.
 async fn plan_sinks(
     topology: &Topology,
     sub: &SubTopology,
     broker: &Arc<dyn Broker>,
     partitions: u32,
+    join_counts: &HashMap<String, u32>,
 ) -> Result<(Sinks, Vec<(String, u32)>)> {
     let mut sinks: Sinks = HashMap::new();
     let mut internal_outputs = Vec::new();
@@ -119,8 +169,9 @@ async fn plan_sinks(
                 let count = match broker.partitions(t).await? {
                     Some(n) => n,
                     None => {
-                        broker.ensure_topic(t, partitions).await?;
-                        partitions
+                        let n = join_counts.get(t).copied().unwrap_or(partitions);
+                        broker.ensure_topic(t, n).await?;
+                        n
                     }
                 };
                 if *internal {

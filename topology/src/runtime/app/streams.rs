@@ -80,12 +80,17 @@ impl Streams {
         for (sub, sub_plan) in plan.subs.iter().enumerate() {
             running.push(self.spawn_tasks(sub, sub_plan, &plan).await?);
         }
-        // Wait sub-topology by sub-topology: when this instance's tasks of one finish, they are
-        // marked finished writers of its internal output topics; once the tasks of every
+        // Wait sub-topology by sub-topology, writers before readers: when this instance's tasks
+        // of one finish, they are marked finished writers of its internal output topics; once
+        // the tasks of every
         // instance are (one writer per upstream partition), a finite-topic broker closes those
         // topics, and the downstream tasks can finish too.
         let mut first_error = None;
-        for (tasks, sub_plan) in running.into_iter().zip(&plan.subs) {
+        let mut running: Vec<Option<Vec<Running>>> = running.into_iter().map(Some).collect();
+        for sub in plan.writers_first(&self.topology) {
+            let (Some(tasks), Some(sub_plan)) = (running[sub].take(), plan.subs.get(sub)) else {
+                continue;
+            };
             if let Err(e) = self.wait_for(tasks, sub_plan).await {
                 first_error.get_or_insert(e);
             }

@@ -1,0 +1,538 @@
+//! Stream-stream windowed join (Kafka Streams' KStream-KStream join): both inputs are buffered
+//! in window stores, each record joins every record of the other side within the join window,
+//! and the left or outer join emits a record that found no partner, with `None` for the other
+//! side, once its window and grace have closed in stream time (not before, and never when a
+//! partner arrived in time).
+//!
+//! The records of one side with equal key and time share one stored slot, with one `matched`
+//! flag: whether a record of the other side can match depends only on the time. Stream time
+//! is the largest record time the join has seen on either side. A record later than its time
+//! plus grace is dropped and counted as late: every record it could have matched may already
+//! be gone or emitted unmatched. The unmatched records of an outer side are indexed by time in
+//! memory (rebuilt from the store on init), so closing them costs nothing per record when none
+//! is due; a buffered record is no longer needed exactly when it closes, so the stores expire
+//! at the same bound, every half join span of stream time. When the task's stream time moves
+//! on without a record (idle inputs, the end of finite inputs), the join's windows close too,
+//! as those of the windowed aggregations do.
+
+use crate::error::{Result, TopologyError};
+use crate::join_windows::JoinWindows;
+use crate::processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType};
+use crate::record::{Record, Timestamp};
+use crate::stores::WindowStoreHandle;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// A record of either input of a stream-stream join (the inputs are tagged, then merged).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Side<V1, V2> {
+    /// A record of the left stream (the one `join_stream` is called on).
+    Left(V1),
+    /// A record of the other stream.
+    Right(V2),
+}
+
+/// The values a join result is made of.
+pub(crate) enum Pair<'a, V1, V2> {
+    /// A left and a right record that met within the window.
+    Both(&'a V1, &'a V2),
+    /// A left record that found no partner (left and outer joins).
+    LeftOnly(&'a V1),
+    /// A right record that found no partner (outer join).
+    RightOnly(&'a V2),
+}
+
+/// Makes the joined value; `None` drops the pair (an inner join given an unmatched record).
+pub(crate) type PairJoiner<V1, V2, VR> = Arc<dyn Fn(Pair<'_, V1, V2>) -> Option<VR> + Send + Sync>;
+
+/// The buffered records of one side with one key and time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Slot<V> {
+    /// The values, in arrival order.
+    pub values: Vec<V>,
+    /// Whether a record of the other side joined them.
+    pub matched: bool,
+}
+
+/// The settings of one stream-stream join.
+#[derive(Debug, Clone)]
+pub(crate) struct JoinSpec {
+    pub windows: JoinWindows,
+    /// Unmatched left records are emitted (left and outer joins).
+    pub left_outer: bool,
+    /// Unmatched right records are emitted (outer join).
+    pub right_outer: bool,
+    pub left_store: String,
+    pub right_store: String,
+}
+
+/// One input's buffer and its unmatched records.
+struct Buffer<K, V> {
+    store: WindowStoreHandle<K, Slot<V>>,
+    /// Whether this side's unmatched records are emitted.
+    outer: bool,
+    /// The slots of this side not matched yet, by time (only when `outer`).
+    unmatched: BTreeSet<(Timestamp, K)>,
+}
+
+/// An unmatched slot whose window closed: its time, key and values.
+type Closed<K, V> = (Timestamp, K, Vec<V>);
+
+impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
+    fn open(
+        store: WindowStoreHandle<K, Slot<V>>,
+        outer: bool,
+        open_from: Timestamp,
+    ) -> Result<Self> {
+        let mut unmatched = BTreeSet::new();
+        if outer {
+            for (key, t, slot) in store.lock().fetch_all(open_from, Timestamp::MAX)? {
+                if !slot.matched {
+                    unmatched.insert((t, key));
+                }
+            }
+        }
+        Ok(Self {
+            store,
+            outer,
+            unmatched,
+        })
+    }
+
+    /// Adds `value` at (`key`, `t`); `matched` when it joined a record of the other side.
+    fn buffer(&mut self, key: &K, t: Timestamp, value: V, matched: bool) -> Result<()> {
+        let mut store = self.store.lock();
+        let mut slot = store.get(key, t)?.unwrap_or(Slot {
+            values: Vec::new(),
+            matched: false,
+        });
+        slot.values.push(value);
+        slot.matched |= matched;
+        let unmatched = self.outer && !slot.matched;
+        store.put(key.clone(), t, slot)?;
+        if unmatched {
+            self.unmatched.insert((t, key.clone()));
+        }
+        Ok(())
+    }
+
+    /// The slots of `key` with times in `[from, to]`, now marked matched.
+    fn partners(
+        &mut self,
+        key: &K,
+        (from, to): (Timestamp, Timestamp),
+    ) -> Result<Vec<(Timestamp, Slot<V>)>> {
+        let mut store = self.store.lock();
+        let found = store.fetch(key, from, to)?;
+        if self.outer {
+            for (t, slot) in &found {
+                if !slot.matched {
+                    let mut marked = slot.clone();
+                    marked.matched = true;
+                    store.put(key.clone(), *t, marked)?;
+                    self.unmatched.remove(&(*t, key.clone()));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Takes the unmatched slots with times before `before`, in time order.
+    fn take_closed(&mut self, before: Timestamp) -> Result<Vec<Closed<K, V>>> {
+        let mut closed = Vec::new();
+        while self.unmatched.first().is_some_and(|(t, _)| *t < before) {
+            let Some((t, key)) = self.unmatched.pop_first() else {
+                break;
+            };
+            if let Some(slot) = self.store.lock().get(&key, t)? {
+                if !slot.matched {
+                    closed.push((t, key, slot.values));
+                }
+            }
+        }
+        Ok(closed)
+    }
+
+    fn expire_before(&self, before: Timestamp) -> Result<()> {
+        self.store.lock().expire_before(before)?;
+        Ok(())
+    }
+}
+
+/// Both buffers and the join's stream time, opened on init.
+struct State<K, V1, V2> {
+    left: Buffer<K, V1>,
+    right: Buffer<K, V2>,
+    /// The largest record time seen on either side.
+    observed: Timestamp,
+    next_expiry: Timestamp,
+}
+
+/// The stream-stream join processor: input `Side<V1, V2>` records, output joined values.
+pub(crate) struct StreamStreamJoin<K, V1, V2, VR> {
+    spec: Arc<JoinSpec>,
+    joiner: PairJoiner<V1, V2, VR>,
+    state: Option<State<K, V1, V2>>,
+}
+
+impl<K, V1, V2, VR> StreamStreamJoin<K, V1, V2, VR> {
+    pub fn new(spec: Arc<JoinSpec>, joiner: PairJoiner<V1, V2, VR>) -> Self {
+        Self {
+            spec,
+            joiner,
+            state: None,
+        }
+    }
+}
+
+/// How much stream time passes between two expiries of the buffers: half the time a record
+/// stays, at least a second (an expiry walks every key of an in-memory store).
+fn expiry_interval(w: &JoinWindows) -> i64 {
+    let span = w
+        .before_ms()
+        .saturating_add(w.after_ms())
+        .saturating_add(w.grace_ms());
+    (span / 2).max(1_000)
+}
+
+impl<K, V1, V2, VR> StreamStreamJoin<K, V1, V2, VR>
+where
+    K: Ord + Clone + Send + 'static,
+    V1: Clone + Send + 'static,
+    V2: Clone + Send + 'static,
+    VR: Clone + Send + 'static,
+{
+    /// Emits the unmatched records whose windows closed at the current stream time, oldest
+    /// first, then expires what no record can match any more.
+    fn close_windows(&mut self, ctx: &mut dyn ProcessorContext<K, VR>) -> Result<()> {
+        let w = self.spec.windows;
+        let Some(state) = self.state.as_mut() else {
+            return Err(TopologyError::process(
+                ctx.node_name(),
+                "join used before init",
+            ));
+        };
+        let st = state.observed;
+        let left = state.left.take_closed(w.left_closed_before(st))?;
+        let right = state.right.take_closed(w.right_closed_before(st))?;
+        let (mut left, mut right) = (left.into_iter().peekable(), right.into_iter().peekable());
+        loop {
+            let left_first = match (left.peek(), right.peek()) {
+                (Some(l), Some(r)) => l.0 <= r.0,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if left_first {
+                if let Some((t, key, values)) = left.next() {
+                    for v in &values {
+                        forward(&*self.joiner, Pair::LeftOnly(v), &key, t, None, ctx)?;
+                    }
+                }
+            } else if let Some((t, key, values)) = right.next() {
+                for v in &values {
+                    forward(&*self.joiner, Pair::RightOnly(v), &key, t, None, ctx)?;
+                }
+            }
+        }
+        if st >= state.next_expiry && st != Timestamp::MAX {
+            state.left.expire_before(w.left_closed_before(st))?;
+            state.right.expire_before(w.right_closed_before(st))?;
+            state.next_expiry = st.saturating_add(expiry_interval(&w));
+        }
+        Ok(())
+    }
+}
+
+/// Forwards the joined value of `pair` (if the joiner makes one) at `t`, with the headers of
+/// the record that triggered it.
+fn forward<K: Clone, V1, V2, VR>(
+    joiner: &(dyn Fn(Pair<'_, V1, V2>) -> Option<VR> + Send + Sync),
+    pair: Pair<'_, V1, V2>,
+    key: &K,
+    t: Timestamp,
+    trigger: Option<&Record<K, ()>>,
+    ctx: &mut dyn ProcessorContext<K, VR>,
+) -> Result<()> {
+    let Some(joined) = joiner(pair) else {
+        return Ok(());
+    };
+    let record = match trigger {
+        Some(r) => r.clone().with_value(joined).with_timestamp(t),
+        None => Record::new(key.clone(), joined, t),
+    };
+    ctx.forward(record)
+}
+
+impl<K, V1, V2, VR> Processor<K, Side<V1, V2>, K, VR> for StreamStreamJoin<K, V1, V2, VR>
+where
+    K: Ord + Clone + Send + 'static,
+    V1: Clone + Send + 'static,
+    V2: Clone + Send + 'static,
+    VR: Clone + Send + 'static,
+{
+    fn init(&mut self, ctx: &mut dyn ProcessorContext<K, VR>) -> Result<()> {
+        let w = self.spec.windows;
+        let st = ctx.stream_time();
+        let left = ctx.store::<WindowStoreHandle<K, Slot<V1>>>(&self.spec.left_store)?;
+        let right = ctx.store::<WindowStoreHandle<K, Slot<V2>>>(&self.spec.right_store)?;
+        // After a restart, the slots before the closing bounds were emitted or matched already.
+        self.state = Some(State {
+            left: Buffer::open(left, self.spec.left_outer, w.left_closed_before(st))?,
+            right: Buffer::open(right, self.spec.right_outer, w.right_closed_before(st))?,
+            observed: st,
+            next_expiry: Timestamp::MIN,
+        });
+        ctx.schedule(1, PunctuationType::StreamTime)
+    }
+
+    /// When the task's stream time moves on without a record for the join (idle inputs, end of
+    /// input), windows close as they would for a record at that time.
+    fn punctuate(
+        &mut self,
+        kind: PunctuationType,
+        _task_time: Timestamp,
+        ctx: &mut dyn ProcessorContext<K, VR>,
+    ) -> Result<()> {
+        let settled = ctx.settled_stream_time();
+        match self.state.as_mut() {
+            Some(state) if kind == PunctuationType::StreamTime && settled > state.observed => {
+                state.observed = settled;
+            }
+            _ => return Ok(()),
+        }
+        self.close_windows(ctx)
+    }
+
+    fn process(
+        &mut self,
+        record: Record<K, Side<V1, V2>>,
+        ctx: &mut dyn ProcessorContext<K, VR>,
+    ) -> Result<()> {
+        let w = self.spec.windows;
+        let t = record.timestamp();
+        let Some(state) = self.state.as_mut() else {
+            return Err(TopologyError::process(
+                ctx.node_name(),
+                "join used before init",
+            ));
+        };
+        if w.late(t, state.observed) {
+            ctx.record_late();
+            return Ok(());
+        }
+        state.observed = state.observed.max(t);
+        self.close_windows(ctx)?;
+        let Some(state) = self.state.as_mut() else {
+            return Err(TopologyError::process(
+                ctx.node_name(),
+                "join used before init",
+            ));
+        };
+        let (side, rest) = record.take_value();
+        let key = rest.key().clone();
+        let joiner = &*self.joiner;
+        match side {
+            Side::Left(v) => {
+                let partners = state.right.partners(&key, w.right_range(t))?;
+                for (u, slot) in &partners {
+                    for other in &slot.values {
+                        forward(
+                            joiner,
+                            Pair::Both(&v, other),
+                            &key,
+                            t.max(*u),
+                            Some(&rest),
+                            ctx,
+                        )?;
+                    }
+                }
+                state.left.buffer(&key, t, v, !partners.is_empty())
+            }
+            Side::Right(v) => {
+                let partners = state.left.partners(&key, w.left_range(t))?;
+                for (u, slot) in &partners {
+                    for other in &slot.values {
+                        forward(
+                            joiner,
+                            Pair::Both(other, &v),
+                            &key,
+                            t.max(*u),
+                            Some(&rest),
+                            ctx,
+                        )?;
+                    }
+                }
+                state.right.buffer(&key, t, v, !partners.is_empty())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::testing::MockProcessorContext;
+    use std::time::Duration;
+
+    type Join = StreamStreamJoin<String, i32, i32, String>;
+    type Ctx = MockProcessorContext<String, String>;
+
+    fn join(windows: JoinWindows, left_outer: bool, right_outer: bool) -> (Join, Ctx) {
+        let spec = Arc::new(JoinSpec {
+            windows,
+            left_outer,
+            right_outer,
+            left_store: "l".into(),
+            right_store: "r".into(),
+        });
+        let joiner: PairJoiner<i32, i32, String> = Arc::new(|pair| {
+            Some(match pair {
+                Pair::Both(l, r) => format!("{l}+{r}"),
+                Pair::LeftOnly(l) => format!("{l}+_"),
+                Pair::RightOnly(r) => format!("_+{r}"),
+            })
+        });
+        let mut ctx = MockProcessorContext::new()
+            .with_window_store::<String, Slot<i32>>("l")
+            .with_window_store::<String, Slot<i32>>("r");
+        ctx.set_stream_time(Timestamp::MIN);
+        let mut j = StreamStreamJoin::new(spec, joiner);
+        j.init(&mut ctx).unwrap();
+        (j, ctx)
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn left(j: &mut Join, ctx: &mut Ctx, k: &str, v: i32, t: Timestamp) {
+        j.process(Record::new(k.into(), Side::Left(v), t), ctx)
+            .unwrap();
+    }
+
+    fn right(j: &mut Join, ctx: &mut Ctx, k: &str, v: i32, t: Timestamp) {
+        j.process(Record::new(k.into(), Side::Right(v), t), ctx)
+            .unwrap();
+    }
+
+    fn out(ctx: &mut Ctx) -> Vec<(String, String, Timestamp)> {
+        ctx.take_forwarded()
+            .into_iter()
+            .map(|f| {
+                let t = f.record.timestamp();
+                let (k, v) = f.record.into_key_value();
+                (k, v, t)
+            })
+            .collect()
+    }
+
+    fn o(k: &str, v: &str, t: Timestamp) -> (String, String, Timestamp) {
+        (k.into(), v.into(), t)
+    }
+
+    #[test]
+    fn inner_join_pairs_records_within_the_window_at_the_later_time() {
+        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)).grace(ms(10)), false, false);
+        left(&mut j, &mut ctx, "a", 1, 100);
+        right(&mut j, &mut ctx, "a", 2, 105);
+        right(&mut j, &mut ctx, "b", 3, 105); // other key
+        right(&mut j, &mut ctx, "a", 4, 111); // 11 ms after the left record
+        left(&mut j, &mut ctx, "a", 5, 104); // in grace; joins 2 (at 105) and 4 (7 ms later)
+        assert_eq!(
+            out(&mut ctx),
+            [o("a", "1+2", 105), o("a", "5+2", 105), o("a", "5+4", 111)]
+        );
+    }
+
+    #[test]
+    fn before_and_after_bound_each_direction() {
+        let w = JoinWindows::of(ms(0)).after(ms(5));
+        let (mut j, mut ctx) = join(w, false, false);
+        left(&mut j, &mut ctx, "a", 1, 100);
+        right(&mut j, &mut ctx, "a", 2, 99); // before the left record: outside
+        right(&mut j, &mut ctx, "a", 3, 105); // 5 ms after: inside
+        assert_eq!(out(&mut ctx), [o("a", "1+3", 105)]);
+    }
+
+    #[test]
+    fn left_join_emits_an_unmatched_record_only_once_its_window_closed() {
+        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)).grace(ms(2)), true, false);
+        left(&mut j, &mut ctx, "a", 1, 100);
+        right(&mut j, &mut ctx, "z", 9, 112); // stream time 112 = 100 + after + grace: open
+        assert_eq!(out(&mut ctx), []);
+        right(&mut j, &mut ctx, "z", 9, 113);
+        assert_eq!(out(&mut ctx), [o("a", "1+_", 100)]);
+        right(&mut j, &mut ctx, "z", 9, 500); // emitted once
+        assert_eq!(out(&mut ctx), []);
+    }
+
+    #[test]
+    fn a_partner_in_time_cancels_the_unmatched_result() {
+        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)).grace(ms(5)), true, true);
+        left(&mut j, &mut ctx, "a", 1, 100);
+        right(&mut j, &mut ctx, "z", 7, 112);
+        right(&mut j, &mut ctx, "a", 2, 108); // out of order, within grace: joins
+        left(&mut j, &mut ctx, "z", 8, 1_000);
+        assert_eq!(
+            out(&mut ctx),
+            [o("a", "1+2", 108), o("z", "_+7", 112)],
+            "a's pair joined; only z's right record was unmatched"
+        );
+    }
+
+    #[test]
+    fn records_later_than_grace_are_dropped_and_counted() {
+        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)).grace(ms(5)), true, false);
+        right(&mut j, &mut ctx, "a", 2, 200);
+        left(&mut j, &mut ctx, "a", 1, 194); // 194 + 5 < 200: late
+        assert_eq!(ctx.late_count(), 1);
+        left(&mut j, &mut ctx, "a", 3, 195); // on time
+        assert_eq!(ctx.late_count(), 1);
+        assert_eq!(out(&mut ctx), [o("a", "3+2", 200)]);
+    }
+
+    #[test]
+    fn equal_keys_and_times_are_all_kept_and_joined() {
+        let (mut j, mut ctx) = join(JoinWindows::of(ms(1)), true, false);
+        left(&mut j, &mut ctx, "a", 1, 100);
+        left(&mut j, &mut ctx, "a", 2, 100);
+        right(&mut j, &mut ctx, "a", 3, 100);
+        assert_eq!(out(&mut ctx), [o("a", "1+3", 100), o("a", "2+3", 100)]);
+        left(&mut j, &mut ctx, "b", 4, 100);
+        left(&mut j, &mut ctx, "b", 5, 100);
+        right(&mut j, &mut ctx, "z", 0, 102);
+        assert_eq!(out(&mut ctx), [o("b", "4+_", 100), o("b", "5+_", 100)]);
+    }
+
+    #[test]
+    fn buffers_are_expired_with_stream_time() {
+        let (mut j, mut ctx) = join(JoinWindows::of(ms(100)), true, true);
+        for t in 0..20_000 {
+            left(&mut j, &mut ctx, &format!("k{}", t % 7), 1, t);
+            right(&mut j, &mut ctx, &format!("k{}", t % 5), 1, t);
+        }
+        let store = ctx
+            .store::<WindowStoreHandle<String, Slot<i32>>>("l")
+            .unwrap();
+        let len = store.lock().len().unwrap();
+        assert!(len <= 1_200, "the left buffer holds {len} slots");
+    }
+
+    #[test]
+    fn a_restarted_join_emits_each_unmatched_record_once() {
+        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)), true, true);
+        left(&mut j, &mut ctx, "a", 1, 100);
+        right(&mut j, &mut ctx, "b", 2, 105);
+        right(&mut j, &mut ctx, "c", 3, 111); // closes a's left record
+        assert_eq!(out(&mut ctx), [o("a", "1+_", 100)]);
+        // A new instance over the same stores, at the committed stream time.
+        ctx.set_stream_time(111);
+        let mut again = StreamStreamJoin::new(j.spec.clone(), j.joiner.clone());
+        again.init(&mut ctx).unwrap();
+        right(&mut again, &mut ctx, "z", 0, 200);
+        assert_eq!(out(&mut ctx), [o("b", "_+2", 105), o("c", "_+3", 111)]);
+    }
+}
