@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
 # The whole test suite: every crate's unit tests, the integration tests (including the Kafka
-# ones, against a pinned broker this script installs and starts), and the doc tests.
+# ones, against a pinned broker this script installs and starts; the PostgreSQL source's,
+# against a throw-away PostgreSQL 15 cluster it also starts), and the doc tests.
 # Usage: scripts/test.sh   (from anywhere inside the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=$(mktemp -d)
 read -r BROKER_PID WEIR_KAFKA_BROKERS < <(scripts/broker.sh start "$DATA")
 export WEIR_KAFKA_BROKERS
-trap 'kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
+POSTGRES_PID=
+POSTGRES_DATA=$(mktemp -d)
+cleanup() {
+  kill "$BROKER_PID" 2>/dev/null || true
+  wait "$BROKER_PID" 2>/dev/null || true
+  if [ -n "$POSTGRES_PID" ]; then
+    kill -INT "$POSTGRES_PID" 2>/dev/null || true # fast shutdown
+    for _ in $(seq 1 100); do kill -0 "$POSTGRES_PID" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$DATA" "$POSTGRES_DATA"
+}
+trap cleanup EXIT
+# A throw-away PostgreSQL 15 (installed with apt when missing) for the PostgreSQL source tests.
+read -r POSTGRES_PID WEIR_POSTGRES_URL < <(scripts/postgres.sh start "$POSTGRES_DATA")
+[ -n "$WEIR_POSTGRES_URL" ] || { echo "PostgreSQL did not start" >&2; exit 1; }
+export WEIR_POSTGRES_URL WEIR_REQUIRE_POSTGRES=1
+echo "PostgreSQL at 127.0.0.1 (${WEIR_POSTGRES_URL##*@}), pid $POSTGRES_PID"
 scripts/kafka_python.sh # kafka-python, for the Kafka interoperability tests
 scripts/avro_python.sh; export WEIR_REQUIRE_AVRO_PYTHON=1  # confluent-kafka, for the Avro interop test
 echo "Kafka-protocol broker (noida-db) at $WEIR_KAFKA_BROKERS, pid $BROKER_PID"

@@ -4,7 +4,8 @@
 //! [--store sled [--state-dir DIR]] [--brokers HOST:PORT --partitions 4]`;
 //! `latency --brokers HOST:PORT --rate 10000 --seconds 30`;
 //! `stream-table-join [--store sled]`; `stream-stream-join [--store sled]`;
-//! `table-aggregate [--records 1000000] [--partitions 1] [--sled]`.
+//! `table-aggregate [--records 1000000] [--partitions 1] [--sled]`;
+//! `postgres-bulk --url postgres://... [--rows 1000000] [--brokers HOST:PORT]`.
 
 mod classify;
 mod codec;
@@ -13,6 +14,7 @@ mod kafka_bounded;
 mod kafka_case;
 mod latency;
 mod latency_parts;
+mod postgres_bulk;
 mod produce_probe;
 mod table_aggregate;
 mod windowed_accuracy;
@@ -119,6 +121,21 @@ enum Case {
         #[arg(long, default_value_t = 5)]
         repeat: usize,
     },
+    /// A PostgreSQL table bulk-loaded into a topic by the PostgreSQL source, next to `psql \copy`.
+    PostgresBulk {
+        /// The server, `postgres://user:password@host:port/db` (`scripts/postgres.sh start DIR`).
+        #[arg(long)]
+        url: String,
+        /// Rows of the table (created when it does not hold them).
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Load into a topic of this Kafka broker instead of an in-memory one.
+        #[arg(long)]
+        brokers: Option<String>,
+        /// Runs of each (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -192,6 +209,13 @@ fn main() -> ExitCode {
         } => classify::run(&data, &model, repeat),
         Case::TableAggregate { options } => table_aggregate::run(&options),
         Case::Codec { data, repeat } => codec::run(&data, repeat),
+        Case::PostgresBulk {
+            url,
+            rows,
+            brokers,
+            repeat,
+        } => runtime(2)
+            .and_then(|rt| rt.block_on(postgres_bulk::run(&url, rows, brokers.as_deref(), repeat))),
     };
     match result {
         Ok(line) => {

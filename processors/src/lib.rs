@@ -4,6 +4,8 @@
 //! - [`sources::csv::CsvSource`]: CSV files (RFC 4180), a header mapped onto a struct, keys and
 //!   timestamps from columns.
 //! - [`sources::paced::Paced`]: a paced replay of any finite source (`.paced(d)`, `.rate(n)`).
+//! - [`PostgresSource`]: a PostgreSQL table or query, read once or followed (incrementing and
+//!   timestamp modes), like Kafka Connect's JDBC source.
 //! - [`sinks::console::ConsoleSink`], [`sinks::json_lines::JsonLinesSink`],
 //!   [`sinks::csv::CsvSink`]: typed sinks.
 //! - [`ParquetSink`]: Parquet part files, one per commit ([`parquet_record!`] maps a struct).
@@ -13,7 +15,7 @@
 //!   with a [`avro::SchemaRegistry`].
 //!
 //! Cargo features (all on by default): `kafka`, `parquet`, `charts`, `dashboard` (the
-//! same as `charts`: the chart sink feeds it), `inference`, `avro`; without them the crate holds the file sources, pacing, and the console,
+//! same as `charts`: the chart sink feeds it), `inference`, `avro`, `postgres`; without them the crate holds the file sources, pacing, and the console,
 //! JSON-lines and CSV sinks.
 #![deny(missing_docs)]
 
@@ -48,3 +50,5 @@ pub use sinks::parquet::{Compression, ParquetOptions, ParquetRecord, ParquetSink
 pub use sources::csv::{CsvSource, RowTime, TimeFormat};
 pub use sources::file::FileSource;
 pub use sources::paced::{Paced, PacedExt};
+#[cfg(feature = "postgres")]
+pub use sources::postgres::{PostgresConfig, PostgresError, PostgresSource};

@@ -1,0 +1,553 @@
+//! The PostgreSQL source's settings: what to read (a table or a query), how to follow it (the
+//! mode), how rows become records (key columns, numeric and temporal mappings), how often to
+//! poll, and how connection failures are retried. Built with [`PostgresConfig::builder`] and
+//! validated by [`PostgresConfigBuilder::build`].
+
+use super::error::PostgresError;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How the source follows its table (Kafka Connect JDBC's `mode`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Reads the whole table (or query) once, then the partition ends. `order_by` columns make
+    /// the order, and so a restart in the middle of the load, exact.
+    Bulk {
+        /// The columns the load is ordered by (none: the server's order).
+        order_by: Vec<String>,
+    },
+    /// Reads rows whose strictly increasing integer `column` is above the last one read: new
+    /// rows are picked up, updated rows are not.
+    Incrementing {
+        /// The strictly increasing column (smallint, integer or bigint, never negative).
+        column: String,
+    },
+    /// Reads rows whose `column` (timestamp or timestamptz) is past the last one read: new
+    /// and updated rows, when every insert and update sets it.
+    Timestamp {
+        /// The last-modified column.
+        column: String,
+    },
+    /// Reads rows whose (`timestamp` second, `incrementing`) pair is past the last one read:
+    /// new and updated rows, each exactly once per change, even when rows share a timestamp.
+    TimestampIncrementing {
+        /// The last-modified column (timestamp or timestamptz).
+        timestamp: String,
+        /// The strictly increasing column (integer, from 0 to 2^31 - 1).
+        incrementing: String,
+    },
+}
+
+impl Mode {
+    /// The timestamp column, in the timestamp modes.
+    pub fn timestamp_column(&self) -> Option<&str> {
+        match self {
+            Mode::Timestamp { column } => Some(column),
+            Mode::TimestampIncrementing { timestamp, .. } => Some(timestamp),
+            _ => None,
+        }
+    }
+
+    /// The incrementing column, in the incrementing modes.
+    pub fn incrementing_column(&self) -> Option<&str> {
+        match self {
+            Mode::Incrementing { column } => Some(column),
+            Mode::TimestampIncrementing { incrementing, .. } => Some(incrementing),
+            _ => None,
+        }
+    }
+}
+
+/// How `numeric` (decimal) columns appear in the JSON value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum NumericMapping {
+    /// A JSON string with every digit and the column's scale: `"12.50"` (exact in any reader;
+    /// `NaN` and `±Infinity` as `"NaN"`, `"Infinity"`, `"-Infinity"`). The default.
+    #[default]
+    String,
+    /// A JSON number with every digit: `12.50` (a reader into `f64` rounds it); `NaN` and
+    /// `±Infinity`, which JSON numbers cannot hold, stay strings.
+    Number,
+}
+
+/// How `timestamp`, `timestamptz`, `date` and `time` columns appear in the JSON value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TemporalMapping {
+    /// Numbers, as the JDBC connector's logical types come out of Kafka's JSON converter:
+    /// timestamps as epoch milliseconds (`timestamp` without time zone read as UTC), dates as
+    /// days since 1970-01-01, times as milliseconds since midnight. The default.
+    #[default]
+    Epoch,
+    /// ISO 8601 strings: `"2024-05-01T12:30:00.25Z"` (timestamptz, in UTC),
+    /// `"2024-05-01T12:30:00.25"` (timestamp), `"2024-05-01"`, `"12:30:00.25"`.
+    Iso,
+}
+
+/// How failures to reach the server are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The first wait after a failure; each further wait doubles. Default 100 ms.
+    pub initial_backoff: Duration,
+    /// The longest wait between two attempts. Default 5 s.
+    pub max_backoff: Duration,
+    /// The source fails for good once the server has been unreachable for this long. Default 60 s.
+    pub deadline: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+            deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the source reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A table or view, optionally schema-qualified (`schema.table`).
+    Table(String),
+    /// A `SELECT` whose rows are read as those of a table.
+    Query(String),
+}
+
+/// The PostgreSQL source's validated settings.
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    pub(crate) connection: tokio_postgres::Config,
+    pub(crate) origin: Origin,
+    pub(crate) mode: Mode,
+    pub(crate) key_columns: Vec<String>,
+    pub(crate) poll_interval: Duration,
+    pub(crate) batch_max_rows: usize,
+    pub(crate) timestamp_delay: Duration,
+    pub(crate) numeric: NumericMapping,
+    pub(crate) temporal: TemporalMapping,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl PostgresConfig {
+    /// Settings for the server at `url`: a `postgres://user:password@host:port/db` URL or a
+    /// `host=... user=...` string. Then say what to read (`table` or `query`) and how (a mode).
+    pub fn builder(url: impl Into<String>) -> PostgresConfigBuilder {
+        PostgresConfigBuilder {
+            url: url.into(),
+            origin: None,
+            mode: None,
+            key_columns: Vec::new(),
+            poll_interval: Duration::from_secs(5),
+            batch_max_rows: 1000,
+            timestamp_delay: Duration::ZERO,
+            numeric: NumericMapping::default(),
+            temporal: TemporalMapping::default(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> &Mode {
+        &self.mode
+    }
+
+    /// The server, without credentials: `host:port/database` (for logs and errors).
+    pub fn server(&self) -> String {
+        use tokio_postgres::config::Host;
+        let hosts: Vec<String> = self
+            .connection
+            .get_hosts()
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                let port = self.connection.get_ports().get(i).copied().unwrap_or(5432);
+                match host {
+                    Host::Tcp(name) => format!("{name}:{port}"),
+                    #[cfg(unix)]
+                    Host::Unix(path) => format!("{}:{port}", path.display()),
+                }
+            })
+            .collect();
+        let db = self.connection.get_dbname().or(self.connection.get_user());
+        format!("{}/{}", hosts.join(","), db.unwrap_or(""))
+    }
+
+    /// The user name the source connects as.
+    pub fn user(&self) -> &str {
+        self.connection.get_user().unwrap_or("")
+    }
+}
+
+/// Builds a [`PostgresConfig`]; [`PostgresConfigBuilder::build`] checks the settings.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct PostgresConfigBuilder {
+    url: String,
+    origin: Option<Origin>,
+    mode: Option<Mode>,
+    key_columns: Vec<String>,
+    poll_interval: Duration,
+    batch_max_rows: usize,
+    timestamp_delay: Duration,
+    numeric: NumericMapping,
+    temporal: TemporalMapping,
+    retry: RetryPolicy,
+}
+
+impl PostgresConfigBuilder {
+    /// Reads the table (or view) `name`, optionally schema-qualified: `"stations"`,
+    /// `"transit.stations"`. Names are used as written (quoted), so case matters.
+    pub fn table(mut self, name: impl Into<String>) -> Self {
+        self.origin = Some(Origin::Table(name.into()));
+        self
+    }
+
+    /// Reads the rows of a `SELECT` (for example a join, or casts of unmapped types); the
+    /// source wraps it, so it may not end with a semicolon.
+    pub fn query(mut self, sql: impl Into<String>) -> Self {
+        self.origin = Some(Origin::Query(sql.into()));
+        self
+    }
+
+    /// Bulk mode: one load of every row, in no particular order; the partition then ends.
+    pub fn bulk(mut self) -> Self {
+        self.mode = Some(Mode::Bulk {
+            order_by: Vec::new(),
+        });
+        self
+    }
+
+    /// Bulk mode, ordered by `columns` (unique together: then a restart resumes exactly).
+    pub fn bulk_ordered_by<S: Into<String>>(
+        mut self,
+        columns: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.mode = Some(Mode::Bulk {
+            order_by: columns.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Incrementing mode on the strictly increasing integer `column`.
+    pub fn incrementing(mut self, column: impl Into<String>) -> Self {
+        self.mode = Some(Mode::Incrementing {
+            column: column.into(),
+        });
+        self
+    }
+
+    /// Timestamp mode on the last-modified `column`.
+    pub fn timestamp(mut self, column: impl Into<String>) -> Self {
+        self.mode = Some(Mode::Timestamp {
+            column: column.into(),
+        });
+        self
+    }
+
+    /// Timestamp+incrementing mode on the last-modified `timestamp` column and the strictly
+    /// increasing `incrementing` column.
+    pub fn timestamp_incrementing(
+        mut self,
+        timestamp: impl Into<String>,
+        incrementing: impl Into<String>,
+    ) -> Self {
+        self.mode = Some(Mode::TimestampIncrementing {
+            timestamp: timestamp.into(),
+            incrementing: incrementing.into(),
+        });
+        self
+    }
+
+    /// The columns that make the record key: none (the default) gives no key, one gives its
+    /// JSON value (`42`, `"abc"`), several a JSON object of them.
+    pub fn key_columns<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+        self.key_columns = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long the source waits between two queries once it has read every row. Default 5 s.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Most rows one query returns (and one batch handed to the task holds). Default 1,000.
+    pub fn batch_max_rows(mut self, rows: usize) -> Self {
+        self.batch_max_rows = rows;
+        self
+    }
+
+    /// Timestamp modes: rows are read only once their timestamp is this much older than the
+    /// server's clock, leaving transactions that started earlier time to commit. Default 0.
+    pub fn timestamp_delay(mut self, delay: Duration) -> Self {
+        self.timestamp_delay = delay;
+        self
+    }
+
+    /// How `numeric` columns appear ([`NumericMapping::String`] unless set).
+    pub fn numeric(mut self, mapping: NumericMapping) -> Self {
+        self.numeric = mapping;
+        self
+    }
+
+    /// How dates and times appear ([`TemporalMapping::Epoch`] unless set).
+    pub fn temporal(mut self, mapping: TemporalMapping) -> Self {
+        self.temporal = mapping;
+        self
+    }
+
+    /// How failures to reach the server are retried.
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Checks the settings: a connection string that parses, a table or a query, a mode,
+    /// non-empty column names, positive intervals and sizes.
+    pub fn build(self) -> Result<PostgresConfig, PostgresError> {
+        let mut connection = tokio_postgres::Config::from_str(&self.url).map_err(|e| {
+            PostgresError::config("url", format!("not a PostgreSQL connection string ({e})"))
+        })?;
+        if connection.get_hosts().is_empty() {
+            return Err(PostgresError::config("url", "no host"));
+        }
+        if connection.get_user().is_none() {
+            return Err(PostgresError::config("url", "no user"));
+        }
+        if connection.get_connect_timeout().is_none() {
+            connection.connect_timeout(Duration::from_secs(10));
+        }
+        if connection.get_application_name().is_none() {
+            connection.application_name("weir");
+        }
+        let origin = self
+            .origin
+            .ok_or_else(|| PostgresError::config("table", "set a table or a query to read"))?;
+        match &origin {
+            Origin::Table(name) => check_name("table", name)?,
+            Origin::Query(sql) if sql.trim().is_empty() => {
+                return Err(PostgresError::config("query", "empty"))
+            }
+            Origin::Query(sql) if sql.trim_end().ends_with(';') => {
+                return Err(PostgresError::config("query", "remove the final semicolon"))
+            }
+            Origin::Query(_) => {}
+        }
+        let mode = self.mode.ok_or_else(|| {
+            PostgresError::config(
+                "mode",
+                "set a mode: bulk, incrementing, timestamp or timestamp_incrementing",
+            )
+        })?;
+        check_mode_columns(&mode)?;
+        for column in &self.key_columns {
+            check_name("key_columns", column)?;
+        }
+        if self.poll_interval.is_zero() {
+            return Err(PostgresError::config("poll_interval", "must be above zero"));
+        }
+        if self.batch_max_rows == 0 {
+            return Err(PostgresError::config(
+                "batch_max_rows",
+                "must be at least 1",
+            ));
+        }
+        check_retry(&self.retry)?;
+        Ok(PostgresConfig {
+            connection,
+            origin,
+            mode,
+            key_columns: self.key_columns,
+            poll_interval: self.poll_interval,
+            batch_max_rows: self.batch_max_rows,
+            timestamp_delay: self.timestamp_delay,
+            numeric: self.numeric,
+            temporal: self.temporal,
+            retry: self.retry,
+        })
+    }
+}
+
+fn check_mode_columns(mode: &Mode) -> Result<(), PostgresError> {
+    match mode {
+        Mode::Bulk { order_by } => order_by.iter().try_for_each(|c| check_name("order_by", c)),
+        Mode::Incrementing { column } => check_name("incrementing", column),
+        Mode::Timestamp { column } => check_name("timestamp", column),
+        Mode::TimestampIncrementing {
+            timestamp,
+            incrementing,
+        } => {
+            check_name("timestamp", timestamp)?;
+            check_name("incrementing", incrementing)?;
+            if timestamp == incrementing {
+                return Err(PostgresError::config(
+                    "incrementing",
+                    "must be another column than the timestamp",
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn check_name(setting: &'static str, name: &str) -> Result<(), PostgresError> {
+    if name.is_empty() || name.split('.').any(str::is_empty) {
+        return Err(PostgresError::config(
+            setting,
+            format!("`{name}` is not a name"),
+        ));
+    }
+    if name.contains('\0') {
+        return Err(PostgresError::config(setting, "a name cannot contain NUL"));
+    }
+    Ok(())
+}
+
+fn check_retry(retry: &RetryPolicy) -> Result<(), PostgresError> {
+    if retry.initial_backoff.is_zero() {
+        return Err(PostgresError::config(
+            "retry.initial_backoff",
+            "must be above zero",
+        ));
+    }
+    if retry.max_backoff < retry.initial_backoff {
+        return Err(PostgresError::config(
+            "retry.max_backoff",
+            "must be at least retry.initial_backoff",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "postgres://ann:secret@127.0.0.1:5433/transit";
+
+    #[test]
+    fn a_complete_builder_gives_its_settings_and_defaults() {
+        let config = PostgresConfig::builder(URL)
+            .table("transit.stations")
+            .incrementing("stop_id")
+            .key_columns(["stop_id"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            config.mode(),
+            &Mode::Incrementing {
+                column: "stop_id".into()
+            }
+        );
+        assert_eq!(config.server(), "127.0.0.1:5433/transit");
+        assert_eq!(config.user(), "ann");
+        assert_eq!(config.poll_interval, Duration::from_secs(5));
+        assert_eq!(config.batch_max_rows, 1000);
+        assert_eq!(config.numeric, NumericMapping::String);
+        assert_eq!(config.temporal, TemporalMapping::Epoch);
+        assert_eq!(
+            config.connection.get_connect_timeout(),
+            Some(&Duration::from_secs(10))
+        );
+    }
+
+    #[test]
+    fn the_server_description_never_shows_the_password() {
+        let config = PostgresConfig::builder(URL)
+            .table("t")
+            .bulk()
+            .build()
+            .unwrap();
+        assert!(!format!("{} {}", config.server(), config.user()).contains("secret"));
+    }
+
+    #[test]
+    fn each_missing_or_bad_setting_is_named() {
+        let cases: Vec<(PostgresConfigBuilder, &str)> = vec![
+            (
+                PostgresConfig::builder("no such thing").table("t").bulk(),
+                "url",
+            ),
+            (
+                PostgresConfig::builder("postgres://127.0.0.1/db")
+                    .table("t")
+                    .bulk(),
+                "url",
+            ),
+            (PostgresConfig::builder(URL).bulk(), "table"),
+            (PostgresConfig::builder(URL).table("t"), "mode"),
+            (PostgresConfig::builder(URL).table("a..b").bulk(), "table"),
+            (PostgresConfig::builder(URL).query(" ").bulk(), "query"),
+            (
+                PostgresConfig::builder(URL).query("select 1;").bulk(),
+                "query",
+            ),
+            (
+                PostgresConfig::builder(URL).table("t").incrementing(""),
+                "incrementing",
+            ),
+            (
+                PostgresConfig::builder(URL)
+                    .table("t")
+                    .timestamp_incrementing("x", "x"),
+                "incrementing",
+            ),
+            (
+                PostgresConfig::builder(URL)
+                    .table("t")
+                    .bulk()
+                    .key_columns([""]),
+                "key_columns",
+            ),
+            (
+                PostgresConfig::builder(URL)
+                    .table("t")
+                    .bulk()
+                    .poll_interval(Duration::ZERO),
+                "poll_interval",
+            ),
+            (
+                PostgresConfig::builder(URL)
+                    .table("t")
+                    .bulk()
+                    .batch_max_rows(0),
+                "batch_max_rows",
+            ),
+            (
+                PostgresConfig::builder(URL)
+                    .table("t")
+                    .bulk()
+                    .retry(RetryPolicy {
+                        max_backoff: Duration::from_millis(1),
+                        ..RetryPolicy::default()
+                    }),
+                "retry.max_backoff",
+            ),
+        ];
+        for (builder, setting) in cases {
+            match builder.build() {
+                Err(PostgresError::Config { setting: s, .. }) => assert_eq!(s, setting),
+                other => panic!("expected an error on {setting}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_mode_names_its_columns() {
+        let mode = Mode::TimestampIncrementing {
+            timestamp: "updated".into(),
+            incrementing: "id".into(),
+        };
+        assert_eq!(mode.timestamp_column(), Some("updated"));
+        assert_eq!(mode.incrementing_column(), Some("id"));
+        let bulk = Mode::Bulk { order_by: vec![] };
+        assert_eq!(
+            (bulk.timestamp_column(), bulk.incrementing_column()),
+            (None, None)
+        );
+    }
+}

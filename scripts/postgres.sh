@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Installs (when missing) and starts a throw-away PostgreSQL for the tests: Debian's package of
+# PostgreSQL 15 (the major version is pinned), one cluster initialised under DATA_DIR, run as an
+# unprivileged user on a free loopback port with password (SCRAM) authentication over TCP.
+# Usage: scripts/postgres.sh start DATA_DIR  -> prints "PID URL"
+#                                              (URL: postgres://USER:PASSWORD@127.0.0.1:PORT/postgres)
+#        scripts/postgres.sh install         -> installs only
+# The caller stops the server: `kill -INT PID` (fast shutdown; plain `kill` waits for clients to
+# disconnect), then removes DATA_DIR. Settings favour speed over durability (fsync off): the
+# cluster is thrown away after the run.
+set -euo pipefail
+MAJOR=15
+BIN=/usr/lib/postgresql/$MAJOR/bin
+PG_USER=weirpg
+
+if [ ! -x "$BIN/postgres" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "PostgreSQL $MAJOR is not installed and installing it needs root (apt-get install postgresql-$MAJOR)" >&2
+    exit 1
+  fi
+  # The package would create and start a cluster of its own ("main" on port 5432): not wanted.
+  mkdir -p /etc/postgresql-common
+  if ! grep -qs '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
+    echo "create_main_cluster = false" >>/etc/postgresql-common/createcluster.conf
+  fi
+  if ! apt-cache show "postgresql-$MAJOR" >/dev/null 2>&1; then
+    apt-get update -qq >&2
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "postgresql-$MAJOR" >&2
+fi
+if [ "${1:-}" = "install" ]; then
+  exit 0
+fi
+[ "${1:-}" = "start" ] || { echo "usage: $0 start DATA_DIR | install" >&2; exit 2; }
+DATA=${2:?data dir}
+mkdir -p "$DATA"
+DATA=$(cd "$DATA" && pwd)
+PGDATA=$DATA/postgres
+LOG=$DATA/postgres.log
+
+# PostgreSQL refuses to run as root: as root, run it as an unprivileged user of its own.
+if [ "$(id -u)" = 0 ]; then
+  if ! id "$PG_USER" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$PG_USER"
+  fi
+  # The server only needs to get through DATA_DIR (and its parents) to its own directory.
+  chmod o+x "$DATA"
+  AS_USER=(setpriv --reuid="$PG_USER" --regid="$PG_USER" --init-groups --)
+  if ! "${AS_USER[@]}" test -x "$DATA"; then
+    echo "user $PG_USER cannot reach $DATA: use a DATA_DIR whose parents anyone may search (e.g. mktemp -d)" >&2
+    exit 1
+  fi
+  OWNER=$PG_USER
+else
+  AS_USER=()
+  OWNER=$(id -un)
+fi
+
+PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+mkdir -p "$PGDATA"
+chown "$OWNER" "$PGDATA"
+chmod 700 "$PGDATA"
+PWFILE=$DATA/pwfile
+printf '%s\n' "$PASSWORD" >"$PWFILE"
+chown "$OWNER" "$PWFILE"
+chmod 600 "$PWFILE"
+"${AS_USER[@]}" "$BIN/initdb" --pgdata="$PGDATA" --username="$OWNER" --pwfile="$PWFILE" \
+  --auth-host=scram-sha-256 --auth-local=trust --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$LOG" 2>&1 \
+  || { echo "initdb failed; log:" >&2; cat "$LOG" >&2; exit 1; }
+rm -f "$PWFILE"
+touch "$LOG"
+chown "$OWNER" "$LOG"
+"${AS_USER[@]}" "$BIN/postgres" -D "$PGDATA" -p "$PORT" -c listen_addresses=127.0.0.1 \
+  -c unix_socket_directories="$PGDATA" -c fsync=off -c synchronous_commit=off \
+  -c full_page_writes=off -c max_connections=200 >>"$LOG" 2>&1 &
+PID=$!
+for _ in $(seq 1 200); do
+  if ! kill -0 "$PID" 2>/dev/null; then
+    break # exited (for instance: the port was taken)
+  fi
+  if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
+    echo "$PID postgres://$OWNER:$PASSWORD@127.0.0.1:$PORT/postgres"
+    exit 0
+  fi
+  sleep 0.05
+done
+echo "PostgreSQL did not start; log:" >&2
+cat "$LOG" >&2
+kill -INT "$PID" 2>/dev/null || true
+exit 1
