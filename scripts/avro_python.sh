@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs Python's confluent-kafka (pinned, with its schema registry and Avro extras, and
-# fastavro) into a virtualenv of its own, for the Avro interoperability test
-# (processors/tests/avro_interop.rs), which finds it at .cache/avro/venv. Idempotent: does
-# nothing when the pinned versions are there. Usage: scripts/avro_python.sh
+# Installs Python's confluent-kafka (with its schema registry and Avro extras, and fastavro)
+# into a virtualenv of its own, for the Avro interoperability test
+# (processors/tests/avro_interop.rs), which finds it at .cache/avro/venv. Every package is pinned
+# and checksum-verified (scripts/avro_python.requirements.txt, pip --require-hashes).
+# Idempotent: does nothing when the pinned versions are there. Usage: scripts/avro_python.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFLUENT_KAFKA=2.16.1
@@ -17,5 +18,5 @@ sys.exit(confluent_kafka.__version__ != '$CONFLUENT_KAFKA' or fastavro.__version
 fi
 mkdir -p .cache/avro
 python3 -m venv "$VENV" >&2
-"$VENV/bin/pip" install --quiet --disable-pip-version-check \
-  "confluent-kafka[avro,schemaregistry]==${CONFLUENT_KAFKA}" "fastavro==${FASTAVRO}" >&2
+"$VENV/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps \
+  -r scripts/avro_python.requirements.txt >&2
