@@ -2,7 +2,7 @@
 //! without committing, and a restart from the same state directory reprocesses every record after
 //! the last commit. The restarted run ends with exactly the state of an uninterrupted run, and
 //! every output of the uninterrupted run was emitted (at least once).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};

@@ -182,6 +182,18 @@ fn run_chromium(chromium: &Path, profile: &Path, args: &[String], url: &str) -> 
 }
 
 /// The text of the element `<b id="{id}">` in a dumped DOM.
+/// The DOM of `url` once Chromium's virtual time budget (ms) is spent.
+async fn dump_dom(chromium: &Path, profile: &Path, url: String, budget_ms: u32) -> String {
+    let (chromium, profile) = (chromium.to_owned(), profile.to_owned());
+    let args = vec![
+        format!("--virtual-time-budget={budget_ms}"),
+        "--dump-dom".to_owned(),
+    ];
+    tokio::task::spawn_blocking(move || run_chromium(&chromium, &profile, &args, &url))
+        .await
+        .unwrap()
+}
+
 fn element_number(dom: &str, id: &str) -> u64 {
     let tag = format!("id=\"{id}\">");
     let at = dom
@@ -313,17 +325,13 @@ async fn the_dashboard_shows_live_points_in_chromium() {
     assert_eq!(index["stores"][0]["page"], "/stores/stats", "{body}");
 
     // The store as a live table, read twice.
-    let table_dom = {
-        let (chromium, profile) = (chromium.clone(), work.join("profile-table"));
-        let url = format!("{}stores/stats?refreshes=2", server.url());
-        let args = vec![
-            "--virtual-time-budget=4000".to_owned(),
-            "--dump-dom".to_owned(),
-        ];
-        tokio::task::spawn_blocking(move || run_chromium(&chromium, &profile, &args, &url))
-            .await
-            .unwrap()
-    };
+    let table_dom = dump_dom(
+        &chromium,
+        &work.join("profile-table"),
+        format!("{}stores/stats?refreshes=2", server.url()),
+        4000,
+    )
+    .await;
     std::fs::write(out_dir.join("table.html"), &table_dom).unwrap();
     assert!(
         table_dom.contains(r#"<b id="kind">window</b>"#),
@@ -342,16 +350,7 @@ async fn the_dashboard_shows_live_points_in_chromium() {
     }
 
     // The page after a few seconds on it: its DOM, then a screenshot.
-    let dom = {
-        let (chromium, profile, url) = (chromium.clone(), work.join("profile-dom"), url.clone());
-        let args = vec![
-            "--virtual-time-budget=4000".to_owned(),
-            "--dump-dom".to_owned(),
-        ];
-        tokio::task::spawn_blocking(move || run_chromium(&chromium, &profile, &args, &url))
-            .await
-            .unwrap()
-    };
+    let dom = dump_dom(&chromium, &work.join("profile-dom"), url.clone(), 4000).await;
     std::fs::write(out_dir.join("dashboard.html"), &dom).unwrap();
     let shot = out_dir.join("dashboard.png");
     let _ = std::fs::remove_file(&shot);
@@ -367,17 +366,13 @@ async fn the_dashboard_shows_live_points_in_chromium() {
             .unwrap();
     }
     // The same page on Server-Sent Events (`?feed=sse`), the feed for clients without WebSocket.
-    let sse_dom = {
-        let (chromium, profile) = (chromium.clone(), work.join("profile-sse"));
-        let url = format!("{}?updates=3&feed=sse", server.url());
-        let args = vec![
-            "--virtual-time-budget=4000".to_owned(),
-            "--dump-dom".to_owned(),
-        ];
-        tokio::task::spawn_blocking(move || run_chromium(&chromium, &profile, &args, &url))
-            .await
-            .unwrap()
-    };
+    let sse_dom = dump_dom(
+        &chromium,
+        &work.join("profile-sse"),
+        format!("{}?updates=3&feed=sse", server.url()),
+        4000,
+    )
+    .await;
     feeding.store(false, Ordering::Relaxed);
     feeder.await.unwrap();
     broker.close_topic("readings");
@@ -387,17 +382,13 @@ async fn the_dashboard_shows_live_points_in_chromium() {
         .unwrap()
         .unwrap();
     // Once the input has ended: `?live=0` draws every point held, without an event stream.
-    let snapshot_dom = {
-        let (chromium, profile) = (chromium.clone(), work.join("profile-snapshot"));
-        let url = format!("{}?live=0", server.url());
-        let args = vec![
-            "--virtual-time-budget=2000".to_owned(),
-            "--dump-dom".to_owned(),
-        ];
-        tokio::task::spawn_blocking(move || run_chromium(&chromium, &profile, &args, &url))
-            .await
-            .unwrap()
-    };
+    let snapshot_dom = dump_dom(
+        &chromium,
+        &work.join("profile-snapshot"),
+        format!("{}?live=0", server.url()),
+        2000,
+    )
+    .await;
     server.stop().await.unwrap();
     let all_points = dashboard.points_published();
     assert_eq!(
