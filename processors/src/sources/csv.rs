@@ -4,7 +4,7 @@
 //! or the wall clock. One partition per file; a record's offset is the line it starts on.
 
 use super::csv_records::{CsvRecord, CsvRecords};
-use super::file::{describe, file_name, open_raw};
+use super::file::{describe, file_name, file_partitions, open_raw, partition_file};
 use super::read_ahead::{BatchRead, ReadAhead};
 pub use super::time_format::TimeFormat;
 use async_trait::async_trait;
@@ -220,16 +220,11 @@ impl SourceConnector for CsvSource {
     }
 
     async fn partitions(&self) -> Result<u32> {
-        if self.paths.is_empty() {
-            return Err(TopologyError::connector(&self.name, "no input files"));
-        }
-        Ok(self.paths.len() as u32)
+        file_partitions(&self.name, &self.paths)
     }
 
     async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>> {
-        let path = self.paths.get(partition as usize).ok_or_else(|| {
-            TopologyError::connector(&self.name, format!("no partition {partition}"))
-        })?;
+        let path = partition_file(&self.name, &self.paths, partition)?;
         let header = self.expected_header()?;
         let mut records = CsvRecords::new(open_raw(path)?, path.clone(), self.delimiter);
         if self.columns.is_none() {

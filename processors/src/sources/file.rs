@@ -77,6 +77,25 @@ pub(crate) fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
     })
 }
 
+/// The partitions of a source with a file per partition: one per path, at least one path.
+pub(crate) fn file_partitions(name: &str, paths: &[PathBuf]) -> Result<u32> {
+    if paths.is_empty() {
+        return Err(TopologyError::connector(name, "no input files"));
+    }
+    Ok(paths.len() as u32)
+}
+
+/// The file of `partition` of a source with a file per partition.
+pub(crate) fn partition_file<'a>(
+    name: &str,
+    paths: &'a [PathBuf],
+    partition: u32,
+) -> Result<&'a PathBuf> {
+    paths
+        .get(partition as usize)
+        .ok_or_else(|| TopologyError::connector(name, format!("no partition {partition}")))
+}
+
 #[async_trait]
 impl SourceConnector for FileSource {
     fn name(&self) -> String {
@@ -84,20 +103,11 @@ impl SourceConnector for FileSource {
     }
 
     async fn partitions(&self) -> Result<u32> {
-        if self.paths.is_empty() {
-            return Err(TopologyError::connector(&self.name, "no input files"));
-        }
-        Ok(self.paths.len() as u32)
+        file_partitions(&self.name, &self.paths)
     }
 
     async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>> {
-        let path = self
-            .paths
-            .get(partition as usize)
-            .ok_or_else(|| {
-                TopologyError::connector(&self.name, format!("no partition {partition}"))
-            })?
-            .clone();
+        let path = partition_file(&self.name, &self.paths, partition)?.clone();
         let mut reader = FileReader {
             input: open_raw(&path)?,
             path,

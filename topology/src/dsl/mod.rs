@@ -3,6 +3,7 @@
 pub(crate) mod builder;
 pub(crate) mod grouped;
 pub(crate) mod grouped_table;
+pub(crate) mod grouped_windowed;
 mod source_sink;
 pub(crate) mod split;
 pub(crate) mod stream;
