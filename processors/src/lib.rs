@@ -6,7 +6,7 @@
 //! - [`sources::paced::Paced`]: a paced replay of any finite source (`.paced(d)`, `.rate(n)`).
 //! - [`PostgresSource`]: a PostgreSQL table or query, read once or followed (incrementing and
 //!   timestamp modes), like Kafka Connect's JDBC source.
-//! - [`sinks::console::ConsoleSink`], [`sinks::json_lines::JsonLinesSink`],
+//! - [`sinks::console::ConsoleSink`], [`sinks::json_lines::JsonLinesSink`], [`RecordLinesSink`],
 //!   [`sinks::csv::CsvSink`]: typed sinks.
 //! - [`ParquetSink`]: Parquet part files, one per commit ([`parquet_record!`] maps a struct).
 //! - [`ChartSink`]: PNG + SVG line charts in stacked panels; [`render_chart`] without a sink.
@@ -45,6 +45,7 @@ pub use sinks::csv::CsvSink;
 #[cfg(feature = "charts")]
 pub use sinks::dashboard::{Dashboard, DashboardChart, DashboardConfig, DashboardServer};
 pub use sinks::json_lines::JsonLinesSink;
+pub use sinks::record_lines::RecordLinesSink;
 #[cfg(feature = "parquet")]
 pub use sinks::parquet::{Compression, ParquetOptions, ParquetRecord, ParquetSink};
 pub use sources::csv::{CsvSource, RowTime, TimeFormat};

@@ -158,7 +158,7 @@ fn run_role(
     };
     let m = rt.block_on(async {
         let broker: Arc<dyn Broker> =
-            Arc::new(KafkaBroker::connect(kafka_config(&brokers)?).await?);
+            Arc::new(KafkaBroker::connect(KafkaConfig::for_brokers(&brokers)?).await?);
         run_role_live(role, opts, broker, board).await
     })?;
     println!(
@@ -180,7 +180,7 @@ fn run_demo(
 ) -> weir::topology::Result<()> {
     let s = rt.block_on(async move {
         let broker: Arc<dyn Broker> = match brokers {
-            Some(b) => Arc::new(KafkaBroker::connect(kafka_config(&b)?).await?),
+            Some(b) => Arc::new(KafkaBroker::connect(KafkaConfig::for_brokers(&b)?).await?),
             None => Arc::new(MemoryBroker::new(3)),
         };
         run_demo_live(opts, broker, board).await
@@ -216,13 +216,4 @@ fn start_dashboard(
     let server = rt.block_on(DashboardServer::start(dashboard.clone(), config))?;
     println!("live charts at {}", server.url());
     Ok(Some((dashboard, server)))
-}
-
-/// Settings for the cluster at `brokers`, with any `WEIR_KAFKA_*` variable applied (TLS, SASL,
-/// linger...); `--brokers` wins over `WEIR_KAFKA_BROKERS`.
-fn kafka_config(brokers: &str) -> weir::topology::Result<KafkaConfig> {
-    let from_flag = KafkaConfig::new(brokers);
-    let mut config = from_flag.clone().overridden_by_env()?;
-    config.brokers = from_flag.brokers;
-    Ok(config)
 }

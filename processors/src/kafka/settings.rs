@@ -104,6 +104,23 @@ impl KafkaConfig {
         KafkaConfig::new("").overridden_by_vars(var)
     }
 
+    /// Settings for the cluster at `brokers` (a `--brokers` flag) with every other
+    /// `WEIR_KAFKA_<KEY>` variable applied (TLS, SASL, linger...): the flag wins over
+    /// `WEIR_KAFKA_BROKERS`.
+    pub fn for_brokers(brokers: &str) -> Result<Self, KafkaError> {
+        Self::for_brokers_with_vars(brokers, |name| std::env::var(name).ok())
+    }
+
+    /// [`KafkaConfig::for_brokers`] over any variable lookup.
+    pub fn for_brokers_with_vars(
+        brokers: &str,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, KafkaError> {
+        let mut config = KafkaConfig::new(brokers).overridden_by_vars(var)?;
+        config.brokers = KafkaConfig::new(brokers).brokers;
+        Ok(config)
+    }
+
     /// These settings with every `WEIR_KAFKA_<KEY>` variable that is set applied on top: a
     /// TOML file for the layout, the environment for secrets such as `WEIR_KAFKA_SASL_PASSWORD`.
     pub fn overridden_by_env(self) -> Result<Self, KafkaError> {
@@ -233,6 +250,26 @@ mod tests {
         // Top level works too; a string broker list is split.
         let c = KafkaConfig::from_toml_str("brokers = \"h:1,h:2\"").unwrap();
         assert_eq!(c.brokers, vec!["h:1", "h:2"]);
+    }
+
+    #[test]
+    fn a_brokers_flag_wins_over_the_environment_and_keeps_the_rest() {
+        let vars: HashMap<&str, &str> = [
+            ("WEIR_KAFKA_BROKERS", "env:1"),
+            ("WEIR_KAFKA_CLIENT_ID", "from-env"),
+        ]
+        .into_iter()
+        .collect();
+        let c = KafkaConfig::for_brokers_with_vars("flag:1,flag:2", |n| {
+            vars.get(n).map(|v| v.to_string())
+        })
+        .unwrap();
+        assert_eq!(c.brokers, vec!["flag:1", "flag:2"]);
+        assert_eq!(c.client_id, "from-env");
+        let bad = KafkaConfig::for_brokers_with_vars("h:1", |n| {
+            (n == "WEIR_KAFKA_LINGER_MS").then(|| "soon".to_string())
+        });
+        assert_eq!(key_of(bad), "WEIR_KAFKA_LINGER_MS");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Typed sinks: console, JSON lines, CSV, Parquet, charts, and a live dashboard.
+//! Typed sinks: console, JSON lines (values or whole records), CSV, Parquet, charts, and a live dashboard.
 
 #[cfg(feature = "charts")]
 pub mod chart;
@@ -8,6 +8,7 @@ pub mod csv;
 pub mod dashboard;
 pub mod json_lines;
 mod lines_file;
+pub mod record_lines;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 mod staged_lines;
