@@ -6,6 +6,8 @@
 //! - [`sources::paced::Paced`]: a paced replay of any finite source (`.paced(d)`, `.rate(n)`).
 //! - [`PostgresSource`]: a PostgreSQL table or query, read once or followed (incrementing and
 //!   timestamp modes), like Kafka Connect's JDBC source.
+//! - [`HttpSource`] / [`HttpForwarder`]: the Confluent REST Proxy's produce API (JSON and Avro
+//!   records) as a topology source acknowledged after commits, or in front of a broker.
 //! - [`sinks::console::ConsoleSink`], [`sinks::json_lines::JsonLinesSink`], [`RecordLinesSink`],
 //!   [`sinks::csv::CsvSink`]: typed sinks.
 //! - [`ParquetSink`]: Parquet part files, one per commit ([`parquet_record!`] maps a struct).
@@ -15,7 +17,7 @@
 //!   with a [`avro::SchemaRegistry`].
 //!
 //! Cargo features (all on by default): `kafka`, `parquet`, `charts`, `dashboard` (the
-//! same as `charts`: the chart sink feeds it), `inference`, `avro`, `postgres`; without them the crate holds the file sources, pacing, and the console,
+//! same as `charts`: the chart sink feeds it), `inference`, `avro`, `postgres`, `http`; without them the crate holds the file sources, pacing, and the console,
 //! JSON-lines and CSV sinks.
 #![deny(missing_docs)]
 
@@ -51,5 +53,7 @@ pub use sinks::parquet::{Compression, ParquetOptions, ParquetRecord, ParquetSink
 pub use sources::csv::{CsvSource, RowTime, TimeFormat};
 pub use sources::file::FileSource;
 pub use sources::paced::{Paced, PacedExt};
+#[cfg(feature = "http")]
+pub use sources::http::{HttpForwarder, HttpSource, HttpSourceConfig};
 #[cfg(feature = "postgres")]
 pub use sources::postgres::{PostgresConfig, PostgresError, PostgresSource};

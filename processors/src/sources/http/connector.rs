@@ -1,0 +1,119 @@
+//! An [`HttpSource`](super::HttpSource) topic as a [`SourceConnector`]: one reader per
+//! partition over the topic's [`TopicLog`], handing out the records of requests in arrival
+//! order with offsets that continue the task's committed ones.
+
+use super::log::TopicLog;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use weir_topology::connect::{PartitionReader, Polled, SourceConnector, StartFrom};
+use weir_topology::{Result, TopologyError};
+
+/// The connector name of HTTP topic `topic` (also its key in the task's checkpoint).
+pub(crate) fn connector_name(topic: &str) -> String {
+    format!("http:{topic}")
+}
+
+/// One topic of an [`HttpSource`](super::HttpSource), read by a topology through
+/// `Source::connector`. Get it from [`HttpSource::topic`](super::HttpSource::topic).
+pub struct HttpTopicSource {
+    log: Arc<TopicLog>,
+}
+
+impl HttpTopicSource {
+    pub(crate) fn new(log: Arc<TopicLog>) -> Self {
+        Self { log }
+    }
+}
+
+#[async_trait]
+impl SourceConnector for HttpTopicSource {
+    fn name(&self) -> String {
+        connector_name(self.log.name())
+    }
+
+    async fn partitions(&self) -> Result<u32> {
+        Ok(self.log.partition_count())
+    }
+
+    async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>> {
+        if partition >= self.log.partition_count() {
+            return Err(TopologyError::connector(
+                self.name(),
+                format!(
+                    "no partition {partition} (the topic has {})",
+                    self.log.partition_count()
+                ),
+            ));
+        }
+        let next = self.log.open_at(partition, start);
+        Ok(Box::new(HttpPartitionReader {
+            log: self.log.clone(),
+            partition,
+            next,
+        }))
+    }
+}
+
+/// Reads one partition of an HTTP topic.
+struct HttpPartitionReader {
+    log: Arc<TopicLog>,
+    partition: u32,
+    /// The offset of the next record to hand out.
+    next: i64,
+}
+
+#[async_trait]
+impl PartitionReader for HttpPartitionReader {
+    async fn poll(&mut self, max_records: usize, max_wait_ms: u64) -> Result<Polled> {
+        let mut records = self.log.read(self.partition, &mut self.next, max_records);
+        if records.is_empty() && max_wait_ms > 0 {
+            let wait = Duration::from_millis(max_wait_ms);
+            self.log
+                .wait_for_records(self.partition, self.next, wait)
+                .await;
+            records = self.log.read(self.partition, &mut self.next, max_records);
+        }
+        Ok(Polled {
+            records,
+            end_of_stream: false,
+        })
+    }
+
+    fn position(&self) -> Option<i64> {
+        Some(self.next)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::super::log::RoutedRecord;
+    use super::*;
+
+    #[tokio::test]
+    async fn readers_hand_out_records_in_order_and_wait_for_more() {
+        let log = Arc::new(TopicLog::new("orders", 2));
+        let source = HttpTopicSource::new(log.clone());
+        assert_eq!(source.name(), "http:orders");
+        assert_eq!(source.partitions().await.unwrap(), 2);
+        assert!(source.open(2, StartFrom::Earliest).await.is_err());
+        let mut reader = source.open(1, StartFrom::Offset(40)).await.unwrap();
+        assert_eq!(reader.position(), Some(40));
+        let started = std::time::Instant::now();
+        assert!(reader.poll(10, 30).await.unwrap().records.is_empty());
+        assert!(started.elapsed() >= Duration::from_millis(25));
+        let _rx = log.append(vec![RoutedRecord {
+            partition: 1,
+            key: Some(b"k".to_vec()),
+            value: Some(b"v".to_vec()),
+            timestamp: 3,
+        }]);
+        let polled = reader.poll(10, 1_000).await.unwrap();
+        assert_eq!(polled.records.len(), 1);
+        assert_eq!(polled.records[0].offset, 40);
+        assert_eq!(polled.records[0].key.as_deref(), Some(&b"k"[..]));
+        assert!(!polled.end_of_stream);
+        assert_eq!(reader.position(), Some(41));
+    }
+}
