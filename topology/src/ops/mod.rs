@@ -3,6 +3,7 @@
 pub(crate) mod aggregate;
 pub(crate) mod branch;
 pub(crate) mod cache;
+pub(crate) mod cogroup;
 pub(crate) mod filter;
 pub(crate) mod flat_map;
 pub(crate) mod join;
