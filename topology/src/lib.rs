@@ -22,6 +22,7 @@ mod runtime;
 mod serde;
 mod sink;
 mod stores;
+mod suppress;
 pub mod testing;
 mod time;
 mod validate;
@@ -61,6 +62,7 @@ pub use sink::{
 pub use stores::{
     KvStore, SessionStoreHandle, StoreHandle, StoreKind, StoreSpec, WindowStoreHandle,
 };
+pub use suppress::{BufferConfig, BufferFull, Suppressed};
 pub use time::{Clock, FieldTimestamp, ManualClock, SystemClock, TimestampExtractor};
 pub use windows::{
     EmitStrategy, HoppingWindows, SessionWindows, SlidingWindows, TumblingWindows, Window,

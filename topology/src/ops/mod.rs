@@ -15,6 +15,7 @@ pub(crate) mod session_aggregate;
 pub(crate) mod sink;
 pub(crate) mod sliding_aggregate;
 pub(crate) mod stream_join;
+pub(crate) mod suppress;
 pub(crate) mod table_group;
 pub(crate) mod table_join;
 pub(crate) mod table_ops;
