@@ -22,6 +22,7 @@ mod runtime;
 mod serde;
 mod sink;
 mod stores;
+mod suppress;
 pub mod testing;
 mod time;
 mod validate;
@@ -30,6 +31,7 @@ mod windows;
 pub use change::Change;
 pub use data::{Data, Key};
 pub use dsl::builder::{Sink, Source, TopologyBuilder};
+pub use dsl::cogroup::{Cogrouped, WindowedCogrouped};
 pub use dsl::grouped::Grouped;
 pub use dsl::grouped_table::GroupedTable;
 pub use dsl::grouped_windowed::{Late, SessionWindowedGrouped, WindowedGrouped, Windowing};
@@ -60,6 +62,7 @@ pub use sink::{
 pub use stores::{
     KvStore, SessionStoreHandle, StoreHandle, StoreKind, StoreSpec, WindowStoreHandle,
 };
+pub use suppress::{BufferConfig, BufferFull, Suppressed};
 pub use time::{Clock, FieldTimestamp, ManualClock, SystemClock, TimestampExtractor};
 pub use windows::{
     EmitStrategy, HoppingWindows, SessionWindows, SlidingWindows, TumblingWindows, Window,

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 /// A stream grouped by key, ready to aggregate into a [`Table`].
 pub struct Grouped<K, V> {
-    stream: Stream<K, V>,
-    emit: EmitStrategy,
+    pub(super) stream: Stream<K, V>,
+    pub(super) emit: EmitStrategy,
 }
 
 pub(super) fn count_adder<K, V>() -> Adder<K, V, u64> {

@@ -1,6 +1,7 @@
 //! The typed DSL: builder, streams, grouped streams, tables.
 
 pub(crate) mod builder;
+pub(crate) mod cogroup;
 pub(crate) mod grouped;
 pub(crate) mod grouped_table;
 pub(crate) mod grouped_windowed;

@@ -1,4 +1,4 @@
-//! `Table<K, V>`'s row-by-row operators (filter, map values, materialize) and
+//! `Table<K, V>`'s row-by-row operators (filter, map values, materialize, suppress) and
 //! `Stream::to_table`.
 
 use super::builder::Attach;
@@ -6,11 +6,13 @@ use super::stream::Stream;
 use super::table::Table;
 use crate::change::Change;
 use crate::data::{Data, Key};
+use crate::ops::suppress::{Buffered, SuppressBuffer};
 use crate::ops::table_ops::{
     RowMapper, RowPredicate, TableFilter, TableMapValues, TableMaterialize,
 };
 use crate::ops::table_source::TableSource;
 use crate::stores::StoreSpec;
+use crate::suppress::Suppressed;
 use std::sync::Arc;
 
 impl<K: Data, V: Data, L> Table<K, V, L> {
@@ -194,6 +196,52 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
                 },
             );
         Table::of_changes(self.builder.clone(), node, Some(store.to_string()))
+    }
+}
+
+impl<K: Key, V: Data, L> Table<K, V, L> {
+    /// The same table with its updates held back as `suppressed` says, in the store `buffer`
+    /// (so that held updates survive a restart): with [`Suppressed::until_time_limit`], each
+    /// key's updates leave as one change once stream time is the limit past the first of them
+    /// (Kafka Streams' `suppress`; for a windowed aggregation's final result per window, see
+    /// [`EmitStrategy::OnWindowClose`](crate::EmitStrategy::OnWindowClose)).
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// use std::time::Duration;
+    /// use weir_topology::{BufferConfig, Suppressed};
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .table(Source::topic("prices", StringSerde, JsonSerde::<u32>::new()), "prices")
+    ///     .suppress("prices-held", Suppressed::until_time_limit(Duration::from_secs(60), BufferConfig::unbounded()))
+    ///     .to_stream()
+    ///     .to(Sink::topic("settled-prices", StringSerde, JsonSerde::<u32>::new()));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let prices = driver.input_topic("prices", StringSerde, JsonSerde::<u32>::new());
+    /// prices.pipe("tea".into(), 3, 0)?;
+    /// prices.pipe("tea".into(), 4, 10_000)?; // within the minute: replaces 3
+    /// prices.pipe("jam".into(), 9, 60_000)?; // a minute after tea's first update
+    /// let settled = driver.output_topic("settled-prices", StringSerde, JsonSerde::<u32>::new());
+    /// assert_eq!(settled.read_key_values()?, [("tea".to_string(), 4)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
+    pub fn suppress(&self, buffer: &str, suppressed: Suppressed) -> Table<K, V> {
+        self.builder
+            .add_store(StoreSpec::key_value::<K, Buffered<V>>(buffer));
+        let stores = [buffer];
+        let store_name = buffer.to_string();
+        let node = self
+            .builder
+            .add_processor::<K, Change<V>, K, Change<V>, _, _>(
+                Attach {
+                    name: Some(buffer.to_string()),
+                    stores: &stores,
+                    ..self.attach_changes("TABLE-SUPPRESS")
+                },
+                move || SuppressBuffer::new(store_name.clone(), suppressed),
+            );
+        Table::of_changes(self.builder.clone(), node, None)
     }
 }
 

@@ -3,6 +3,7 @@
 pub(crate) mod aggregate;
 pub(crate) mod branch;
 pub(crate) mod cache;
+pub(crate) mod cogroup;
 pub(crate) mod filter;
 pub(crate) mod flat_map;
 pub(crate) mod join;
@@ -14,6 +15,7 @@ pub(crate) mod session_aggregate;
 pub(crate) mod sink;
 pub(crate) mod sliding_aggregate;
 pub(crate) mod stream_join;
+pub(crate) mod suppress;
 pub(crate) mod table_group;
 pub(crate) mod table_join;
 pub(crate) mod table_ops;
