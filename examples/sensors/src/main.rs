@@ -1,5 +1,183 @@
-//! `weir-sensors`: The room-sensor example: sensor averages per batch, since start and over sliding windows, and gap counts.
+//! `weir-sensors`: the room-sensor example's command line.
 
-fn main() {
-    println!("weir-sensors: not built yet");
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use weir::processors::{Dashboard, DashboardConfig, DashboardServer, KafkaBroker, KafkaConfig};
+use weir::topology::{Broker, MemoryBroker, TopologyError};
+use weir_sensors::demo::{run_demo_live, summary_text, DemoOptions};
+use weir_sensors::generate::{write_data, GenerateOptions, DEFAULT_ROWS, DEFAULT_SEED};
+use weir_sensors::separate::{run_role, Role};
+
+#[derive(Parser)]
+#[command(about = "The weir room-sensor example: batch, since-start and sliding-window averages")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The sensor CSV file (`.csv` or `.csv.gz`).
+    #[arg(long, global = true, default_value = "data/sensors/occupancy.csv.gz")]
+    data: PathBuf,
+    /// Output directory.
+    #[arg(long, global = true, default_value = "out/sensors")]
+    out: PathBuf,
+    /// Simulated processing time: line i stamped start + i x interval, without sleeping
+    /// (default for demo).
+    #[arg(long, global = true)]
+    fast: bool,
+    /// Real time: 10 lines per second on the wall clock (default for produce).
+    #[arg(long, global = true, conflicts_with = "fast")]
+    realtime: bool,
+    /// Lines sent per second.
+    #[arg(long, global = true, default_value_t = 10.0)]
+    rate: f64,
+    /// Data lines to send (all when absent); for `generate`, the rows to write (20000).
+    #[arg(long, global = true)]
+    rows: Option<usize>,
+    /// The first line's processing time in the fast mode, ms since the epoch (default: the
+    /// first sample's date on embedded topics, about now minus the run's length on Kafka).
+    #[arg(long, global = true)]
+    start_ms: Option<i64>,
+    /// Kafka bootstrap brokers (`host:port[,host:port]`); embedded in-process topics when absent.
+    #[arg(long, global = true)]
+    brokers: Option<String>,
+    /// Stop reading once nothing came for this many seconds (stream, consume; the demo on
+    /// Kafka uses 5, or 15 in real time).
+    #[arg(long, global = true)]
+    idle: Option<f64>,
+    /// Serve the chart live in the browser while running (demo, stream), at ADDR: PORT or
+    /// HOST:PORT, 127.0.0.1:8080 when omitted; port 0 picks a free port.
+    #[arg(
+        long,
+        global = true,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = "127.0.0.1:8080"
+    )]
+    dashboard: Option<String>,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum Command {
+    /// Producer, streaming application and consumer together (the default; embedded topics
+    /// unless --brokers).
+    Demo,
+    /// Writes the synthetic data set to --data.
+    Generate {
+        /// Seed of the random generator.
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+        /// Data lines to replace by malformed ones (a missing column, text in a number column).
+        #[arg(long, default_value_t = 0)]
+        malformed: usize,
+    },
+    /// Only the producer (needs --brokers).
+    Produce,
+    /// Only the streaming application (needs --brokers), until Ctrl-C or --idle.
+    Stream,
+    /// Prints `results` from the earliest offset (needs --brokers), until Ctrl-C or --idle.
+    Consume,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> weir::topology::Result<()> {
+    let command = cli.command.unwrap_or(Command::Demo);
+    if let Command::Generate { seed, malformed } = command {
+        let opts = GenerateOptions {
+            rows: cli.rows.unwrap_or(DEFAULT_ROWS),
+            seed,
+            malformed,
+        };
+        write_data(&cli.data, &opts)?;
+        println!("wrote {} rows to {}", opts.rows, cli.data.display());
+        return Ok(());
+    }
+    let role = match command {
+        Command::Produce => Some(Role::Produce),
+        Command::Stream => Some(Role::Stream),
+        Command::Consume => Some(Role::Consume),
+        _ => None,
+    };
+    let fast = match role {
+        None => !cli.realtime,
+        Some(_) => cli.fast,
+    };
+    let idle = match (cli.idle, role, &cli.brokers) {
+        (Some(s), _, _) => Some(
+            Duration::try_from_secs_f64(s)
+                .map_err(|e| TopologyError::config("idle", e.to_string()))?,
+        ),
+        (None, None, Some(_)) => Some(Duration::from_secs(if fast { 5 } else { 15 })),
+        _ => None,
+    };
+    let opts = DemoOptions {
+        data: cli.data,
+        out: cli.out,
+        fast,
+        rate: cli.rate,
+        rows: cli.rows,
+        start_ms: cli.start_ms,
+        idle,
+    };
+    if role.is_some() && cli.brokers.is_none() {
+        return Err(TopologyError::config(
+            "brokers",
+            "produce, stream and consume run as separate processes and need --brokers HOST:PORT \
+             (embedded topics live inside one process: use `demo` without a broker)",
+        ));
+    }
+    let rt = tokio::runtime::Runtime::new()
+        .map_err(|e| TopologyError::config("runtime", e.to_string()))?;
+    let charted = matches!(role, None | Some(Role::Stream));
+    let live = match cli.dashboard.as_deref().filter(|_| charted) {
+        Some(addr) => {
+            let dashboard = Dashboard::new();
+            let server =
+                rt.block_on(DashboardServer::start(dashboard.clone(), DashboardConfig::parse(addr)?))?;
+            println!("live chart at {}", server.url());
+            Some((dashboard, server))
+        }
+        None => None,
+    };
+    let board = live.as_ref().map(|(d, _)| d);
+    let brokers = cli.brokers;
+    rt.block_on(async {
+        let broker: Arc<dyn Broker> = match &brokers {
+            Some(b) => Arc::new(KafkaBroker::connect(KafkaConfig::for_brokers(b)?).await?),
+            None => Arc::new(MemoryBroker::new(1)),
+        };
+        match role {
+            Some(role) => {
+                let report = run_role(role, &opts, broker, board).await?;
+                println!("{}", report.text);
+            }
+            None => {
+                let started = std::time::Instant::now();
+                let summary = run_demo_live(&opts, broker, board).await?;
+                println!("{}", summary_text(&summary, &opts.out));
+                println!("took {:.1} s", started.elapsed().as_secs_f64());
+            }
+        }
+        Ok::<(), TopologyError>(())
+    })?;
+    // A finished run's chart stays on the dashboard until Ctrl-C.
+    if let Some((_, server)) = live {
+        println!("the run is over; its chart stays at {} until Ctrl-C", server.url());
+        rt.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = server.stop().await;
+        });
+    }
+    Ok(())
 }
