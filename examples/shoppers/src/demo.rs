@@ -20,7 +20,7 @@ use weir::topology::{MetricsSnapshot, Result, Timestamp, TopologyError};
 
 /// On Kafka, whose topics never end, the streaming application ends once `sex` has been quiet
 /// this long after the producer is done (the last second is then closed and sent).
-pub const KAFKA_IDLE: Duration = Duration::from_secs(2);
+pub const KAFKA_IDLE: Duration = Duration::from_secs(3);
 
 /// What the demo did.
 #[derive(Debug, Clone)]
