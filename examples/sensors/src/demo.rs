@@ -108,6 +108,9 @@ pub struct DemoSummary {
     pub last_results: BTreeMap<String, String>,
     /// Points of the chart, per series (`panel/series`).
     pub chart_points: BTreeMap<String, usize>,
+    /// The chart's points themselves: panel, series, `(x ms, y)` in order (not in the file).
+    #[serde(skip)]
+    pub chart: Vec<(usize, String, Vec<(i64, f64)>)>,
 }
 
 /// One line of a `<topic>.jsonl` copy.
@@ -305,8 +308,9 @@ fn summarize(
         .iter()
         .map(|r| (r.key.clone(), r.value.clone()))
         .collect();
-    let chart_points = chart_points(chart)
-        .into_iter()
+    let chart = chart_points(chart);
+    let chart_points = chart
+        .iter()
         .map(|(panel, series, points)| (format!("{panel}/{series}"), points.len()))
         .collect();
     Ok(DemoSummary {
@@ -321,6 +325,7 @@ fn summarize(
         consumed: consumed.processed,
         last_results,
         chart_points,
+        chart,
     })
 }
 

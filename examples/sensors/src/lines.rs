@@ -11,14 +11,24 @@ use weir::topology::connect::{PartitionReader, Polled, RawRecord, SourceConnecto
 use weir::topology::{Record, RecordSink, Result, TopologyError};
 
 /// The data lines of a CSV file (`.gz` too): every line after the header, in file order;
-/// at most `limit` of them when given. Empty lines are kept out.
+/// at most `limit` of them when given. Empty lines are kept out; bytes that are not UTF-8 are
+/// replaced (U+FFFD), which makes their line malformed where a number or date should be.
 pub fn read_data_lines(path: &Path, limit: Option<usize>) -> Result<Vec<String>> {
     let err = |e: std::io::Error| TopologyError::connector(path.display().to_string(), e);
-    let reader = open_maybe_gz(path)?;
+    let mut reader = open_maybe_gz(path)?;
     let mut lines = Vec::new();
-    for line in reader.lines().skip(1) {
-        let line = line.map_err(err)?;
-        let line = line.strip_suffix('\r').unwrap_or(&line);
+    let mut buf = Vec::new();
+    let mut header = true;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(err)? == 0 {
+            break;
+        }
+        if std::mem::take(&mut header) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&buf);
+        let line = text.trim_end_matches('\n').trim_end_matches('\r');
         if line.is_empty() {
             continue;
         }
@@ -178,10 +188,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("weir-sensors-lines-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("data.csv");
-        std::fs::write(&path, "\"id\",\"x\"\r\n\"1\",2\r\n\n\"2\",3\n\"3\",4\n").unwrap();
+        std::fs::write(&path, b"\"id\",\"x\"\r\n\"1\",2\r\n\n\"2\",\xff3\n\"3\",4").unwrap();
         assert_eq!(
             read_data_lines(&path, None).unwrap(),
-            ["\"1\",2", "\"2\",3", "\"3\",4"]
+            ["\"1\",2", "\"2\",\u{fffd}3", "\"3\",4"]
         );
         assert_eq!(read_data_lines(&path, Some(2)).unwrap().len(), 2);
         let out = dir.join("out.txt");
