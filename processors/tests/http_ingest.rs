@@ -342,6 +342,9 @@ async fn without_a_commit_a_request_times_out_with_50003() {
     );
 }
 
+/// A request and the answer expected: method, path, headers, body, status, error code.
+type ErrorCase<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16, i64);
+
 #[tokio::test]
 async fn errors_have_the_rest_proxy_status_code_and_body() {
     let config = HttpSourceConfig::new()
@@ -352,7 +355,7 @@ async fn errors_have_the_rest_proxy_status_code_and_body() {
     let http = HttpSource::start(config).unwrap();
     let addr = http.local_addr();
     let json_ct = [("Content-Type", JSON_V2)];
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>, u16, i64)> = vec![
+    let cases: Vec<ErrorCase> = vec![
         (
             "POST",
             "/topics/nope",
@@ -580,6 +583,7 @@ async fn the_forwarder_produces_to_the_memory_broker_and_answers_with_offsets() 
     proxy.stop().await;
 }
 
+#[cfg(feature = "kafka")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_forwarder_produces_to_a_real_kafka_broker() {
     let Ok(brokers) = std::env::var("WEIR_KAFKA_BROKERS") else {

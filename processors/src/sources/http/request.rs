@@ -33,8 +33,9 @@ pub(crate) fn embedded_format(content_type: Option<&str>) -> Result<EmbeddedForm
     }
 }
 
-/// A produce request's body.
+/// A produce request's body. (The schema fields are only read with the `avro` feature.)
 #[derive(Debug, Deserialize)]
+#[cfg_attr(not(feature = "avro"), allow(dead_code))]
 pub(crate) struct ProduceBody {
     /// The records.
     pub records: Vec<BodyRecord>,
