@@ -140,10 +140,10 @@ impl Charts {
                     "Age against nationality (a point per answer)",
                     vec![
                         Panel::scatter("Nationality (row NN in the legend)", "Age (years)")
-                            .with_y_range(10.0, 110.0),
+                            .with_y_range(10.0, 100.0),
                     ],
                 )
-                .with_size(1200, 1000),
+                .with_size(1000, 800),
                 scatter_points(),
                 dashboard,
             )?,
