@@ -5,10 +5,12 @@
 //! `latency --brokers HOST:PORT --rate 10000 --seconds 30`;
 //! `stream-table-join [--store sled]`; `stream-stream-join [--store sled]`;
 //! `table-aggregate [--records 1000000] [--partitions 1] [--sled]`;
-//! `postgres-bulk --url postgres://... [--rows 1000000] [--brokers HOST:PORT]`.
+//! `postgres-bulk --url postgres://... [--rows 1000000] [--brokers HOST:PORT]`;
+//! `http-ingest [--clients 50 --batch 100 --requests 100] [--mode topology|forward]`.
 
 mod classify;
 mod codec;
+mod http_ingest;
 mod joins;
 mod kafka_bounded;
 mod kafka_case;
@@ -136,6 +138,11 @@ enum Case {
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
+    /// Concurrent HTTP clients posting JSON batches to the REST proxy API (see `http_ingest`).
+    HttpIngest {
+        #[command(flatten)]
+        options: http_ingest::Options,
+    },
 }
 
 fn main() -> ExitCode {
@@ -216,6 +223,9 @@ fn main() -> ExitCode {
             repeat,
         } => runtime(2)
             .and_then(|rt| rt.block_on(postgres_bulk::run(&url, rows, brokers.as_deref(), repeat))),
+        Case::HttpIngest { options } => {
+            runtime(2).and_then(|rt| rt.block_on(http_ingest::run(&options)))
+        }
     };
     match result {
         Ok(line) => {
