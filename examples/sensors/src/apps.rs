@@ -54,13 +54,20 @@ pub fn producer(source: impl SourceConnector + 'static, out: &Path) -> Result<To
 /// batch's average temperature, humidity and CO2, the same since the start (a running
 /// aggregate over all batches so far) and the gap count; per 45-second window sliding every
 /// 15 s, when it closes: the average light. Results go to [`RESULTS_TOPIC`],
-/// `<out>/results.jsonl` and `chart`. With `idle`, the input ends once no line came for that
-/// long (which closes the last windows); without, at the end of a bounded topic or at shutdown.
-pub fn streaming(out: &Path, chart: &AveragesChart, idle: Option<Duration>) -> Result<Topology> {
+/// `<out>/results.jsonl` and `chart`. It reads from `from`; with `idle`, the input ends once no
+/// line came for that long (which closes the last windows); without, at the end of a bounded
+/// topic or at shutdown.
+pub fn streaming(
+    out: &Path,
+    chart: &AveragesChart,
+    from: StartPosition,
+    idle: Option<Duration>,
+) -> Result<Topology> {
     let builder = TopologyBuilder::new();
     let results_path = out.join(format!("{RESULTS_TOPIC}.jsonl"));
     let mut source = Source::topic(LINES_TOPIC, UnitSerde, SensorLineSerde)
         .timestamps(TimestampExtractor::RecordTime)
+        .start_from(from)
         .named("sensor-readings");
     if let Some(idle) = idle {
         source = source.until_idle(idle);

@@ -5,8 +5,9 @@
 //! On embedded topics the run ends by itself: once the producer is done `test` is closed, so
 //! the streaming application's input ends, which closes its last batch and windows; once it is
 //! done `results` is closed and the consumer ends. A Kafka topic never ends: there the
-//! streaming application and the consumer stop once no record came for
-//! [`DemoOptions::idle`].
+//! streaming application's input ends once no line came for [`DemoOptions::idle`] (which
+//! closes its last batch and windows too), and the consumer stops once it has read as many
+//! results as the streaming application wrote.
 
 use crate::apps::{
     consumer, dead_letter_copier, producer, streaming, DeadLetter, DeadLetters, DEAD_LETTER_TOPIC,
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use weir::processors::{Dashboard, Paced, PacedExt};
+use weir::topology::connect::StartFrom;
 use weir::topology::prelude::*;
 use weir::topology::{Clock, MetricsSnapshot, Result, Shutdown, SystemClock, TopologyError};
 
@@ -41,7 +43,9 @@ pub struct DemoOptions {
     /// The first record's time in the fast mode, ms since the epoch ([`default_start_ms`] when
     /// absent).
     pub start_ms: Option<i64>,
-    /// Stop reading once no record came for this long (Kafka); `None` on embedded topics.
+    /// The streaming application's input ends once no line came for this long (needed on Kafka,
+    /// whose topics never end; `None` on embedded topics). For `stream` and `consume` run
+    /// alone: they stop once nothing came for this long (without: at Ctrl-C).
     pub idle: Option<Duration>,
 }
 
@@ -81,6 +85,34 @@ pub fn default_start_ms(recent: bool, lines: usize, interval: Duration) -> i64 {
     let span = (lines as f64 * interval.as_secs_f64() * 1000.0) as i64;
     let t = SystemClock.now_ms() - span;
     t - t.rem_euclid(15_000)
+}
+
+/// The first record's time on `broker`: `opts.start_ms`, else [`default_start_ms`]; on Kafka
+/// also at least 60 s after the last record already in `test` (on the 15 s grid), so that a
+/// run on topics an earlier run filled stamps its records after that run's, and after that
+/// run's last luminosity window (which ends at most 45 s after its last record).
+pub async fn start_ms(opts: &DemoOptions, broker: &dyn Broker, lines: usize) -> Result<i64> {
+    if let Some(start) = opts.start_ms {
+        return Ok(start);
+    }
+    let recent = broker.bounded_topics().is_none();
+    let start = default_start_ms(recent, lines, opts.interval());
+    if !recent {
+        return Ok(start);
+    }
+    let end = broker.end_offset(LINES_TOPIC, 0).await?;
+    if end == 0 {
+        return Ok(start);
+    }
+    let mut reader = broker.reader(LINES_TOPIC, 0, StartFrom::Offset(end - 1)).await?;
+    let last = reader.poll(1, 2_000).await?.records.last().map(|r| r.timestamp);
+    Ok(match last {
+        Some(t) => {
+            let after = t.saturating_add(60_000);
+            start.max(after - after.rem_euclid(15_000))
+        }
+        None => start,
+    })
 }
 
 /// What a demo run did (also `<out>/summary.json`).
@@ -213,17 +245,14 @@ pub async fn run_demo_live(
 ) -> Result<DemoSummary> {
     clear_outputs(&opts.out)?;
     let lines = read_data_lines(&opts.data, opts.rows)?;
-    let bounded = broker.bounded_topics().is_some();
-    let start_ms = opts
-        .start_ms
-        .unwrap_or_else(|| default_start_ms(!bounded, lines.len(), opts.interval()));
+    ensure_topics(&*broker).await?;
+    let start_ms = start_ms(opts, &*broker, lines.len()).await?;
     // On a shared Kafka the topics hold earlier runs too: this run's records are the newer ones.
-    let from = if bounded {
+    let from = if broker.bounded_topics().is_some() {
         StartPosition::Earliest
     } else {
         StartPosition::Timestamp(start_ms)
     };
-    ensure_topics(&*broker).await?;
     let chart = averages_chart(&opts.out, dashboard)?;
     let producer = Streams::new(
         producer(paced_lines(opts, lines, start_ms), &opts.out)?,
@@ -231,13 +260,15 @@ pub async fn run_demo_live(
         app_config("sensors-producer", opts),
     );
     let stream = Streams::new(
-        streaming(&opts.out, &chart, opts.idle)?,
+        streaming(&opts.out, &chart, from, opts.idle)?,
         broker.clone(),
         stream_config(opts),
     );
     let consumer_file = opts.out.join("consumer.txt");
+    // The consumer ends with `results`: when it is closed (embedded), or once it has read what
+    // the streaming application wrote (Kafka), see `stop_consumer_when_caught_up`.
     let consumer = Streams::new(
-        consumer(from, opts.idle, false, Some(&consumer_file))?,
+        consumer(from, None, false, Some(&consumer_file))?,
         broker.clone(),
         app_config("sensors-consumer", opts),
     );
@@ -260,6 +291,9 @@ pub async fn run_demo_live(
         async {
             let m = guarded(&all, stream.run()).await;
             close(RESULTS_TOPIC);
+            if m.is_ok() && broker.bounded_topics().is_none() {
+                stop_consumer_when_caught_up(&opts.out, &consumer).await;
+            }
             m
         },
         guarded(&all, consumer.run()),
@@ -273,6 +307,27 @@ pub async fn run_demo_live(
     std::fs::write(&path, json + "\n")
         .map_err(|e| TopologyError::connector(path.display().to_string(), e))?;
     Ok(summary)
+}
+
+/// Stops `consumer` once it has read as many results as the streaming application wrote
+/// (`<out>/results.jsonl`, complete once that application has returned), or when it has read
+/// nothing for 30 s (so that a broker losing records cannot hang the demo).
+async fn stop_consumer_when_caught_up(out: &Path, consumer: &Streams) {
+    let written = std::fs::read_to_string(out.join(format!("{RESULTS_TOPIC}.jsonl")))
+        .map(|t| t.lines().count() as u64)
+        .unwrap_or(0);
+    let step = Duration::from_millis(100);
+    let (mut last, mut quiet) = (u64::MAX, Duration::ZERO);
+    loop {
+        let read = consumer.metrics().processed;
+        if read >= written || quiet >= Duration::from_secs(30) {
+            break;
+        }
+        quiet = if read == last { quiet + step } else { Duration::ZERO };
+        last = read;
+        tokio::time::sleep(step).await;
+    }
+    consumer.shutdown_handle().trigger();
 }
 
 /// Copies the dead-letter topic (from `from` to its end now) to its `.jsonl` file.

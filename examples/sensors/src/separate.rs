@@ -4,7 +4,7 @@
 use crate::apps::{consumer, producer, streaming, DEAD_LETTER_TOPIC, LINES_TOPIC, RESULTS_TOPIC};
 use crate::charts::averages_chart;
 use crate::demo::{
-    app_config, copy_dead_letters, default_start_ms, ensure_topics, paced_lines, stream_config,
+    app_config, copy_dead_letters, ensure_topics, paced_lines, start_ms, stream_config,
     DemoOptions,
 };
 use crate::lines::read_data_lines;
@@ -19,8 +19,8 @@ use weir::topology::{MetricsSnapshot, Result, TopologyError};
 pub enum Role {
     /// Sends the data lines to `test`, paced, then stops.
     Produce,
-    /// Reads `test` (from its committed position, else the earliest) and writes `results`
-    /// until Ctrl-C, or until no line came for [`DemoOptions::idle`].
+    /// Reads `test` from its earliest offset and writes `results` until Ctrl-C, or until no
+    /// line came for [`DemoOptions::idle`].
     Stream,
     /// Prints `results` from the earliest offset until Ctrl-C, or until no result came for
     /// [`DemoOptions::idle`].
@@ -55,9 +55,7 @@ pub async fn run_role(
         Role::Produce => {
             remove(&opts.out, &format!("{LINES_TOPIC}.jsonl"))?;
             let lines = read_data_lines(&opts.data, opts.rows)?;
-            let start = opts
-                .start_ms
-                .unwrap_or_else(|| default_start_ms(true, lines.len(), opts.interval()));
+            let start = start_ms(opts, &*broker, lines.len()).await?;
             let app = Streams::new(
                 producer(paced_lines(opts, lines, start), &opts.out)?,
                 broker,
@@ -72,7 +70,7 @@ pub async fn run_role(
             remove(&opts.out, &format!("{DEAD_LETTER_TOPIC}.jsonl"))?;
             let chart = averages_chart(&opts.out, dashboard)?;
             let app = Streams::new(
-                streaming(&opts.out, &chart, opts.idle)?,
+                streaming(&opts.out, &chart, StartPosition::Earliest, opts.idle)?,
                 broker.clone(),
                 stream_config(opts),
             );
