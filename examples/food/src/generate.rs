@@ -4,7 +4,7 @@
 //! written as gzip-compressed CSV. The shipped `data/food/food_survey.csv.gz` is its output for
 //! [`ROWS`] rows and seed [`SEED`].
 
-use crate::survey::SurveyRow;
+use crate::survey::{SurveyRow, COLUMNS};
 use chrono::{Duration as Span, NaiveDate, NaiveDateTime};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -124,8 +124,11 @@ pub fn generate(rows: usize, seed: u64) -> Result<Vec<SurveyRow>> {
 pub fn to_csv(rows: &[SurveyRow]) -> Result<String> {
     let csv_error = |e: &dyn std::fmt::Display| TopologyError::config("generate", e.to_string());
     let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
+    // The header even without rows.
+    writer.write_record(COLUMNS).map_err(|e| csv_error(&e))?;
     for row in rows {
         writer.serialize(row).map_err(|e| csv_error(&e))?;
     }
@@ -148,7 +151,7 @@ pub fn write_gz(path: &Path, rows: &[SurveyRow]) -> Result<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::survey::{normalise_nationality, parse_age, COLUMNS};
+    use crate::survey::{normalise_nationality, parse_age};
     use std::collections::BTreeSet;
     use std::io::Read;
 
@@ -213,6 +216,7 @@ mod tests {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let back: Vec<SurveyRow> = reader.deserialize().map(|r| r.unwrap()).collect();
         assert_eq!(back, rows);
+        assert_eq!(to_csv(&[]).unwrap(), format!("{}\n", COLUMNS.join(",")));
     }
 
     #[test]
