@@ -73,8 +73,11 @@ pub fn averages_chart(out: &Path, dashboard: Option<&Dashboard>) -> Result<Avera
     Ok(SharedSink::new(sink))
 }
 
-/// The points the chart holds: per panel, per series, `(x ms, y)` in arrival order.
-pub fn chart_points(chart: &AveragesChart) -> Vec<(usize, String, Vec<(i64, f64)>)> {
+/// One series of the chart: panel, series name, `(x ms, y)` points in arrival order.
+pub type SeriesPoints = (usize, String, Vec<(i64, f64)>);
+
+/// The points the chart holds, per panel and series.
+pub fn chart_points(chart: &AveragesChart) -> Vec<SeriesPoints> {
     chart.with(|sink| {
         let data = sink.data();
         let mut all = Vec::new();

@@ -104,8 +104,15 @@ pub async fn start_ms(opts: &DemoOptions, broker: &dyn Broker, lines: usize) -> 
     if end == 0 {
         return Ok(start);
     }
-    let mut reader = broker.reader(LINES_TOPIC, 0, StartFrom::Offset(end - 1)).await?;
-    let last = reader.poll(1, 2_000).await?.records.last().map(|r| r.timestamp);
+    let mut reader = broker
+        .reader(LINES_TOPIC, 0, StartFrom::Offset(end - 1))
+        .await?;
+    let last = reader
+        .poll(1, 2_000)
+        .await?
+        .records
+        .last()
+        .map(|r| r.timestamp);
     Ok(match last {
         Some(t) => {
             let after = t.saturating_add(60_000);
@@ -142,7 +149,7 @@ pub struct DemoSummary {
     pub chart_points: BTreeMap<String, usize>,
     /// The chart's points themselves: panel, series, `(x ms, y)` in order (not in the file).
     #[serde(skip)]
-    pub chart: Vec<(usize, String, Vec<(i64, f64)>)>,
+    pub chart: Vec<crate::charts::SeriesPoints>,
 }
 
 /// One line of a `<topic>.jsonl` copy.
@@ -219,7 +226,8 @@ async fn guarded<T>(all: &[Shutdown], work: impl Future<Output = Result<T>>) -> 
 }
 
 fn clear_outputs(out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(|e| TopologyError::connector(out.display().to_string(), e))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| TopologyError::connector(out.display().to_string(), e))?;
     for name in [
         "test.jsonl",
         "results.jsonl",
@@ -323,7 +331,11 @@ async fn stop_consumer_when_caught_up(out: &Path, consumer: &Streams) {
         if read >= written || quiet >= Duration::from_secs(30) {
             break;
         }
-        quiet = if read == last { quiet + step } else { Duration::ZERO };
+        quiet = if read == last {
+            quiet + step
+        } else {
+            Duration::ZERO
+        };
         last = read;
         tokio::time::sleep(step).await;
     }

@@ -103,12 +103,10 @@ impl DayPlan {
                 cloud,
             };
         }
-        let lunch = rng
-            .gen_bool(0.6)
-            .then(|| {
-                let out = rng.gen_range(715..750);
-                (out, out + rng.gen_range(25..60))
-            });
+        let lunch = rng.gen_bool(0.6).then(|| {
+            let out = rng.gen_range(715..750);
+            (out, out + rng.gen_range(25..60))
+        });
         Self {
             day,
             arrive: rng.gen_range(500..570),
@@ -194,7 +192,13 @@ impl Room {
         let tau = if occupied { 40.0 } else { 110.0 };
         self.co2 += (co2_target - self.co2) * (1.0 - (-elapsed_min / tau).exp());
         let co2 = (self.co2 + rng.gen_range(-4.0..4.0)).max(400.0);
-        [temperature, humidity, light, co2, f64::from(u8::from(occupied))]
+        [
+            temperature,
+            humidity,
+            light,
+            co2,
+            f64::from(u8::from(occupied)),
+        ]
     }
 
     /// A reading as the sensor box writes it: usually rounded to its resolution, sometimes the
@@ -337,10 +341,20 @@ mod tests {
         });
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], HEADER);
-        assert!(lines[1].starts_with("\"1\",\"2015-02-04 17:51:00\","), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with("\"1\",\"2015-02-04 17:51:00\","),
+            "{}",
+            lines[1]
+        );
         assert_eq!(lines.len(), 4);
-        assert_eq!(format_significant(0.004_792_988_176_505_29, 15), "0.00479298817650529");
-        assert_eq!(format_significant(23.133_333_333_333_33, 15), "23.1333333333333");
+        assert_eq!(
+            format_significant(0.004_792_988_176_505_29, 15),
+            "0.00479298817650529"
+        );
+        assert_eq!(
+            format_significant(23.133_333_333_333_33, 15),
+            "23.1333333333333"
+        );
         assert_eq!(format_significant(426.0, 15), "426");
         assert!((humidity_ratio(23.18, 27.272) - 0.0048).abs() < 0.0002);
     }

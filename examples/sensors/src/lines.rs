@@ -104,7 +104,9 @@ struct LinesReader {
 impl PartitionReader for LinesReader {
     async fn poll(&mut self, max_records: usize, _max_wait_ms: u64) -> Result<Polled> {
         let from = usize::try_from(self.next).unwrap_or(usize::MAX);
-        let to = from.saturating_add(max_records.max(1)).min(self.lines.len());
+        let to = from
+            .saturating_add(max_records.max(1))
+            .min(self.lines.len());
         let records: Vec<RawRecord> = (from..to)
             .map(|i| RawRecord {
                 key: None,

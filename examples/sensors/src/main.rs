@@ -143,8 +143,10 @@ fn run(cli: Cli) -> weir::topology::Result<()> {
     let live = match cli.dashboard.as_deref().filter(|_| charted) {
         Some(addr) => {
             let dashboard = Dashboard::new();
-            let server =
-                rt.block_on(DashboardServer::start(dashboard.clone(), DashboardConfig::parse(addr)?))?;
+            let server = rt.block_on(DashboardServer::start(
+                dashboard.clone(),
+                DashboardConfig::parse(addr)?,
+            ))?;
             println!("live chart at {}", server.url());
             Some((dashboard, server))
         }
@@ -173,7 +175,10 @@ fn run(cli: Cli) -> weir::topology::Result<()> {
     })?;
     // A finished run's chart stays on the dashboard until Ctrl-C.
     if let Some((_, server)) = live {
-        println!("the run is over; its chart stays at {} until Ctrl-C", server.url());
+        println!(
+            "the run is over; its chart stays at {} until Ctrl-C",
+            server.url()
+        );
         rt.block_on(async {
             let _ = tokio::signal::ctrl_c().await;
             let _ = server.stop().await;

@@ -4,8 +4,7 @@
 use crate::apps::{consumer, producer, streaming, DEAD_LETTER_TOPIC, LINES_TOPIC, RESULTS_TOPIC};
 use crate::charts::averages_chart;
 use crate::demo::{
-    app_config, copy_dead_letters, ensure_topics, paced_lines, start_ms, stream_config,
-    DemoOptions,
+    app_config, copy_dead_letters, ensure_topics, paced_lines, start_ms, stream_config, DemoOptions,
 };
 use crate::lines::read_data_lines;
 use std::path::Path;
@@ -62,7 +61,10 @@ pub async fn run_role(
                 app_config("sensors-producer", opts),
             );
             let metrics = app.run_until_ctrl_c().await?;
-            let text = format!("produce: {} lines sent to `{LINES_TOPIC}`", metrics.processed);
+            let text = format!(
+                "produce: {} lines sent to `{LINES_TOPIC}`",
+                metrics.processed
+            );
             Ok(RoleReport { metrics, text })
         }
         Role::Stream => {

@@ -207,12 +207,16 @@ mod tests {
     fn batches_average_and_count_irregular_pairs_also_across_their_start() {
         let first = [(0, 20.0), (60, 22.0), (119, 24.0)]
             .iter()
-            .fold(BatchStats::default(), |b, &(d, t)| b.with(&reading(d, t, 0.0)));
+            .fold(BatchStats::default(), |b, &(d, t)| {
+                b.with(&reading(d, t, 0.0))
+            });
         assert_eq!(first.irregular_within, 1);
         assert_eq!(first.sums.averages(), Some((22.0, 44.0, 422.0)));
         let second = [(180, 30.0), (240, 30.0)]
             .iter()
-            .fold(BatchStats::default(), |b, &(d, t)| b.with(&reading(d, t, 0.0)));
+            .fold(BatchStats::default(), |b, &(d, t)| {
+                b.with(&reading(d, t, 0.0))
+            });
         let s = SinceStart::default().with(&first);
         assert_eq!(s.last_batch_irregular, 1, "no pair before the first sample");
         let s = s.with(&second);
@@ -234,7 +238,10 @@ mod tests {
             .with(&reading(60, 0.0, 0.0));
         assert_eq!(l.average(), Some(200.0));
         assert_eq!(LightStats::default().average(), None);
-        assert_eq!(result_text(CO2_BY_BATCH, 721.25), "Average CO2 by batch: 721.25");
+        assert_eq!(
+            result_text(CO2_BY_BATCH, 721.25),
+            "Average CO2 by batch: 721.25"
+        );
         assert_eq!(
             result_text(IRREGULAR_GAPS_BY_BATCH, 3.0),
             "Gaps not one minute by batch: 3"

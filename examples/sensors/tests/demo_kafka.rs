@@ -65,7 +65,8 @@ async fn two_demo_runs_through_kafka_match_an_independent_recomputation() {
         let kafka = KafkaBroker::connect(KafkaConfig::new(&broker.address))
             .await
             .unwrap();
-        let mut opts = common::fast_options(&common::shipped_data(), &out.join(format!("run{run}")));
+        let mut opts =
+            common::fast_options(&common::shipped_data(), &out.join(format!("run{run}")));
         opts.rows = Some(rows);
         opts.idle = Some(Duration::from_secs(2));
         let summary = run_demo(&opts, Arc::new(kafka)).await.unwrap();

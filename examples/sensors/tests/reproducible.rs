@@ -22,7 +22,11 @@ fn two_fast_runs_write_the_same_bytes() {
             .arg("6000")
             .output()
             .unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
         out
     };
     let (a, b) = (run("a"), run("b"));
@@ -35,8 +39,14 @@ fn two_fast_runs_write_the_same_bytes() {
         "averages.svg",
         "averages.png",
     ] {
-        let (x, y) = (std::fs::read(a.join(file)).unwrap(), std::fs::read(b.join(file)).unwrap());
-        assert!(!x.is_empty() || file == "test-dead-letters.jsonl", "{file} is empty");
+        let (x, y) = (
+            std::fs::read(a.join(file)).unwrap(),
+            std::fs::read(b.join(file)).unwrap(),
+        );
+        assert!(
+            !x.is_empty() || file == "test-dead-letters.jsonl",
+            "{file} is empty"
+        );
         assert!(x == y, "{file} differs between two runs");
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -63,10 +63,27 @@ fn seconds(date: &str) -> Option<i64> {
     }
     let n: Vec<i64> = parts
         .iter()
-        .map(|p| p.parse::<i64>().ok().filter(|_| p.bytes().all(|b| b.is_ascii_digit())))
+        .map(|p| {
+            p.parse::<i64>()
+                .ok()
+                .filter(|_| p.bytes().all(|b| b.is_ascii_digit()))
+        })
         .collect::<Option<_>>()?;
     let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap(n[0]) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap(n[0]) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&n[1]) || n[2] < 1 || n[2] > month_days[n[1] as usize - 1] {
         return None;
     }
@@ -126,15 +143,32 @@ pub fn recompute(lines: &[String], start_ms: i64) -> BTreeMap<String, Vec<(i64, 
     }
     let mut all: Vec<Sample> = Vec::new();
     let mean = |v: &[Sample], f: fn(&Sample) -> f64| v.iter().map(f).sum::<f64>() / v.len() as f64;
-    let mut push = |name: &str, ts: i64, v: f64| out.entry(name.to_string()).or_default().push((ts, v));
+    let mut push =
+        |name: &str, ts: i64, v: f64| out.entry(name.to_string()).or_default().push((ts, v));
     for (b, (samples, irregular)) in &batches {
         let ts = (b + 1) * 5_000 - 1;
         all.extend(samples);
-        push("Average temperature by batch", ts, mean(samples, |s| s.temperature));
-        push("Average humidity by batch", ts, mean(samples, |s| s.humidity));
+        push(
+            "Average temperature by batch",
+            ts,
+            mean(samples, |s| s.temperature),
+        );
+        push(
+            "Average humidity by batch",
+            ts,
+            mean(samples, |s| s.humidity),
+        );
         push("Average CO2 by batch", ts, mean(samples, |s| s.co2));
-        push("Average temperature since start", ts, mean(&all, |s| s.temperature));
-        push("Average humidity since start", ts, mean(&all, |s| s.humidity));
+        push(
+            "Average temperature since start",
+            ts,
+            mean(&all, |s| s.temperature),
+        );
+        push(
+            "Average humidity since start",
+            ts,
+            mean(&all, |s| s.humidity),
+        );
         push("Average CO2 since start", ts, mean(&all, |s| s.co2));
         push("Gaps not one minute by batch", ts, *irregular as f64);
     }
@@ -180,7 +214,10 @@ pub fn fast_options(data: &Path, out: &Path) -> DemoOptions {
 pub fn check_outputs(opts: &DemoOptions, summary: &DemoSummary) {
     let out = &opts.out;
     let lines = data_lines(&opts.data);
-    let lines: Vec<String> = lines.into_iter().take(opts.rows.unwrap_or(usize::MAX)).collect();
+    let lines: Vec<String> = lines
+        .into_iter()
+        .take(opts.rows.unwrap_or(usize::MAX))
+        .collect();
     let start = summary.start_ms;
     if opts.start_ms.is_none() && opts.idle.is_none() {
         assert_eq!(start, 1_423_072_260_000, "the first sample's date");
@@ -192,7 +229,10 @@ pub fn check_outputs(opts: &DemoOptions, summary: &DemoSummary) {
     for (i, (record, line)) in sent.iter().zip(&lines).enumerate() {
         assert_eq!(record["key"], Value::Null);
         assert_eq!(record["value"].as_str().unwrap(), line, "line {i}");
-        assert_eq!(record["timestamp"].as_i64().unwrap(), start + i as i64 * 100);
+        assert_eq!(
+            record["timestamp"].as_i64().unwrap(),
+            start + i as i64 * 100
+        );
     }
 
     // results.jsonl: per name, the recomputed sequence; key = name, value = "name: value".
@@ -238,12 +278,17 @@ pub fn check_outputs(opts: &DemoOptions, summary: &DemoSummary) {
     for chunk in batch_rows.chunks(7) {
         let names: Vec<&str> = chunk.iter().map(|r| r["key"].as_str().unwrap()).collect();
         assert_eq!(names, order);
-        assert!(chunk.iter().all(|r| r["timestamp"] == chunk[0]["timestamp"]));
+        assert!(chunk
+            .iter()
+            .all(|r| r["timestamp"] == chunk[0]["timestamp"]));
     }
 
     // consumer.txt: every result's value, in the order written.
     let consumed = std::fs::read_to_string(out.join("consumer.txt")).unwrap();
-    let values: Vec<&str> = results.iter().map(|r| r["value"].as_str().unwrap()).collect();
+    let values: Vec<&str> = results
+        .iter()
+        .map(|r| r["value"].as_str().unwrap())
+        .collect();
     assert_eq!(consumed.lines().collect::<Vec<_>>(), values);
 
     // The dead letters: exactly the malformed lines, in order, with a reason.
@@ -256,9 +301,18 @@ pub fn check_outputs(opts: &DemoOptions, summary: &DemoSummary) {
     assert_eq!(letters.len(), bad.len());
     for (letter, (i, line)) in letters.iter().zip(&bad) {
         assert_eq!(letter["value"]["line"].as_str().unwrap(), *line);
-        assert!(letter["value"]["error"].as_str().unwrap().contains("bad value"));
-        assert_eq!(letter["value"]["source"].as_str().unwrap(), format!("test/0/{i}"));
-        assert_eq!(letter["timestamp"].as_i64().unwrap(), start + *i as i64 * 100);
+        assert!(letter["value"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("bad value"));
+        assert_eq!(
+            letter["value"]["source"].as_str().unwrap(),
+            format!("test/0/{i}")
+        );
+        assert_eq!(
+            letter["timestamp"].as_i64().unwrap(),
+            start + *i as i64 * 100
+        );
     }
 
     // The summary (returned and written) counts and lists the same.
@@ -270,11 +324,24 @@ pub fn check_outputs(opts: &DemoOptions, summary: &DemoSummary) {
     assert_eq!(summary.readings, (lines.len() - bad.len()) as u64);
     assert_eq!(summary.malformed, bad.len() as u64);
     assert_eq!(written["malformed"], bad.len() as u64);
-    let listed: Vec<&str> = summary.malformed_lines.iter().map(|l| l.line.as_str()).collect();
-    assert_eq!(listed, bad.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>());
-    assert_eq!(written["malformed_lines"].as_array().unwrap().len(), bad.len());
+    let listed: Vec<&str> = summary
+        .malformed_lines
+        .iter()
+        .map(|l| l.line.as_str())
+        .collect();
+    assert_eq!(
+        listed,
+        bad.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        written["malformed_lines"].as_array().unwrap().len(),
+        bad.len()
+    );
     assert_eq!(summary.batches, n("Average temperature by batch"));
-    assert_eq!(summary.luminosity_windows, n("Average luminosity by 45 s window"));
+    assert_eq!(
+        summary.luminosity_windows,
+        n("Average luminosity by 45 s window")
+    );
     assert_eq!(summary.results, results.len() as u64);
     assert_eq!(written["results"], results.len() as u64);
     assert_eq!(summary.consumed, results.len() as u64);
@@ -292,7 +359,11 @@ pub fn check_outputs(opts: &DemoOptions, summary: &DemoSummary) {
         (1, "since start", "Average humidity since start"),
         (2, "by 5 s batch", "Average CO2 by batch"),
         (2, "since start", "Average CO2 since start"),
-        (3, "45 s window, every 15 s", "Average luminosity by 45 s window"),
+        (
+            3,
+            "45 s window, every 15 s",
+            "Average luminosity by 45 s window",
+        ),
     ];
     assert_eq!(summary.chart.len(), series.len());
     for (panel, name, result) in series {
@@ -302,14 +373,26 @@ pub fn check_outputs(opts: &DemoOptions, summary: &DemoSummary) {
             .find(|(p, s, _)| *p == panel && s == name)
             .unwrap_or_else(|| panic!("no series {panel}/{name}"));
         assert_eq!(points, &got[result], "{panel}/{name}");
-        assert_eq!(summary.chart_points[&format!("{panel}/{name}")], points.len());
-        assert_eq!(written["chart_points"][format!("{panel}/{name}")], points.len());
+        assert_eq!(
+            summary.chart_points[&format!("{panel}/{name}")],
+            points.len()
+        );
+        assert_eq!(
+            written["chart_points"][format!("{panel}/{name}")],
+            points.len()
+        );
     }
     let png = std::fs::read(out.join("averages.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
     let svg = std::fs::read_to_string(out.join("averages.svg")).unwrap();
     assert!(svg.contains("<svg"));
-    for name in ["by 5 s batch", "since start", "45 s window, every 15 s", "Temperature", "CO2"] {
+    for name in [
+        "by 5 s batch",
+        "since start",
+        "45 s window, every 15 s",
+        "Temperature",
+        "CO2",
+    ] {
         assert!(svg.contains(name), "the SVG names {name}");
     }
 }
