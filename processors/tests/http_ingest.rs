@@ -316,6 +316,38 @@ async fn a_record_the_serde_cannot_read_is_committed_past_and_its_request_answer
     http.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_application_on_sled_continues_its_committed_offsets() {
+    let state = tempfile::tempdir().unwrap();
+    let broker = MemoryBroker::new(1);
+    broker.create_topic("doubled", 1);
+    let reading = |n: u32| json!({"key": "s", "value": {"sensor": "s", "celsius": n}});
+    for (run, expected) in [(0u32, [(0, 0), (0, 1)]), (1, [(0, 2), (0, 3)])] {
+        // A new source and application each time, as after a process restart.
+        let http = HttpSource::start(HttpSourceConfig::new().port(0).topic("readings", 1)).unwrap();
+        let config = StreamsConfig::new("http-sled")
+            .commit_interval(Duration::from_millis(50))
+            .state_dir(state.path())
+            .unwrap();
+        let app = Running::start(
+            readings_topology(&http),
+            &broker,
+            http.track_commits(config),
+        );
+        let body = json!({"records": [reading(run * 2), reading(run * 2 + 1)]});
+        let (status, answer) = post(http.local_addr(), "readings", JSON_V2, &body).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(offsets(&answer), expected, "run {run}");
+        app.stop().await;
+        http.stop().await;
+    }
+    let out: Vec<f64> = output::<Reading>(&broker, "doubled", 1)
+        .into_iter()
+        .map(|(_, _, r)| r.celsius)
+        .collect();
+    assert_eq!(out, [0.0, 2.0, 4.0, 6.0]);
+}
+
 #[tokio::test]
 async fn without_a_commit_a_request_times_out_with_50003() {
     let config = HttpSourceConfig::new()

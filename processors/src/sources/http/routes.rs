@@ -10,7 +10,7 @@ use super::response::{ProduceResponse, RestError};
 use super::stats::{IngestStats, Refusal};
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -86,8 +86,7 @@ async fn not_found() -> Response {
     RestError::not_found().into_response()
 }
 
-async fn method_not_allowed(method: Method) -> Response {
-    let _ = method;
+async fn method_not_allowed() -> Response {
     RestError::method_not_allowed().into_response()
 }
 
