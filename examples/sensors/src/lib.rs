@@ -10,8 +10,11 @@ pub mod charts;
 pub mod demo;
 pub mod generate;
 pub mod lines;
+pub mod options;
 pub mod reading;
+mod room;
 pub mod separate;
 pub mod stats;
+pub mod summary;
 
 pub use lines::TextLinesSink;
