@@ -9,6 +9,7 @@ use crate::stats::{result_text, BatchStats, LightStats, SinceStart, LUMINOSITY_B
 use crate::TextLinesSink;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,7 +129,10 @@ pub fn consumer(
     }
     let results = builder.stream(source);
     if print {
-        results.foreach(|_, text| println!("{text}"));
+        // A closed pipe (`consume | head`) must not panic the task: the line is dropped.
+        results.foreach(|_, text| {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        });
     }
     if let Some(path) = file.map(Path::to_path_buf) {
         results.sink("consumer-file", move || TextLinesSink::create(&path));

@@ -11,6 +11,14 @@ use weir_sensors::demo::{run_demo_live, summary_text, DemoOptions};
 use weir_sensors::generate::{write_data, GenerateOptions, DEFAULT_ROWS, DEFAULT_SEED};
 use weir_sensors::separate::{run_role, Role};
 
+/// Prints a line to standard output; a closed pipe (`| head`) is not an error worth a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(about = "The weir room-sensor example: batch, since-start and sliding-window averages")]
 struct Cli {
@@ -100,7 +108,7 @@ fn run(cli: Cli) -> weir::topology::Result<()> {
             malformed,
         };
         write_data(&cli.data, &opts)?;
-        println!("wrote {} rows to {}", opts.rows, cli.data.display());
+        say!("wrote {} rows to {}", opts.rows, cli.data.display());
         return Ok(());
     }
     let role = match command {
@@ -147,7 +155,7 @@ fn run(cli: Cli) -> weir::topology::Result<()> {
                 dashboard.clone(),
                 DashboardConfig::parse(addr)?,
             ))?;
-            println!("live chart at {}", server.url());
+            say!("live chart at {}", server.url());
             Some((dashboard, server))
         }
         None => None,
@@ -162,20 +170,20 @@ fn run(cli: Cli) -> weir::topology::Result<()> {
         match role {
             Some(role) => {
                 let report = run_role(role, &opts, broker, board).await?;
-                println!("{}", report.text);
+                say!("{}", report.text);
             }
             None => {
                 let started = std::time::Instant::now();
                 let summary = run_demo_live(&opts, broker, board).await?;
-                println!("{}", summary_text(&summary, &opts.out));
-                println!("took {:.1} s", started.elapsed().as_secs_f64());
+                say!("{}", summary_text(&summary, &opts.out));
+                say!("took {:.1} s", started.elapsed().as_secs_f64());
             }
         }
         Ok::<(), TopologyError>(())
     })?;
     // A finished run's chart stays on the dashboard until Ctrl-C.
     if let Some((_, server)) = live {
-        println!(
+        say!(
             "the run is over; its chart stays at {} until Ctrl-C",
             server.url()
         );
