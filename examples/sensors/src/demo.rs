@@ -16,7 +16,8 @@ use crate::apps::{
 use crate::charts::averages_chart;
 use crate::lines::read_data_lines;
 pub use crate::options::{
-    app_config, default_start_ms, ensure_topics, paced_lines, start_ms, stream_config, DemoOptions,
+    app_config, default_start_ms, empty_outputs, ensure_topics, paced_lines, start_ms,
+    stream_config, DemoOptions,
 };
 use crate::summary::summarize;
 pub use crate::summary::{read_topic_lines, summary_text, DemoSummary, TopicLine};
@@ -37,20 +38,14 @@ async fn guarded<T>(all: &[Shutdown], work: impl Future<Output = Result<T>>) -> 
     result
 }
 
-fn clear_outputs(out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out)
-        .map_err(|e| TopologyError::connector(out.display().to_string(), e))?;
-    for name in [
-        "test.jsonl",
-        "results.jsonl",
-        "test-dead-letters.jsonl",
-        "consumer.txt",
-        "summary.json",
-    ] {
-        let _ = std::fs::remove_file(out.join(name));
-    }
-    Ok(())
-}
+/// The files a demo run writes besides the chart (which is rewritten whole).
+const OUTPUT_FILES: [&str; 5] = [
+    "test.jsonl",
+    "results.jsonl",
+    "test-dead-letters.jsonl",
+    "consumer.txt",
+    "summary.json",
+];
 
 /// Runs the demo on `broker` (see the module's documentation).
 pub async fn run_demo(opts: &DemoOptions, broker: Arc<dyn Broker>) -> Result<DemoSummary> {
@@ -63,7 +58,7 @@ pub async fn run_demo_live(
     broker: Arc<dyn Broker>,
     dashboard: Option<&Dashboard>,
 ) -> Result<DemoSummary> {
-    clear_outputs(&opts.out)?;
+    empty_outputs(&opts.out, &OUTPUT_FILES)?;
     let lines = read_data_lines(&opts.data, opts.rows)?;
     ensure_topics(&*broker).await?;
     let start_ms = start_ms(opts, &*broker, lines.len()).await?;

@@ -4,12 +4,12 @@
 use crate::apps::{DEAD_LETTER_TOPIC, LINES_TOPIC, RESULTS_TOPIC};
 use crate::generate::FIRST_SAMPLE_S;
 use crate::lines::LinesSource;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use weir::processors::{Paced, PacedExt};
 use weir::topology::connect::StartFrom;
 use weir::topology::prelude::*;
-use weir::topology::{Clock, Result, SystemClock};
+use weir::topology::{Clock, Result, SystemClock, TopologyError};
 
 /// What the demo (or one of its parts) runs on and where it writes.
 #[derive(Debug, Clone)]
@@ -132,6 +132,23 @@ pub fn app_config(id: &str, opts: &DemoOptions) -> StreamsConfig {
 pub fn stream_config(opts: &DemoOptions) -> StreamsConfig {
     app_config("sensors-stream", opts)
         .error_handler(ErrorHandler::DeadLetter(DEAD_LETTER_TOPIC.into()))
+}
+
+/// Empties the output files `names` of `out` (creating `out` if needed). They are truncated,
+/// not removed: weir's JSON-lines sinks keep one handle per path for the whole process, so a
+/// file removed and made again would not be the one a second run in the process writes to.
+pub fn empty_outputs(out: &Path, names: &[&str]) -> Result<()> {
+    let err = |p: &Path, e: std::io::Error| TopologyError::connector(p.display().to_string(), e);
+    std::fs::create_dir_all(out).map_err(|e| err(out, e))?;
+    for name in names {
+        let path = out.join(name);
+        match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(file) => file.set_len(0).map_err(|e| err(&path, e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(err(&path, e)),
+        }
+    }
+    Ok(())
 }
 
 /// Creates the example's topics (one partition each: batches need the records in order).

@@ -4,14 +4,14 @@
 use crate::apps::{consumer, producer, streaming, DEAD_LETTER_TOPIC, LINES_TOPIC, RESULTS_TOPIC};
 use crate::charts::averages_chart;
 use crate::demo::{
-    app_config, copy_dead_letters, ensure_topics, paced_lines, start_ms, stream_config, DemoOptions,
+    app_config, copy_dead_letters, empty_outputs, ensure_topics, paced_lines, start_ms,
+    stream_config, DemoOptions,
 };
 use crate::lines::read_data_lines;
-use std::path::Path;
 use std::sync::Arc;
 use weir::processors::Dashboard;
 use weir::topology::prelude::*;
-use weir::topology::{MetricsSnapshot, Result, TopologyError};
+use weir::topology::{MetricsSnapshot, Result};
 
 /// Which application to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,13 +35,6 @@ pub struct RoleReport {
     pub text: String,
 }
 
-fn remove(out: &Path, name: &str) -> Result<()> {
-    std::fs::create_dir_all(out)
-        .map_err(|e| TopologyError::connector(out.display().to_string(), e))?;
-    let _ = std::fs::remove_file(out.join(name));
-    Ok(())
-}
-
 /// Runs one application against `broker`, with the chart live on `dashboard` for `stream`.
 pub async fn run_role(
     role: Role,
@@ -52,7 +45,7 @@ pub async fn run_role(
     ensure_topics(&*broker).await?;
     match role {
         Role::Produce => {
-            remove(&opts.out, &format!("{LINES_TOPIC}.jsonl"))?;
+            empty_outputs(&opts.out, &[&format!("{LINES_TOPIC}.jsonl")])?;
             let lines = read_data_lines(&opts.data, opts.rows)?;
             let start = start_ms(opts, &*broker, lines.len()).await?;
             let app = Streams::new(
@@ -68,8 +61,11 @@ pub async fn run_role(
             Ok(RoleReport { metrics, text })
         }
         Role::Stream => {
-            remove(&opts.out, &format!("{RESULTS_TOPIC}.jsonl"))?;
-            remove(&opts.out, &format!("{DEAD_LETTER_TOPIC}.jsonl"))?;
+            let results = format!("{RESULTS_TOPIC}.jsonl");
+            empty_outputs(
+                &opts.out,
+                &[&results, &format!("{DEAD_LETTER_TOPIC}.jsonl")],
+            )?;
             let chart = averages_chart(&opts.out, dashboard)?;
             let app = Streams::new(
                 streaming(&opts.out, &chart, StartPosition::Earliest, opts.idle)?,
