@@ -55,6 +55,11 @@ impl SourceConnector for HttpTopicSource {
     }
 }
 
+/// The longest a poll waits for new records while records it handed out wait for a commit:
+/// the task's loop checks whether a commit is due only between polls, and clients waiting for
+/// that commit send nothing meanwhile, so a full `poll_wait` would add to their latency.
+const WAIT_WHILE_AWAITING_COMMIT: Duration = Duration::from_millis(2);
+
 /// Reads one partition of an HTTP topic.
 struct HttpPartitionReader {
     log: Arc<TopicLog>,
@@ -68,7 +73,10 @@ impl PartitionReader for HttpPartitionReader {
     async fn poll(&mut self, max_records: usize, max_wait_ms: u64) -> Result<Polled> {
         let mut records = self.log.read(self.partition, &mut self.next, max_records);
         if records.is_empty() && max_wait_ms > 0 {
-            let wait = Duration::from_millis(max_wait_ms);
+            let mut wait = Duration::from_millis(max_wait_ms);
+            if self.log.awaiting_commit(self.partition) {
+                wait = wait.min(WAIT_WHILE_AWAITING_COMMIT);
+            }
             self.log
                 .wait_for_records(self.partition, self.next, wait)
                 .await;

@@ -219,6 +219,14 @@ impl TopicLog {
         records
     }
 
+    /// Whether records of `partition` were handed to a reader and wait for a commit.
+    pub(crate) fn awaiting_commit(&self, partition: u32) -> bool {
+        self.partitions.get(partition as usize).is_some_and(|p| {
+            let log = p.log.lock();
+            log.handed_out > log.first && !log.entries.is_empty()
+        })
+    }
+
     /// Waits until records arrive in `partition` or `wait` passes.
     pub(crate) async fn wait_for_records(
         &self,
@@ -309,8 +317,14 @@ mod tests {
         let log = TopicLog::new("t", 1);
         let _rx = log.append(vec![record(0, "a"), record(0, "b")]);
         let mut next = log.open_at(0, StartFrom::Earliest);
+        assert!(!log.awaiting_commit(0));
         assert_eq!(log.read(0, &mut next, 1).len(), 1);
+        assert!(log.awaiting_commit(0));
         assert_eq!(log.committed(0, 10), 1);
+        assert!(
+            !log.awaiting_commit(0),
+            "the record left is not handed out yet"
+        );
         assert_eq!(log.held(), 1);
     }
 
