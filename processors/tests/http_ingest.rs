@@ -474,6 +474,29 @@ async fn errors_have_the_rest_proxy_status_code_and_body() {
 }
 
 #[tokio::test]
+async fn a_body_that_trickles_in_is_408() {
+    let config = HttpSourceConfig::new()
+        .port(0)
+        .topic("readings", 1)
+        .header_read_timeout(Duration::from_millis(200));
+    let http = HttpSource::start(config).unwrap();
+    let mut stream = tokio::net::TcpStream::connect(http.local_addr())
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /topics/readings HTTP/1.1\r\nHost: x\r\nContent-Type: {JSON_V2}\r\nContent-Length: 100\r\n\r\n{{\"rec"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let started = Instant::now();
+    let _ = stream.read_to_end(&mut answer).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"error_code\":408"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
 async fn the_bearer_token_is_required_when_set() {
     let broker = MemoryBroker::new(1);
     broker.create_topic("events", 1);

@@ -38,7 +38,7 @@ pub struct HttpSourceConfig {
     /// (error code 50003: the records may still be committed later); 30 s by default.
     pub ack_timeout: Duration,
     /// How long a client may take to send a request's headers (also closes idle keep-alive
-    /// connections); 30 s by default.
+    /// connections), and then its body (408 after that); 30 s by default.
     pub header_read_timeout: Duration,
     /// When set, every request must carry `Authorization: Bearer TOKEN` (else 401).
     pub token: Option<String>,

@@ -170,6 +170,14 @@ impl RestError {
         )
     }
 
+    /// 408, 408: the body did not arrive in time.
+    pub fn request_timeout(after: std::time::Duration) -> Self {
+        Self::plain(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("The request body did not arrive within {after:?}"),
+        )
+    }
+
     /// 415, 415.
     pub fn unsupported_media_type(got: &str) -> Self {
         Self::plain(

@@ -25,6 +25,8 @@ pub(crate) struct App {
     pub(crate) ingest: Arc<dyn Ingest>,
     pub(crate) stats: Arc<IngestStats>,
     pub(crate) max_body_bytes: usize,
+    /// How long reading a body may take (a client trickling its body holds a place in flight).
+    pub(crate) body_read_timeout: std::time::Duration,
     /// The next partition of a keyless record.
     pub(crate) turn: AtomicU32,
     #[cfg(feature = "avro")]
@@ -138,7 +140,12 @@ async fn handle(
         .partitions(topic)
         .await?
         .ok_or_else(RestError::topic_not_found)?;
-    let bytes = read_body(headers, body, app.max_body_bytes).await?;
+    let bytes = tokio::time::timeout(
+        app.body_read_timeout,
+        read_body(headers, body, app.max_body_bytes),
+    )
+    .await
+    .map_err(|_| RestError::request_timeout(app.body_read_timeout))??;
     let body = parse_body(&bytes)?;
     let arrived = now_ms();
     let (records, key_schema_id, value_schema_id) = match format {

@@ -54,6 +54,7 @@ impl Server {
             ingest,
             stats: stats.clone(),
             max_body_bytes: config.max_body_bytes,
+            body_read_timeout: config.header_read_timeout,
             turn: AtomicU32::new(0),
             #[cfg(feature = "avro")]
             registry: config.schema_registry.clone(),
