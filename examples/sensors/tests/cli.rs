@@ -53,6 +53,23 @@ fn generate_then_demo_and_clear_errors() {
         "{stderr}"
     );
 
+    // A directory where the results file goes: an error naming it, not a hang or a panic.
+    let blocked = dir.join("blocked");
+    std::fs::create_dir_all(blocked.join("results.jsonl")).unwrap();
+    let failed = sensors(&["--data", data_s, "--out", blocked.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("results.jsonl"), "{stderr}");
+
+    // The chart cannot be written (found while the applications run): the run stops with the
+    // error instead of waiting for records that will never come.
+    let no_chart = dir.join("no-chart");
+    std::fs::create_dir_all(no_chart.join("averages.png")).unwrap();
+    let failed = sensors(&["--data", data_s, "--out", no_chart.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("averages.png"), "{stderr}");
+
     let alone = sensors(&["produce", "--data", data_s, "--out", out_s]);
     let stderr = String::from_utf8_lossy(&alone.stderr);
     assert_eq!(alone.status.code(), Some(1), "{stderr}");
