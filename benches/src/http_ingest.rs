@@ -101,6 +101,12 @@ pub async fn run(o: &Options) -> Result<String> {
             format!("{stored} records reached {output_topic}, {records} were acknowledged"),
         ));
     }
+    if latencies.is_empty() {
+        return Err(TopologyError::config(
+            "clients",
+            "no requests: give --clients and --requests above 0",
+        ));
+    }
     latencies.sort_unstable();
     let pct =
         |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;

@@ -626,6 +626,23 @@ async fn the_forwarder_produces_to_the_memory_broker_and_answers_with_offsets() 
         assert_eq!(value, json!({"n": i}));
     }
     assert_eq!(broker.len("events"), 30);
+    // The partition route puts every record in the partition it names.
+    let to_two = json!({"records": [{"key": "a", "value": 1}, {"value": 2}]});
+    let path = "/topics/events/partitions/2";
+    let body = to_two.to_string().into_bytes();
+    let (status, answer) = request(addr, "POST", path, &[("Content-Type", JSON_V2)], &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let at = broker.records("events", 2).len() as i64;
+    assert_eq!(offsets(&answer), [(2, at - 2), (2, at - 1)]);
+    for bad in ["/topics/events/partitions/3", "/topics/events/partitions/x"] {
+        let (status, answer) =
+            request(addr, "POST", bad, &[("Content-Type", JSON_V2)], &body).await;
+        assert_eq!(
+            (status, answer["error_code"].as_i64()),
+            (404, Some(40402)),
+            "{bad}"
+        );
+    }
     let (status, answer) = post(
         addr,
         "missing",
@@ -634,7 +651,7 @@ async fn the_forwarder_produces_to_the_memory_broker_and_answers_with_offsets() 
     )
     .await;
     assert_eq!((status, answer["error_code"].as_i64()), (404, Some(40401)));
-    assert_eq!(proxy.counts().acknowledged_records, 30);
+    assert_eq!(proxy.counts().acknowledged_records, 32);
     proxy.stop().await;
 }
 

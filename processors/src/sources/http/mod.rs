@@ -1,5 +1,5 @@
 //! HTTP ingest (feature `http`): the Confluent REST Proxy v2 produce API,
-//! `POST /topics/{topic}` with `application/vnd.kafka.json.v2+json` or
+//! `POST /topics/{topic}` (and `POST /topics/{topic}/partitions/{partition}`) with `application/vnd.kafka.json.v2+json` or
 //! `application/vnd.kafka.avro.v2+json` bodies (`{"records":[{"key":..,"value":..,
 //! "partition":..}], "value_schema":..}`), answered as the proxy answers
 //! (`{"offsets":[{"partition":0,"offset":7,"error_code":null,"error":null}],

@@ -1,6 +1,6 @@
-//! The produce route, `POST /topics/{topic}`, and the gate every request passes first (the
-//! bearer token, then a place among the requests in flight: 429 when there is none). A
-//! request is read in the REST proxy's order of checks: content type (415), topic (404),
+//! The produce routes, `POST /topics/{topic}` and `POST /topics/{topic}/partitions/{p}`, and
+//! the gate every request passes first (the bearer token, then a place among the requests in
+//! flight: 429 when there is none). A request is read in the REST proxy's order of checks: content type (415), topic (404),
 //! body size (413), body (400/422), schemas and records (422), then stored and answered once
 //! durable.
 
@@ -9,6 +9,7 @@ use super::request::{embedded_format, json_records, parse_body, EmbeddedFormat, 
 use super::response::{ProduceResponse, RestError};
 use super::stats::{IngestStats, Refusal};
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::middleware::{from_fn_with_state, Next};
@@ -51,6 +52,10 @@ pub(crate) fn router(app: Arc<App>, gate: Gate) -> Router {
             "/topics/{topic}",
             post(produce).fallback(method_not_allowed),
         )
+        .route(
+            "/topics/{topic}/partitions/{partition}",
+            post(produce_to_partition).fallback(method_not_allowed),
+        )
         .fallback(not_found)
         .with_state(app)
         .layer(from_fn_with_state(gate, gated))
@@ -92,9 +97,10 @@ async fn method_not_allowed() -> Response {
     RestError::method_not_allowed().into_response()
 }
 
+/// `POST /topics/{topic}`: each record to the partition it names, else by key, else in turn.
 async fn produce(
     State(app): State<Arc<App>>,
-    topic: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    topic: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -102,7 +108,36 @@ async fn produce(
         app.stats.refused(Refusal::Other);
         return RestError::topic_not_found().into_response();
     };
-    match handle(&app, &topic, &headers, body).await {
+    answer(&app, &topic, None, &headers, body).await
+}
+
+/// `POST /topics/{topic}/partitions/{partition}`: every record to that partition.
+async fn produce_to_partition(
+    State(app): State<Arc<App>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Ok(Path((topic, partition))) = path else {
+        app.stats.refused(Refusal::Other);
+        return RestError::topic_not_found().into_response();
+    };
+    let Ok(partition) = partition.parse::<i64>() else {
+        app.stats.refused(Refusal::Other);
+        return RestError::partition_not_found(-1).into_response();
+    };
+    answer(&app, &topic, Some(partition), &headers, body).await
+}
+
+/// Handles a produce request and counts how it went.
+async fn answer(
+    app: &App,
+    topic: &str,
+    partition: Option<i64>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    match handle(app, topic, partition, headers, body).await {
         Ok(response) => {
             app.stats.accepted(response.offsets.len());
             response.into_response()
@@ -128,6 +163,7 @@ fn refusal_of(e: &RestError) -> Refusal {
 async fn handle(
     app: &App,
     topic: &str,
+    partition: Option<i64>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<ProduceResponse, RestError> {
@@ -140,6 +176,9 @@ async fn handle(
         .partitions(topic)
         .await?
         .ok_or_else(RestError::topic_not_found)?;
+    if let Some(p) = partition.filter(|p| !(0..i64::from(partitions)).contains(p)) {
+        return Err(RestError::partition_not_found(p));
+    }
     let bytes = tokio::time::timeout(
         app.body_read_timeout,
         read_body(headers, body, app.max_body_bytes),
@@ -152,6 +191,12 @@ async fn handle(
         EmbeddedFormat::Json => (json_records(body)?, None, None),
         EmbeddedFormat::Avro => avro_records(app, topic, body).await?,
     };
+    let mut records = records;
+    if partition.is_some() {
+        for r in &mut records {
+            r.partition = partition;
+        }
+    }
     let routed = route(records, partitions, &app.turn, arrived)?;
     let offsets = app.ingest.ingest(topic, routed).await?;
     Ok(ProduceResponse {
