@@ -28,6 +28,14 @@
 //! The server listens on `127.0.0.1:8082` by default, runs on a thread of its own, bounds its
 //! connections, the requests in flight and the records held uncommitted.
 //!
+//! An [`HttpSource`] keeps the records it received in memory until the task commits past them
+//! (it is not a log that survives the process: a request is answered only once its records
+//! are durable, so a crash before that loses nothing the client was told is stored; the client
+//! retries). Its partitions are read by the application instance in the same process: run it
+//! with every partition in that instance (the default, one instance). Latency is at most about
+//! one commit interval plus processing, so a short `StreamsConfig::commit_interval` (tens of
+//! milliseconds) suits it.
+//!
 //! ```no_run
 //! # async fn run() -> weir_topology::Result<()> {
 //! use serde::{Deserialize, Serialize};
