@@ -348,6 +348,48 @@ async fn a_restarted_application_on_sled_continues_its_committed_offsets() {
     assert_eq!(out, [0.0, 2.0, 4.0, 6.0]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_task_failed_is_answered_after_the_rerun_commits() {
+    let http = HttpSource::start(HttpSourceConfig::new().port(0).topic("readings", 1)).unwrap();
+    let broker = MemoryBroker::new(1);
+    broker.create_topic("doubled", 1);
+    let checkpoints: Arc<dyn CheckpointStore> = Arc::new(InMemoryCheckpoints::default());
+    let body = json!({"records": [{"key": "s1", "value": {"sensor": "s1", "celsius": 1.0}},
+                                  {"key": "s2", "value": {"not": "a reading"}}]});
+    let client = {
+        let addr = http.local_addr();
+        tokio::spawn(async move { post(addr, "readings", JSON_V2, &body).await })
+    };
+    // The first run fails the task on the unreadable record, before any commit.
+    let failing = StreamsConfig::new("http-rerun")
+        .commit_interval(Duration::from_secs(60))
+        .checkpoints(checkpoints.clone())
+        .error_handler(ErrorHandler::Fail);
+    let first = Streams::new(
+        readings_topology(&http),
+        Arc::new(broker.clone()),
+        http.track_commits(failing),
+    );
+    assert!(first.run().await.is_err(), "the bad record fails the task");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!client.is_finished(), "no commit: no answer");
+    assert_eq!(http.held_records(), 2);
+    // The rerun skips it, commits past both records, and the request is answered.
+    let skipping = StreamsConfig::new("http-rerun")
+        .commit_interval(Duration::from_millis(50))
+        .checkpoints(checkpoints);
+    let app = Running::start(
+        readings_topology(&http),
+        &broker,
+        http.track_commits(skipping),
+    );
+    let (status, answer) = client.await.unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(offsets(&answer), [(0, 0), (0, 1)]);
+    assert_eq!(app.stop().await.skipped, 1);
+    assert_eq!(http.held_records(), 0);
+}
+
 #[tokio::test]
 async fn without_a_commit_a_request_times_out_with_50003() {
     let config = HttpSourceConfig::new()
