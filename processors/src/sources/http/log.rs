@@ -198,22 +198,25 @@ impl TopicLog {
         if *next < log.first {
             *next = log.first;
         }
-        let skip = (*next - log.first) as usize;
-        let first = log.first;
+        // `next` lies in the log (or at its end): a reader never runs ahead of what it read.
+        let skip = usize::try_from(*next - log.first)
+            .unwrap_or(0)
+            .min(log.entries.len());
+        let start = log.first + skip as i64;
         let records: Vec<RawRecord> = log
             .entries
-            .iter()
-            .enumerate()
-            .skip(skip)
+            .range(skip..)
             .take(max)
+            .enumerate()
             .map(|(i, e)| RawRecord {
                 key: e.key.clone(),
                 value: e.value.clone(),
                 timestamp: e.timestamp,
                 headers: Vec::new(),
-                offset: first + i as i64,
+                offset: start + i as i64,
             })
             .collect();
+        *next = start;
         *next += records.len() as i64;
         log.handed_out = log.handed_out.max(*next);
         records
