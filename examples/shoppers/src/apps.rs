@@ -88,16 +88,20 @@ pub fn streaming(out: &Path, reading: Reading) -> Result<Topology> {
         .group_by_local(|_, _| ())
         .windowed_by(TumblingWindows::of(WINDOW))
         .emit(EmitStrategy::OnWindowClose)
-        .aggregate(COUNTS_STORE, GenderCounts::default, |_, g, c: GenderCounts| {
-            c.with(*g)
-        })
+        .aggregate(
+            COUNTS_STORE,
+            GenderCounts::default,
+            |_, g, c: GenderCounts| c.with(*g),
+        )
         .to_stream()
         .map_record(|r| {
             let start = r.key().window.start;
             Record::new((), SecondCounts(*r.value()), start)
         })
         .named("second-counts");
-    seconds.to(Sink::topic(RESULT_TOPIC, UnitSerde, JsonSerde::<SecondCounts>::new()).named("to-result"));
+    seconds.to(
+        Sink::topic(RESULT_TOPIC, UnitSerde, JsonSerde::<SecondCounts>::new()).named("to-result"),
+    );
     seconds.sink("result-jsonl", move || RecordLinesSink::append(&path));
     builder.build()
 }
@@ -126,9 +130,12 @@ pub fn web(out: &Path, dashboard: &Dashboard, reading: Reading) -> Result<Topolo
     let path = out.join(CHART_ID);
     let dashboard = dashboard.clone();
     builder
-        .stream(reading.source(
-            Source::topic(RESULT_TOPIC, UnitSerde, JsonSerde::<SecondCounts>::new()).named("result"),
-        ))
+        .stream(
+            reading.source(
+                Source::topic(RESULT_TOPIC, UnitSerde, JsonSerde::<SecondCounts>::new())
+                    .named("result"),
+            ),
+        )
         .sink("live-chart", move || {
             ChartSink::new(&path, chart_spec(), chart_points)?
                 .with_min_interval(Duration::from_secs(2))
@@ -141,9 +148,12 @@ pub fn web(out: &Path, dashboard: &Dashboard, reading: Reading) -> Result<Topolo
 pub fn consumer(reading: Reading) -> Result<Topology> {
     let builder = TopologyBuilder::new();
     builder
-        .stream(reading.source(
-            Source::topic(RESULT_TOPIC, UnitSerde, JsonSerde::<SecondCounts>::new()).named("result"),
-        ))
+        .stream(
+            reading.source(
+                Source::topic(RESULT_TOPIC, UnitSerde, JsonSerde::<SecondCounts>::new())
+                    .named("result"),
+            ),
+        )
         .map_record(|r| {
             let line = format!(
                 "{} {}",
@@ -174,7 +184,13 @@ mod tests {
         let driver = TopologyTestDriver::new(streaming(&out, Reading::default()).unwrap()).unwrap();
         let sex = driver.input_topic(SEX_TOPIC, UnitSerde, StringSerde);
         let result = driver.output_topic(RESULT_TOPIC, UnitSerde, StringSerde);
-        for (v, t) in [("0", 1_000), ("1", 1_100), ("0", 1_900), ("", 1_950), ("2", 2_000)] {
+        for (v, t) in [
+            ("0", 1_000),
+            ("1", 1_100),
+            ("0", 1_900),
+            ("", 1_950),
+            ("2", 2_000),
+        ] {
             sex.pipe((), v.to_owned(), t).unwrap();
         }
         // The second [1000, 2000) closes when a record of the next second arrives.
@@ -185,7 +201,9 @@ mod tests {
         sex.pipe((), "1".into(), 4_500).unwrap();
         let got = result.read_all().unwrap();
         assert_eq!(
-            got.iter().map(|r| (r.value().as_str(), r.timestamp())).collect::<Vec<_>>(),
+            got.iter()
+                .map(|r| (r.value().as_str(), r.timestamp()))
+                .collect::<Vec<_>>(),
             [(r#"[{"2":1}]"#, 2_000)],
             "an empty second sends nothing"
         );

@@ -102,7 +102,9 @@ mod tests {
         };
         let text = serde_json::to_string(&SecondCounts(c)).unwrap();
         assert_eq!(text, r#"[{"0":12},{"1":9},{"2":3}]"#);
-        let only = GenderCounts::default().with(Gender::Male).with(Gender::Male);
+        let only = GenderCounts::default()
+            .with(Gender::Male)
+            .with(Gender::Male);
         assert_eq!(
             serde_json::to_string(&SecondCounts(only)).unwrap(),
             r#"[{"1":2}]"#

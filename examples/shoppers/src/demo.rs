@@ -127,17 +127,28 @@ pub async fn run_demo(
         broker.clone(),
         producer_config(clock.as_ref()),
     );
-    let stream = Streams::new(streaming(&opts.out, reading)?, broker.clone(), stream_config());
+    let stream = Streams::new(
+        streaming(&opts.out, reading)?,
+        broker.clone(),
+        stream_config(),
+    );
     let web_reading = Reading {
         from_beginning: false,
         idle: None,
     };
-    let web = Streams::new(web(&opts.out, dashboard, web_reading)?, broker.clone(), web_config());
+    let web = Streams::new(
+        web(&opts.out, dashboard, web_reading)?,
+        broker.clone(),
+        web_config(),
+    );
 
     let group = RunGroup::new(&[&producer, &stream, &web]);
     let produce = group.guard(async {
         // Both readers start at the latest offset: they must be reading before rows are sent.
-        stop_when(&group, || [&stream, &web].iter().all(|a| a.metrics().commits > 0)).await;
+        stop_when(&group, || {
+            [&stream, &web].iter().all(|a| a.metrics().commits > 0)
+        })
+        .await;
         if group.stopping() {
             return Ok(MetricsSnapshot::default());
         }

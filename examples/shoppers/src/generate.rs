@@ -96,7 +96,16 @@ fn shoppers(rng: &mut StdRng, n: usize) -> Vec<Shopper> {
                 2..=5 => "0".to_owned(),
                 _ => weighted(
                     rng,
-                    &[(1u8, 2), (2, 20), (3, 30), (4, 22), (5, 12), (6, 9), (7, 3), (8, 2)],
+                    &[
+                        (1u8, 2),
+                        (2, 20),
+                        (3, 30),
+                        (4, 22),
+                        (5, 12),
+                        (6, 9),
+                        (7, 3),
+                        (8, 2),
+                    ],
                 )
                 .to_string(),
             };
@@ -135,7 +144,15 @@ fn items(rng: &mut StdRng, n: usize) -> Vec<Item> {
 /// The days of the log, `(month, day)`, each with how many sessions it gets relative to the
 /// others (the days before 11-11 build up, 11-11 is the peak).
 fn days() -> Vec<((u8, u8), u32)> {
-    let lengths = [(5u8, 11u8..=31u8), (6, 1..=30), (7, 1..=31), (8, 1..=31), (9, 1..=30), (10, 1..=31), (11, 1..=11)];
+    let lengths = [
+        (5u8, 11u8..=31u8),
+        (6, 1..=30),
+        (7, 1..=31),
+        (8, 1..=31),
+        (9, 1..=30),
+        (10, 1..=31),
+        (11, 1..=11),
+    ];
     let mut out = Vec::new();
     for (month, range) in lengths {
         for day in range {
@@ -280,7 +297,9 @@ mod tests {
         assert_eq!(dates[0], (5, 11));
         assert_eq!(*dates.last().unwrap(), (11, 11));
         assert!(lines[1].contains(",05,11,"), "{}", lines[1]);
-        assert!(good.iter().all(|r| PROVINCES.iter().any(|(p, _)| *p == r.province)));
+        assert!(good
+            .iter()
+            .all(|r| PROVINCES.iter().any(|(p, _)| *p == r.province)));
         // Seeded: the same rows every time; another seed, other rows.
         assert_eq!(lines, super::lines(20_000, 3));
         assert_ne!(lines, super::lines(20_000, 4));

@@ -40,7 +40,12 @@ struct Cli {
     #[arg(long, global = true)]
     brokers: Option<String>,
     /// Where the page is served (demo, web): PORT or HOST:PORT; port 0 picks a free port.
-    #[arg(long, global = true, value_name = "ADDR", default_value = "127.0.0.1:5000")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:5000"
+    )]
     web: String,
     /// stream, web, consume: read from the earliest offset instead of the latest.
     #[arg(long, global = true)]
@@ -82,9 +87,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Demo);
     if command == Command::Generate {
-        return report(write_gz(&cli.data, cli.generate_rows as usize, cli.seed).map(|()| {
-            println!("wrote {} rows to {}", cli.generate_rows, cli.data.display());
-        }));
+        return report(
+            write_gz(&cli.data, cli.generate_rows as usize, cli.seed).map(|()| {
+                println!("wrote {} rows to {}", cli.generate_rows, cli.data.display());
+            }),
+        );
     }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -143,7 +150,8 @@ async fn run(cli: &Cli, command: Command) -> Result<()> {
     let server = match command {
         Command::Demo | Command::Web => {
             let server =
-                DashboardServer::start(dashboard.clone(), DashboardConfig::parse(&cli.web)?).await?;
+                DashboardServer::start(dashboard.clone(), DashboardConfig::parse(&cli.web)?)
+                    .await?;
             println!("shoppers per second at {}", server.url());
             Some(server)
         }
@@ -156,7 +164,10 @@ async fn run(cli: &Cli, command: Command) -> Result<()> {
         }
     } else {
         let idle = match cli.idle {
-            Some(s) => Some(Duration::try_from_secs_f64(s).map_err(|e| TopologyError::config("idle", e.to_string()))?),
+            Some(s) => Some(
+                Duration::try_from_secs_f64(s)
+                    .map_err(|e| TopologyError::config("idle", e.to_string()))?,
+            ),
             None => None,
         };
         let reading = Reading {
@@ -177,7 +188,10 @@ async fn run(cli: &Cli, command: Command) -> Result<()> {
     }
     if let Some(server) = server {
         if demo && !cli.exit {
-            println!("the run is over; the chart stays at {} until Ctrl-C", server.url());
+            println!(
+                "the run is over; the chart stays at {} until Ctrl-C",
+                server.url()
+            );
             let _ = tokio::signal::ctrl_c().await;
         }
         server.stop().await?;

@@ -155,7 +155,10 @@ mod tests {
             .deserialize("328862,323294,833,2882,,08,29,0,,,内蒙古".as_bytes())
             .unwrap();
         assert_eq!((row.month, row.day), (8, 29));
-        assert_eq!((row.brand_id, row.age_range, row.gender), (None, None, None));
+        assert_eq!(
+            (row.brand_id, row.age_range, row.gender),
+            (None, None, None)
+        );
         assert_eq!(row.gender_field(), "");
         assert_eq!(row.province, "内蒙古");
         let row = csv()
@@ -168,11 +171,11 @@ mod tests {
     #[test]
     fn malformed_rows_fail() {
         for line in [
-            "1,2,3,4,5,11,11,2,3,1",           // a missing column
-            "1,2,3,4,5,11,11,2,3,1,上海,x",    // one too many
-            "u1,2,3,4,5,11,11,2,3,1,上海",     // text where a number goes
-            "1,2,3,4,5,11,11,2,3,f,上海",      // a gender that is no code
-            "1,2,3,4,5,11,11,2,3,3,上海",      // nor this
+            "1,2,3,4,5,11,11,2,3,1",          // a missing column
+            "1,2,3,4,5,11,11,2,3,1,上海,x",   // one too many
+            "u1,2,3,4,5,11,11,2,3,1,上海",    // text where a number goes
+            "1,2,3,4,5,11,11,2,3,f,上海",     // a gender that is no code
+            "1,2,3,4,5,11,11,2,3,3,上海",     // nor this
             "1,2,3,4,5,11,11,click,3,1,上海", // text for the action
         ] {
             assert!(csv().deserialize(line.as_bytes()).is_err(), "{line}");

@@ -94,7 +94,10 @@ mod tests {
         one_partition(&broker, "fresh").await.unwrap();
         assert_eq!(broker.partitions("fresh").await.unwrap(), Some(1));
         broker.create_topic("wide", 3);
-        let err = one_partition(&broker, "wide").await.unwrap_err().to_string();
+        let err = one_partition(&broker, "wide")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("3 partitions"), "{err}");
     }
 
@@ -113,6 +116,9 @@ mod tests {
             .await
             .unwrap();
         assert!(group.stopping());
-        assert!(group.guard(async { Err::<(), _>(TopologyError::config("x", "y")) }).await.is_err());
+        assert!(group
+            .guard(async { Err::<(), _>(TopologyError::config("x", "y")) })
+            .await
+            .is_err());
     }
 }

@@ -86,15 +86,23 @@ mod tests {
             from_beginning: true,
             idle: Some(Duration::from_millis(500)),
         };
-        let p = run_role(Role::Produce, &opts, from_start, broker.clone(), &dashboard).await.unwrap();
+        let p = run_role(Role::Produce, &opts, from_start, broker.clone(), &dashboard)
+            .await
+            .unwrap();
         assert_eq!(p.processed + p.skipped, 50);
-        let s = run_role(Role::Stream, &opts, from_start, broker.clone(), &dashboard).await.unwrap();
+        let s = run_role(Role::Stream, &opts, from_start, broker.clone(), &dashboard)
+            .await
+            .unwrap();
         assert_eq!(s.processed, p.processed);
-        let w = run_role(Role::Web, &opts, from_start, broker.clone(), &dashboard).await.unwrap();
+        let w = run_role(Role::Web, &opts, from_start, broker.clone(), &dashboard)
+            .await
+            .unwrap();
         // 50 rows at 10 a second: 5 seconds, each charted as two points.
         assert_eq!(w.processed, 5);
         assert_eq!(dashboard.points_published(), 10);
-        let c = run_role(Role::Consume, &opts, from_start, broker, &dashboard).await.unwrap();
+        let c = run_role(Role::Consume, &opts, from_start, broker, &dashboard)
+            .await
+            .unwrap();
         assert_eq!(c.processed, 5);
         let _ = std::fs::remove_dir_all(&out);
     }

@@ -66,13 +66,27 @@ async fn malformed_rows_are_counted_dead_lettered_and_listed() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("6 malformed rows to `user_log-dead-letters`"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("6 malformed rows to `user_log-dead-letters`"),
+        "{stdout}"
+    );
     assert!(stdout.contains("malformed rows (6):"), "{stdout}");
-    for bad in ["1,abc,3,4,5,11,11,0,3,1,北京", "1,2,3,4,5,11,11,0,3,F,北京", "May"] {
+    for bad in [
+        "1,abc,3,4,5,11,11,0,3,1,北京",
+        "1,2,3,4,5,11,11,0,3,F,北京",
+        "May",
+    ] {
         assert!(stdout.contains(bad), "{bad} listed: {stdout}");
     }
-    assert!(stdout.contains("CSV row has 10 fields, expected 11"), "{stdout}");
+    assert!(
+        stdout.contains("CSV row has 10 fields, expected 11"),
+        "{stdout}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -94,7 +108,16 @@ async fn values_that_are_no_gender_or_no_counts_go_to_dead_letter_topics() {
     let marks = Marks::take(&*shared, &[SEX_DEAD_LETTERS, "result-dead-letters"])
         .await
         .unwrap();
-    let sex = [Some("0"), Some("x"), Some("1"), Some(""), None, Some("2"), Some("男"), Some("0")];
+    let sex = [
+        Some("0"),
+        Some("x"),
+        Some("1"),
+        Some(""),
+        None,
+        Some("2"),
+        Some("男"),
+        Some("0"),
+    ];
     let records = sex
         .iter()
         .enumerate()
@@ -114,7 +137,11 @@ async fn values_that_are_no_gender_or_no_counts_go_to_dead_letter_topics() {
     let letters = marks.since(&*shared, SEX_DEAD_LETTERS).await.unwrap();
     let values: Vec<&str> = letters.iter().map(|d| d.value.as_str()).collect();
     assert_eq!(values, ["x", "", "男"], "the tombstone's value is empty");
-    assert!(letters[0].error.contains("not 0, 1, 2 or empty"), "{:?}", letters[0]);
+    assert!(
+        letters[0].error.contains("not 0, 1, 2 or empty"),
+        "{:?}",
+        letters[0]
+    );
     assert_eq!(letters[0].source, "sex/0/1");
     // The good values, recounted per second.
     let results = common::jsonl(&dir.join("result.jsonl"));
@@ -134,7 +161,10 @@ async fn values_that_are_no_gender_or_no_counts_go_to_dead_letter_topics() {
     broker
         .append(
             RESULT_TOPIC,
-            vec![value(Some("not json"), 9_000), value(Some(r#"[{"0":1,"1":2}]"#), 9_500)],
+            vec![
+                value(Some("not json"), 9_000),
+                value(Some(r#"[{"0":1,"1":2}]"#), 9_500),
+            ],
         )
         .unwrap();
     let w = run_role(Role::Web, &opts, reading, shared.clone(), &dashboard)

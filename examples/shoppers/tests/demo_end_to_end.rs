@@ -20,7 +20,10 @@ async fn the_demo_on_embedded_topics_matches_an_independent_recomputation() {
         .await
         .unwrap();
     println!("demo of 1,200 rows in {:?}", started.elapsed());
-    assert!(!summary.malformed_rows.is_empty(), "the log's first rows hold malformed ones");
+    assert!(
+        !summary.malformed_rows.is_empty(),
+        "the log's first rows hold malformed ones"
+    );
     common::check_outputs(&opts, &summary, &dashboard.snapshot());
     for line in summary.lines() {
         println!("{line}");

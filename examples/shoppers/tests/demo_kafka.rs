@@ -25,14 +25,21 @@ async fn the_demo_through_kafka_matches_an_independent_recomputation_run_after_r
         eprintln!("skipped: WEIR_KAFKA_BROKERS is not set (scripts/test.sh starts a broker)");
         return;
     };
-    let broker = Arc::new(KafkaBroker::connect(KafkaConfig::new(&brokers)).await.unwrap());
+    let broker = Arc::new(
+        KafkaBroker::connect(KafkaConfig::new(&brokers))
+            .await
+            .unwrap(),
+    );
     for (run, rows) in [(1, 400), (2, 250)] {
         let out = common::temp_dir(&format!("kafka-{run}"));
         let opts = common::fast_options(&common::log(), &out, rows, now_second_ms());
         let dashboard = Dashboard::new();
         let started = std::time::Instant::now();
         let summary = run_demo(&opts, broker.clone(), &dashboard).await.unwrap();
-        println!("run {run}: {rows} rows through Kafka in {:?}", started.elapsed());
+        println!(
+            "run {run}: {rows} rows through Kafka in {:?}",
+            started.elapsed()
+        );
         common::check_outputs(&opts, &summary, &dashboard.snapshot());
         let _ = std::fs::remove_dir_all(&out);
     }

@@ -27,7 +27,11 @@ fn with_diagrams(readme: &str, diagrams: &[(&str, String)]) -> String {
             .iter()
             .find(|(n, _)| *n == name)
             .unwrap_or_else(|| panic!("no topology named {name}"));
-        assert_eq!(lines.next(), Some("```mermaid"), "a mermaid block follows {line}");
+        assert_eq!(
+            lines.next(),
+            Some("```mermaid"),
+            "a mermaid block follows {line}"
+        );
         for old in lines.by_ref() {
             if old == "```" {
                 break;
@@ -51,7 +55,10 @@ fn the_readme_shows_the_real_topologies() {
     let diagrams = [
         ("producer", producer(log, &csv, &out).unwrap().to_mermaid()),
         ("stream", streaming(&out, reading).unwrap().to_mermaid()),
-        ("web", web(&out, &Dashboard::new(), reading).unwrap().to_mermaid()),
+        (
+            "web",
+            web(&out, &Dashboard::new(), reading).unwrap().to_mermaid(),
+        ),
         ("consume", consumer(reading).unwrap().to_mermaid()),
     ];
     let path = common::root().join("examples/shoppers/README.md");

@@ -57,8 +57,11 @@ async fn the_page_draws_each_seconds_girls_and_boys_as_recomputed_from_sex_jsonl
 
     // Every point published has reached the page, and the page has drawn them.
     let published = dashboard.points_published();
-    page.wait_for(&format!("received === {published}"), Duration::from_secs(30))
-        .await;
+    page.wait_for(
+        &format!("received === {published}"),
+        Duration::from_secs(30),
+    )
+    .await;
     let drawn = r#"(() => {
         const lines = [...document.querySelectorAll("polyline.series")];
         return lines.length === 2 && lines.every(l =>
@@ -88,7 +91,12 @@ async fn the_page_draws_each_seconds_girls_and_boys_as_recomputed_from_sex_jsonl
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["name"].as_str().unwrap().to_owned(), l["vertices"].as_u64().unwrap()))
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().to_owned(),
+                l["vertices"].as_u64().unwrap(),
+            )
+        })
         .collect();
     lines.sort();
     assert_eq!(

@@ -88,23 +88,26 @@ impl Browser {
             {
                 break port;
             }
-            assert!(started.elapsed() < LIMIT, "Chromium did not start a DevTools endpoint");
+            assert!(
+                started.elapsed() < LIMIT,
+                "Chromium did not start a DevTools endpoint"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let ws_url = loop {
             let targets: Value = serde_json::from_str(&http_get(port, "/json/list").await).unwrap();
-            let page = targets
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|t| t["type"] == "page" && t["url"].as_str().is_some_and(|u| u.starts_with(url)));
+            let page = targets.as_array().unwrap().iter().find(|t| {
+                t["type"] == "page" && t["url"].as_str().is_some_and(|u| u.starts_with(url))
+            });
             if let Some(page) = page {
                 break page["webSocketDebuggerUrl"].as_str().unwrap().to_owned();
             }
             assert!(started.elapsed() < LIMIT, "no page for {url}: {targets}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        let (socket, _) = tokio_tungstenite::connect_async(ws_url.as_str()).await.unwrap();
+        let (socket, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+            .await
+            .unwrap();
         Self {
             child,
             socket,
@@ -117,7 +120,10 @@ impl Browser {
         let id = self.next_id;
         self.next_id += 1;
         let message = json!({ "id": id, "method": method, "params": params }).to_string();
-        self.socket.send(Message::Text(message.into())).await.unwrap();
+        self.socket
+            .send(Message::Text(message.into()))
+            .await
+            .unwrap();
         let deadline = Instant::now() + LIMIT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -162,7 +168,10 @@ impl Browser {
     pub async fn wait_for(&mut self, expression: &str, limit: Duration) {
         let started = Instant::now();
         while self.try_eval(expression).await != Ok(json!(true)) {
-            assert!(started.elapsed() < limit, "still not true after {limit:?}: {expression}");
+            assert!(
+                started.elapsed() < limit,
+                "still not true after {limit:?}: {expression}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -188,13 +197,18 @@ impl Drop for Browser {
 /// The body of `GET path` on the DevTools HTTP endpoint (which keeps the connection open:
 /// the body is read up to its `Content-Length`).
 async fn http_get(port: u16, path: &str) -> String {
-    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n");
     conn.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let n = tokio::time::timeout(LIMIT, conn.read(&mut chunk)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(LIMIT, conn.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(n > 0, "the DevTools endpoint closed the connection early");
         raw.extend_from_slice(&chunk[..n]);
         let text = String::from_utf8_lossy(&raw);
@@ -205,7 +219,8 @@ async fn http_get(port: u16, path: &str) -> String {
             .lines()
             .find_map(|l| {
                 let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
             })
             .expect("a Content-Length");
         if body.len() >= length {
@@ -223,6 +238,14 @@ pub fn png_stats(bytes: &[u8]) -> (u32, u32, usize, f64) {
     let channels = info.color_type.samples();
     let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
     let colours: std::collections::HashSet<&[u8]> = pixels.iter().copied().collect();
-    let ink = pixels.iter().filter(|p| p[..3].iter().any(|&c| c < 240)).count();
-    (info.width, info.height, colours.len(), ink as f64 / pixels.len() as f64)
+    let ink = pixels
+        .iter()
+        .filter(|p| p[..3].iter().any(|&c| c < 240))
+        .count();
+    (
+        info.width,
+        info.height,
+        colours.len(),
+        ink as f64 / pixels.len() as f64,
+    )
 }

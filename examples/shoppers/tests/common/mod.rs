@@ -155,7 +155,10 @@ pub fn check_outputs(opts: &Options, summary: &DemoSummary, snapshot: &Value) {
         .iter()
         .map(|d| d.source.rsplit('/').next().unwrap().parse().unwrap())
         .collect();
-    assert_eq!(lines, malformed, "the malformed rows in the dead-letter topic");
+    assert_eq!(
+        lines, malformed,
+        "the malformed rows in the dead-letter topic"
+    );
     let log = read_log(&opts.data);
     let log_lines: Vec<&str> = log.lines().collect();
     for (d, line) in summary.malformed_rows.iter().zip(&malformed) {
@@ -165,11 +168,12 @@ pub fn check_outputs(opts: &Options, summary: &DemoSummary, snapshot: &Value) {
 
     // result.jsonl: one record per second that had a gender, in order.
     let seconds = recount(&sex);
-    let expected: Vec<Value> = seconds
-        .iter()
-        .map(|(s, c)| result_record(*s, *c))
-        .collect();
-    assert_eq!(jsonl(&opts.out.join("result.jsonl")), expected, "result.jsonl");
+    let expected: Vec<Value> = seconds.iter().map(|(s, c)| result_record(*s, *c)).collect();
+    assert_eq!(
+        jsonl(&opts.out.join("result.jsonl")),
+        expected,
+        "result.jsonl"
+    );
     assert_eq!(summary.seconds, seconds.len() as u64);
     assert_eq!(summary.stream.processed, sent.len() as u64);
     assert_eq!(summary.stream.skipped, 0);
@@ -183,18 +187,25 @@ pub fn check_outputs(opts: &Options, summary: &DemoSummary, snapshot: &Value) {
     assert_eq!(got_boys, boys, "boys on the chart");
     for ext in ["png", "svg"] {
         let path = opts.out.join(format!("shoppers_per_second.{ext}"));
-        assert!(std::fs::metadata(&path).unwrap().len() > 1000, "{}", path.display());
+        assert!(
+            std::fs::metadata(&path).unwrap().len() > 1000,
+            "{}",
+            path.display()
+        );
     }
 }
 
+/// A chart series: `(x ms, y)` points.
+pub type Series = Vec<(i64, f64)>;
+
 /// The chart's series recomputed: `(second, girls)` and `(second, boys)`.
-pub fn expected_points(seconds: &BTreeMap<i64, [u64; 3]>) -> (Vec<(i64, f64)>, Vec<(i64, f64)>) {
+pub fn expected_points(seconds: &BTreeMap<i64, [u64; 3]>) -> (Series, Series) {
     let series = |g: usize| seconds.iter().map(|(s, c)| (*s, c[g] as f64)).collect();
     (series(0), series(1))
 }
 
 /// The `girls` and `boys` series of the dashboard's one chart.
-pub fn chart_points(snapshot: &Value) -> (Vec<(i64, f64)>, Vec<(i64, f64)>) {
+pub fn chart_points(snapshot: &Value) -> (Series, Series) {
     let charts = snapshot["charts"].as_array().unwrap();
     assert_eq!(charts.len(), 1, "{snapshot}");
     assert_eq!(charts[0]["title"], "Shoppers per second by gender");
