@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir::processors::{Dashboard, DashboardConfig, DashboardServer};
 use weir::topology::MemoryBroker;
+use weir_shoppers::apps::{chart_spec, CHART_ID};
 use weir_shoppers::demo::run_demo;
 
 /// What the page holds: its chart as the dashboard's snapshot has it, the lines it drew
@@ -48,6 +49,11 @@ async fn the_page_draws_each_seconds_girls_and_boys_as_recomputed_from_sex_jsonl
         Duration::from_secs(30),
     )
     .await;
+
+    // The chart is on the page before the run: every point then reaches it as a live update.
+    dashboard.chart(CHART_ID, chart_spec()).unwrap();
+    page.wait_for("charts.length === 1", Duration::from_secs(30))
+        .await;
 
     let opts = common::fast_options(&common::log(), &work.join("out"), 900, 1_700_000_000_000);
     let summary = run_demo(&opts, Arc::new(MemoryBroker::new(1)), &dashboard)
