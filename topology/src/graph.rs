@@ -23,6 +23,8 @@ pub(crate) enum Endpoint<C: ?Sized> {
     Topic(String),
     /// A connector given in code (files, custom).
     Connector(Arc<C>),
+    /// Every topic of the broker whose whole name matches the expression (sources only).
+    Pattern(String),
 }
 
 impl<C: ?Sized> Clone for Endpoint<C> {
@@ -30,6 +32,7 @@ impl<C: ?Sized> Clone for Endpoint<C> {
         match self {
             Self::Topic(t) => Self::Topic(t.clone()),
             Self::Connector(c) => Self::Connector(c.clone()),
+            Self::Pattern(p) => Self::Pattern(p.clone()),
         }
     }
 }
@@ -247,6 +250,7 @@ pub(crate) fn endpoint_name<C: ?Sized + ConnectorName>(e: &Endpoint<C>) -> Strin
     match e {
         Endpoint::Topic(t) => t.clone(),
         Endpoint::Connector(c) => c.connector_name(),
+        Endpoint::Pattern(p) => format!("pattern {p}"),
     }
 }
 

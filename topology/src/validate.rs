@@ -6,7 +6,7 @@ use crate::stores::StoreSpec;
 use std::collections::{BTreeSet, HashMap};
 
 /// Every problem of the graph, not only the first: no source, duplicate names, undeclared
-/// stores, dangling nodes, and topics used with different types.
+/// stores, dangling nodes, topics used with different types, and invalid topic patterns.
 pub(crate) fn validate(nodes: &[NodeSpec], stores: &[StoreSpec]) -> Vec<TopologyError> {
     let mut errors = Vec::new();
     if !nodes
@@ -19,7 +19,23 @@ pub(crate) fn validate(nodes: &[NodeSpec], stores: &[StoreSpec]) -> Vec<Topology
     check_stores_declared(nodes, stores, &mut errors);
     check_nothing_dangles(nodes, &mut errors);
     check_topic_types(nodes, &mut errors);
+    check_patterns(nodes, &mut errors);
     errors
+}
+
+/// Every pattern source's expression compiles.
+fn check_patterns(nodes: &[NodeSpec], errors: &mut Vec<TopologyError>) {
+    for n in nodes {
+        if let NodeRole::Source {
+            endpoint: Endpoint::Pattern(p),
+            ..
+        } = &n.role
+        {
+            if let Err(e) = crate::runtime::io::pattern::TopicPattern::new(p) {
+                errors.push(e);
+            }
+        }
+    }
 }
 
 fn check_unique_names(nodes: &[NodeSpec], stores: &[StoreSpec], errors: &mut Vec<TopologyError>) {

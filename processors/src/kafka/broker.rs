@@ -184,6 +184,15 @@ impl Broker for KafkaBroker {
             .map(|t| t.partitions.len() as u32))
     }
 
+    async fn topics(&self) -> Result<Vec<(String, u32)>> {
+        let client = &self.client;
+        let topics = retry(&self.config.retry, "metadata", move || client.list_topics()).await?;
+        Ok(topics
+            .into_iter()
+            .map(|t| (t.name, t.partitions.len() as u32))
+            .collect())
+    }
+
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<()> {
         if self.partitions(topic).await?.is_some() {
             return Ok(());

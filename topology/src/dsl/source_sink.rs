@@ -52,6 +52,38 @@ impl<K, V> Source<K, V> {
         }
     }
 
+    /// Reads every topic whose whole name matches the regular expression `pattern` (Kafka's
+    /// pattern subscription), including topics created while the application runs: the broker
+    /// is asked again every [`StreamsConfig::metadata_refresh`](crate::StreamsConfig::metadata_refresh).
+    /// Task `p` reads partition `p` of every matching topic; a topic created later with more
+    /// partitions than there are tasks has its extra partitions read by task `partition % tasks`.
+    /// Topics found after the start are read from their first record.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::pattern(r"arrivals\..*", StringSerde, StringSerde))
+    ///     .group_by_key()
+    ///     .count("arrivals-per-train");
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// for station in ["clark", "damen"] {
+    ///     let topic = driver.input_topic(&format!("arrivals.{station}"), StringSerde, StringSerde);
+    ///     topic.pipe("train-1".into(), station.into(), 0)?;
+    /// }
+    /// driver.input_topic("departures.clark", StringSerde, StringSerde).pipe("train-1".into(), "x".into(), 1)?;
+    /// let counts: Vec<(String, u64)> = driver.kv_entries("arrivals-per-train")?;
+    /// assert_eq!(counts, [("train-1".to_string(), 2)]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
+    pub fn pattern(pattern: &str, key_serde: impl Serde<K>, value_serde: impl Serde<V>) -> Self {
+        Self {
+            endpoint: Endpoint::Pattern(pattern.to_string()),
+            ..Self::topic("", key_serde, value_serde)
+        }
+    }
+
     /// Reads from a connector (files, custom sources) with these serdes.
     ///
     /// ```

@@ -123,6 +123,19 @@ impl Core {
         crate::time::Clock::now_ms(&self.clock)
     }
 
+    /// Creates an input topic that no source named (one a pattern source may match), with the
+    /// configured partitions, and lets the tasks' pattern sources subscribe to it. Returns its
+    /// partition count.
+    pub(super) fn create_input_topic(&mut self, topic: &str) -> Result<u32> {
+        let partitions = self.config.partitions;
+        self.broker.create_topic(topic, partitions);
+        let Core { rt, tasks, .. } = self;
+        for task in tasks.iter_mut() {
+            rt.block_on(task.refresh_subscriptions())?;
+        }
+        Ok(partitions)
+    }
+
     pub(super) fn settle(&mut self) -> Result<()> {
         let commit = self.config.commit_after_each_input
             || self.clock_now() - self.last_commit >= self.config.commit_interval_ms;
@@ -203,7 +216,7 @@ impl TopologyTestDriver {
                         finished_topics: None,
                     };
                     tasks.push(
-                        Task::open(&topology, sub, partition, &sp.sources, &sp.sinks, env).await?,
+                        Task::open(&topology, sub, partition, sp, env).await?,
                     );
                 }
             }

@@ -121,10 +121,10 @@ impl<K: 'static, V: 'static> TestInputTopic<K, V> {
         headers: Headers,
     ) -> Result<()> {
         let mut core = self.core.borrow_mut();
-        let partitions = core
-            .rt
-            .block_on(core.broker.partitions(&self.topic))?
-            .unwrap_or(1);
+        let partitions = match core.rt.block_on(core.broker.partitions(&self.topic))? {
+            Some(n) => n,
+            None => core.create_input_topic(&self.topic)?,
+        };
         let partition = partition.unwrap_or_else(|| kafka_partition(key.as_deref(), partitions));
         core.broker.append(
             &self.topic,

@@ -22,6 +22,9 @@ pub struct StreamsConfig {
     pub poll_wait: Duration,
     /// When no record arrives for this long, stream time advances by the wall clock. Default off.
     pub idle_timeout: Option<Duration>,
+    /// How often a task asks the broker for new topics matching its pattern sources
+    /// ([`crate::Source::pattern`]). Default 10 s.
+    pub metadata_refresh: Duration,
     /// This instance's index, `0..instances`: it runs the partitions `p` with `p % instances == instance`.
     pub instance: u32,
     /// How many instances share the partitions.
@@ -57,6 +60,7 @@ impl StreamsConfig {
             poll_records: 10_000,
             poll_wait: Duration::from_millis(50),
             idle_timeout: None,
+            metadata_refresh: Duration::from_secs(10),
             instance: 0,
             instances: 1,
             backend: StoreBackend::InMemory,
@@ -98,6 +102,12 @@ impl StreamsConfig {
     /// Sets the idle timeout.
     pub fn idle_timeout(mut self, d: Duration) -> Self {
         self.idle_timeout = Some(d);
+        self
+    }
+
+    /// Sets how often pattern sources look for new matching topics.
+    pub fn metadata_refresh(mut self, d: Duration) -> Self {
+        self.metadata_refresh = d;
         self
     }
 

@@ -6,13 +6,16 @@ use super::error_handler::ErrorHandler;
 use crate::error::{Result, TopologyError};
 use crate::graph::{Endpoint, NodeRole, SubTopology, Topology};
 use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector, TopicSink, TopicSource};
-use crate::runtime::task::{Sinks, Sources};
+use crate::runtime::io::pattern::{PatternSubscription, TopicPattern};
+use crate::runtime::task::{Patterns, Sinks, Sources};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(crate) struct SubPlan {
     pub partitions: u32,
     pub sources: Sources,
+    /// The source nodes that subscribe by pattern.
+    pub patterns: Patterns,
     pub sinks: Sinks,
     /// Internal topics this sub-topology writes (closed when all its tasks finish).
     pub internal_outputs: Vec<String>,
@@ -79,12 +82,13 @@ pub(crate) async fn plan(
     let mut subs = Vec::new();
     for sub in &topology.subtopologies {
         let known = |t: &str| internal_counts.get(t).or(join_counts.get(t)).copied();
-        let (sources, partitions) = plan_sources(topology, sub, broker, known).await?;
+        let (sources, patterns, partitions) = plan_sources(topology, sub, broker, known).await?;
         let (sinks, internal) = plan_sinks(topology, sub, broker, partitions, &join_counts).await?;
         internal_counts.extend(internal.iter().cloned());
         subs.push(SubPlan {
             partitions,
             sources,
+            patterns,
             sinks,
             internal_outputs: internal.into_iter().map(|(topic, _)| topic).collect(),
         });
@@ -102,16 +106,18 @@ pub(crate) async fn plan(
     Ok(Plan { subs, dead_letter })
 }
 
-/// The source connectors of `sub` and its task count (the most partitions of any input);
-/// `internal_count` gives the partition count of an internal topic when it is already known.
+/// The source connectors and pattern subscriptions of `sub` and its task count (the most
+/// partitions of any input); `internal_count` gives the partition count of an internal topic
+/// when it is already known.
 async fn plan_sources(
     topology: &Topology,
     sub: &SubTopology,
     broker: &Arc<dyn Broker>,
     internal_count: impl Fn(&str) -> Option<u32>,
-) -> Result<(Sources, u32)> {
+) -> Result<(Sources, Patterns, u32)> {
     let mut partitions = 0u32;
     let mut sources: Sources = HashMap::new();
+    let mut patterns: Patterns = HashMap::new();
     for &g in &sub.nodes {
         let node = &topology.nodes[g];
         let NodeRole::Source {
@@ -137,11 +143,22 @@ async fn plan_sources(
                 (Arc::new(TopicSource::new(broker.clone(), t.clone())), count)
             }
             Endpoint::Connector(c) => (c.clone(), c.partitions().await?),
+            Endpoint::Pattern(p) => {
+                let subscription = PatternSubscription {
+                    pattern: TopicPattern::new(p)?,
+                    broker: broker.clone(),
+                };
+                let matching = subscription.matching().await?;
+                let most = matching.iter().map(|(_, n)| *n).max().unwrap_or(1);
+                partitions = partitions.max(most);
+                patterns.insert(g, Arc::new(subscription));
+                continue;
+            }
         };
         partitions = partitions.max(count);
         sources.insert(g, conn);
     }
-    Ok((sources, partitions.max(1)))
+    Ok((sources, patterns, partitions.max(1)))
 }
 
 /// The sink connectors of `sub` with their partition counts (a missing topic is created with
@@ -180,6 +197,12 @@ async fn plan_sinks(
                 (Arc::new(TopicSink::new(broker.clone(), t.clone())), count)
             }
             Endpoint::Connector(c) => (c.clone(), c.partitions().await?.max(1)),
+            Endpoint::Pattern(p) => {
+                return Err(TopologyError::config(
+                    &node.name,
+                    format!("a sink writes to a topic, not to a pattern (`{p}`)"),
+                ))
+            }
         };
         sinks.insert(g, resolved);
     }

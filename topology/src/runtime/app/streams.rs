@@ -143,15 +143,7 @@ impl Streams {
                     .is_none()
                     .then(|| self.finished.clone()),
             };
-            let task = Task::open(
-                &self.topology,
-                sub,
-                partition,
-                &sub_plan.sources,
-                &sub_plan.sinks,
-                env,
-            )
-            .await?;
+            let task = Task::open(&self.topology, sub, partition, sub_plan, env).await?;
             for (name, h) in task.stores() {
                 self.stores
                     .write()
@@ -218,11 +210,17 @@ async fn run_task(mut task: Task, cfg: StreamsConfig, shutdown: Shutdown) -> Res
         commit_interval_ms: Some(commit_ms),
         idle_timeout_ms: cfg.idle_timeout.map(|d| d.as_millis() as i64),
     };
+    let refresh = cfg.metadata_refresh;
+    let mut next_refresh = tokio::time::Instant::now() + refresh;
     let result: Result<()> = async {
         while !shutdown.is_triggered() {
             let step = task.step(&limits, &shutdown).await?;
             if step.finished || step.stopped {
                 break;
+            }
+            if task.subscribes() && tokio::time::Instant::now() >= next_refresh {
+                next_refresh = tokio::time::Instant::now() + refresh;
+                task.refresh_subscriptions().await?;
             }
             if task.commit_due(commit_ms) {
                 task.commit().await?;

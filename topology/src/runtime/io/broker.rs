@@ -153,6 +153,14 @@ pub trait Broker: Send + Sync {
     async fn partitions(&self, topic: &str) -> Result<Option<u32>>;
     /// Creates `topic` with `partitions` partitions unless it exists.
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<()>;
+    /// Every topic with its partition count (for sources that subscribe by pattern). A broker
+    /// that cannot list its topics says so.
+    async fn topics(&self) -> Result<Vec<(String, u32)>> {
+        Err(crate::TopologyError::connector(
+            self.name(),
+            "this broker cannot list its topics (a pattern source needs it)",
+        ))
+    }
     /// A reader of one partition of `topic`.
     async fn reader(
         &self,

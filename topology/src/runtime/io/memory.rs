@@ -208,6 +208,14 @@ impl Broker for MemoryBroker {
         Ok(())
     }
 
+    async fn topics(&self) -> Result<Vec<(String, u32)>> {
+        let topics = self.topics.read();
+        Ok(topics
+            .iter()
+            .map(|(name, t)| (name.clone(), t.partitions.len() as u32))
+            .collect())
+    }
+
     async fn reader(
         &self,
         topic: &str,

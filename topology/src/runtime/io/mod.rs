@@ -5,4 +5,5 @@ pub(crate) mod broker;
 pub(crate) mod endpoints;
 pub(crate) mod memory;
 pub(crate) mod partitioner;
+pub(crate) mod pattern;
 pub(crate) mod position;

@@ -127,7 +127,8 @@ impl Task {
         }
         if got > 0 {
             self.last_input_wall = self.state.clock.now_ms();
-        } else if buffered == 0 && open > 1 && max_wait_ms > 0 {
+        } else if buffered == 0 && open != 1 && max_wait_ms > 0 {
+            // (No open source at all: a pattern source waiting for its first topic.)
             tokio::time::sleep(std::time::Duration::from_millis(max_wait_ms.min(5))).await;
         }
         Ok(got)

@@ -4,7 +4,8 @@
 //! One concern per file: [`open`] restores a task and instantiates its nodes; [`input`] fetches,
 //! decodes ahead and picks the next record across inputs; [`time`] moves stream time and runs
 //! punctuations; [`output`] hands sink records to their connectors; [`commit`] commits, closes
-//! and aborts; [`step`] is the one loop body that the application and the test driver both run.
+//! and aborts; [`step`] is the one loop body that the application and the test driver both run;
+//! [`subscribe`] adds the topics that start matching a pattern source.
 
 mod commit;
 pub(crate) mod context;
@@ -15,9 +16,10 @@ mod open;
 mod output;
 pub(crate) mod state;
 mod step;
+mod subscribe;
 mod time;
 
-pub(crate) use open::{Sinks, Sources, TaskEnv};
+pub(crate) use open::{Patterns, Sinks, Sources, TaskEnv};
 pub(crate) use step::StepLimits;
 
 use super::io::broker::SinkConnector;
@@ -38,6 +40,10 @@ pub(crate) struct Task {
     arena: Vec<RefCell<Box<dyn Node>>>,
     state: TaskState,
     sources: Vec<SourceBinding>,
+    /// The pattern sources, which may add to `sources` while the task runs.
+    subscriptions: Vec<subscribe::Subscribed>,
+    /// How many tasks the sub-topology has (which partitions of a new topic this one reads).
+    tasks: u32,
     sinks: Vec<Arc<dyn SinkConnector>>,
     dead_letter: Option<Arc<dyn SinkConnector>>,
     /// Where commits go: the in-memory or the sled backend, with or without a changelog.

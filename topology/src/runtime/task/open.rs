@@ -5,6 +5,7 @@
 use super::input::SourceBinding;
 use super::node::{Node, Ports};
 use super::state::{Outbox, TaskState, NO_TIME};
+use super::subscribe::Subscribed;
 use super::Task;
 use crate::error::{Result, TopologyError};
 use crate::graph::{NodeArgs, NodeRole, SubTopology, Topology};
@@ -13,14 +14,16 @@ use crate::record::Timestamp;
 use crate::runtime::app::error_handler::ErrorHandler;
 use crate::runtime::app::finished::FinishedTopics;
 use crate::runtime::app::metrics::TaskMetrics;
+use crate::runtime::app::plan::SubPlan;
 use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector};
+use crate::runtime::io::pattern::PatternSubscription;
 use crate::runtime::io::position::{start_from, Reading, Until};
 use crate::runtime::persist::checkpoint::{Checkpoint, CheckpointStore};
 use crate::runtime::persist::commit::{restore, CommitEnv, Committer};
 use crate::stores::StoreHandle;
 use crate::time::Clock;
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use weir_state::StoreBackend;
 
@@ -45,6 +48,8 @@ pub(crate) struct TaskEnv {
 
 /// A source node's connector, resolved by the application.
 pub(crate) type Sources = HashMap<usize, Arc<dyn SourceConnector>>;
+/// The source nodes that subscribe by pattern, resolved by the application.
+pub(crate) type Patterns = HashMap<usize, Arc<PatternSubscription>>;
 /// A sink node's connector and partition count, resolved by the application.
 pub(crate) type Sinks = HashMap<usize, (Arc<dyn SinkConnector>, u32)>;
 
@@ -64,10 +69,10 @@ impl Task {
         topology: &Topology,
         sub: usize,
         partition: u32,
-        sources: &Sources,
-        sinks: &Sinks,
+        plan: &SubPlan,
         env: TaskEnv,
     ) -> Result<Task> {
+        let (sources, sinks) = (&plan.sources, &plan.sinks);
         let id = TaskId {
             subtopology: sub,
             partition,
@@ -86,12 +91,28 @@ impl Task {
         let restored = loaded.is_some();
         let checkpoint = loaded.unwrap_or_default();
         let mut bindings = Vec::with_capacity(nodes.sources.len());
+        let mut subscriptions = Vec::new();
         for &(local, global) in &nodes.sources {
             let decoder = match (env.decode_threads > 1, nodes.arena.get(local)) {
                 (true, Some(cell)) => cell.try_borrow().ok().and_then(|n| n.batch_decoder()),
                 _ => None,
             };
             let now = env.clock.now_ms();
+            if let Some(subscription) = plan.patterns.get(&global) {
+                let mut subscribed = Subscribed {
+                    local,
+                    subscription: subscription.clone(),
+                    reading: reading_of(topology, global),
+                    decoder,
+                    bound: BTreeSet::new(),
+                };
+                let found = subscribed
+                    .bind_new(partition, plan.partitions, Some(&checkpoint), now)
+                    .await?;
+                bindings.extend(found);
+                subscriptions.push(subscribed);
+                continue;
+            }
             let mut binding = bind_source(
                 topology,
                 sources,
@@ -131,6 +152,8 @@ impl Task {
                 latest_valid_time: Timestamp::MAX,
             },
             sources: bindings,
+            subscriptions,
+            tasks: plan.partitions,
             sinks: nodes.sinks,
             dead_letter: env.dead_letter,
             committer,
@@ -251,14 +274,50 @@ async fn bind_source(
     let conn = sources
         .get(&global)
         .ok_or_else(|| TopologyError::connector(&spec.name, "source not resolved"))?;
-    let reading = match &spec.role {
-        NodeRole::Source { reading, .. } => *reading,
-        _ => Reading::default(),
-    };
     let topic: Arc<str> = spec
         .topic()
         .map(Arc::from)
         .unwrap_or_else(|| Arc::from(conn.name().as_str()));
+    let input = BindingInput {
+        local,
+        topic,
+        partition,
+        reading: reading_of(topology, global),
+    };
+    open_binding(conn, input, checkpoint, now).await
+}
+
+/// How source node `global` reads.
+pub(super) fn reading_of(topology: &Topology, global: usize) -> Reading {
+    match &topology.nodes[global].role {
+        NodeRole::Source { reading, .. } => *reading,
+        _ => Reading::default(),
+    }
+}
+
+/// One input partition to open: of which source node (local index), topic and partition, read
+/// how.
+pub(super) struct BindingInput {
+    pub local: usize,
+    pub topic: Arc<str>,
+    pub partition: u32,
+    pub reading: Reading,
+}
+
+/// Opens `conn`'s reader of `input`'s partition where its start position says, given the
+/// committed offsets in `checkpoint`.
+pub(super) async fn open_binding(
+    conn: &Arc<dyn SourceConnector>,
+    input: BindingInput,
+    checkpoint: &Checkpoint,
+    now: Timestamp,
+) -> Result<SourceBinding> {
+    let BindingInput {
+        local,
+        topic,
+        partition,
+        reading,
+    } = input;
     let committed = checkpoint
         .offsets
         .get(&(topic.to_string(), partition))
