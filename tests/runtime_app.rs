@@ -154,7 +154,8 @@ async fn a_repartitioning_topology_runs_to_the_end() {
     for (_, v, _) in &input {
         *expected.entry(format!("v{}", v % 7)).or_default() += 1;
     }
-    assert_eq!(broker.len("by-value-repartition"), 300);
+    assert_eq!(broker.len("app-by-value-repartition"), 300); // named after the application
+    assert_eq!(broker.len("by-value-repartition"), 0);
     assert_eq!(last_per_key(&broker, "by-value-out"), expected);
     assert_eq!(query(&streams, "by-value"), expected);
 }

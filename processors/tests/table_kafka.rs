@@ -148,7 +148,8 @@ async fn a_table_topology_gives_the_same_tables_over_kafka_and_over_the_driver()
         expected_c0,
         "the filter's changelog, tombstones included"
     );
-    for topic in [input, changelog, format!("{store}-repartition")] {
+    let repartition = format!("weir-tables-{id}-{store}-repartition"); // named after the application
+    for topic in [input, changelog, repartition] {
         drop_topic(&b, &topic).await;
     }
 }

@@ -103,6 +103,27 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// Names every internal (repartition) topic `<application_id>-<name>`, as Kafka Streams
+    /// does, so that applications sharing a cluster never share one. The application does this
+    /// when it starts; `describe()` and the test driver keep the short names.
+    pub(crate) fn prefix_internal_topics(&mut self, application_id: &str) {
+        for node in &mut self.nodes {
+            match &mut node.role {
+                NodeRole::Source {
+                    endpoint: Endpoint::Topic(t),
+                    internal: true,
+                    ..
+                } => *t = format!("{application_id}-{t}"),
+                NodeRole::Sink {
+                    endpoint: Endpoint::Topic(t),
+                    internal: true,
+                    ..
+                } => *t = format!("{application_id}-{t}"),
+                _ => {}
+            }
+        }
+    }
+
     /// Validates the graph; fails with every problem found, `errors` (the DSL's) first.
     pub(crate) fn new(
         nodes: Vec<NodeSpec>,

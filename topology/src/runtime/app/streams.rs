@@ -34,8 +34,10 @@ pub struct Streams {
 }
 
 impl Streams {
-    /// Prepares `topology` to run against `broker` with `config`.
-    pub fn new(topology: Topology, broker: Arc<dyn Broker>, config: StreamsConfig) -> Self {
+    /// Prepares `topology` to run against `broker` with `config`. Its internal (repartition)
+    /// topics are named `<application_id>-<name>-repartition` on the broker.
+    pub fn new(mut topology: Topology, broker: Arc<dyn Broker>, config: StreamsConfig) -> Self {
+        topology.prefix_internal_topics(&config.application_id);
         let checkpoints = config
             .checkpoints
             .clone()
