@@ -25,6 +25,8 @@ pub(crate) enum Endpoint<C: ?Sized> {
     Connector(Arc<C>),
     /// Every topic of the broker whose whole name matches the expression (sources only).
     Pattern(String),
+    /// The topic each record names (sinks only: `Sink::topic_per_record`).
+    PerRecord,
 }
 
 impl<C: ?Sized> Clone for Endpoint<C> {
@@ -33,6 +35,7 @@ impl<C: ?Sized> Clone for Endpoint<C> {
             Self::Topic(t) => Self::Topic(t.clone()),
             Self::Connector(c) => Self::Connector(c.clone()),
             Self::Pattern(p) => Self::Pattern(p.clone()),
+            Self::PerRecord => Self::PerRecord,
         }
     }
 }
@@ -272,6 +275,7 @@ pub(crate) fn endpoint_name<C: ?Sized + ConnectorName>(e: &Endpoint<C>) -> Strin
         Endpoint::Topic(t) => t.clone(),
         Endpoint::Connector(c) => c.connector_name(),
         Endpoint::Pattern(p) => format!("pattern {p}"),
+        Endpoint::PerRecord => "chosen per record".to_string(),
     }
 }
 

@@ -5,7 +5,7 @@ pub(crate) mod cogroup;
 pub(crate) mod grouped;
 pub(crate) mod grouped_table;
 pub(crate) mod grouped_windowed;
-mod source_sink;
+pub(crate) mod source_sink;
 pub(crate) mod split;
 pub(crate) mod stream;
 mod stream_flow;

@@ -262,7 +262,12 @@ pub struct Sink<K, V> {
     pub(crate) key_serde: Arc<dyn Serde<K>>,
     pub(crate) value_serde: Arc<dyn Serde<V>>,
     pub(crate) name: Option<String>,
+    /// For [`Sink::topic_per_record`]: each record's topic.
+    pub(crate) topic_of: Option<TopicChooser<K, V>>,
 }
+
+/// Names the topic of a record (see [`Sink::topic_per_record`]).
+pub(crate) type TopicChooser<K, V> = Arc<dyn Fn(&K, &V) -> String + Send + Sync>;
 
 impl<K, V> Sink<K, V> {
     /// Writes to `topic` with these serdes (created with the input's partition count if missing).
@@ -292,6 +297,46 @@ impl<K, V> Sink<K, V> {
             key_serde: Arc::new(key_serde),
             value_serde: Arc::new(value_serde),
             name: None,
+            topic_of: None,
+        }
+    }
+
+    /// Writes each record to the topic `topic_of` names for it (one topic per station, per
+    /// customer...). A topic that does not exist is created with the input's partition count;
+    /// in an existing topic a keyed record goes to the partition Kafka's partitioner gives its
+    /// key. A name Kafka would refuse (empty, over 249 characters, other than `[a-zA-Z0-9._-]`)
+    /// stops the task with an error naming it.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("arrivals", StringSerde, StringSerde)) // train -> station
+    ///     .to(Sink::topic_per_record(
+    ///         |_train, station| format!("arrivals.{station}"),
+    ///         StringSerde,
+    ///         StringSerde,
+    ///     ));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let arrivals = driver.input_topic("arrivals", StringSerde, StringSerde);
+    /// arrivals.pipe("train-1".into(), "clark".into(), 0)?;
+    /// arrivals.pipe("train-2".into(), "damen".into(), 1)?;
+    /// arrivals.pipe("train-3".into(), "clark".into(), 2)?;
+    /// let clark = driver.output_topic("arrivals.clark", StringSerde, StringSerde);
+    /// let trains: Vec<String> = clark.read_key_values()?.into_iter().map(|(train, _)| train).collect();
+    /// assert_eq!(trains, ["train-1", "train-3"]);
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
+    pub fn topic_per_record(
+        topic_of: impl Fn(&K, &V) -> String + Send + Sync + 'static,
+        key_serde: impl Serde<K>,
+        value_serde: impl Serde<V>,
+    ) -> Self {
+        Self {
+            endpoint: Endpoint::PerRecord,
+            topic_of: Some(Arc::new(topic_of)),
+            ..Self::topic("", key_serde, value_serde)
         }
     }
 
@@ -325,6 +370,7 @@ impl<K, V> Sink<K, V> {
             key_serde: Arc::new(key_serde),
             value_serde: Arc::new(value_serde),
             name: None,
+            topic_of: None,
         }
     }
 

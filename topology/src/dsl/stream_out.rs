@@ -39,6 +39,7 @@ impl<K: Data, V: Data> Stream<K, V> {
             .clone()
             .unwrap_or_else(|| self.builder.auto_name("sink"));
         let (ks, vs) = (sink.key_serde.clone(), sink.value_serde.clone());
+        let topic_of = sink.topic_of.clone();
         let node_name = name.clone();
         let factory: NodeFactory = Arc::new(move |args: NodeArgs| {
             Box::new(SinkNode::<K, V> {
@@ -47,6 +48,7 @@ impl<K: Data, V: Data> Stream<K, V> {
                 key_serde: ks.clone(),
                 value_serde: vs.clone(),
                 keyless: Default::default(),
+                topic_of: topic_of.clone(),
             }) as Box<dyn Node>
         });
         self.builder.push_node(NodeSpec {

@@ -7,6 +7,7 @@ use crate::error::{Result, TopologyError};
 use crate::graph::{Endpoint, NodeRole, SubTopology, Topology};
 use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector, TopicSink, TopicSource};
 use crate::runtime::io::pattern::{PatternSubscription, TopicPattern};
+use crate::runtime::io::router::TopicRouter;
 use crate::runtime::task::{Patterns, Sinks, Sources};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -143,6 +144,12 @@ async fn plan_sources(
                 (Arc::new(TopicSource::new(broker.clone(), t.clone())), count)
             }
             Endpoint::Connector(c) => (c.clone(), c.partitions().await?),
+            Endpoint::PerRecord => {
+                return Err(TopologyError::config(
+                    &node.name,
+                    "a source reads named topics or a pattern, not topics chosen per record",
+                ))
+            }
             Endpoint::Pattern(p) => {
                 let subscription = PatternSubscription {
                     pattern: TopicPattern::new(p)?,
@@ -203,6 +210,11 @@ async fn plan_sinks(
                     format!("a sink writes to a topic, not to a pattern (`{p}`)"),
                 ))
             }
+            // Missing topics are created with the sub-topology's partition count.
+            Endpoint::PerRecord => (
+                Arc::new(TopicRouter::new(broker.clone(), partitions)),
+                partitions,
+            ),
         };
         sinks.insert(g, resolved);
     }

@@ -2,6 +2,8 @@
 
 use super::broker::{OutRecord, RawRecord};
 use super::partitioner::kafka_partition;
+use super::router::{valid_topic_name, TOPIC_HEADER};
+use crate::dsl::source_sink::TopicChooser;
 use crate::error::{Result, TopologyError};
 use crate::record::{Record, SourceMeta};
 use crate::runtime::app::error_handler::ErrorHandler;
@@ -190,6 +192,9 @@ pub(crate) struct SinkNode<K, V> {
     pub key_serde: Arc<dyn Serde<K>>,
     pub value_serde: Arc<dyn Serde<V>>,
     pub keyless: StickyPartition,
+    /// For a sink writing each record to its own topic: the topic (sent to the
+    /// [`TopicRouter`](super::router::TopicRouter) in a header).
+    pub topic_of: Option<TopicChooser<K, V>>,
 }
 
 /// Where a sink puts records without a key: one partition until about a request's worth
@@ -250,7 +255,19 @@ impl<K: Send + 'static, V: Send + 'static> Node for SinkNode<K, V> {
             )
         };
         let timestamp = record.timestamp();
-        let headers = record.headers().clone();
+        let mut headers = record.headers().clone();
+        if let Some(topic_of) = &self.topic_of {
+            let topic = topic_of(record.key(), record.value());
+            if !valid_topic_name(&topic) {
+                return Err(TopologyError::process(
+                    &self.name,
+                    format!(
+                        "`{topic}` is not a topic name Kafka accepts (1 to 249 of [a-zA-Z0-9._-])"
+                    ),
+                ));
+            }
+            headers.push((TOPIC_HEADER.to_string(), topic.into_bytes()));
+        }
         let outbox = task
             .outboxes
             .get_mut(self.outbox)

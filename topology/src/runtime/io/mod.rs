@@ -7,3 +7,4 @@ pub(crate) mod memory;
 pub(crate) mod partitioner;
 pub(crate) mod pattern;
 pub(crate) mod position;
+pub(crate) mod router;
