@@ -46,6 +46,9 @@ pub(crate) enum NodeRole {
         endpoint: Endpoint<dyn SourceConnector>,
         types: String,
         internal: bool,
+        /// A global table's source: every task reads every partition, and catches up with the
+        /// end offsets it had at the start before it processes anything else.
+        global: bool,
         /// Where it starts and when it ends.
         reading: Reading,
     },

@@ -32,6 +32,7 @@ pub use change::Change;
 pub use data::{Data, Key};
 pub use dsl::builder::{Sink, Source, TopologyBuilder};
 pub use dsl::cogroup::{Cogrouped, WindowedCogrouped};
+pub use dsl::global_table::GlobalTable;
 pub use dsl::grouped::Grouped;
 pub use dsl::grouped_table::GroupedTable;
 pub use dsl::grouped_windowed::{Late, SessionWindowedGrouped, WindowedGrouped, Windowing};

@@ -126,6 +126,17 @@ impl TopologyBuilder {
         source: Source<K, V>,
         internal: bool,
     ) -> usize {
+        self.add_source_node(source, internal, false)
+    }
+
+    /// Adds a source node; a `global` one feeds a global table (every partition in every task,
+    /// without moving stream time).
+    pub(crate) fn add_source_node<K: Data, V: Data>(
+        &self,
+        source: Source<K, V>,
+        internal: bool,
+        global: bool,
+    ) -> usize {
         let name = source
             .name
             .clone()
@@ -141,6 +152,7 @@ impl TopologyBuilder {
                 timestamps: ts.clone(),
                 ports: args.ports,
                 decoded: Default::default(),
+                advances_stream_time: !global,
             }) as Box<dyn Node>
         });
         let node = self.push_node(NodeSpec {
@@ -150,6 +162,7 @@ impl TopologyBuilder {
                 endpoint: source.endpoint,
                 types: type_pair::<K, V>(),
                 internal,
+                global,
                 reading: source.reading,
             },
             parents: Vec::new(),
@@ -230,6 +243,18 @@ impl TopologyBuilder {
     /// # Ok::<(), weir_topology::TopologyError>(())
     /// ```
     pub fn table<K: Key, V: Data>(&self, source: Source<K, V>, store: &str) -> Table<K, V> {
+        let node = self.table_node(source, store, false);
+        Table::of_changes(self.clone(), node, Some(store.to_string()))
+    }
+
+    /// The source and table-source nodes of a table (a global one when `global`), materialized
+    /// in `store`; returns the table-source node.
+    pub(crate) fn table_node<K: Key, V: Data>(
+        &self,
+        source: Source<K, V>,
+        store: &str,
+        global: bool,
+    ) -> usize {
         // The table reads null values (tombstones) as `None`: deletes.
         let source = Source {
             endpoint: source.endpoint,
@@ -239,20 +264,23 @@ impl TopologyBuilder {
             name: source.name,
             reading: source.reading,
         };
-        let src = self.add_source(source, false);
+        let src = self.add_source_node(source, false, global);
         self.add_store(StoreSpec::key_value::<K, V>(store));
         let store_name = store.to_string();
-        let node = self.add_processor::<K, Option<V>, K, Change<V>, _, _>(
+        self.add_processor::<K, Option<V>, K, Change<V>, _, _>(
             Attach {
-                operator: "TABLE-SOURCE",
+                operator: if global {
+                    "GLOBAL-TABLE-SOURCE"
+                } else {
+                    "TABLE-SOURCE"
+                },
                 name: Some(format!("{store}-table")),
                 parents: vec![(src, None)],
                 stores: &[store],
                 terminal: true,
             },
             move || TableSource::new(store_name.clone(), |v| v),
-        );
-        Table::of_changes(self.clone(), node, Some(store.to_string()))
+        )
     }
 
     /// Adds a store that processors added with `Stream::process` can declare.

@@ -2,6 +2,7 @@
 
 pub(crate) mod builder;
 pub(crate) mod cogroup;
+pub(crate) mod global_table;
 pub(crate) mod grouped;
 pub(crate) mod grouped_table;
 pub(crate) mod grouped_windowed;

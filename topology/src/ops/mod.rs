@@ -6,6 +6,7 @@ pub(crate) mod cache;
 pub(crate) mod cogroup;
 pub(crate) mod filter;
 pub(crate) mod flat_map;
+pub(crate) mod global_join;
 pub(crate) mod join;
 pub(crate) mod map;
 pub(crate) mod pass_through;

@@ -122,7 +122,10 @@ async fn plan_sources(
     for &g in &sub.nodes {
         let node = &topology.nodes[g];
         let NodeRole::Source {
-            endpoint, internal, ..
+            endpoint,
+            internal,
+            global,
+            ..
         } = &node.role
         else {
             continue;
@@ -162,7 +165,10 @@ async fn plan_sources(
                 continue;
             }
         };
-        partitions = partitions.max(count);
+        // A global table's topic is read whole by every task: it does not set the task count.
+        if !*global {
+            partitions = partitions.max(count);
+        }
         sources.insert(g, conn);
     }
     Ok((sources, patterns, partitions.max(1)))

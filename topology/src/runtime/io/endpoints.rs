@@ -30,6 +30,8 @@ pub(crate) struct SourceNode<K, V> {
     pub ports: Ports,
     /// Keys and values decoded ahead of processing (see [`DecodedQueue`]).
     pub decoded: DecodedQueue<(K, V)>,
+    /// False for a global table's source: its records do not move the task's stream time.
+    pub advances_stream_time: bool,
 }
 
 /// Decodes a raw record's key and value; the error says which one is bad.
@@ -144,7 +146,9 @@ where
             }
         };
         task.metrics.add_processed(1);
-        task.advance_stream_time(ts);
+        if self.advances_stream_time {
+            task.advance_stream_time(ts);
+        }
         let meta = SourceMeta {
             topic: input.topic,
             partition: input.partition,

@@ -38,9 +38,21 @@ pub(super) struct SourceBinding {
     /// (in this process), the source reads up to the topic's end offset then, and ends.
     pub closes_with: Option<(Arc<FinishedTopics>, Arc<dyn SourceConnector>)>,
     pub ended: bool,
+    /// A partition of a global table's topic (read by every task; does not keep it running).
+    pub global: bool,
+    /// A global table's partition is restoring until its records up to this offset (its end
+    /// when the task opened) are processed: until then the task processes nothing else.
+    pub restore_to: Option<i64>,
 }
 
 impl SourceBinding {
+    /// Whether this global table partition still has records to process from before the task
+    /// opened.
+    pub fn restoring(&self) -> bool {
+        self.restore_to
+            .is_some_and(|end| self.next_offset < end && !self.ended)
+    }
+
     /// Records fetched and not yet processed.
     pub fn pending(&self) -> usize {
         self.buffer.len() + self.incoming.len()
@@ -147,9 +159,11 @@ impl Task {
             .any(|s| s.decoder.is_some() && !s.ended && s.incoming.is_empty())
     }
 
-    /// True when every source is finite and fully processed.
+    /// True when every source is finite and fully processed (global tables' partitions, which
+    /// every task reads, do not keep a task running).
     pub fn input_ended(&self) -> bool {
-        !self.sources.is_empty() && self.sources.iter().all(|s| s.ended && s.pending() == 0)
+        let mut own = self.sources.iter().filter(|s| !s.global).peekable();
+        own.peek().is_some() && own.all(|s| s.ended && s.pending() == 0)
     }
 
     /// Processes up to `max` fetched records, oldest head first across sources. A source's
@@ -197,9 +211,12 @@ impl Task {
         if let [only] = self.sources.as_slice() {
             return (!only.buffer.is_empty()).then_some(0);
         }
+        // While a global table restores, only its partitions are processed.
+        let restoring = self.sources.iter().any(SourceBinding::restoring);
         self.sources
             .iter()
             .enumerate()
+            .filter(|(_, s)| !restoring || s.restoring())
             .filter_map(|(i, s)| s.buffer.front().map(|r| (r.timestamp, i)))
             .min()
             .map(|(_, i)| i)
@@ -269,7 +286,22 @@ mod tests {
             last_record_wall: 1_000,
             closes_with: None,
             ended: false,
+            global: false,
+            restore_to: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_global_partition_restores_until_its_start_end_is_processed() {
+        let mut b = binding(None, None).await;
+        assert!(!b.restoring(), "not a global table's partition");
+        b.restore_to = Some(4);
+        assert!(b.restoring(), "offset 2 of 4");
+        b.next_offset = 4;
+        assert!(!b.restoring(), "caught up");
+        b.next_offset = 3;
+        b.ended = true;
+        assert!(!b.restoring(), "an ended partition has nothing left to restore");
     }
 
     fn raw(offsets: std::ops::Range<i64>) -> Vec<RawRecord> {

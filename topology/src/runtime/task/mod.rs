@@ -5,8 +5,9 @@
 //! decodes ahead and picks the next record across inputs; [`time`] moves stream time and runs
 //! punctuations; [`output`] hands sink records to their connectors; [`commit`] commits, closes
 //! and aborts; [`step`] is the one loop body that the application and the test driver both run;
-//! [`subscribe`] adds the topics that start matching a pattern source.
+//! [`subscribe`] adds the topics that start matching a pattern source; [`bind`] opens readers.
 
+mod bind;
 mod commit;
 pub(crate) mod context;
 pub(crate) mod decode;

@@ -2,7 +2,7 @@
 //! its nodes are instantiated and initialised, and its readers start after the committed
 //! offsets.
 
-use super::input::SourceBinding;
+use super::bind::{bind_global, bind_source, closes_with, is_global, reading_of};
 use super::node::{Node, Ports};
 use super::state::{Outbox, TaskState, NO_TIME};
 use super::subscribe::Subscribed;
@@ -17,13 +17,12 @@ use crate::runtime::app::metrics::TaskMetrics;
 use crate::runtime::app::plan::SubPlan;
 use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector};
 use crate::runtime::io::pattern::PatternSubscription;
-use crate::runtime::io::position::{start_from, Reading, Until};
-use crate::runtime::persist::checkpoint::{Checkpoint, CheckpointStore};
+use crate::runtime::persist::checkpoint::CheckpointStore;
 use crate::runtime::persist::commit::{restore, CommitEnv, Committer};
 use crate::stores::StoreHandle;
 use crate::time::Clock;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use weir_state::StoreBackend;
 
@@ -98,6 +97,14 @@ impl Task {
                 _ => None,
             };
             let now = env.clock.now_ms();
+            if is_global(topology, global) {
+                let mut all = bind_global(topology, sources, &checkpoint, local, global, now).await?;
+                for b in &mut all {
+                    b.decoder = decoder.clone();
+                }
+                bindings.extend(all);
+                continue;
+            }
             if let Some(subscription) = plan.patterns.get(&global) {
                 let mut subscribed = Subscribed {
                     local,
@@ -239,115 +246,4 @@ fn instantiate(topology: &Topology, subt: &SubTopology, sinks: &Sinks) -> Result
             .push(RefCell::new((spec.factory)(NodeArgs { ports, outbox })));
     }
     Ok(nodes)
-}
-
-/// For an internal source on a broker whose topics never end: where it learns that its
-/// topic's writers have finished, and its connector (to ask for the end offset then).
-fn closes_with(
-    topology: &Topology,
-    sources: &Sources,
-    global: usize,
-    finished: &Option<Arc<FinishedTopics>>,
-) -> Option<(Arc<FinishedTopics>, Arc<dyn SourceConnector>)> {
-    let internal = matches!(
-        topology.nodes[global].role,
-        NodeRole::Source { internal: true, .. }
-    );
-    match (internal, finished, sources.get(&global)) {
-        (true, Some(f), Some(conn)) => Some((f.clone(), conn.clone())),
-        _ => None,
-    }
-}
-
-/// Opens the reader of source node `global` (local index `local`) where its start position
-/// says (after its committed offset, by default), and notes where it ends if it is bounded.
-async fn bind_source(
-    topology: &Topology,
-    sources: &Sources,
-    checkpoint: &Checkpoint,
-    local: usize,
-    global: usize,
-    partition: u32,
-    now: Timestamp,
-) -> Result<SourceBinding> {
-    let spec = &topology.nodes[global];
-    let conn = sources
-        .get(&global)
-        .ok_or_else(|| TopologyError::connector(&spec.name, "source not resolved"))?;
-    let topic: Arc<str> = spec
-        .topic()
-        .map(Arc::from)
-        .unwrap_or_else(|| Arc::from(conn.name().as_str()));
-    let input = BindingInput {
-        local,
-        topic,
-        partition,
-        reading: reading_of(topology, global),
-    };
-    open_binding(conn, input, checkpoint, now).await
-}
-
-/// How source node `global` reads.
-pub(super) fn reading_of(topology: &Topology, global: usize) -> Reading {
-    match &topology.nodes[global].role {
-        NodeRole::Source { reading, .. } => *reading,
-        _ => Reading::default(),
-    }
-}
-
-/// One input partition to open: of which source node (local index), topic and partition, read
-/// how.
-pub(super) struct BindingInput {
-    pub local: usize,
-    pub topic: Arc<str>,
-    pub partition: u32,
-    pub reading: Reading,
-}
-
-/// Opens `conn`'s reader of `input`'s partition where its start position says, given the
-/// committed offsets in `checkpoint`.
-pub(super) async fn open_binding(
-    conn: &Arc<dyn SourceConnector>,
-    input: BindingInput,
-    checkpoint: &Checkpoint,
-    now: Timestamp,
-) -> Result<SourceBinding> {
-    let BindingInput {
-        local,
-        topic,
-        partition,
-        reading,
-    } = input;
-    let committed = checkpoint
-        .offsets
-        .get(&(topic.to_string(), partition))
-        .copied();
-    let name = format!("{topic}/{partition}");
-    let start = start_from(&name, reading.start, committed, conn.offset_reset())?;
-    // The end is taken before the reader opens: a reader at the latest offset then starts at
-    // or after it, and ends at once.
-    let stop_at = match reading.until {
-        Some(Until::EndOffsetsAtStart) => conn.end_offset(partition).await?,
-        None => None,
-    };
-    let reader = conn.open(partition, start).await?;
-    // A reader that knows where it started (at the end, at a timestamp) says so: a commit
-    // before its first record keeps that position.
-    let next_offset = reader.position().or(committed).unwrap_or(0);
-    Ok(SourceBinding {
-        node: local,
-        topic,
-        partition,
-        reader,
-        buffer: VecDeque::new(),
-        incoming: Vec::new(),
-        decoder: None,
-        next_offset,
-        fetched_to: next_offset,
-        stop_at,
-        idle_ms: reading.idle_ms(),
-        last_record_wall: now,
-        closes_with: None,
-        ended: false,
-    })
 }

@@ -3,7 +3,7 @@
 
 use super::decode::BatchDecoder;
 use super::input::SourceBinding;
-use super::open::{open_binding, BindingInput};
+use super::bind::{open_binding, BindingInput};
 use super::Task;
 use crate::error::Result;
 use crate::record::Timestamp;
