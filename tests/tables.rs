@@ -256,6 +256,28 @@ fn table_table_joins_match_a_reference_on_random_updates_and_deletes_of_both_sid
     assert!(cases >= 5000);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joined_tables_with_different_partition_counts_are_refused_naming_both_topics() {
+    let broker = MemoryBroker::new(1);
+    broker.create_topic("left", 3);
+    broker.create_topic("right", 2);
+    let streams = Streams::new(
+        join_topology(),
+        Arc::new(broker),
+        StreamsConfig::new("tables"),
+    );
+    let err = streams.run().await.expect_err("planning must fail");
+    assert!(
+        matches!(&err, weir::topology::TopologyError::NotCopartitioned { .. }),
+        "unexpected error: {err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("`left` has 3") && text.contains("`right` has 2"),
+        "{text}"
+    );
+}
+
 #[test]
 fn describe_shows_the_table_nodes_stores_and_repartition_topics() {
     let topology = grouped_topology(EmitStrategy::OnUpdate);
