@@ -2,13 +2,9 @@
 //! and a non-zero exit, instead of waiting forever for records that will never be processed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use weir_example_testkit::workspace_root;
 
 #[test]
 fn the_demo_exits_with_the_error_when_the_streaming_application_fails() {
@@ -22,9 +18,9 @@ fn the_demo_exits_with_the_error_when_the_streaming_application_fails() {
         .arg("--out")
         .arg(&out)
         .arg("--data")
-        .arg(root().join("data"))
+        .arg(workspace_root().join("data"))
         .arg("--model")
-        .arg(root().join("models"))
+        .arg(workspace_root().join("models"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -5,58 +5,15 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 use weir::processors::{KafkaBroker, KafkaConfig};
+use weir_example_testkit::OwnBroker;
 use weir_flights::demo::run_demo;
-
-/// A broker of this test's own (fresh topics), killed when dropped.
-struct OwnBroker {
-    pid: String,
-    address: String,
-    dir: std::path::PathBuf,
-}
-
-impl OwnBroker {
-    fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!("weir-demo-kafka-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let script = common::root().join("scripts/broker.sh");
-        let out = Command::new(&script)
-            .arg("start")
-            .arg(&dir)
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "scripts/broker.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let line = String::from_utf8(out.stdout).unwrap();
-        let mut parts = line.split_whitespace();
-        let (pid, address) = (parts.next().unwrap(), parts.next().unwrap());
-        Self {
-            pid: pid.to_string(),
-            address: address.to_string(),
-            dir,
-        }
-    }
-}
-
-impl Drop for OwnBroker {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(&self.pid).status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_through_kafka_matches_an_independent_recomputation() {
-    if std::env::var("WEIR_KAFKA_BROKERS").is_err() {
-        panic!("WEIR_KAFKA_BROKERS is not set: run the tests with scripts/test.sh, which installs the broker");
-    }
-    let broker = OwnBroker::start();
-    let kafka = KafkaBroker::connect(KafkaConfig::new(&broker.address))
+    let broker = OwnBroker::start("demo-kafka");
+    let kafka = KafkaBroker::connect(KafkaConfig::new(broker.address()))
         .await
         .unwrap();
     let out = std::env::temp_dir().join(format!("weir-demo-kafka-out-{}", std::process::id()));

@@ -11,6 +11,7 @@ use std::time::Duration;
 use weir::topology::{
     connect::OutRecord, connect::RawRecord, MemoryBroker, MetricsSnapshot, Streams,
 };
+use weir_example_testkit::workspace_root;
 use weir_flights::apps::{producer, streaming, FLIGHT_TOPIC};
 use weir_flights::charts::accuracy_chart;
 use weir_flights::demo::{app_config, read_jsonl, replay, DemoOptions};
@@ -18,15 +19,11 @@ use weir_models::Model;
 
 const PARTITIONS: u32 = 3;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn options(out: &Path) -> DemoOptions {
     DemoOptions {
-        data: root().join("data"),
+        data: workspace_root().join("data"),
         out: out.to_path_buf(),
-        model: root().join("models"),
+        model: workspace_root().join("models"),
         fast: true,
         duration_s: 360,
         seed: 11,

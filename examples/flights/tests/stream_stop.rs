@@ -3,24 +3,21 @@
 //! used to wait forever for a record in the new run).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use weir::topology::{Broker, MemoryBroker, MetricsSnapshot};
+use weir_example_testkit::workspace_root;
 use weir_flights::demo::DemoOptions;
 use weir_flights::separate::{run_role, Role};
 
 const PARTITIONS: u32 = 3;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn options(out: &Path) -> DemoOptions {
     DemoOptions {
-        data: root().join("data"),
+        data: workspace_root().join("data"),
         out: out.to_path_buf(),
-        model: root().join("models"),
+        model: workspace_root().join("models"),
         fast: true,
         duration_s: 120,
         seed: 5,

@@ -11,11 +11,9 @@ use std::sync::Arc;
 use weir::processors::{Dashboard, KafkaBroker, KafkaConfig};
 use weir_shoppers::demo::run_demo;
 
+/// Now, rounded down to the second.
 fn now_second_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = weir_example_testkit::now_ms();
     now - now.rem_euclid(1000)
 }
 

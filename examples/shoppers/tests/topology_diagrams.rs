@@ -6,43 +6,9 @@
 mod common;
 
 use weir::processors::Dashboard;
+use weir_example_testkit::readme_diagrams;
 use weir_shoppers::apps::{consumer, producer, streaming, web, Reading};
 use weir_shoppers::options::{paced_log, Options};
-
-/// The README's text with each `<!-- topology: NAME -->` marker's following mermaid block
-/// replaced by `diagrams[NAME]`.
-fn with_diagrams(readme: &str, diagrams: &[(&str, String)]) -> String {
-    let mut out = String::new();
-    let mut lines = readme.lines();
-    while let Some(line) = lines.next() {
-        out.push_str(line);
-        out.push('\n');
-        let Some(name) = line
-            .strip_prefix("<!-- topology: ")
-            .and_then(|l| l.strip_suffix(" -->"))
-        else {
-            continue;
-        };
-        let (_, diagram) = diagrams
-            .iter()
-            .find(|(n, _)| *n == name)
-            .unwrap_or_else(|| panic!("no topology named {name}"));
-        assert_eq!(
-            lines.next(),
-            Some("```mermaid"),
-            "a mermaid block follows {line}"
-        );
-        for old in lines.by_ref() {
-            if old == "```" {
-                break;
-            }
-        }
-        out.push_str("```mermaid\n");
-        out.push_str(diagram);
-        out.push_str("```\n");
-    }
-    out
-}
 
 #[test]
 fn the_readme_shows_the_real_topologies() {
@@ -61,18 +27,9 @@ fn the_readme_shows_the_real_topologies() {
         ),
         ("consume", consumer(reading).unwrap().to_mermaid()),
     ];
-    let path = common::root().join("examples/shoppers/README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    let expected = with_diagrams(&readme, &diagrams);
-    assert_eq!(readme.matches("<!-- topology: ").count(), diagrams.len());
-    if std::env::var_os("WEIR_WRITE_DIAGRAMS").is_some() {
-        std::fs::write(&path, &expected).unwrap();
-    } else {
-        assert!(
-            readme == expected,
-            "examples/shoppers/README.md shows outdated topologies: rerun this test with \
-             WEIR_WRITE_DIAGRAMS=1 to rewrite them"
-        );
-    }
+    readme_diagrams::assert_current(
+        &common::root().join("examples/shoppers/README.md"),
+        &diagrams,
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -10,15 +10,14 @@ use arrow2::datatypes::{DataType, Field};
 use arrow2::io::parquet::read;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use weir_flights::demo::{read_jsonl, DemoOptions, DemoSummary};
 use weir_flights::producer::TickBatcher;
 use weir_flights::rows::load_by_day;
 
 /// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[allow(unused_imports)] // not every test needs it
+pub use weir_example_testkit::workspace_root as root;
 
 /// A record's identity: key, ts and the columns that identify a flight.
 fn identity(key: &str, row: &Value) -> String {
@@ -153,10 +152,7 @@ pub const START: i64 = 1_700_000_040;
 
 /// A first tick near now (brokers drop records older than their retention), a multiple of 120 s.
 pub fn recent_start() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = weir_example_testkit::now_ms().div_euclid(1000);
     now - now.rem_euclid(120) - 600
 }
 

@@ -13,21 +13,18 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[allow(unused_imports)] // not every test needs it
+pub use weir_example_testkit::workspace_root as root;
 
-/// The shipped survey.
+/// The shipped survey, by a path through this package's directory: the producer's diagram in
+/// the README shows the path as given.
 pub fn shipped_data() -> PathBuf {
-    root().join("data/food/food_survey.csv.gz")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/food/food_survey.csv.gz")
 }
 
 /// A fresh directory for one test's outputs.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weir-food-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    weir_example_testkit::fresh_dir(&format!("food-{name}"))
 }
 
 pub const HEADER: [&str; 8] = [

@@ -14,9 +14,8 @@ use std::path::{Path, PathBuf};
 use weir_sensors::demo::{DemoOptions, DemoSummary};
 
 /// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[allow(unused_imports)] // not every test needs it
+pub use weir_example_testkit::workspace_root as root;
 
 /// The shipped data file.
 pub fn shipped_data() -> PathBuf {
@@ -192,14 +191,8 @@ pub fn recompute(lines: &[String], start_ms: i64) -> BTreeMap<String, Vec<(i64, 
     out
 }
 
-/// Every line of a JSON-lines file.
-pub fn jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+#[allow(unused_imports)] // not every test reads JSON lines
+pub use weir_example_testkit::jsonl;
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)

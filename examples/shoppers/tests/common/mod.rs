@@ -12,9 +12,8 @@ use weir_shoppers::demo::DemoSummary;
 use weir_shoppers::options::Options;
 
 /// The repository root.
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[allow(unused_imports)] // not every test needs it
+pub use weir_example_testkit::workspace_root as root;
 
 /// The bundled log.
 pub fn log() -> PathBuf {
@@ -31,10 +30,7 @@ pub fn fast_options(data: &Path, out: &Path, rows: u64, start_ms: i64) -> Option
 
 /// A fresh directory under the system's temporary directory.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weir-shoppers-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    weir_example_testkit::fresh_dir(&format!("shoppers-{name}"))
 }
 
 /// The text of a log file (gunzipped when it ends in `.gz`).
@@ -92,14 +88,8 @@ fn gender_of(line: &str) -> Option<String> {
     ok.then(|| f[9].to_owned())
 }
 
-/// The lines of a `.jsonl` file as JSON.
-pub fn jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+#[allow(unused_imports)] // not every test reads JSON lines
+pub use weir_example_testkit::jsonl;
 
 /// Per second (start ms): the records of `0`, `1` and `2`-or-empty among `sex` records.
 pub fn recount(sex: &[Value]) -> BTreeMap<i64, [u64; 3]> {
