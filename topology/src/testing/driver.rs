@@ -213,6 +213,8 @@ impl TopologyTestDriver {
                         changelog: None,
                         decode_threads: config.decode_threads,
                         max_future_skew_ms: config.max_future_skew_ms,
+                        // The driver processes each input as it is piped: nothing to wait for.
+                        max_task_idle_ms: 0,
                         finished_topics: None,
                     };
                     tasks.push(

@@ -25,6 +25,10 @@ pub struct StreamsConfig {
     /// How often a task asks the broker for new topics matching its pattern sources
     /// ([`crate::Source::pattern`]). Default 10 s.
     pub metadata_refresh: Duration,
+    /// How long a task with several inputs holds back while one of them has nothing buffered,
+    /// so that it picks the oldest record across all of them (Kafka Streams'
+    /// `max.task.idle.ms`). Default 0: never holds back.
+    pub max_task_idle: Duration,
     /// This instance's index, `0..instances`: it runs the partitions `p` with `p % instances == instance`.
     pub instance: u32,
     /// How many instances share the partitions.
@@ -61,6 +65,7 @@ impl StreamsConfig {
             poll_wait: Duration::from_millis(50),
             idle_timeout: None,
             metadata_refresh: Duration::from_secs(10),
+            max_task_idle: Duration::ZERO,
             instance: 0,
             instances: 1,
             backend: StoreBackend::InMemory,
@@ -108,6 +113,12 @@ impl StreamsConfig {
     /// Sets how often pattern sources look for new matching topics.
     pub fn metadata_refresh(mut self, d: Duration) -> Self {
         self.metadata_refresh = d;
+        self
+    }
+
+    /// Sets how long a task holds back for an empty input (see [`StreamsConfig::max_task_idle`]).
+    pub fn max_task_idle(mut self, d: Duration) -> Self {
+        self.max_task_idle = d;
         self
     }
 

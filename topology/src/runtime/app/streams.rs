@@ -139,6 +139,8 @@ impl Streams {
                     .config
                     .max_future_skew
                     .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+                max_task_idle_ms: i64::try_from(self.config.max_task_idle.as_millis())
+                    .unwrap_or(i64::MAX),
                 finished_topics: self
                     .broker
                     .bounded_topics()

@@ -125,6 +125,7 @@ pub(super) async fn open_binding(
         ended: false,
         global: false,
         restore_to: None,
+        empty_since: None,
     })
 }
 

@@ -43,6 +43,8 @@ pub(super) struct SourceBinding {
     /// A global table's partition is restoring until its records up to this offset (its end
     /// when the task opened) are processed: until then the task processes nothing else.
     pub restore_to: Option<i64>,
+    /// Since when (wall clock, ms) this input has had nothing buffered (see `wait.rs`).
+    pub empty_since: Option<i64>,
 }
 
 impl SourceBinding {
@@ -107,6 +109,8 @@ impl Task {
         let open = self.sources.iter().filter(|s| !s.ended).count();
         let mut got = 0;
         let now = self.state.clock.now_ms();
+        // Holding back for an empty input: give it a short wait of its own.
+        let holding = self.holding(now);
         for s in self.sources.iter_mut().filter(|s| !s.ended) {
             s.stop_if_closed().await?;
             if s.bound_reached(now) {
@@ -119,6 +123,8 @@ impl Task {
             }
             let wait = if buffered == 0 && open == 1 {
                 max_wait_ms
+            } else if holding && s.pending() == 0 {
+                max_wait_ms.min(5)
             } else {
                 0
             };
@@ -227,8 +233,12 @@ impl Task {
     /// counts as done only once its processing finished: a failure leaves it to be read again.
     fn process_ready(&mut self, max: usize, waiting: Option<usize>) -> Result<usize> {
         let mut done = 0;
+        let now = self.state.clock.now_ms();
         while done < max {
             if waiting.is_some_and(|i| self.sources[i].buffer.is_empty()) {
+                break;
+            }
+            if self.holding(now) {
                 break;
             }
             let Some(i) = self.pick() else { break };
@@ -288,6 +298,7 @@ mod tests {
             ended: false,
             global: false,
             restore_to: None,
+            empty_since: None,
         }
     }
 
@@ -301,7 +312,10 @@ mod tests {
         assert!(!b.restoring(), "caught up");
         b.next_offset = 3;
         b.ended = true;
-        assert!(!b.restoring(), "an ended partition has nothing left to restore");
+        assert!(
+            !b.restoring(),
+            "an ended partition has nothing left to restore"
+        );
     }
 
     fn raw(offsets: std::ops::Range<i64>) -> Vec<RawRecord> {

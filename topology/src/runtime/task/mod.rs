@@ -5,7 +5,8 @@
 //! decodes ahead and picks the next record across inputs; [`time`] moves stream time and runs
 //! punctuations; [`output`] hands sink records to their connectors; [`commit`] commits, closes
 //! and aborts; [`step`] is the one loop body that the application and the test driver both run;
-//! [`subscribe`] adds the topics that start matching a pattern source; [`bind`] opens readers.
+//! [`subscribe`] adds the topics that start matching a pattern source; [`bind`] opens readers;
+//! [`wait`] holds back for an empty input (`max_task_idle`).
 
 mod bind;
 mod commit;
@@ -19,6 +20,7 @@ pub(crate) mod state;
 mod step;
 mod subscribe;
 mod time;
+mod wait;
 
 pub(crate) use open::{Patterns, Sinks, Sources, TaskEnv};
 pub(crate) use step::StepLimits;
@@ -53,6 +55,8 @@ pub(crate) struct Task {
     last_input_wall: Timestamp,
     last_commit_wall: Timestamp,
     decode_threads: usize,
+    /// How long the task holds back for an empty input when others have records, ms.
+    max_task_idle_ms: i64,
 }
 
 impl Task {

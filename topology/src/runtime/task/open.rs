@@ -40,6 +40,8 @@ pub(crate) struct TaskEnv {
     pub decode_threads: usize,
     /// How far ahead of the wall clock a record's timestamp may be, ms (`None`: any).
     pub max_future_skew_ms: Option<i64>,
+    /// How long the task holds back for an empty input when others have records, ms (0: not).
+    pub max_task_idle_ms: i64,
     /// Where a broker whose topics never end (Kafka) learns that an internal topic's writers
     /// have all finished: its readers then stop at its end offset.
     pub finished_topics: Option<Arc<FinishedTopics>>,
@@ -98,7 +100,8 @@ impl Task {
             };
             let now = env.clock.now_ms();
             if is_global(topology, global) {
-                let mut all = bind_global(topology, sources, &checkpoint, local, global, now).await?;
+                let mut all =
+                    bind_global(topology, sources, &checkpoint, local, global, now).await?;
                 for b in &mut all {
                     b.decoder = decoder.clone();
                 }
@@ -168,6 +171,7 @@ impl Task {
             last_input_wall: now,
             last_commit_wall: now,
             decode_threads: env.decode_threads,
+            max_task_idle_ms: env.max_task_idle_ms,
         };
         task.state.refresh_latest_valid_time();
         task.each_node("init", |i, node, arena, state| node.init(i, arena, state))?;

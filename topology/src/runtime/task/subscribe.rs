@@ -1,9 +1,9 @@
 //! A task's pattern sources: at open, and again at every metadata refresh, the task opens a
 //! reader for each partition it owns of every matching topic it does not read yet.
 
+use super::bind::{open_binding, BindingInput};
 use super::decode::BatchDecoder;
 use super::input::SourceBinding;
-use super::bind::{open_binding, BindingInput};
 use super::Task;
 use crate::error::Result;
 use crate::record::Timestamp;
