@@ -367,8 +367,9 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let registry = SchemaRegistry::new(server.url()).unwrap_or_else(|e| panic!("{e}"));
         let out = Path::new("unused");
-        let input = StationsInput::Csv(PathBuf::from("stations.csv"));
-        assert!(stations_app(&input, out).is_ok());
+        let csv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/transit/stations.csv");
+        let input = StationsInput::Csv(csv);
+        stations_app(&input, out).unwrap_or_else(|e| panic!("{e}"));
         assert!(summary_app(&registry, out).is_ok());
         let status = status_app(&registry, out, &Arc::default()).unwrap_or_else(|e| panic!("{e}"));
         assert!(status.describe().to_string().contains(LAST_ARRIVALS_STORE));

@@ -1,0 +1,45 @@
+//! The demo on embedded topics: every output checked against the recomputation in `common`,
+//! the summary's counts of malformed events, and a restart of the status server from its
+//! state directory showing the same board.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+use weir::topology::{Broker, MemoryBroker};
+use weir_transit::demo::{restart_status_server, run_demo, TransitOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_matches_an_independent_recomputation_and_a_restart_resumes() {
+    let out = common::temp_dir("embedded");
+    let mut opts = TransitOptions::new(common::shipped_stations(), &out);
+    opts.steps = 45;
+    opts.pace = Duration::ZERO;
+    opts.web = None;
+    let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new(1));
+    let summary = run_demo(&opts, broker.clone()).await.unwrap();
+    common::check_outputs(&out, &opts.stations);
+
+    assert_eq!(summary.produced.steps, 45);
+    assert_eq!(
+        (
+            summary.dead_lettered,
+            summary.unknown_station,
+            summary.ingest_refused
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(summary.produced.weather_refused.len(), 1);
+    assert!(
+        summary.produced.weather_refused[0].starts_with("422 "),
+        "{:?}",
+        summary.produced.weather_refused
+    );
+    assert_eq!(summary.produced.weather_accepted, 2, "steps 0 and 30");
+
+    // The status server again, on its state directory: the same board without reading anything.
+    let board = restart_status_server(&opts, broker).await.unwrap();
+    assert_eq!(serde_json::to_value(&board).unwrap(), common::status(&out));
+    let _ = std::fs::remove_dir_all(&out);
+}
