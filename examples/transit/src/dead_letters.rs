@@ -40,6 +40,12 @@ impl DeadLetter {
 /// Copies the dead-letter topic (from its start to its end now) to its `.jsonl`; returns how
 /// many records it held.
 pub async fn copy_dead_letters(out: &Path, broker: Arc<dyn Broker>, app_id: &str) -> Result<u64> {
+    let streams = Streams::new(copier(out)?, broker, StreamsConfig::new(app_id));
+    Ok(streams.run().await?.processed)
+}
+
+/// The copying topology.
+fn copier(out: &Path) -> Result<Topology> {
     let copy = out.join(format!("{DEAD_LETTER_TOPIC}.jsonl"));
     let builder = TopologyBuilder::new();
     builder
@@ -55,6 +61,5 @@ pub async fn copy_dead_letters(out: &Path, broker: Arc<dyn Broker>, app_id: &str
             record.with_key_value(key, letter)
         })
         .sink("dead-letters-copy", move || RecordLinesSink::append(&copy));
-    let streams = Streams::new(builder.build()?, broker, StreamsConfig::new(app_id));
-    Ok(streams.run().await?.processed)
+    builder.build()
 }

@@ -4,6 +4,8 @@
 //! summary, the last arrival per station and direction, the weather, the malformed events.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
+pub mod services;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
