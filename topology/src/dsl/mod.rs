@@ -15,5 +15,6 @@ mod stream_keyed;
 mod stream_out;
 mod stream_record;
 pub(crate) mod table;
+mod table_fk_join;
 mod table_joins;
 mod table_ops;

@@ -5,6 +5,7 @@ pub(crate) mod branch;
 pub(crate) mod cache;
 pub(crate) mod cogroup;
 pub(crate) mod filter;
+pub(crate) mod fk_join;
 pub(crate) mod flat_map;
 pub(crate) mod global_join;
 pub(crate) mod join;
