@@ -321,30 +321,75 @@ pub async fn run_demo(opts: &TransitOptions, broker: Arc<dyn Broker>) -> Result<
     })
 }
 
+/// The status server run alone (after a demo, on the state it left): the status
+/// application on `broker` with `opts.status_state()`, and the page when `web` is given.
+pub struct StatusServer {
+    app: Running,
+    page: Option<StatusPage>,
+    _registry: RegistryServer,
+}
+
+impl StatusServer {
+    /// Starts it and waits until its stores are open (nothing new to read: its board is the
+    /// state it committed last).
+    pub async fn start(
+        opts: &TransitOptions,
+        broker: Arc<dyn Broker>,
+        web: Option<SocketAddr>,
+    ) -> Result<Self> {
+        let registry_server = RegistryServer::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .map_err(|e| TopologyError::connector("schema registry", e))?;
+        let registry =
+            SchemaRegistry::new(registry_server.url()).map_err(crate::apps::registry_error)?;
+        let out = opts.out.join("restart");
+        let app = Running::start(
+            status_app(&registry, &out, &Arc::default())?,
+            &broker,
+            config(opts, "status").state_dir(opts.status_state())?,
+        );
+        let streams = app.streams.clone();
+        wait_for("the restarted status server", &[("status", &app)], || {
+            Ok(stores_open(&streams))
+        })
+        .await?;
+        let page = match web {
+            Some(addr) => Some(StatusPage::start(addr, board_source(&app.streams)).await?),
+            None => None,
+        };
+        Ok(Self {
+            app,
+            page,
+            _registry: registry_server,
+        })
+    }
+
+    /// The board now.
+    pub fn board(&self) -> Result<StatusBoard> {
+        StatusBoard::read(&self.app.streams)
+    }
+
+    /// The page's address, when it has one.
+    pub fn url(&self) -> Option<String> {
+        self.page.as_ref().map(StatusPage::url)
+    }
+
+    /// Stops the page and the application.
+    pub async fn stop(self) -> Result<()> {
+        if let Some(page) = self.page {
+            page.stop().await;
+        }
+        self.app.stop().await.map(|_| ())
+    }
+}
+
 /// Restarts the status server alone on `broker` with the state the demo left in
-/// `opts.status_state()` (nothing new to read): its board once its stores are open.
+/// `opts.status_state()`: its board once its stores are open.
 pub async fn restart_status_server(
     opts: &TransitOptions,
     broker: Arc<dyn Broker>,
 ) -> Result<StatusBoard> {
-    let registry_server = RegistryServer::start(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .map_err(|e| TopologyError::connector("schema registry", e))?;
-    let registry =
-        SchemaRegistry::new(registry_server.url()).map_err(crate::apps::registry_error)?;
-    let out = opts.out.join("restart");
-    let status = Running::start(
-        status_app(&registry, &out, &Arc::default())?,
-        &broker,
-        config(opts, "status").state_dir(opts.status_state())?,
-    );
-    let streams = status.streams.clone();
-    wait_for(
-        "the restarted status server",
-        &[("status", &status)],
-        || Ok(stores_open(&streams)),
-    )
-    .await?;
-    let board = StatusBoard::read(&streams)?;
-    status.stop().await?;
+    let server = StatusServer::start(opts, broker, None).await?;
+    let board = server.board()?;
+    server.stop().await?;
     Ok(board)
 }
