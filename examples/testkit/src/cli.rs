@@ -140,8 +140,16 @@ mod tests {
         let rt = runtime().unwrap();
         assert!(LiveDashboard::start_if(&rt, None).unwrap().is_none());
         let live = LiveDashboard::start(&rt, "127.0.0.1:0").unwrap();
-        assert!(live.url().starts_with("http://127.0.0.1:"), "{}", live.url());
-        let addr = live.url().trim_start_matches("http://").trim_end_matches('/').to_string();
+        assert!(
+            live.url().starts_with("http://127.0.0.1:"),
+            "{}",
+            live.url()
+        );
+        let addr = live
+            .url()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
         assert!(std::net::TcpStream::connect(addr).is_ok());
         assert!(LiveDashboard::start(&rt, "not an address").is_err());
     }
