@@ -50,7 +50,7 @@ pub enum StationsInput {
     /// The bundled CSV (read once).
     Csv(PathBuf),
     /// A PostgreSQL table, followed in incrementing mode on `stop_id`.
-    Postgres(PostgresConfig),
+    Postgres(Box<PostgresConfig>),
 }
 
 impl StationsInput {
@@ -63,7 +63,7 @@ impl StationsInput {
             .poll_interval(std::time::Duration::from_millis(200))
             .build()
             .map_err(|e| TopologyError::connector("postgres", e))?;
-        Ok(Self::Postgres(config))
+        Ok(Self::Postgres(Box::new(config)))
     }
 }
 
@@ -86,7 +86,7 @@ pub fn stations_app(input: &StationsInput, out: &Path) -> Result<Topology> {
         }
         StationsInput::Postgres(config) => builder.stream(
             Source::connector(
-                Arc::new(PostgresSource::new(config.clone())),
+                Arc::new(PostgresSource::new(config.as_ref().clone())),
                 JsonSerde::<u32>::new(),
                 JsonSerde::<StationRow>::new(),
             )
@@ -97,7 +97,8 @@ pub fn stations_app(input: &StationsInput, out: &Path) -> Result<Topology> {
         STATIONS_TOPIC,
         JsonSerde::<u32>::new(),
         JsonSerde::<StationRow>::new(),
-    ));
+    )
+    .named("to-stations"));
     let copy = copy_path(out, STATIONS_TOPIC);
     rows.sink("stations-copy", move || RecordLinesSink::append(&copy));
 
@@ -117,7 +118,8 @@ pub fn stations_app(input: &StationsInput, out: &Path) -> Result<Topology> {
         STATIONS_TABLE_TOPIC,
         JsonSerde::<u32>::new(),
         JsonSerde::<TransformedStation>::new(),
-    ));
+    )
+    .named("to-stations-table"));
     let copy = copy_path(out, STATIONS_TABLE_TOPIC);
     transformed.sink("stations-table-copy", move || {
         RecordLinesSink::append(&copy)
@@ -146,7 +148,8 @@ pub fn summary_app(registry: &SchemaRegistry, out: &Path) -> Result<Topology> {
         TURNSTILE_SUMMARY,
         JsonSerde::<u32>::new(),
         JsonSerde::<u64>::new(),
-    ));
+    )
+    .named("to-summary"));
     let copy = copy_path(out, TURNSTILE_SUMMARY);
     counts.sink("summary-copy", move || RecordLinesSink::append(&copy));
     builder.build()
@@ -269,10 +272,13 @@ pub fn status_app(
         .named("key-by-station")
         .left_join(&stations, |arrival, station| {
             (arrival.clone(), station.is_some())
-        });
+        })
+        .named("join-stations");
     arrivals
         .filter(|_, (_, known)| *known)
+        .named("known-station")
         .map_values(|(arrival, _)| arrival)
+        .named("placed-arrival")
         .group_by_key()
         .aggregate(
             LAST_ARRIVALS_STORE,
@@ -282,6 +288,7 @@ pub fn status_app(
     let counter = rejections.clone();
     let rejected = arrivals
         .filter(|_, (_, known)| !*known)
+        .named("unknown-station")
         .map_values(|(arrival, _)| RejectedArrival {
             error: format!(
                 "unknown station id {}: not in {STATIONS_TABLE_TOPIC}",
@@ -289,14 +296,17 @@ pub fn status_app(
             ),
             arrival,
         })
+        .named("why-rejected")
         .peek(move |_, _| {
             counter.unknown_station.fetch_add(1, Ordering::Relaxed);
-        });
+        })
+        .named("count-rejected");
     rejected.to(Sink::topic(
         REJECTED_ARRIVALS_TOPIC,
         JsonSerde::<u32>::new(),
         JsonSerde::<RejectedArrival>::new(),
-    ));
+    )
+    .named("to-rejected"));
     let copy = copy_path(out, REJECTED_ARRIVALS_TOPIC);
     rejected.sink("rejected-copy", move || RecordLinesSink::append(&copy));
 
@@ -329,6 +339,7 @@ pub fn status_app(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

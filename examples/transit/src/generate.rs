@@ -173,6 +173,7 @@ pub fn generate(seed: u64) -> Vec<StationRow> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::stations::lines;

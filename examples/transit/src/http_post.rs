@@ -54,6 +54,7 @@ fn parse(text: &str) -> std::io::Result<HttpAnswer> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -131,6 +131,7 @@ pub fn arrival_topic(station_name: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use weir::processors::avro::RegistryServer;

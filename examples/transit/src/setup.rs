@@ -98,6 +98,7 @@ pub async fn setup(url: &str, table: &str, rows: &[StationRow]) -> Result<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -206,7 +206,8 @@ impl Iterator for Simulation {
         let index = self.step;
         self.step += 1;
         let at_ms = self.config.start_ms + index as i64 * self.config.step_ms;
-        let weather = (index % self.config.weather_every.max(1) == 0).then(|| self.next_weather());
+        let weather = (index.checked_rem(self.config.weather_every.max(1)) == Some(0))
+            .then(|| self.next_weather());
         let arrivals = self.move_trains(at_ms);
         let turnstiles = self.turnstiles(at_ms);
         Some(Step {
@@ -236,6 +237,7 @@ pub fn ridership(hour: i64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::generate::{generate, SEED};

@@ -132,6 +132,7 @@ pub fn lines(rows: &[StationRow]) -> Vec<LineStations> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

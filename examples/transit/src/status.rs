@@ -151,6 +151,7 @@ fn entries<K: Key, V: Data>(streams: &Streams, name: &str) -> Result<Vec<(K, V)>
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -77,6 +77,7 @@ async fn status(State(board): State<BoardSource>) -> Response {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::http_post::post;

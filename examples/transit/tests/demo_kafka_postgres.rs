@@ -6,11 +6,12 @@
 
 mod common;
 
-use common::services::{free_addr, get, postgres_url, unique_table, OwnBroker};
+use common::services::{free_addr, get, postgres_url, unique_table};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir::processors::{KafkaBroker, KafkaConfig};
 use weir::topology::Broker;
+use weir_example_testkit::OwnBroker;
 use weir_transit::demo::{restart_status_server, run_demo, TransitOptions};
 use weir_transit::stations::{read_csv, write_csv, StationRow};
 
@@ -61,9 +62,9 @@ async fn the_demo_on_kafka_and_postgres_matches_and_follows_the_table() {
     else {
         return;
     };
-    let broker = OwnBroker::start();
+    let broker = OwnBroker::start("transit-kafka");
     let kafka: Arc<dyn Broker> = Arc::new(
-        KafkaBroker::connect(KafkaConfig::new(&broker.address))
+        KafkaBroker::connect(KafkaConfig::new(broker.address()))
             .await
             .unwrap(),
     );

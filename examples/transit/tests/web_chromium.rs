@@ -5,8 +5,9 @@
 //! `examples/transit/status.png` (written where `WEIR_TRANSIT_SCREENSHOT` says).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod browser;
 mod common;
+
+use weir_example_testkit::browser;
 
 use common::services::free_addr;
 use serde_json::{json, Value};

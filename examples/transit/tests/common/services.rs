@@ -1,54 +1,7 @@
-//! The services of the tests that need them: a Kafka-protocol broker of the test's own
-//! (`scripts/broker.sh`, installed by `scripts/test.sh`, which sets `WEIR_KAFKA_BROKERS`) and
-//! the PostgreSQL server of `scripts/test.sh` (`WEIR_POSTGRES_URL`).
+//! The services of the tests that need them: the PostgreSQL server of `scripts/test.sh`
+//! (`WEIR_POSTGRES_URL`), a free port, a plain HTTP GET. (The broker is the testkit's
+//! `OwnBroker`.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
-
-use std::process::Command;
-
-/// A broker of this test's own, killed when dropped.
-pub struct OwnBroker {
-    pid: String,
-    /// `host:port`.
-    pub address: String,
-    dir: std::path::PathBuf,
-}
-
-impl OwnBroker {
-    /// Starts one; fails the test when `WEIR_KAFKA_BROKERS` is not set (the broker is not
-    /// installed), as the other examples' Kafka tests do.
-    pub fn start() -> Self {
-        if std::env::var("WEIR_KAFKA_BROKERS").is_err() {
-            panic!("WEIR_KAFKA_BROKERS is not set: run the tests with scripts/test.sh, which installs the broker");
-        }
-        let dir = super::temp_dir("kafka-broker");
-        let script = super::root().join("scripts/broker.sh");
-        let out = Command::new(&script)
-            .arg("start")
-            .arg(&dir)
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "scripts/broker.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let line = String::from_utf8(out.stdout).unwrap();
-        let mut parts = line.split_whitespace();
-        let (pid, address) = (parts.next().unwrap(), parts.next().unwrap());
-        Self {
-            pid: pid.to_string(),
-            address: address.to_string(),
-            dir,
-        }
-    }
-}
-
-impl Drop for OwnBroker {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(&self.pid).status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// The PostgreSQL server's URL, or `None` (the test then skips, saying why) unless
 /// `WEIR_REQUIRE_POSTGRES=1` (set by `scripts/test.sh`), where a missing server fails the test.
