@@ -368,6 +368,11 @@ impl StatusServer {
         StatusBoard::read(&self.app.streams)
     }
 
+    /// Records processed since it started.
+    pub fn processed(&self) -> u64 {
+        self.app.streams.metrics().processed
+    }
+
     /// The page's address, when it has one.
     pub fn url(&self) -> Option<String> {
         self.page.as_ref().map(StatusPage::url)
@@ -383,13 +388,17 @@ impl StatusServer {
 }
 
 /// Restarts the status server alone on `broker` with the state the demo left in
-/// `opts.status_state()`: its board once its stores are open.
+/// `opts.status_state()`: its board once its stores are open and it has had a few polls to
+/// read anything, and the records it processed meanwhile (0 when it resumed where it
+/// committed and nothing new came).
 pub async fn restart_status_server(
     opts: &TransitOptions,
     broker: Arc<dyn Broker>,
-) -> Result<StatusBoard> {
+) -> Result<(StatusBoard, u64)> {
     let server = StatusServer::start(opts, broker, None).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let board = server.board()?;
+    let processed = server.processed();
     server.stop().await?;
-    Ok(board)
+    Ok((board, processed))
 }

@@ -39,7 +39,13 @@ async fn the_demo_matches_an_independent_recomputation_and_a_restart_resumes() {
     assert_eq!(summary.produced.weather_accepted, 2, "steps 0 and 30");
 
     // The status server again, on its state directory: the same board without reading anything.
-    let board = restart_status_server(&opts, broker).await.unwrap();
+    let (board, processed) = restart_status_server(&opts, broker.clone()).await.unwrap();
+    assert_eq!(processed, 0, "it resumed where it committed");
     assert_eq!(serde_json::to_value(&board).unwrap(), common::status(&out));
+
+    // Without its state it has to read its inputs again: the check above would see it.
+    std::fs::remove_dir_all(opts.status_state()).unwrap();
+    let (_, processed) = restart_status_server(&opts, broker).await.unwrap();
+    assert!(processed > 0);
     let _ = std::fs::remove_dir_all(&out);
 }

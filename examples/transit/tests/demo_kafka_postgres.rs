@@ -120,7 +120,8 @@ async fn the_demo_on_kafka_and_postgres_matches_and_follows_the_table() {
         (1, 1, 1)
     );
 
-    let board = restart_status_server(&opts, kafka).await.unwrap();
+    let (board, processed) = restart_status_server(&opts, kafka).await.unwrap();
+    assert_eq!(processed, 0, "it resumed where it committed");
     assert_eq!(serde_json::to_value(&board).unwrap(), common::status(&out));
     client
         .batch_execute(&format!("DROP TABLE \"{table}\""))
