@@ -79,9 +79,9 @@ pub struct DemoSummary {
     pub board: StatusBoard,
     /// Arrivals rejected for an unknown station.
     pub unknown_station: u64,
-    /// Records sent to the dead-letter topic (not Avro).
+    /// Records sent to the dead-letter topic (unreadable: not Avro, or an unknown schema id).
     pub dead_lettered: u64,
-    /// Weather POSTs the HTTP ingest refused, as it counted them.
+    /// Weather POSTs the HTTP ingest refused, as it counted them (all errors).
     pub ingest_refused: u64,
     /// The page's address, when there was one.
     pub page: Option<String>,
@@ -298,7 +298,7 @@ pub async fn run_demo(opts: &TransitOptions, broker: Arc<dyn Broker>) -> Result<
     if let Some(page) = page {
         page.stop().await;
     }
-    let ingest_refused = ingest.counts().malformed_requests + ingest.counts().rejected_requests;
+    let ingest_refused = ingest.counts().rejected_requests;
     ingest.stop().await;
     let mut dead_lettered = 0;
     for app in [stations, summary, status] {

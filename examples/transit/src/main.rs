@@ -158,7 +158,7 @@ fn report(s: &DemoSummary) -> String {
         text += &format!("  weather: {:.1} °F, {}\n", w.temperature, w.status);
     }
     text += &format!(
-        "malformed events, counted and set aside: {} not Avro (dead-letter topic), {} at an unknown station \
+        "malformed events, counted and set aside: {} unreadable (dead-letter topic), {} at an unknown station \
          (rejected-arrivals topic), {} weather POSTs refused by the HTTP ingest\n",
         s.dead_lettered, s.unknown_station, s.ingest_refused
     );

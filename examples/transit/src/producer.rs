@@ -1,9 +1,11 @@
 //! The producers: each step of the [`Simulation`] as Avro records to the broker (arrivals to
 //! their station's topic, turnstile entries to `org.chicago.cta.station.turnstile.v1`), the
 //! weather POSTed to the HTTP ingest REST-proxy style (`application/vnd.kafka.avro.v2+json`),
-//! and a copy of every record sent in `<out>/<topic>.jsonl`. At step 1 it also sends one of
-//! each malformed event the pipeline must survive: a payload that is not Avro, an arrival at
-//! a station that does not exist, and a weather POST whose body does not fit the schema.
+//! and a copy of every record sent in `<out>/<topic>.jsonl`. At step 1 it also sends the
+//! malformed events the pipeline must survive: an arrival that is JSON instead of Avro, a
+//! turnstile event in the wire format under a schema id the registry never gave out, an
+//! arrival at a station that does not exist, a weather POST whose body does not fit the
+//! schema and one whose body is not JSON.
 
 use crate::apps::registry_error;
 use crate::http_post::post;
@@ -202,8 +204,8 @@ impl Producer {
         }
     }
 
-    /// The malformed events: JSON where Avro goes, an arrival at [`UNKNOWN_STATION_ID`], and a
-    /// weather reading whose temperature is text.
+    /// The malformed events: JSON where Avro goes, an unknown schema id, an arrival at
+    /// [`UNKNOWN_STATION_ID`], a weather reading whose temperature is text and a cut-off body.
     async fn send_malformed(&mut self, step: &Step) -> Result<()> {
         if let Some(event) = step.arrivals.first() {
             let not_avro = serde_json::to_vec(&event.arrival)
@@ -249,11 +251,27 @@ impl Producer {
             self.copy(UNKNOWN_STATION_TOPIC, stamp, &arrival, step.at_ms)?;
             self.report.arrivals += 1;
         }
+        // The Confluent header of a schema id the registry never gave out.
+        let unknown_schema = vec![0, 0, 0, 0x03, 0xE7, 2, 4];
+        let stamp = EventKey {
+            timestamp: step.at_ms,
+        };
+        let key = key_serde(&self.registry, TURNSTILE_TOPIC).map_err(registry_error)?;
+        let record = OutRecord {
+            partition: 0,
+            key: Some(encode(&key, &stamp, TURNSTILE_TOPIC)?),
+            value: Some(unknown_schema),
+            timestamp: step.at_ms,
+            headers: vec![],
+        };
+        self.broker.produce(TURNSTILE_TOPIC, vec![record]).await?;
+        self.report.bad_payloads += 1;
         let bad = json!({
             "value_schema": WEATHER_SCHEMA,
             "records": [{"value": {"temperature": "warm", "status": "sunny"}}],
         });
         self.post(&bad.to_string()).await?;
+        self.post("{\"records\": [{\"value\": ").await?;
         Ok(())
     }
 

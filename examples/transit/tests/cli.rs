@@ -83,7 +83,7 @@ fn a_short_demo_prints_its_summary() {
     );
     assert!(stdout.contains("12 steps: 289 arrivals"), "{stdout}");
     assert!(
-        stdout.contains("1 not Avro (dead-letter topic), 1 at an unknown station"),
+        stdout.contains("2 unreadable (dead-letter topic), 1 at an unknown station (rejected-arrivals topic), 2 weather POSTs refused"),
         "{stdout}"
     );
     assert!(stdout.contains("refused: 422"), "{stdout}");

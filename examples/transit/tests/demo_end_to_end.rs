@@ -28,14 +28,17 @@ async fn the_demo_matches_an_independent_recomputation_and_a_restart_resumes() {
             summary.unknown_station,
             summary.ingest_refused
         ),
-        (1, 1, 1)
+        (2, 1, 2)
     );
-    assert_eq!(summary.produced.weather_refused.len(), 1);
+    let refused = &summary.produced.weather_refused;
+    assert_eq!(refused.len(), 2, "{refused:?}");
     assert!(
-        summary.produced.weather_refused[0].starts_with("422 "),
-        "{:?}",
-        summary.produced.weather_refused
+        refused[0].starts_with("422 ")
+            && refused[0].contains("42203")
+            && refused[0].contains("temperature"),
+        "{refused:?}"
     );
+    assert!(refused[1].starts_with("400 "), "{refused:?}");
     assert_eq!(summary.produced.weather_accepted, 2, "steps 0 and 30");
 
     // The status server again, on its state directory: the same board without reading anything.

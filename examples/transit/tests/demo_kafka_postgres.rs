@@ -117,7 +117,7 @@ async fn the_demo_on_kafka_and_postgres_matches_and_follows_the_table() {
             summary.unknown_station,
             summary.ingest_refused
         ),
-        (1, 1, 1)
+        (2, 1, 2)
     );
 
     let (board, processed) = restart_status_server(&opts, kafka).await.unwrap();

@@ -203,10 +203,24 @@ pub fn check_outputs(out: &Path, stations_csv: &Path) {
 
     // The malformed events: set aside with their reasons.
     let dead = lines(&out.join("org.chicago.cta.dead-letters.jsonl"));
-    assert_eq!(dead.len(), 1, "{dead:?}");
-    let error = dead[0]["value"]["error"].as_str().unwrap();
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let by_topic = |prefix: &str| {
+        let letter = dead
+            .iter()
+            .find(|d| d["value"]["source"].as_str().unwrap().starts_with(prefix));
+        letter.unwrap_or_else(|| panic!("no dead letter from {prefix}: {dead:?}"))["value"]["error"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let error = by_topic("org.chicago.cta.station.arrivals.");
     assert!(
         error.contains("bad value") && error.contains("Confluent wire format"),
+        "{error}"
+    );
+    let error = by_topic("org.chicago.cta.station.turnstile.v1/0/");
+    assert!(
+        error.contains("bad value") && error.contains("schema id 999 is not registered"),
         "{error}"
     );
     let rejected = lines(&out.join("org.chicago.cta.arrivals.rejected.jsonl"));
