@@ -8,11 +8,12 @@ use crate::apps::{
 };
 use crate::dead_letters::copy_dead_letters;
 use crate::producer::{Producer, ProducerReport};
+use crate::running::{board_source, config, wait_for, Running};
 use crate::schemas::{TURNSTILE_TOPIC, WEATHER_TOPIC};
 use crate::simulation::{SimConfig, Simulation};
 use crate::stations::{lines, read_csv};
 use crate::status::{stores_open, StatusBoard};
-use crate::web::{BoardSource, StatusPage};
+use crate::web::StatusPage;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,10 +21,7 @@ use std::time::{Duration, Instant};
 use weir::processors::avro::{RegistryServer, SchemaRegistry};
 use weir::processors::{HttpForwarder, HttpSourceConfig};
 use weir::topology::prelude::*;
-use weir::topology::{Clock, MetricsSnapshot, Result, SystemClock, TopologyError};
-
-/// How long the demo waits for the pipeline at each stage before it gives up.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+use weir::topology::{Clock, Result, SystemClock, TopologyError};
 
 /// What the demo runs on and where it writes.
 #[derive(Debug, Clone)]
@@ -113,70 +111,6 @@ fn clear(out: &Path) -> Result<()> {
     }
 }
 
-fn config(opts: &TransitOptions, app: &str) -> StreamsConfig {
-    StreamsConfig::new(format!("{}-{app}", opts.app_prefix))
-        .commit_interval(Duration::from_millis(100))
-        .metadata_refresh(Duration::from_millis(200))
-        .error_handler(ErrorHandler::DeadLetter(DEAD_LETTER_TOPIC.into()))
-}
-
-/// A started application.
-struct Running {
-    streams: Arc<Streams>,
-    task: tokio::task::JoinHandle<Result<MetricsSnapshot>>,
-}
-
-impl Running {
-    fn start(topology: Topology, broker: &Arc<dyn Broker>, config: StreamsConfig) -> Self {
-        let streams = Arc::new(Streams::new(topology, broker.clone(), config));
-        let runner = streams.clone();
-        let task = tokio::spawn(async move { runner.run().await });
-        Self { streams, task }
-    }
-
-    /// Fails when the application has stopped with an error.
-    fn check(&self, name: &str) -> Result<()> {
-        if self.task.is_finished() {
-            return Err(TopologyError::config(
-                name.to_string(),
-                "the application stopped early",
-            ));
-        }
-        Ok(())
-    }
-
-    async fn stop(self) -> Result<MetricsSnapshot> {
-        self.streams.shutdown_handle().trigger();
-        self.task
-            .await
-            .map_err(|e| TopologyError::connector("application task", e))?
-    }
-}
-
-/// Waits until `done` holds, checking `apps` are still running; an error after [`PATIENCE`].
-async fn wait_for(
-    what: &str,
-    apps: &[(&str, &Running)],
-    mut done: impl FnMut() -> Result<bool>,
-) -> Result<()> {
-    let start = Instant::now();
-    loop {
-        if done()? {
-            return Ok(());
-        }
-        for (name, app) in apps {
-            app.check(name)?;
-        }
-        if start.elapsed() > PATIENCE {
-            return Err(TopologyError::config(
-                "demo",
-                format!("timed out waiting for {what}"),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Topics the applications read or write, created with one partition when missing.
 async fn create_topics(broker: &dyn Broker) -> Result<()> {
     for topic in [
@@ -191,12 +125,6 @@ async fn create_topics(broker: &dyn Broker) -> Result<()> {
         broker.ensure_topic(topic, 1).await?;
     }
     Ok(())
-}
-
-/// The page's board: read from the status server's stores once they are open.
-fn board_source(status: &Arc<Streams>) -> BoardSource {
-    let streams = status.clone();
-    Arc::new(move || stores_open(&streams).then(|| StatusBoard::read(&streams)))
 }
 
 /// Runs the demo on `broker`.
@@ -319,86 +247,4 @@ pub async fn run_demo(opts: &TransitOptions, broker: Arc<dyn Broker>) -> Result<
         page: page_url,
         out: opts.out.clone(),
     })
-}
-
-/// The status server run alone (after a demo, on the state it left): the status
-/// application on `broker` with `opts.status_state()`, and the page when `web` is given.
-pub struct StatusServer {
-    app: Running,
-    page: Option<StatusPage>,
-    _registry: RegistryServer,
-}
-
-impl StatusServer {
-    /// Starts it and waits until its stores are open (nothing new to read: its board is the
-    /// state it committed last).
-    pub async fn start(
-        opts: &TransitOptions,
-        broker: Arc<dyn Broker>,
-        web: Option<SocketAddr>,
-    ) -> Result<Self> {
-        let registry_server = RegistryServer::start(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .map_err(|e| TopologyError::connector("schema registry", e))?;
-        let registry =
-            SchemaRegistry::new(registry_server.url()).map_err(crate::apps::registry_error)?;
-        let out = opts.out.join("restart");
-        let app = Running::start(
-            status_app(&registry, &out, &Arc::default())?,
-            &broker,
-            config(opts, "status").state_dir(opts.status_state())?,
-        );
-        let streams = app.streams.clone();
-        wait_for("the restarted status server", &[("status", &app)], || {
-            Ok(stores_open(&streams))
-        })
-        .await?;
-        let page = match web {
-            Some(addr) => Some(StatusPage::start(addr, board_source(&app.streams)).await?),
-            None => None,
-        };
-        Ok(Self {
-            app,
-            page,
-            _registry: registry_server,
-        })
-    }
-
-    /// The board now.
-    pub fn board(&self) -> Result<StatusBoard> {
-        StatusBoard::read(&self.app.streams)
-    }
-
-    /// Records processed since it started.
-    pub fn processed(&self) -> u64 {
-        self.app.streams.metrics().processed
-    }
-
-    /// The page's address, when it has one.
-    pub fn url(&self) -> Option<String> {
-        self.page.as_ref().map(StatusPage::url)
-    }
-
-    /// Stops the page and the application.
-    pub async fn stop(self) -> Result<()> {
-        if let Some(page) = self.page {
-            page.stop().await;
-        }
-        self.app.stop().await.map(|_| ())
-    }
-}
-
-/// Restarts the status server alone on `broker` with the state the demo left in
-/// `opts.status_state()`: its board once its stores are open and it has had a few polls to
-/// read anything, and the records it processed meanwhile (0 when it resumed where it
-/// committed and nothing new came).
-pub async fn restart_status_server(
-    opts: &TransitOptions,
-    broker: Arc<dyn Broker>,
-) -> Result<(StatusBoard, u64)> {
-    let server = StatusServer::start(opts, broker, None).await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let board = server.board()?;
-    let processed = server.processed();
-    server.stop().await?;
-    Ok((board, processed))
 }

@@ -8,7 +8,8 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 use weir::topology::{Broker, MemoryBroker};
-use weir_transit::demo::{restart_status_server, run_demo, TransitOptions};
+use weir_transit::demo::{run_demo, TransitOptions};
+use weir_transit::status_server::restart_status_server;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_matches_an_independent_recomputation_and_a_restart_resumes() {

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use weir::processors::{KafkaBroker, KafkaConfig};
 use weir::topology::Broker;
 use weir_example_testkit::OwnBroker;
-use weir_transit::demo::{restart_status_server, run_demo, TransitOptions};
+use weir_transit::demo::{run_demo, TransitOptions};
 use weir_transit::stations::{read_csv, write_csv, StationRow};
+use weir_transit::status_server::restart_status_server;
 
 /// The station inserted while the demo runs.
 fn new_station() -> StationRow {

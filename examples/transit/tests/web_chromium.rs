@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 use weir::topology::{Broker, MemoryBroker};
-use weir_transit::demo::{run_demo, StatusServer, TransitOptions};
+use weir_transit::demo::{run_demo, TransitOptions};
+use weir_transit::status_server::StatusServer;
 
 /// The page's rows as the DOM shows them: per line, [order, name, train a, train b, entries].
 const ROWS: &str = r#"JSON.stringify([...document.querySelectorAll('.line')].map(l => [l.id,
