@@ -127,12 +127,34 @@ async fn create_topics(broker: &dyn Broker) -> Result<()> {
     Ok(())
 }
 
-/// Runs the demo on `broker`.
+/// Records `topic` holds now, over all its partitions (0 when it does not exist).
+async fn records_in(broker: &dyn Broker, topic: &str) -> Result<i64> {
+    let mut total = 0;
+    for partition in 0..broker.partitions(topic).await?.unwrap_or(0) {
+        total += broker.end_offset(topic, partition).await?
+            - broker.start_offset(topic, partition).await?;
+    }
+    Ok(total)
+}
+
+/// Runs the demo on `broker`. The broker must not hold an earlier run's turnstile events
+/// (the demo checks the board against what it sent).
 pub async fn run_demo(opts: &TransitOptions, broker: Arc<dyn Broker>) -> Result<DemoSummary> {
     if opts.steps <= crate::producer::MALFORMED_STEP {
         return Err(TopologyError::config(
             "steps",
             "the demo needs at least 2 steps",
+        ));
+    }
+    let earlier = records_in(&*broker, TURNSTILE_TOPIC).await?;
+    if earlier > 0 {
+        return Err(TopologyError::config(
+            "brokers",
+            format!(
+                "topic {TURNSTILE_TOPIC} already holds {earlier} records of an earlier run: the demo \
+                 counts from empty topics (delete the org.chicago.cta.* topics and TURNSTILE_SUMMARY, \
+                 or use a fresh broker)"
+            ),
         ));
     }
     clear(&opts.out)?;

@@ -49,7 +49,11 @@ async fn the_demo_matches_an_independent_recomputation_and_a_restart_resumes() {
 
     // Without its state it has to read its inputs again: the check above would see it.
     std::fs::remove_dir_all(opts.status_state()).unwrap();
-    let (_, processed) = restart_status_server(&opts, broker).await.unwrap();
+    let (_, processed) = restart_status_server(&opts, broker.clone()).await.unwrap();
     assert!(processed > 0);
+
+    // A second demo on the same topics is refused: it could not tell its events from these.
+    let again = run_demo(&opts, broker).await.unwrap_err().to_string();
+    assert!(again.contains("already holds"), "{again}");
     let _ = std::fs::remove_dir_all(&out);
 }
