@@ -72,7 +72,7 @@ async fn the_page_updates_live_and_shows_the_board() {
     };
     let out = common::temp_dir("chromium");
     let mut opts = TransitOptions::new(common::shipped_stations(), &out);
-    opts.steps = 90;
+    opts.steps = 120;
     opts.pace = Duration::from_millis(50);
     let web = free_addr();
     opts.web = Some(web);
