@@ -8,13 +8,17 @@ use std::sync::Arc;
 use weir::processors::avro::{RegistryServer, SchemaRegistry};
 use weir_example_testkit::{fresh_dir, readme_diagrams, workspace_root};
 use weir_transit::apps::{stations_app, status_app, summary_app, StationsInput};
+use weir_transit::generate::DEFAULT_STATIONS;
 
 #[test]
 fn the_readme_shows_the_real_topologies() {
     let out = fresh_dir("transit-diagrams");
+    // From the repository root, as the README's commands run (this binary has no other test).
+    std::env::set_current_dir(workspace_root()).unwrap();
     let server = RegistryServer::start(([127, 0, 0, 1], 0).into()).unwrap();
     let registry = SchemaRegistry::new(server.url()).unwrap();
-    let csv = StationsInput::Csv(workspace_root().join("data/transit/stations.csv"));
+    // The path as a user gives it (relative to the repository), not this checkout's.
+    let csv = StationsInput::Csv(DEFAULT_STATIONS.into());
     let diagrams = [
         ("stations", stations_app(&csv, &out).unwrap().to_mermaid()),
         (
