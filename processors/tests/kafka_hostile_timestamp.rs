@@ -17,11 +17,14 @@ use weir_processors::{KafkaBroker, OffsetReset};
 use weir_topology::prelude::*;
 use weir_topology::{connect::RawRecord, connect::StartFrom};
 
+/// A readable record, stamped within the last hour: the broker's time-based retention (7 days
+/// by default) would delete records stamped earlier whenever its cleaner runs, and the test
+/// would read nothing.
 fn good(i: i64) -> RawOut {
     RawOut {
         key: format!("k{i}").into_bytes(),
         value: i.to_string().into_bytes(),
-        timestamp: 1_700_000_000_000 + i,
+        timestamp: now_ms() - 3_600_000 + i,
     }
 }
 

@@ -17,6 +17,8 @@ use weir_topology::Until;
 /// Topic names of one run.
 struct Topics {
     prefix: String,
+    /// The first input's timestamp.
+    start: i64,
     impressions: String,
     clicks: String,
     prices: String,
@@ -25,10 +27,11 @@ struct Topics {
 }
 
 impl Topics {
-    fn new(prefix: &str) -> Self {
+    fn new(prefix: &str, start: i64) -> Self {
         let t = |name: &str| format!("{prefix}-{name}");
         Self {
             prefix: prefix.to_string(),
+            start,
             impressions: t("impressions"),
             clicks: t("clicks"),
             prices: t("prices"),
@@ -67,12 +70,14 @@ fn topology(t: &Topics, bounded: bool) -> Topology {
     b.build().unwrap()
 }
 
-/// (topic, key, value, timestamp) in time order: the same input for both runs.
+/// (topic, key, value, timestamp) in time order: the same input for both runs, stamped in the
+/// last few minutes (`start`): the broker's time-based retention (7 days by default) deletes
+/// records stamped earlier, whenever its cleaner runs.
 fn inputs(t: &Topics) -> Vec<(String, String, String, i64)> {
     let mut all = Vec::new();
     for i in 0..200_i64 {
         let user = format!("u{}", i % 7);
-        let ts = 1_000_000 + i * 1_000;
+        let ts = t.start + i * 1_000;
         let topic = match i % 5 {
             0 => &t.prices,
             1 | 3 => &t.clicks,
@@ -106,22 +111,19 @@ fn driver_results(t: &Topics) -> (Pairs, Pairs) {
     (read(&t.outcomes), read(&t.priced))
 }
 
-/// Ignored in the suite: in about 1 run in 4 on noida-db one output topic reads back empty
-/// for 20 s (from the application's client and from a new one) although the run processed all
-/// 200 records and flushed its sinks; the other output is complete. Whether records are lost
-/// (a producer or broker fault) or only unreadable is not known yet: this test reproduces it
-/// (`cargo test -p weir-processors --test kafka_joins -- --ignored`, with WEIR_KAFKA_BROKERS).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "reproduces an intermittent empty output topic on noida-db; see the doc comment"]
 async fn a_join_topology_gives_the_same_results_on_kafka_and_in_the_driver() {
     let Some(addr) = brokers_env() else {
         eprintln!("WEIR_KAFKA_BROKERS is not set: the Kafka join test is skipped");
         return;
     };
-    let t = Topics::new(&format!("joins-{}-{}", std::process::id(), now_ms()));
+    let t = Topics::new(
+        &format!("joins-{}-{}", std::process::id(), now_ms()),
+        now_ms() - 300_000,
+    );
     // The driver runs a runtime of its own: off the test's.
     let expected = {
-        let topics = Topics::new(&t.prefix);
+        let topics = Topics::new(&t.prefix, t.start);
         tokio::task::spawn_blocking(move || driver_results(&topics))
             .await
             .unwrap()
@@ -163,10 +165,8 @@ async fn a_join_topology_gives_the_same_results_on_kafka_and_in_the_driver() {
             })
             .collect()
     };
-    // Read with a client of its own: reads through the application's client can stall after
-    // the run (see the session notes: an abandoned fetch may hold its connection). Each output
-    // is read until it holds as many records as the driver's (at most 20 s): a record missing
-    // for good fails the comparison below.
+    // Each output is read with a client of its own until it holds as many records as the
+    // driver's (at most 20 s): a record missing for good fails the comparison below.
     let reader = KafkaBroker::connect(kafka_config(&addr)).await.unwrap();
     let mut outputs = Vec::new();
     for (topic, want) in [
