@@ -30,6 +30,8 @@ pub mod inference;
 pub mod kafka;
 #[cfg(feature = "inference")]
 mod predict_worker;
+#[cfg(any(feature = "charts", feature = "http"))]
+mod serve;
 pub mod sinks;
 pub mod sources;
 

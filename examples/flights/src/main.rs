@@ -3,11 +3,14 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use weir::processors::{Dashboard, DashboardConfig, DashboardServer, KafkaBroker, KafkaConfig};
-use weir::topology::{Broker, MemoryBroker, TopologyError};
+use weir::processors::Dashboard;
+use weir::topology::TopologyError;
+use weir_example_testkit::cli::{exit_code, runtime, BrokerArgs, DashboardArgs, LiveDashboard};
 use weir_flights::demo::{run_demo_live, DemoOptions};
 use weir_flights::separate::{run_role_live, Role};
+
+/// Partitions of the embedded topics (without --brokers).
+const PARTITIONS: u32 = 3;
 
 #[derive(Parser)]
 #[command(about = "The weir flight-delay example: producer, consumer and streaming application")]
@@ -35,19 +38,10 @@ struct Cli {
     /// Seed of the producer's batch sizes.
     #[arg(long, global = true, default_value_t = 42)]
     seed: u64,
-    /// Kafka bootstrap brokers (`host:port[,host:port]`); embedded in-process topics when absent.
-    #[arg(long, global = true)]
-    brokers: Option<String>,
-    /// Serve the charts live in the browser while running (demo, consume, stream), at ADDR:
-    /// PORT or HOST:PORT, 127.0.0.1:8080 when omitted; port 0 picks a free port.
-    #[arg(
-        long,
-        global = true,
-        value_name = "ADDR",
-        num_args = 0..=1,
-        default_missing_value = "127.0.0.1:8080"
-    )]
-    dashboard: Option<String>,
+    #[command(flatten)]
+    kafka: BrokerArgs,
+    #[command(flatten)]
+    live: DashboardArgs,
 }
 
 #[derive(Subcommand)]
@@ -67,12 +61,9 @@ fn main() -> ExitCode {
     one_thread_for_candle();
     weir_flights::logging::init();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Runtime::new() {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return exit_code(Err(e)),
     };
     let opts = DemoOptions {
         data: cli.data,
@@ -92,42 +83,30 @@ fn main() -> ExitCode {
         Command::Stream => Some(Role::Stream),
     };
     // Separate processes without --brokers fail below: no dashboard for them.
-    let dashboard_addr = match (role, &cli.brokers) {
+    let dashboard_addr = match (role, &cli.kafka.brokers) {
         (Some(_), None) => None,
-        _ => cli.dashboard.as_deref(),
+        _ => cli.live.dashboard.as_deref(),
     };
     let live = match start_dashboard(&rt, dashboard_addr, role) {
         Ok(live) => live,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return exit_code(Err(e)),
     };
-    let board = live.as_ref().map(|(dashboard, _)| dashboard);
+    let board = live.as_ref().map(LiveDashboard::dashboard);
     let result = match role {
-        Some(role) => run_role(&rt, role, cli.brokers, &opts, board),
-        None => run_demo(&rt, cli.brokers, &opts, board),
+        Some(role) => run_role(&rt, role, &cli.kafka, &opts, board),
+        None => run_demo(&rt, &cli.kafka, &opts, board),
     };
     // A finished run's charts stay on the dashboard until Ctrl-C (the consumer ran until then).
-    if let (Ok(()), Some((_, server))) = (&result, live) {
+    if let (Ok(()), Some(live)) = (&result, live) {
         if role != Some(Role::Consume) {
             println!(
                 "the run is over; its charts stay at {} until Ctrl-C",
-                server.url()
+                live.url()
             );
-            rt.block_on(async {
-                let _ = tokio::signal::ctrl_c().await;
-                let _ = server.stop().await;
-            });
+            live.hold_until_ctrl_c(&rt);
         }
     }
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(result)
 }
 
 /// candle's CPU backend sizes its thread pools from these (and, unset, reads /proc/cpuinfo at
@@ -145,20 +124,19 @@ fn one_thread_for_candle() {
 fn run_role(
     rt: &tokio::runtime::Runtime,
     role: Role,
-    brokers: Option<String>,
+    kafka: &BrokerArgs,
     opts: &DemoOptions,
     board: Option<&Dashboard>,
 ) -> weir::topology::Result<()> {
-    let Some(brokers) = brokers else {
+    if kafka.brokers.is_none() {
         return Err(TopologyError::config(
             "brokers",
             "produce, consume and stream run as separate processes and need --brokers HOST:PORT \
              (embedded topics live inside one process: use `demo` without a broker)",
         ));
-    };
+    }
     let m = rt.block_on(async {
-        let broker: Arc<dyn Broker> =
-            Arc::new(KafkaBroker::connect(KafkaConfig::for_brokers(&brokers)?).await?);
+        let broker = kafka.connect(PARTITIONS).await?;
         run_role_live(role, opts, broker, board).await
     })?;
     println!(
@@ -174,15 +152,12 @@ fn run_role(
 /// The whole demo in one process: on embedded topics, or on the Kafka at `brokers`.
 fn run_demo(
     rt: &tokio::runtime::Runtime,
-    brokers: Option<String>,
+    kafka: &BrokerArgs,
     opts: &DemoOptions,
     board: Option<&Dashboard>,
 ) -> weir::topology::Result<()> {
     let s = rt.block_on(async move {
-        let broker: Arc<dyn Broker> = match brokers {
-            Some(b) => Arc::new(KafkaBroker::connect(KafkaConfig::for_brokers(&b)?).await?),
-            None => Arc::new(MemoryBroker::new(3)),
-        };
+        let broker = kafka.connect(PARTITIONS).await?;
         run_demo_live(opts, broker, board).await
     })?;
     println!("producer: {} ticks, {} records", s.ticks, s.produced);
@@ -203,7 +178,7 @@ fn start_dashboard(
     rt: &tokio::runtime::Runtime,
     addr: Option<&str>,
     role: Option<Role>,
-) -> Result<Option<(Dashboard, DashboardServer)>, TopologyError> {
+) -> Result<Option<LiveDashboard>, TopologyError> {
     let Some(addr) = addr else {
         return Ok(None);
     };
@@ -211,9 +186,7 @@ fn start_dashboard(
         println!("the producer has no charts: --dashboard is ignored");
         return Ok(None);
     }
-    let config = DashboardConfig::parse(addr)?;
-    let dashboard = Dashboard::new();
-    let server = rt.block_on(DashboardServer::start(dashboard.clone(), config))?;
-    println!("live charts at {}", server.url());
-    Ok(Some((dashboard, server)))
+    let live = LiveDashboard::start(rt, addr)?;
+    println!("live charts at {}", live.url());
+    Ok(Some(live))
 }

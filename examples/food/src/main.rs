@@ -3,9 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use weir::processors::{Dashboard, DashboardConfig, DashboardServer, KafkaBroker, KafkaConfig};
-use weir::topology::{Broker, MemoryBroker, Result, TopologyError};
+use weir::topology::{Result, TopologyError};
+use weir_example_testkit::cli::{exit_code, runtime, BrokerArgs, DashboardArgs, LiveDashboard};
 use weir_food::demo::{run_consume, run_demo, run_produce, FoodOptions, DEFAULT_DATA};
 use weir_food::generate::{generate, write_gz, ROWS, SEED};
 use weir_food::summary::{consume_report, produce_report};
@@ -23,19 +22,10 @@ struct Cli {
     /// Output directory.
     #[arg(long, global = true, default_value = "out/food")]
     out: PathBuf,
-    /// Kafka bootstrap brokers (`host:port[,host:port]`); embedded in-process topics when absent.
-    #[arg(long, global = true)]
-    brokers: Option<String>,
-    /// Show the charts and tables live in the browser (demo, consume), at ADDR:PORT or
-    /// HOST:PORT, 127.0.0.1:8080 when omitted; port 0 picks a free port.
-    #[arg(
-        long,
-        global = true,
-        value_name = "ADDR",
-        num_args = 0..=1,
-        default_missing_value = "127.0.0.1:8080"
-    )]
-    dashboard: Option<String>,
+    #[command(flatten)]
+    kafka: BrokerArgs,
+    #[command(flatten)]
+    live: DashboardArgs,
 }
 
 #[derive(Subcommand, Clone, Copy, PartialEq, Eq)]
@@ -60,17 +50,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Demo);
-    let result = match command {
+    exit_code(match command {
         Command::Generate { rows, seed } => run_generate(&cli.data, rows, seed),
         _ => run_on_broker(&cli, command),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })
 }
 
 fn run_generate(path: &std::path::Path, rows: usize, seed: u64) -> Result<()> {
@@ -82,30 +65,29 @@ fn run_generate(path: &std::path::Path, rows: usize, seed: u64) -> Result<()> {
 /// `demo`, `produce` or `consume`; the last two need `--brokers` (embedded topics live inside
 /// one process).
 fn run_on_broker(cli: &Cli, command: Command) -> Result<()> {
-    if command != Command::Demo && cli.brokers.is_none() {
+    if command != Command::Demo && cli.kafka.brokers.is_none() {
         return Err(TopologyError::config(
             "brokers",
             "produce and consume run as separate processes and need --brokers HOST:PORT \
              (embedded topics live inside one process: use `demo` without a broker)",
         ));
     }
-    let rt = tokio::runtime::Runtime::new()
-        .map_err(|e| TopologyError::config("runtime", format!("cannot start: {e}")))?;
+    let rt = runtime()?;
     let opts = FoodOptions::new(&cli.data, &cli.out);
     let dashboard_addr = match command {
         Command::Produce => None,
-        _ => cli.dashboard.as_deref(),
+        _ => cli.live.dashboard.as_deref(),
     };
-    if command == Command::Produce && cli.dashboard.is_some() {
+    if command == Command::Produce && cli.live.dashboard.is_some() {
         println!("the producer has no charts: --dashboard is ignored");
     }
-    let live = start_dashboard(&rt, dashboard_addr)?;
-    let board = live.as_ref().map(|(dashboard, _)| dashboard);
+    let live = LiveDashboard::start_if(&rt, dashboard_addr)?;
+    if let Some(live) = &live {
+        println!("live charts at {}", live.url());
+    }
+    let board = live.as_ref().map(LiveDashboard::dashboard);
     rt.block_on(async {
-        let broker: Arc<dyn Broker> = match &cli.brokers {
-            Some(b) => Arc::new(KafkaBroker::connect(KafkaConfig::for_brokers(b)?).await?),
-            None => Arc::new(MemoryBroker::new(1)),
-        };
+        let broker = cli.kafka.connect(1).await?;
         match command {
             Command::Produce => print!("{}", produce_report(&run_produce(&opts, broker).await?)),
             Command::Consume => {
@@ -121,30 +103,12 @@ fn run_on_broker(cli: &Cli, command: Command) -> Result<()> {
         Ok::<(), TopologyError>(())
     })?;
     // A finished run's charts stay on the dashboard until Ctrl-C.
-    if let Some((_, server)) = live {
+    if let Some(live) = live {
         println!(
             "the run is over; its charts stay at {} until Ctrl-C",
-            server.url()
+            live.url()
         );
-        rt.block_on(async {
-            let _ = tokio::signal::ctrl_c().await;
-            let _ = server.stop().await;
-        });
+        live.hold_until_ctrl_c(&rt);
     }
     Ok(())
-}
-
-/// Starts the dashboard at `addr` when given, and prints its URL.
-fn start_dashboard(
-    rt: &tokio::runtime::Runtime,
-    addr: Option<&str>,
-) -> Result<Option<(Dashboard, DashboardServer)>> {
-    let Some(addr) = addr else {
-        return Ok(None);
-    };
-    let config = DashboardConfig::parse(addr)?;
-    let dashboard = Dashboard::new();
-    let server = rt.block_on(DashboardServer::start(dashboard.clone(), config))?;
-    println!("live charts at {}", server.url());
-    Ok(Some((dashboard, server)))
 }

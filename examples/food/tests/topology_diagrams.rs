@@ -9,16 +9,19 @@ use weir::topology::SharedSink;
 use weir_example_testkit::readme_diagrams;
 use weir_food::apps::{consumer, dead_letter_reader, producer, Finals};
 use weir_food::charts::Charts;
-use weir_food::demo::IDLE;
+use weir_food::demo::{DEFAULT_DATA, IDLE};
 use weir_food::tables::Collect;
 
 #[test]
 fn the_readme_shows_the_real_topologies() {
     let out = common::temp_dir("diagrams");
+    // From the repository root, as the README's commands run (this binary has no other test).
+    std::env::set_current_dir(common::root()).unwrap();
     let diagrams = [
         (
             "producer",
-            producer(&common::shipped_data(), &out, 0)
+            // The path as a user gives it (relative to the repository), not this checkout's.
+            producer(std::path::Path::new(DEFAULT_DATA), &out, 0)
                 .unwrap()
                 .to_mermaid(),
         ),

@@ -3,10 +3,9 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
-use weir::processors::{Dashboard, DashboardConfig, DashboardServer, KafkaBroker, KafkaConfig};
-use weir::topology::{Broker, MemoryBroker, TopologyError};
+use weir::topology::TopologyError;
+use weir_example_testkit::cli::{exit_code, runtime, BrokerArgs, DashboardArgs, LiveDashboard};
 use weir_sensors::demo::{run_demo_live, summary_text, DemoOptions};
 use weir_sensors::generate::{write_data, GenerateOptions, DEFAULT_ROWS, DEFAULT_SEED};
 use weir_sensors::separate::{run_role, Role};
@@ -47,23 +46,14 @@ struct Cli {
     /// first sample's date on embedded topics, about now minus the run's length on Kafka).
     #[arg(long, global = true)]
     start_ms: Option<i64>,
-    /// Kafka bootstrap brokers (`host:port[,host:port]`); embedded in-process topics when absent.
-    #[arg(long, global = true)]
-    brokers: Option<String>,
+    #[command(flatten)]
+    kafka: BrokerArgs,
     /// Stop reading once nothing came for this many seconds (stream, consume; the demo on
     /// Kafka uses 5, or 15 in real time).
     #[arg(long, global = true)]
     idle: Option<f64>,
-    /// Serve the chart live in the browser while running (demo, stream), at ADDR: PORT or
-    /// HOST:PORT, 127.0.0.1:8080 when omitted; port 0 picks a free port.
-    #[arg(
-        long,
-        global = true,
-        value_name = "ADDR",
-        num_args = 0..=1,
-        default_missing_value = "127.0.0.1:8080"
-    )]
-    dashboard: Option<String>,
+    #[command(flatten)]
+    live: DashboardArgs,
 }
 
 #[derive(Subcommand, Clone, Copy)]
@@ -89,14 +79,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> weir::topology::Result<()> {
@@ -121,7 +104,7 @@ fn run(cli: Cli) -> weir::topology::Result<()> {
         None => !cli.realtime,
         Some(_) => cli.fast,
     };
-    let idle = match (cli.idle, role, &cli.brokers) {
+    let idle = match (cli.idle, role, &cli.kafka.brokers) {
         (Some(s), _, _) => Some(
             Duration::try_from_secs_f64(s)
                 .map_err(|e| TopologyError::config("idle", e.to_string()))?,
@@ -138,35 +121,22 @@ fn run(cli: Cli) -> weir::topology::Result<()> {
         start_ms: cli.start_ms,
         idle,
     };
-    if role.is_some() && cli.brokers.is_none() {
+    if role.is_some() && cli.kafka.brokers.is_none() {
         return Err(TopologyError::config(
             "brokers",
             "produce, stream and consume run as separate processes and need --brokers HOST:PORT \
              (embedded topics live inside one process: use `demo` without a broker)",
         ));
     }
-    let rt = tokio::runtime::Runtime::new()
-        .map_err(|e| TopologyError::config("runtime", e.to_string()))?;
+    let rt = runtime()?;
     let charted = matches!(role, None | Some(Role::Stream));
-    let live = match cli.dashboard.as_deref().filter(|_| charted) {
-        Some(addr) => {
-            let dashboard = Dashboard::new();
-            let server = rt.block_on(DashboardServer::start(
-                dashboard.clone(),
-                DashboardConfig::parse(addr)?,
-            ))?;
-            say!("live chart at {}", server.url());
-            Some((dashboard, server))
-        }
-        None => None,
-    };
-    let board = live.as_ref().map(|(d, _)| d);
-    let brokers = cli.brokers;
+    let live = LiveDashboard::start_if(&rt, cli.live.dashboard.as_deref().filter(|_| charted))?;
+    if let Some(live) = &live {
+        say!("live chart at {}", live.url());
+    }
+    let board = live.as_ref().map(LiveDashboard::dashboard);
     rt.block_on(async {
-        let broker: Arc<dyn Broker> = match &brokers {
-            Some(b) => Arc::new(KafkaBroker::connect(KafkaConfig::for_brokers(b)?).await?),
-            None => Arc::new(MemoryBroker::new(1)),
-        };
+        let broker = cli.kafka.connect(1).await?;
         match role {
             Some(role) => {
                 let report = run_role(role, &opts, broker, board).await?;
@@ -182,15 +152,12 @@ fn run(cli: Cli) -> weir::topology::Result<()> {
         Ok::<(), TopologyError>(())
     })?;
     // A finished run's chart stays on the dashboard until Ctrl-C.
-    if let Some((_, server)) = live {
+    if let Some(live) = live {
         say!(
             "the run is over; its chart stays at {} until Ctrl-C",
-            server.url()
+            live.url()
         );
-        rt.block_on(async {
-            let _ = tokio::signal::ctrl_c().await;
-            let _ = server.stop().await;
-        });
+        live.hold_until_ctrl_c(&rt);
     }
     Ok(())
 }

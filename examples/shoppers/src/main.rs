@@ -3,10 +3,10 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
-use weir::processors::{Dashboard, DashboardConfig, DashboardServer, KafkaBroker, KafkaConfig};
-use weir::topology::{Broker, MemoryBroker, Result, TopologyError};
+use weir::processors::{Dashboard, DashboardConfig, DashboardServer};
+use weir::topology::{Result, TopologyError};
+use weir_example_testkit::cli::{exit_code, runtime, BrokerArgs};
 use weir_shoppers::apps::Reading;
 use weir_shoppers::demo::run_demo;
 use weir_shoppers::generate::{write_gz, DEFAULT_ROWS, DEFAULT_SEED};
@@ -36,9 +36,8 @@ struct Cli {
     /// Real time: one row every 1/rate seconds (default for produce).
     #[arg(long, global = true, conflicts_with = "fast")]
     realtime: bool,
-    /// Kafka bootstrap brokers (`host:port[,host:port]`); embedded in-process topics when absent.
-    #[arg(long, global = true)]
-    brokers: Option<String>,
+    #[command(flatten)]
+    kafka: BrokerArgs,
     /// Where the page is served (demo, web): PORT or HOST:PORT; port 0 picks a free port.
     #[arg(
         long,
@@ -87,30 +86,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Demo);
     if command == Command::Generate {
-        return report(
+        return exit_code(
             write_gz(&cli.data, cli.generate_rows as usize, cli.seed).map(|()| {
                 println!("wrote {} rows to {}", cli.generate_rows, cli.data.display());
             }),
         );
     }
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    report(rt.block_on(run(&cli, command)))
-}
-
-fn report(result: Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(runtime().and_then(|rt| rt.block_on(run(&cli, command))))
 }
 
 /// The log: `warn` and above on standard error unless `RUST_LOG` says otherwise.
@@ -135,17 +117,14 @@ async fn run(cli: &Cli, command: Command) -> Result<()> {
         progress: demo,
     };
     opts.interval()?;
-    let broker: Arc<dyn Broker> = match &cli.brokers {
-        Some(b) => Arc::new(KafkaBroker::connect(KafkaConfig::for_brokers(b)?).await?),
-        None if demo => Arc::new(MemoryBroker::new(1)),
-        None => {
-            return Err(TopologyError::config(
-                "brokers",
-                "produce, stream, web and consume run as separate processes and need \
-                 --brokers HOST:PORT (embedded topics live inside one process: use `demo`)",
-            ))
-        }
-    };
+    if !demo && cli.kafka.brokers.is_none() {
+        return Err(TopologyError::config(
+            "brokers",
+            "produce, stream, web and consume run as separate processes and need \
+             --brokers HOST:PORT (embedded topics live inside one process: use `demo`)",
+        ));
+    }
+    let broker = cli.kafka.connect(1).await?;
     let dashboard = Dashboard::new();
     let server = match command {
         Command::Demo | Command::Web => {

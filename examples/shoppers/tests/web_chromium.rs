@@ -7,7 +7,6 @@
 //! (how `examples/shoppers/shoppers.png` is made).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod browser;
 mod common;
 
 use serde_json::{json, Value};
@@ -15,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use weir::processors::{Dashboard, DashboardConfig, DashboardServer};
 use weir::topology::MemoryBroker;
+use weir_example_testkit::browser;
 use weir_shoppers::apps::{chart_spec, CHART_ID};
 use weir_shoppers::demo::run_demo;
 

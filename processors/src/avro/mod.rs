@@ -1,5 +1,6 @@
 //! Avro serdes (feature `avro`): [`AvroSerde`] for raw Avro binary under a known schema, and
-//! [`ConfluentAvroSerde`] for the Confluent wire format with a [`SchemaRegistry`].
+//! [`ConfluentAvroSerde`] for the Confluent wire format with a [`SchemaRegistry`]; and
+//! [`RegistryServer`], an embedded schema registry for demos and tests without one.
 //!
 //! # Registry calls from synchronous serdes
 //!
@@ -22,14 +23,48 @@
 mod confluent;
 mod http;
 mod registry;
+mod registry_server;
 mod serde;
 pub mod wire;
 
 pub use confluent::ConfluentAvroSerde;
 pub use registry::{RegistryError, SchemaRegistry, SubjectKind};
+pub use registry_server::RegistryServer;
 pub use serde::{AvroError, AvroSerde};
 
-/// The registry fixture the unit tests share with the crate's integration tests.
+/// The unit tests' registry: an embedded [`RegistryServer`] on a free loopback port, with the
+/// same surface as the integration tests' fixture (`tests/avro_support/registry_fixture.rs`).
 #[cfg(test)]
-#[path = "../../tests/avro_support/registry_fixture.rs"]
-mod registry_fixture;
+pub(crate) mod registry_fixture {
+    use super::RegistryServer;
+
+    /// A running registry; stops when dropped.
+    pub(crate) struct RegistryFixture {
+        /// `http://127.0.0.1:port`.
+        pub url: String,
+        server: RegistryServer,
+    }
+
+    impl RegistryFixture {
+        /// Starts a registry on a free loopback port.
+        #[allow(clippy::expect_used)]
+        pub(crate) fn start() -> Self {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let server = RegistryServer::start(addr).expect("the registry starts");
+            Self {
+                url: server.url().to_string(),
+                server,
+            }
+        }
+
+        /// Every request so far, as "METHOD path".
+        pub(crate) fn requests(&self) -> Vec<String> {
+            self.server.requests()
+        }
+
+        /// The ids registered under `subject`, oldest first.
+        pub(crate) fn versions(&self, subject: &str) -> Vec<u32> {
+            self.server.versions(subject)
+        }
+    }
+}

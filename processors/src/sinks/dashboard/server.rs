@@ -11,7 +11,7 @@
 //! - requests are bounded in number and time by the routes' gate.
 //!
 //! The server runs on its own thread and single-threaded tokio runtime (store queries and
-//! snapshots on that runtime's blocking pool), so an application whose tasks keep the main
+//! snapshots on that runtime's blocking pool; see [`crate::serve`]), so an application whose tasks keep the main
 //! runtime's workers busy cannot starve it: measured with the flights demo, requests waited
 //! 4-10 s for a worker when the server shared the application's runtime.
 //!
@@ -32,22 +32,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
+use tokio::sync::{watch, Semaphore};
 use weir_topology::{Result, TopologyError};
 
-/// How long [`DashboardServer::stop`] waits for open connections to finish.
-const STOP_GRACE: Duration = Duration::from_secs(2);
-/// How long the accept loop pauses after a failed accept (e.g. no file descriptor left).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+use crate::serve::{bind, stopped, ServerThread};
 
 /// A running dashboard server. Dropping it stops it too (without waiting).
 pub struct DashboardServer {
-    addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    /// Resolves when the server's thread has finished.
-    done: Option<oneshot::Receiver<()>>,
+    thread: ServerThread,
 }
 
 /// The per-connection limits.
@@ -60,8 +53,7 @@ struct Limits {
 impl DashboardServer {
     /// Binds `config.addr` and serves `dashboard` on a thread of its own.
     pub async fn start(dashboard: Dashboard, config: DashboardConfig) -> Result<Self> {
-        let listener = std::net::TcpListener::bind(config.addr)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        let listener = bind(config.addr)
             .map_err(|e| dashboard_error(format!("cannot listen on {}: {e}", config.addr)))?;
         let addr = listener
             .local_addr()
@@ -70,7 +62,7 @@ impl DashboardServer {
         let (stop, stopping) = watch::channel(false);
         let state = AppState {
             dashboard,
-            stopping: stopping.clone(),
+            stopping,
             keep_alive: (config.idle_timeout / 3).clamp(Duration::from_millis(10), SSE_KEEP_ALIVE),
         };
         let gate = Gate {
@@ -86,61 +78,32 @@ impl DashboardServer {
             idle_timeout: config.idle_timeout,
         };
         let app = router(state, gate);
-        let max_connections = config.max_connections.max(1);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| TopologyError::start("the dashboard's runtime", e))?;
-        let (done_tx, done) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("weir-dashboard".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    match TcpListener::from_std(listener) {
-                        Ok(listener) => {
-                            accept_loop(listener, app, limits, max_connections, stopping).await
-                        }
-                        Err(e) => tracing::error!(error = %e, "the dashboard cannot listen"),
-                    }
-                });
-                runtime.shutdown_timeout(STOP_GRACE);
-                let _ = done_tx.send(());
-            })
-            .map_err(|e| TopologyError::start("the dashboard thread", e))?;
-        tracing::info!(%addr, "dashboard listening");
-        Ok(Self {
+        let thread = ServerThread::spawn(
+            "dashboard",
+            listener,
             addr,
             stop,
-            done: Some(done),
-        })
+            config.max_connections,
+            move |stream, stopping| serve_connection(stream, app.clone(), limits, stopping),
+        )?;
+        Ok(Self { thread })
     }
 
     /// The address the server listens on (with the port it got when asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.thread.local_addr()
     }
 
     /// The page's URL, e.g. `http://127.0.0.1:8080/`.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        format!("http://{}/", self.local_addr())
     }
 
     /// Stops accepting connections, ends the event streams and waits (briefly) for the
     /// open connections to finish.
     pub async fn stop(mut self) -> Result<()> {
-        let _ = self.stop.send(true);
-        if let Some(done) = self.done.take() {
-            // The thread gives its connections STOP_GRACE, then closes them and ends; a
-            // failed wait only means it ended without a word (it cannot fail otherwise).
-            let _ = tokio::time::timeout(2 * STOP_GRACE, done).await;
-        }
+        self.thread.stop().await;
         Ok(())
-    }
-}
-
-impl Drop for DashboardServer {
-    fn drop(&mut self) {
-        let _ = self.stop.send(true);
     }
 }
 
@@ -174,59 +137,12 @@ fn exposure_warning(config: &DashboardConfig, addr: SocketAddr) -> Option<&'stat
     }
 }
 
-/// Returns once the server is told to stop (or its handle is gone).
-async fn stopped(stopping: &mut watch::Receiver<bool>) {
-    let _ = stopping.wait_for(|stop| *stop).await;
-}
-
-/// Accepts connections while fewer than `max_connections` are open, until the server stops;
-/// then waits for the open connections to finish (they are told to).
-async fn accept_loop(
-    listener: TcpListener,
-    app: Router,
-    limits: Limits,
-    max_connections: usize,
-    mut stopping: watch::Receiver<bool>,
-) {
-    let slots = Arc::new(Semaphore::new(max_connections));
-    let mut connections = JoinSet::new();
-    loop {
-        let slot = tokio::select! {
-            _ = stopped(&mut stopping) => break,
-            slot = slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-        };
-        let stream = tokio::select! {
-            _ = stopped(&mut stopping) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::debug!(error = %e, "the dashboard could not accept a connection");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
-            },
-        };
-        while connections.try_join_next().is_some() {}
-        let conn = serve_connection(stream, app.clone(), limits, stopping.clone(), slot);
-        connections.spawn(conn);
-    }
-    drop(listener);
-    let drained = async { while connections.join_next().await.is_some() {} };
-    // Connections still open after the grace are closed when `connections` is dropped.
-    let _ = tokio::time::timeout(STOP_GRACE, drained).await;
-}
-
-/// Serves one connection until it ends, times out, idles or the server stops; `_slot` is
-/// its place among the open connections.
+/// Serves one connection until it ends, times out, idles or the server stops.
 async fn serve_connection(
     stream: TcpStream,
     app: Router,
     limits: Limits,
     mut stopping: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
 ) {
     let _ = stream.set_nodelay(true);
     let activity = Activity::new();
@@ -361,6 +277,7 @@ impl AsyncWrite for Tracked {
 #[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
+    use crate::serve::STOP_GRACE;
     use crate::sinks::chart::{ChartSpec, Panel};
     use serde_json::{json, Value};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,11 +1,11 @@
-//! Headless Chromium driven over the DevTools protocol, for the page's browser test: the page
-//! runs in real time (no virtual time budget, which does not wait for WebSocket messages), the
-//! test evaluates JavaScript in it and captures screenshots.
+//! Headless Chromium driven over the DevTools protocol, for the examples' browser tests (the
+//! `browser` feature): the page runs in real time (no virtual time budget, which does not wait
+//! for WebSocket messages), the test evaluates JavaScript in it and captures screenshots.
 //!
 //! Chromium is `/usr/bin/chromium` (or `$WEIR_CHROMIUM`). When it is missing the test is skipped
 //! with a message, unless `WEIR_REQUIRE_CHROMIUM=1` (set by `scripts/test.sh`, which installs
 //! it), where a missing browser fails the test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
@@ -248,4 +248,49 @@ pub fn png_stats(bytes: &[u8]) -> (u32, u32, usize, f64) {
         colours.len(),
         ink as f64 / pixels.len() as f64,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `width` x 1 RGB PNG whose first `inked` pixels are black, the rest white.
+    fn strip(width: u32, inked: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, width, 1);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        let data: Vec<u8> = (0..width)
+            .flat_map(|x| {
+                if x < inked {
+                    [0, 0, 0]
+                } else {
+                    [255, 255, 255]
+                }
+            })
+            .collect();
+        writer.write_image_data(&data).unwrap();
+        writer.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn png_stats_counts_colours_and_ink() {
+        assert_eq!(png_stats(&strip(4, 1)), (4, 1, 2, 0.25));
+        assert_eq!(png_stats(&strip(5, 0)), (5, 1, 1, 0.0));
+    }
+
+    #[test]
+    fn a_missing_chromium_is_skipped_unless_required() {
+        if std::env::var_os("WEIR_CHROMIUM").is_some()
+            || std::env::var_os("WEIR_REQUIRE_CHROMIUM").is_some()
+        {
+            return; // the outcome depends on the machine's browser
+        }
+        assert_eq!(
+            chromium().is_some(),
+            Path::new("/usr/bin/chromium").exists()
+        );
+    }
 }
