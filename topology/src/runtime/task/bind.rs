@@ -44,6 +44,23 @@ pub(super) async fn bind_source(
     partition: u32,
     now: Timestamp,
 ) -> Result<SourceBinding> {
+    let (conn, topic) = resolved(topology, sources, global)?;
+    let input = BindingInput {
+        local,
+        topic,
+        partition,
+        reading: reading_of(topology, global),
+    };
+    open_binding(conn, input, checkpoint, now).await
+}
+
+/// Source node `global`'s connector, and the topic name its offsets are committed under (the
+/// topic's, or the connector's name).
+fn resolved<'a>(
+    topology: &Topology,
+    sources: &'a Sources,
+    global: usize,
+) -> Result<(&'a Arc<dyn SourceConnector>, Arc<str>)> {
     let spec = &topology.nodes[global];
     let conn = sources
         .get(&global)
@@ -52,13 +69,7 @@ pub(super) async fn bind_source(
         .topic()
         .map(Arc::from)
         .unwrap_or_else(|| Arc::from(conn.name().as_str()));
-    let input = BindingInput {
-        local,
-        topic,
-        partition,
-        reading: reading_of(topology, global),
-    };
-    open_binding(conn, input, checkpoint, now).await
+    Ok((conn, topic))
 }
 
 /// How source node `global` reads.
@@ -148,14 +159,7 @@ pub(super) async fn bind_global(
     global: usize,
     now: Timestamp,
 ) -> Result<Vec<SourceBinding>> {
-    let spec = &topology.nodes[global];
-    let conn = sources
-        .get(&global)
-        .ok_or_else(|| TopologyError::connector(&spec.name, "source not resolved"))?;
-    let topic: Arc<str> = spec
-        .topic()
-        .map(Arc::from)
-        .unwrap_or_else(|| Arc::from(conn.name().as_str()));
+    let (conn, topic) = resolved(topology, sources, global)?;
     let reading = Reading {
         start: StartPosition::Committed(Fallback::Earliest),
         ..reading_of(topology, global)
