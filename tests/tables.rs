@@ -371,14 +371,7 @@ async fn run_sled(broker: &MemoryBroker, dir: &std::path::Path) -> Streams {
     streams
 }
 
-/// Ignored in the suite: it fails about 1 run in 3, and already did at the start of session 8
-/// (919dc49: 6 of 20 runs). The second run's counts are off by one in a group. Keeping the
-/// state directory instead of deleting it makes it fail 13 runs in 15, so the plain restart of
-/// this grouped-table topology on sled (`group_by` -> repartition -> count/sum) is wrong, or
-/// the test's reuse of one bounded in-memory broker across two runs (its repartition topic was
-/// closed by the first run) is. To be found before anything else: see the session notes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "intermittent miscount after a restart, under investigation (see the doc comment)"]
 async fn on_sled_with_changelogs_deletes_and_group_moves_survive_a_lost_state_directory() {
     let broker = MemoryBroker::new(PARTITIONS);
     broker.create_topic("rows", PARTITIONS);

@@ -205,6 +205,15 @@ impl Broker for MemoryBroker {
 
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<()> {
         self.create_topic(topic, partitions);
+        // An internal topic that an earlier run's writers closed has writers again: a new run
+        // planning it must not find it ended (its readers would stop before the new records).
+        if let Some(t) = self.topic(topic) {
+            let mut finished = t.finished_writers.lock();
+            if !finished.is_empty() && t.closed.load(Ordering::SeqCst) {
+                finished.clear();
+                t.closed.store(false, Ordering::SeqCst);
+            }
+        }
         Ok(())
     }
 
@@ -289,6 +298,27 @@ impl BoundedTopics for MemoryBroker {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_internal_topic_closed_by_a_finished_run_opens_again_for_the_next() {
+        let b = MemoryBroker::new(1);
+        b.ensure_topic("app-x-repartition", 2).await.unwrap();
+        b.finish_writers("app-x-repartition", &[0, 1], 2);
+        assert!(b
+            .topic("app-x-repartition")
+            .unwrap()
+            .closed
+            .load(Ordering::SeqCst));
+        b.ensure_topic("app-x-repartition", 2).await.unwrap(); // the next run plans it
+        let t = b.topic("app-x-repartition").unwrap();
+        assert!(!t.closed.load(Ordering::SeqCst), "open again");
+        assert!(t.finished_writers.lock().is_empty());
+        // A topic the user closed stays closed.
+        b.create_topic("input", 1);
+        b.close_topic("input");
+        b.ensure_topic("input", 1).await.unwrap();
+        assert!(b.topic("input").unwrap().closed.load(Ordering::SeqCst));
+    }
 
     fn out(p: u32, v: &str) -> OutRecord {
         OutRecord {
