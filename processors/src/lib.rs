@@ -49,13 +49,13 @@ pub use sinks::csv::CsvSink;
 #[cfg(feature = "charts")]
 pub use sinks::dashboard::{Dashboard, DashboardChart, DashboardConfig, DashboardServer};
 pub use sinks::json_lines::JsonLinesSink;
-pub use sinks::record_lines::RecordLinesSink;
 #[cfg(feature = "parquet")]
 pub use sinks::parquet::{Compression, ParquetOptions, ParquetRecord, ParquetSink};
+pub use sinks::record_lines::RecordLinesSink;
 pub use sources::csv::{CsvSource, RowTime, TimeFormat};
 pub use sources::file::FileSource;
-pub use sources::paced::{Paced, PacedExt};
 #[cfg(feature = "http")]
 pub use sources::http::{HttpForwarder, HttpSource, HttpSourceConfig};
+pub use sources::paced::{Paced, PacedExt};
 #[cfg(feature = "postgres")]
 pub use sources::postgres::{PostgresConfig, PostgresError, PostgresSource};

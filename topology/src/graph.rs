@@ -3,6 +3,7 @@
 use crate::error::{Result, TopologyError};
 use crate::runtime::io::broker::{SinkConnector, SourceConnector};
 use crate::runtime::io::position::Reading;
+use crate::runtime::io::topic_config::TopicConfig;
 use crate::runtime::task::node::{Node, Ports};
 use crate::stores::{StoreKind, StoreSpec};
 use std::collections::{BTreeMap, HashMap};
@@ -57,6 +58,9 @@ pub(crate) enum NodeRole {
         endpoint: Endpoint<dyn SinkConnector>,
         types: String,
         internal: bool,
+        /// The settings of the topics it creates (the user's; internal topics get
+        /// [`TopicConfig::internal`] when planned).
+        config: TopicConfig,
     },
 }
 

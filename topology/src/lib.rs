@@ -53,6 +53,7 @@ pub use runtime::app::streams::Streams;
 pub use runtime::io::broker::Broker;
 pub use runtime::io::memory::MemoryBroker;
 pub use runtime::io::position::{Fallback, OffsetReset, StartPosition, Until};
+pub use runtime::io::topic_config::TopicConfig;
 pub use serde::{
     BincodeSerde, BytesSerde, CsvSerde, JsonSerde, Nullable, Serde, SerdeError, StringSerde,
     UnitSerde,

@@ -1,6 +1,8 @@
 //! `KafkaBroker`: topics, readers and producers of a Kafka cluster behind weir's `Broker` trait,
 //! every call retried through broker outages (see [`super::retry`]).
 
+use super::admin::{Created, KafkaAdmin};
+use super::admin_connection::AdminSecurity;
 use super::config::{KafkaConfig, OffsetReset};
 use super::producer::Producer;
 use super::reader::{bounds, start_position, KafkaReader};
@@ -17,7 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use weir_topology::{
-    connect::OutRecord, connect::PartitionReader, connect::StartFrom, Broker, Result, TopologyError,
+    connect::OutRecord, connect::PartitionReader, connect::StartFrom, Broker, Result, TopicConfig,
+    TopologyError,
 };
 
 /// A Kafka cluster as a weir broker.
@@ -27,6 +30,8 @@ pub struct KafkaBroker {
     partitions: Mutex<HashMap<(String, i32), Arc<PartitionClient>>>,
     /// Queues and senders of [`Broker::send`].
     producer: Producer,
+    /// Topics created with configurations, and their descriptions.
+    admin: KafkaAdmin,
 }
 
 /// rskafka retries some failures on its own, without a deadline by default. weir retries in
@@ -57,8 +62,15 @@ impl KafkaBroker {
         })
         .await?;
         let client = Arc::new(client);
+        let how = AdminSecurity {
+            tls: security.tls_config(),
+            security: config.security.clone(),
+            client_id: config.client_id.clone(),
+            timeout: config.retry.request_timeout,
+        };
         Ok(Self {
             producer: Producer::new(client.clone(), SendSettings::new(&config)),
+            admin: KafkaAdmin::new(config.brokers.clone(), how, config.retry.clone()),
             client,
             config,
             partitions: Mutex::new(HashMap::new()),
@@ -119,6 +131,35 @@ impl KafkaBroker {
         })
         .await?;
         Ok(if offset < 0 { latest } else { offset })
+    }
+
+    /// Creates `topic` with the broker's default settings (rskafka's CreateTopics).
+    async fn create_topic(&self, topic: &str, partitions: u32) -> Result<()> {
+        let op = format!("create topic {topic}");
+        let (n, rf) = (partitions.max(1) as i32, self.config.replication_factor);
+        let created = retry(&self.config.retry, &op, || async move {
+            let controller = self.client.controller_client()?;
+            match controller.create_topic(topic, n, rf, 10_000).await {
+                // Created by another instance, or by an earlier attempt whose answer was lost.
+                Err(ClientError::ServerError {
+                    protocol_error: ProtocolError::TopicAlreadyExists,
+                    ..
+                }) => Ok(()),
+                other => other,
+            }
+        })
+        .await;
+        match created {
+            Ok(()) => Ok(()),
+            Err(e) if self.partitions(topic).await?.is_some() => {
+                tracing::debug!(topic, "create_topic: {e} (the topic exists now)");
+                Ok(())
+            }
+            Err(e) => Err(TopologyError::connector(
+                topic,
+                format!("cannot create the topic: {e}"),
+            )),
+        }
     }
 
     /// The settings this broker was connected with.
@@ -197,22 +238,32 @@ impl Broker for KafkaBroker {
         if self.partitions(topic).await?.is_some() {
             return Ok(());
         }
-        let op = format!("create topic {topic}");
+        self.create_topic(topic, partitions).await
+    }
+
+    async fn ensure_topic_with(
+        &self,
+        topic: &str,
+        partitions: u32,
+        config: &TopicConfig,
+    ) -> Result<()> {
+        if config.is_empty() {
+            return self.ensure_topic(topic, partitions).await;
+        }
+        if self.partitions(topic).await?.is_some() {
+            return Ok(());
+        }
         let (n, rf) = (partitions.max(1) as i32, self.config.replication_factor);
-        let created = retry(&self.config.retry, &op, || async move {
-            let controller = self.client.controller_client()?;
-            match controller.create_topic(topic, n, rf, 10_000).await {
-                // Created by another instance, or by an earlier attempt whose answer was lost.
-                Err(ClientError::ServerError {
-                    protocol_error: ProtocolError::TopicAlreadyExists,
-                    ..
-                }) => Ok(()),
-                other => other,
-            }
-        })
-        .await;
+        let created = self.admin.create_topic(topic, n, rf, config).await;
         match created {
-            Ok(()) => Ok(()),
+            Ok(Created::New) => Ok(()),
+            Ok(Created::Existed) => {
+                tracing::debug!(
+                    topic,
+                    "created meanwhile by someone else: its settings stay"
+                );
+                Ok(())
+            }
             Err(e) if self.partitions(topic).await?.is_some() => {
                 tracing::debug!(topic, "create_topic: {e} (the topic exists now)");
                 Ok(())
@@ -222,6 +273,14 @@ impl Broker for KafkaBroker {
                 format!("cannot create the topic: {e}"),
             )),
         }
+    }
+
+    async fn topic_config(&self, topic: &str) -> Result<Option<TopicConfig>> {
+        Ok(self.admin.describe_topic(topic).await?)
+    }
+
+    async fn purge_before(&self, topic: &str, partition: u32, offset: i64) -> Result<()> {
+        self.delete_records_before(topic, partition, offset).await
     }
 
     async fn reader(

@@ -32,6 +32,8 @@
 //! login or an untrusted broker certificate fails it at once (no retry), as
 //! [`KafkaError::Fatal`]. `Debug` output never shows the password.
 
+mod admin;
+mod admin_connection;
 mod broker;
 mod config;
 mod error;

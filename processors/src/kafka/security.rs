@@ -376,6 +376,11 @@ impl ClientSecurity {
         builder
     }
 
+    /// The TLS client configuration, for connections of weir's own (topic administration).
+    pub(crate) fn tls_config(&self) -> Option<Arc<rustls::ClientConfig>> {
+        self.tls.clone()
+    }
+
     /// Whether connections use TLS.
     pub fn uses_tls(&self) -> bool {
         self.tls.is_some()

@@ -8,7 +8,7 @@ pub mod csv;
 pub mod dashboard;
 pub mod json_lines;
 mod lines_file;
-pub mod record_lines;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod record_lines;
 mod staged_lines;

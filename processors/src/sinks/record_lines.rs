@@ -57,7 +57,10 @@ impl RecordLinesSink {
     }
 
     /// Writes one record as a line, outside a topology (a producer's copy of what it sent).
-    pub fn write_record<K: Serialize, V: Serialize>(&mut self, record: &Record<K, V>) -> Result<()> {
+    pub fn write_record<K: Serialize, V: Serialize>(
+        &mut self,
+        record: &Record<K, V>,
+    ) -> Result<()> {
         self.lines.write_value(&RecordLine {
             key: record.key(),
             value: record.value(),
@@ -134,7 +137,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("topic.jsonl");
-        std::fs::write(&path, "{\"key\":1,\"value\":1,\"timestamp\":0}\n{\"key\":2,\"va").unwrap();
+        std::fs::write(
+            &path,
+            "{\"key\":1,\"value\":1,\"timestamp\":0}\n{\"key\":2,\"va",
+        )
+        .unwrap();
         let mut sink = RecordLinesSink::append(&path).unwrap();
         RecordSink::<i64, i64>::open(&mut sink, 0).unwrap();
         RecordSink::<i64, i64>::write(&mut sink, &Record::new(3, 3, 1)).unwrap();

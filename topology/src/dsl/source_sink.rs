@@ -4,6 +4,7 @@
 use crate::graph::Endpoint;
 use crate::runtime::io::broker::{SinkConnector, SourceConnector};
 use crate::runtime::io::position::{Reading, StartPosition, Until};
+use crate::runtime::io::topic_config::{TopicConfig, CLEANUP_POLICY};
 use crate::serde::Serde;
 use crate::time::TimestampExtractor;
 use std::sync::Arc;
@@ -264,6 +265,8 @@ pub struct Sink<K, V> {
     pub(crate) name: Option<String>,
     /// For [`Sink::topic_per_record`]: each record's topic.
     pub(crate) topic_of: Option<TopicChooser<K, V>>,
+    /// The settings of the topics it creates.
+    pub(crate) topic_config: TopicConfig,
 }
 
 /// Names the topic of a record (see [`Sink::topic_per_record`]).
@@ -298,6 +301,7 @@ impl<K, V> Sink<K, V> {
             value_serde: Arc::new(value_serde),
             name: None,
             topic_of: None,
+            topic_config: TopicConfig::new(),
         }
     }
 
@@ -371,7 +375,43 @@ impl<K, V> Sink<K, V> {
             value_serde: Arc::new(value_serde),
             name: None,
             topic_of: None,
+            topic_config: TopicConfig::new(),
         }
+    }
+
+    /// Sets a topic setting for the topic this sink creates when it is missing (Kafka names:
+    /// `retention.ms`, `cleanup.policy`, `segment.ms`, ...); for [`Sink::topic_per_record`],
+    /// for every topic it creates. A topic that exists keeps its settings; where they differ
+    /// from these, the application warns when it starts. A connector sink ignores them.
+    ///
+    /// Records keep the timestamps they carry through the topology (event time, often far in
+    /// the past for replayed data), and a broker's time-based retention deletes a record once
+    /// its timestamp is older than `retention.ms` (7 days by default): results of a replay of
+    /// 2021 data vanish at once unless their topic keeps records forever (`-1`).
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("replayed", StringSerde, StringSerde))
+    ///     .to(Sink::topic("results", StringSerde, StringSerde).config("retention.ms", "-1"));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// driver.input_topic("replayed", StringSerde, StringSerde).pipe("k".into(), "v".into(), 0)?;
+    /// let created = driver.broker().topic_config_of("results").unwrap_or_default();
+    /// assert_eq!(created.get("retention.ms"), Some("-1"));
+    /// # Ok::<(), weir_topology::TopologyError>(())
+    /// ```
+    pub fn config(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.topic_config = std::mem::take(&mut self.topic_config).set(name, value);
+        self
+    }
+
+    /// Compacts the topics this sink creates (`cleanup.policy=compact`): the broker keeps the
+    /// latest record per key, forever, and a record without a value (a tombstone) deletes its
+    /// key. For a table written as its changelog ([`crate::Table::to_changelog_stream`]).
+    pub fn compacted(self) -> Self {
+        self.config(CLEANUP_POLICY, "compact")
     }
 
     /// Names the sink node.

@@ -58,6 +58,7 @@ impl<K: Data, V: Data> Stream<K, V> {
                 endpoint: sink.endpoint,
                 types: type_pair::<K, V>(),
                 internal,
+                config: sink.topic_config,
             },
             parents: vec![(self.node, self.port.clone())],
             stores: Vec::new(),

@@ -6,6 +6,7 @@ use crate::error::{Result, TopologyError};
 use crate::graph::{Endpoint, NodeRole, Topology};
 use crate::processor::PunctuationType;
 use crate::record::Timestamp;
+use crate::runtime::app::config::StreamsConfig;
 use crate::runtime::app::error_handler::ErrorHandler;
 use crate::runtime::app::metrics::{MetricsSnapshot, TaskMetrics};
 use crate::runtime::app::plan::plan;
@@ -198,7 +199,11 @@ impl TopologyTestDriver {
         let mut tasks = Vec::new();
         let mut metrics = Vec::new();
         rt.block_on(async {
-            let p = plan(&topology, &dyn_broker, &config.error_handler).await?;
+            let planned = StreamsConfig {
+                error_handler: config.error_handler.clone(),
+                ..StreamsConfig::new("driver")
+            };
+            let p = plan(&topology, &dyn_broker, &planned).await?;
             for (sub, sp) in p.subs.iter().enumerate() {
                 for partition in 0..sp.partitions {
                     let m = Arc::new(TaskMetrics::new());
@@ -217,9 +222,7 @@ impl TopologyTestDriver {
                         max_task_idle_ms: 0,
                         finished_topics: None,
                     };
-                    tasks.push(
-                        Task::open(&topology, sub, partition, sp, env).await?,
-                    );
+                    tasks.push(Task::open(&topology, sub, partition, sp, env).await?);
                 }
             }
             Ok::<(), TopologyError>(())

@@ -53,6 +53,11 @@ pub struct StreamsConfig {
     /// Threads a task decodes each fetched batch on, its own included. Default: the machine's
     /// cores, at most 2; 1 decodes every record on the task's thread as it is processed.
     pub decode_threads: usize,
+    /// How often a task deletes the records of the internal topics it reads that are before
+    /// its committed position (Kafka Streams' `repartition.purge.interval.ms`). Internal topics
+    /// are created without time-based retention, so without purging they grow forever.
+    /// Default 30 s; `None` never purges.
+    pub repartition_purge_interval: Option<Duration>,
 }
 
 impl StreamsConfig {
@@ -75,7 +80,15 @@ impl StreamsConfig {
             changelogs: false,
             max_future_skew: Some(Duration::from_secs(24 * 3600)),
             decode_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+            repartition_purge_interval: Some(Duration::from_secs(30)),
         }
+    }
+
+    /// Sets how often internal topics are purged up to the committed positions (`None`:
+    /// never; see [`StreamsConfig::repartition_purge_interval`]).
+    pub fn repartition_purge_interval(mut self, every: Option<Duration>) -> Self {
+        self.repartition_purge_interval = every;
+        self
     }
 
     /// Sets how far ahead of the wall clock a record's timestamp may be (`None`: any).

@@ -9,3 +9,4 @@ pub(crate) mod metrics;
 pub(crate) mod plan;
 pub(crate) mod shutdown;
 pub(crate) mod streams;
+pub(crate) mod topic_setup;

@@ -1,16 +1,20 @@
 //! Resolves a topology's sources and sinks against a broker: partition counts, connectors,
 //! internal topics. Shared by the application and the test driver.
 
+use super::config::StreamsConfig;
 use super::copartition;
 use super::error_handler::ErrorHandler;
+use super::topic_setup::ensure_topic;
 use crate::error::{Result, TopologyError};
 use crate::graph::{Endpoint, NodeRole, SubTopology, Topology};
 use crate::runtime::io::broker::{Broker, SinkConnector, SourceConnector, TopicSink, TopicSource};
 use crate::runtime::io::pattern::{PatternSubscription, TopicPattern};
 use crate::runtime::io::router::TopicRouter;
+use crate::runtime::io::topic_config::TopicConfig;
 use crate::runtime::task::{Patterns, Sinks, Sources};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub(crate) struct SubPlan {
     pub partitions: u32,
@@ -74,8 +78,10 @@ impl Plan {
 pub(crate) async fn plan(
     topology: &Topology,
     broker: &Arc<dyn Broker>,
-    error_handler: &ErrorHandler,
+    config: &StreamsConfig,
 ) -> Result<Plan> {
+    let error_handler = &config.error_handler;
+    let purge_every = config.repartition_purge_interval;
     // Partition counts of the internal topics, known once the sub-topology writing them is planned.
     let mut internal_counts: HashMap<String, u32> = HashMap::new();
     // Repartition topics feeding a join take the partition count of the join's other inputs.
@@ -83,7 +89,8 @@ pub(crate) async fn plan(
     let mut subs = Vec::new();
     for sub in &topology.subtopologies {
         let known = |t: &str| internal_counts.get(t).or(join_counts.get(t)).copied();
-        let (sources, patterns, partitions) = plan_sources(topology, sub, broker, known).await?;
+        let (sources, patterns, partitions) =
+            plan_sources(topology, sub, broker, known, purge_every).await?;
         let (sinks, internal) = plan_sinks(topology, sub, broker, partitions, &join_counts).await?;
         internal_counts.extend(internal.iter().cloned());
         subs.push(SubPlan {
@@ -115,6 +122,7 @@ async fn plan_sources(
     sub: &SubTopology,
     broker: &Arc<dyn Broker>,
     internal_count: impl Fn(&str) -> Option<u32>,
+    purge_every: Option<Duration>,
 ) -> Result<(Sources, Patterns, u32)> {
     let mut partitions = 0u32;
     let mut sources: Sources = HashMap::new();
@@ -131,19 +139,19 @@ async fn plan_sources(
             continue;
         };
         let (conn, count): (Arc<dyn SourceConnector>, u32) = match endpoint {
+            Endpoint::Topic(t) if *internal => {
+                let n = internal_count(t).unwrap_or(1);
+                ensure_topic(&**broker, t, n, &TopicConfig::internal(), "internal").await?;
+                let source = TopicSource::internal(broker.clone(), t.clone(), purge_every);
+                (Arc::new(source), n)
+            }
             Endpoint::Topic(t) => {
-                let count = if *internal {
-                    let n = internal_count(t).unwrap_or(1);
-                    broker.ensure_topic(t, n).await?;
-                    n
-                } else {
-                    broker.partitions(t).await?.ok_or_else(|| {
-                        TopologyError::connector(
-                            t,
-                            format!("source topic `{t}` does not exist on {}", broker.name()),
-                        )
-                    })?
-                };
+                let count = broker.partitions(t).await?.ok_or_else(|| {
+                    TopologyError::connector(
+                        t,
+                        format!("source topic `{t}` does not exist on {}", broker.name()),
+                    )
+                })?;
                 (Arc::new(TopicSource::new(broker.clone(), t.clone())), count)
             }
             Endpoint::Connector(c) => (c.clone(), c.partitions().await?),
@@ -189,21 +197,25 @@ async fn plan_sinks(
     for &g in &sub.nodes {
         let node = &topology.nodes[g];
         let NodeRole::Sink {
-            endpoint, internal, ..
+            endpoint,
+            internal,
+            config,
+            ..
         } = &node.role
         else {
             continue;
         };
         let resolved: (Arc<dyn SinkConnector>, u32) = match endpoint {
             Endpoint::Topic(t) => {
+                let (wanted, role) = match internal {
+                    true => (TopicConfig::internal(), "internal"),
+                    false => (config.clone(), "sink"),
+                };
                 let count = match broker.partitions(t).await? {
                     Some(n) => n,
-                    None => {
-                        let n = join_counts.get(t).copied().unwrap_or(partitions);
-                        broker.ensure_topic(t, n).await?;
-                        n
-                    }
+                    None => join_counts.get(t).copied().unwrap_or(partitions),
                 };
+                ensure_topic(&**broker, t, count, &wanted, role).await?;
                 if *internal {
                     internal_outputs.push((t.clone(), count));
                 }
@@ -218,7 +230,7 @@ async fn plan_sinks(
             }
             // Missing topics are created with the sub-topology's partition count.
             Endpoint::PerRecord => (
-                Arc::new(TopicRouter::new(broker.clone(), partitions)),
+                Arc::new(TopicRouter::new(broker.clone(), partitions, config.clone())),
                 partitions,
             ),
         };

@@ -6,9 +6,11 @@ use super::finished::FinishedTopics;
 use super::metrics::{MetricsSnapshot, TaskMetrics};
 use super::plan::{plan, Plan, SubPlan};
 use super::shutdown::Shutdown;
+use super::topic_setup::ensure_topic;
 use crate::error::{Result, TopologyError};
 use crate::graph::Topology;
 use crate::runtime::io::broker::{BoundedTopics, Broker};
+use crate::runtime::io::topic_config::TopicConfig;
 use crate::runtime::persist::changelog::changelog_topic;
 use crate::runtime::persist::checkpoint::{CheckpointStore, InMemoryCheckpoints};
 use crate::runtime::task::{StepLimits, Task, TaskEnv};
@@ -77,7 +79,7 @@ impl Streams {
     /// Runs until every input is finite and consumed, or until shutdown; returns the counters.
     pub async fn run(&self) -> Result<MetricsSnapshot> {
         self.config.validate()?;
-        let plan = plan(&self.topology, &self.broker, &self.config.error_handler).await?;
+        let plan = plan(&self.topology, &self.broker, &self.config).await?;
         let mut running = Vec::with_capacity(plan.subs.len());
         for (sub, sub_plan) in plan.subs.iter().enumerate() {
             running.push(self.spawn_tasks(sub, sub_plan, &plan).await?);
@@ -113,9 +115,8 @@ impl Streams {
         let stores = &self.topology.subtopologies[sub].stores;
         let changelog = if self.config.changelogs && !stores.is_empty() {
             let topic = changelog_topic(&self.config.application_id, stores);
-            self.broker
-                .ensure_topic(&topic, sub_plan.partitions)
-                .await?;
+            let (n, compacted) = (sub_plan.partitions, TopicConfig::changelog());
+            ensure_topic(&*self.broker, &topic, n, &compacted, "changelog").await?;
             Some((self.broker.clone(), topic))
         } else {
             None

@@ -1,11 +1,14 @@
 //! Connectors: where raw records come from and go to (topics of a broker, files, memory).
 
 use super::position::OffsetReset;
+use super::purge::PurgingReader;
+use super::topic_config::TopicConfig;
 use crate::error::Result;
 use crate::record::{Headers, Timestamp};
 use async_trait::async_trait;
 pub use bytes::Bytes;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A record as bytes, read from a partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +105,13 @@ pub trait PartitionReader: Send {
     fn position(&self) -> Option<i64> {
         None
     }
+    /// Called after the task committed its position in this partition: every record before
+    /// `next_offset` is processed and its results are durable. A source that holds something
+    /// until then (an HTTP request waiting for its answer, records to purge) releases it here.
+    async fn committed(&mut self, next_offset: i64) -> Result<()> {
+        let _ = next_offset;
+        Ok(())
+    }
 }
 
 /// A source of partitioned raw records: a topic of a broker, a set of files...
@@ -153,6 +163,32 @@ pub trait Broker: Send + Sync {
     async fn partitions(&self, topic: &str) -> Result<Option<u32>>;
     /// Creates `topic` with `partitions` partitions unless it exists.
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<()>;
+    /// Creates `topic` with `partitions` partitions and the settings of `config` unless it
+    /// exists (an existing topic keeps its settings). The default, for brokers that cannot set
+    /// a topic's configuration, creates it with the broker's defaults.
+    async fn ensure_topic_with(
+        &self,
+        topic: &str,
+        partitions: u32,
+        config: &TopicConfig,
+    ) -> Result<()> {
+        let _ = config;
+        self.ensure_topic(topic, partitions).await
+    }
+    /// The settings of an existing topic as the broker describes them (its defaults included,
+    /// where the broker reports them), or `None` when the topic does not exist or the broker
+    /// cannot tell (the default). The runtime compares them with what it needs and warns.
+    async fn topic_config(&self, topic: &str) -> Result<Option<TopicConfig>> {
+        let _ = topic;
+        Ok(None)
+    }
+    /// Deletes the records of `partition` of `topic` before `offset`: they were read and the
+    /// position after them committed, by the only reader that needs them (the runtime calls it
+    /// for its internal topics only). The default keeps them.
+    async fn purge_before(&self, topic: &str, partition: u32, offset: i64) -> Result<()> {
+        let _ = (topic, partition, offset);
+        Ok(())
+    }
     /// Every topic with its partition count (for sources that subscribe by pattern). A broker
     /// that cannot list its topics says so.
     async fn topics(&self) -> Result<Vec<(String, u32)>> {
@@ -225,6 +261,8 @@ pub trait BoundedTopics: Send + Sync {
 pub struct TopicSource {
     broker: Arc<dyn Broker>,
     topic: String,
+    /// For an internal topic: how often a reader purges what its task committed.
+    purge_every: Option<Duration>,
 }
 
 impl TopicSource {
@@ -233,6 +271,21 @@ impl TopicSource {
         Self {
             broker,
             topic: topic.into(),
+            purge_every: None,
+        }
+    }
+
+    /// An internal topic of the application, read by one task per partition: with
+    /// `purge_every`, each reader deletes the records before its task's committed position at
+    /// most that often (see [`Broker::purge_before`]).
+    pub(crate) fn internal(
+        broker: Arc<dyn Broker>,
+        topic: impl Into<String>,
+        purge_every: Option<Duration>,
+    ) -> Self {
+        Self {
+            purge_every,
+            ..Self::new(broker, topic)
         }
     }
 }
@@ -246,7 +299,17 @@ impl SourceConnector for TopicSource {
         existing_partitions(&*self.broker, &self.topic).await
     }
     async fn open(&self, partition: u32, start: StartFrom) -> Result<Box<dyn PartitionReader>> {
-        self.broker.reader(&self.topic, partition, start).await
+        let reader = self.broker.reader(&self.topic, partition, start).await?;
+        Ok(match self.purge_every {
+            Some(every) => Box::new(PurgingReader::new(
+                reader,
+                self.broker.clone(),
+                self.topic.clone(),
+                partition,
+                every,
+            )),
+            None => reader,
+        })
     }
     async fn end_offset(&self, partition: u32) -> Result<Option<i64>> {
         self.broker

@@ -3,6 +3,7 @@
 use super::broker::{
     BoundedTopics, Broker, Bytes, OutRecord, PartitionReader, Polled, RawRecord, StartFrom,
 };
+use super::topic_config::TopicConfig;
 use crate::error::{Result, TopologyError};
 use async_trait::async_trait;
 use parking_lot::{Mutex, RwLock};
@@ -18,6 +19,8 @@ struct Topic {
     appended: Notify,
     /// The writers that said they are done ([`BoundedTopics::finish_writers`]).
     finished_writers: Mutex<BTreeSet<u32>>,
+    /// The settings it was created with (kept and reported, not enforced).
+    config: Mutex<TopicConfig>,
 }
 
 impl Topic {
@@ -29,6 +32,7 @@ impl Topic {
             closed: AtomicBool::new(false),
             appended: Notify::new(),
             finished_writers: Mutex::new(BTreeSet::new()),
+            config: Mutex::new(TopicConfig::new()),
         }
     }
 }
@@ -62,6 +66,11 @@ impl MemoryBroker {
         topics
             .entry(name.to_string())
             .or_insert_with(|| Arc::new(Topic::new(partitions)));
+    }
+
+    /// The settings `name` was created with ([`Broker::ensure_topic_with`]), when it exists.
+    pub fn topic_config_of(&self, name: &str) -> Option<TopicConfig> {
+        self.topic(name).map(|t| t.config.lock().clone())
     }
 
     fn topic(&self, name: &str) -> Option<Arc<Topic>> {
@@ -215,6 +224,24 @@ impl Broker for MemoryBroker {
             }
         }
         Ok(())
+    }
+
+    async fn ensure_topic_with(
+        &self,
+        topic: &str,
+        partitions: u32,
+        config: &TopicConfig,
+    ) -> Result<()> {
+        let existed = self.topic(topic).is_some();
+        self.ensure_topic(topic, partitions).await?;
+        if let (false, Some(t)) = (existed, self.topic(topic)) {
+            *t.config.lock() = config.clone();
+        }
+        Ok(())
+    }
+
+    async fn topic_config(&self, topic: &str) -> Result<Option<TopicConfig>> {
+        Ok(self.topic_config_of(topic))
     }
 
     async fn topics(&self) -> Result<Vec<(String, u32)>> {

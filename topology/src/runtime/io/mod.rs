@@ -7,4 +7,6 @@ pub(crate) mod memory;
 pub(crate) mod partitioner;
 pub(crate) mod pattern;
 pub(crate) mod position;
+pub(crate) mod purge;
 pub(crate) mod router;
+pub(crate) mod topic_config;

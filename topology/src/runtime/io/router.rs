@@ -4,6 +4,7 @@
 
 use super::broker::{Broker, OutRecord, SinkConnector};
 use super::partitioner::kafka_partition;
+use super::topic_config::TopicConfig;
 use crate::error::{Result, TopologyError};
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -29,15 +30,22 @@ pub(crate) fn valid_topic_name(topic: &str) -> bool {
 pub(crate) struct TopicRouter {
     broker: Arc<dyn Broker>,
     new_topic_partitions: u32,
+    /// The settings of the topics it creates.
+    new_topic_config: TopicConfig,
     /// Partition counts of the topics seen so far.
     known: Mutex<HashMap<String, u32>>,
 }
 
 impl TopicRouter {
-    pub fn new(broker: Arc<dyn Broker>, new_topic_partitions: u32) -> Self {
+    pub fn new(
+        broker: Arc<dyn Broker>,
+        new_topic_partitions: u32,
+        new_topic_config: TopicConfig,
+    ) -> Self {
         Self {
             broker,
             new_topic_partitions: new_topic_partitions.max(1),
+            new_topic_config,
             known: Mutex::new(HashMap::new()),
         }
     }
@@ -50,9 +58,8 @@ impl TopicRouter {
         let n = match self.broker.partitions(topic).await? {
             Some(n) => n,
             None => {
-                self.broker
-                    .ensure_topic(topic, self.new_topic_partitions)
-                    .await?;
+                let (n, config) = (self.new_topic_partitions, &self.new_topic_config);
+                self.broker.ensure_topic_with(topic, n, config).await?;
                 self.broker
                     .partitions(topic)
                     .await?
@@ -153,7 +160,11 @@ mod tests {
     async fn records_go_to_their_topics_created_when_missing_with_their_own_counts() {
         let broker = MemoryBroker::new(1);
         broker.create_topic("existing", 3);
-        let router = TopicRouter::new(Arc::new(broker.clone()), 2);
+        let router = TopicRouter::new(
+            Arc::new(broker.clone()),
+            2,
+            TopicConfig::new().set("retention.ms", "-1"),
+        );
         router
             .write(vec![
                 record("existing", "a"),
@@ -163,6 +174,16 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(broker.partitions("new").await.unwrap(), Some(2));
+        let created = broker.topic_config_of("new").unwrap();
+        assert_eq!(
+            created.get("retention.ms"),
+            Some("-1"),
+            "created with the sink's settings"
+        );
+        assert!(
+            broker.topic_config_of("existing").unwrap().is_empty(),
+            "left as it was"
+        );
         assert_eq!(broker.len("existing"), 2);
         assert_eq!(broker.len("new"), 1);
         let mut reader = broker
@@ -184,7 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_record_without_its_topic_is_an_error() {
-        let router = TopicRouter::new(Arc::new(MemoryBroker::new(1)), 1);
+        let router = TopicRouter::new(Arc::new(MemoryBroker::new(1)), 1, TopicConfig::new());
         let mut r = record("t", "k");
         r.headers.clear();
         assert!(router.write(vec![r]).await.is_err());

@@ -2,8 +2,9 @@
 //! sink records over and waits until the sinks hold them, then makes the stores' changes and
 //! the input offsets durable together through the task's
 //! [`Committer`](crate::runtime::persist::commit::Committer); only then are the nodes
-//! told (exactly-once sinks publish what they staged). A task that failed is aborted: it never
-//! commits past a record it did not finish.
+//! told (exactly-once sinks publish what they staged), and then the readers (a source that
+//! holds something until its records are committed releases it). A task that failed is
+//! aborted: it never commits past a record it did not finish.
 
 use super::Task;
 use crate::error::Result;
@@ -38,7 +39,11 @@ impl Task {
         self.last_commit_wall = self.state.clock.now_ms();
         self.each_node("committed", |_, node, arena, state| {
             node.committed(arena, state)
-        })
+        })?;
+        for source in &mut self.sources {
+            source.reader.committed(source.next_offset).await?;
+        }
+        Ok(())
     }
 
     /// Commits, then closes every node and hands on what closing produced.
