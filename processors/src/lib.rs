@@ -53,7 +53,7 @@ pub use sinks::json_lines::JsonLinesSink;
 pub use sinks::parquet::{Compression, ParquetOptions, ParquetRecord, ParquetSink};
 pub use sinks::record_lines::RecordLinesSink;
 pub use sources::csv::{CsvSource, RowTime, TimeFormat};
-pub use sources::file::FileSource;
+pub use sources::file::{FileSource, LineTime};
 #[cfg(feature = "http")]
 pub use sources::http::{HttpForwarder, HttpSource, HttpSourceConfig};
 pub use sources::paced::{Paced, PacedExt};

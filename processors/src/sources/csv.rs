@@ -364,7 +364,7 @@ impl BatchRead for CsvFileReader {
 }
 
 /// Stamps each record with the wall clock as the task takes it.
-struct WallClockStamped(ReadAhead);
+pub(crate) struct WallClockStamped(pub(crate) ReadAhead);
 
 #[async_trait]
 impl PartitionReader for WallClockStamped {

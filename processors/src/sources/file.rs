@@ -1,7 +1,7 @@
 //! Line-oriented file sources: JSON lines or plain text, optionally gzip-compressed (CSV files
 //! have [`CsvSource`]). Each file is one partition; a record's offset is its line number.
 
-use super::csv::CsvSource;
+use super::csv::{CsvSource, WallClockStamped};
 use super::read_ahead::{BatchRead, ReadAhead};
 use crate::file_error::file_error;
 use async_trait::async_trait;
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use weir_topology::connect::Bytes;
 use weir_topology::{
     connect::PartitionReader, connect::RawRecord, connect::SourceConnector, connect::StartFrom,
-    Result, TopologyError,
+    Result, Timestamp, TopologyError,
 };
 
 /// Reads files line by line; one partition per file. Finite: readers report end-of-stream at EOF.
@@ -20,16 +20,62 @@ use weir_topology::{
 pub struct FileSource {
     name: String,
     paths: Vec<PathBuf>,
+    time: LineTime,
+}
+
+/// Where the timestamp of each line's record comes from (a timestamp extractor on the
+/// [`Source`](weir_topology::Source) can still take one from the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LineTime {
+    /// The wall clock when the task takes the record (as a producer stamps what it sends).
+    #[default]
+    WallClock,
+    /// The line's position: line `i` of its file (0-based, empty lines counted) gets
+    /// `start + i * step_ms`, a file without times replayed as evenly spaced events.
+    LineNumber {
+        /// The first line's timestamp, ms.
+        start: Timestamp,
+        /// Milliseconds between lines.
+        step_ms: i64,
+    },
 }
 
 impl FileSource {
-    /// Every line of each file is a record value (JSON lines, plain text).
+    /// Every line of each file is a record value (JSON lines, plain text), stamped with the
+    /// wall clock when read (see [`FileSource::timestamps`]).
     pub fn lines(paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
         let paths: Vec<PathBuf> = paths.into_iter().map(Into::into).collect();
         Self {
             name: describe(&paths),
             paths,
+            time: LineTime::default(),
         }
+    }
+
+    /// Where each record's timestamp comes from (default [`LineTime::WallClock`]).
+    ///
+    /// ```
+    /// # use weir_processors::{FileSource, LineTime};
+    /// # use weir_topology::connect::{SourceConnector, StartFrom};
+    /// # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+    /// let path = std::env::temp_dir().join(format!("weir-doc-lines-{}.txt", std::process::id()));
+    /// std::fs::write(&path, "a\nb\nc\n")?;
+    /// let source = FileSource::lines([&path]).timestamps(LineTime::LineNumber {
+    ///     start: 1_000,
+    ///     step_ms: 100,
+    /// });
+    /// let mut reader = source.open(0, StartFrom::Earliest).await?;
+    /// let stamps: Vec<i64> = reader.poll(10, 1_000).await?.records.iter().map(|r| r.timestamp).collect();
+    /// assert_eq!(stamps, [1_000, 1_100, 1_200]);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn timestamps(mut self, time: LineTime) -> Self {
+        self.time = time;
+        self
     }
 
     /// CSV files: a [`CsvSource`] (a header row mapped onto a struct, quoted fields with line
@@ -114,6 +160,7 @@ impl SourceConnector for FileSource {
             next_offset: 0,
             chunk: Bytes::new(),
             eof: false,
+            time: self.time,
         };
         if let StartFrom::Offset(o) = start {
             while reader.next_offset < o {
@@ -123,7 +170,11 @@ impl SourceConnector for FileSource {
                 reader.next_offset += 1;
             }
         }
-        Ok(Box::new(ReadAhead::spawn(reader)?))
+        let read_ahead = ReadAhead::spawn(reader)?;
+        Ok(match self.time {
+            LineTime::WallClock => Box::new(WallClockStamped(read_ahead)),
+            LineTime::LineNumber { .. } => Box::new(read_ahead),
+        })
     }
 }
 
@@ -139,6 +190,7 @@ pub(crate) struct FileReader {
     /// Read and not yet handed out; whole lines, then maybe the start of one.
     chunk: Bytes,
     eof: bool,
+    time: LineTime,
 }
 
 impl FileReader {
@@ -201,7 +253,13 @@ impl BatchRead for FileReader {
             records.push(RawRecord {
                 key: None,
                 value: Some(value),
-                timestamp: 0,
+                timestamp: match self.time {
+                    // Stamped when the task takes it (`WallClockStamped`).
+                    LineTime::WallClock => 0,
+                    LineTime::LineNumber { start, step_ms } => {
+                        start.saturating_add(offset.saturating_mul(step_ms))
+                    }
+                },
                 headers: Vec::new(),
                 offset,
             });
@@ -216,6 +274,7 @@ impl BatchRead for FileReader {
 mod tests {
     use super::*;
     use std::io::Write;
+    use weir_topology::Clock;
 
     fn temp(name: &str, body: &[u8]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("weir-file-{}-{name}", std::process::id()));
@@ -258,6 +317,29 @@ mod tests {
             .map(|r| r.value.as_deref().unwrap())
             .collect();
         assert_eq!(rows, vec![&b"1,2"[..], &b"3,4"[..]]);
+    }
+
+    #[tokio::test]
+    async fn lines_are_stamped_with_the_wall_clock_or_by_position() {
+        let p = temp("c.txt", b"x\n\ny\n");
+        let before = weir_topology::SystemClock.now_ms();
+        let mut r = FileSource::lines([p.clone()])
+            .open(0, StartFrom::Earliest)
+            .await
+            .unwrap();
+        let got = r.poll(10, 1_000).await.unwrap().records;
+        let after = weir_topology::SystemClock.now_ms();
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|r| (before..=after).contains(&r.timestamp)), "{got:?}");
+
+        let by_line = FileSource::lines([p]).timestamps(LineTime::LineNumber {
+            start: 500,
+            step_ms: 10,
+        });
+        let mut r = by_line.open(0, StartFrom::Offset(1)).await.unwrap();
+        let got = r.poll(10, 1_000).await.unwrap().records;
+        let stamps: Vec<i64> = got.iter().map(|r| r.timestamp).collect();
+        assert_eq!(stamps, [520], "line 2 (0-based), after the empty line 1");
     }
 
     #[tokio::test]
