@@ -26,7 +26,7 @@ use weir_processors::{
     KafkaBroker, KafkaConfig, RetryConfig, SaslMechanism, SecurityConfig, SecurityProtocol,
 };
 use weir_topology::prelude::*;
-use weir_topology::TopologyError;
+use weir_topology::{TopicConfig, TopologyError};
 
 /// A deadline short enough for a test, long enough for a loaded machine to connect.
 const DEADLINE: Duration = Duration::from_secs(8);
@@ -108,6 +108,14 @@ async fn tls_round_trip_against_the_real_broker_and_an_untrusted_ca_is_refused()
         })
         .collect();
     assert_eq!(got, pairs.iter().cloned().collect::<BTreeSet<_>>());
+    // Topic administration goes through weir's own connection (kafka-protocol), through TLS
+    // as well: a topic created with settings, described back.
+    let configured = "tls-configured";
+    b.ensure_topic_with(configured, 1, &TopicConfig::changelog())
+        .await
+        .unwrap();
+    let described = b.topic_config(configured).await.unwrap().unwrap();
+    assert_eq!(described.get("cleanup.policy"), Some("compact"));
     let sessions = proxy.sessions();
     assert!(!sessions.is_empty());
     assert!(
@@ -214,6 +222,46 @@ async fn sasl_plain_sends_the_mechanism_and_credentials_and_a_wrong_password_fai
             mechanism: "SCRAM-SHA-512".into()
         }]
     );
+}
+
+/// Topic administration (weir's own connection with kafka-protocol messages) logs in with each
+/// mechanism as the broker checks it. The fake broker knows no DescribeConfigs, so once logged
+/// in the request is refused as unsupported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_administration_logs_in_with_each_mechanism() {
+    let fake = FakeBroker::start(
+        accounts(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+        None,
+    )
+    .await;
+    for mechanism in [
+        SaslMechanism::Plain,
+        SaslMechanism::ScramSha256,
+        SaslMechanism::ScramSha512,
+    ] {
+        let name = mechanism.name();
+        let ok = SecurityConfig::default().with_sasl(mechanism, "alice", "wonder land");
+        let kafka = KafkaBroker::connect(quick(&fake.addr(), ok)).await.unwrap();
+        fake.clear();
+        let e = kafka.topic_config("t").await.unwrap_err().to_string();
+        assert!(e.contains("does not support API 32"), "{name}: {e}");
+        let events = fake.events();
+        assert_eq!(
+            events.first(),
+            Some(&Event::Handshake {
+                version: 1,
+                mechanism: name.into()
+            }),
+            "{name}"
+        );
+        let steps = events
+            .iter()
+            .filter(|e| matches!(e, Event::Authenticate { .. }))
+            .count();
+        let expected = if mechanism == SaslMechanism::Plain { 1 } else { 2 };
+        assert_eq!(steps, expected, "{name}: {events:?}");
+        assert!(!e.contains("SASL"), "logged in: {name}: {e}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
