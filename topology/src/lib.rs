@@ -102,7 +102,7 @@ pub mod prelude {
         JoinWindows, JsonSerde, KvStore, ManualClock, MemoryBroker, Nullable, Processor,
         ProcessorContext, ProcessorContextExt, PunctuationType, Record, RecordSink, Serde,
         SessionWindows, SharedSink, Sink, SlidingWindows, Source, StartPosition, Stream, Streams,
-        StreamsConfig, StringSerde, Table, TimestampExtractor, Topology, TopologyBuilder,
-        TumblingWindows, UnitSerde, Until, Window, WindowStoreHandle, Windowed,
+        StreamsConfig, StringSerde, Table, TimestampExtractor, TopicConfig, Topology,
+        TopologyBuilder, TumblingWindows, UnitSerde, Until, Window, WindowStoreHandle, Windowed,
     };
 }

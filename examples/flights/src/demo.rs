@@ -151,8 +151,14 @@ pub async fn run_demo_live(
     let (replay, start, ticks) = replay(opts)?;
     let ticks_sent = replay.ticks_sent();
 
-    broker.ensure_topic(FLIGHT_TOPIC, opts.partitions).await?;
-    broker.ensure_topic(RESULTS_TOPIC, opts.partitions).await?;
+    // Records carry the 2021 send times: a time-based retention would delete them at once.
+    let kept = TopicConfig::kept_forever();
+    broker
+        .ensure_topic_with(FLIGHT_TOPIC, opts.partitions, &kept)
+        .await?;
+    broker
+        .ensure_topic_with(RESULTS_TOPIC, opts.partitions, &kept)
+        .await?;
     let producer = Streams::new(
         producer(replay)?,
         broker.clone(),

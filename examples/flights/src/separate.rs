@@ -45,8 +45,14 @@ pub async fn run_role_live(
 ) -> Result<MetricsSnapshot> {
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| TopologyError::connector(opts.out.display().to_string(), e))?;
-    broker.ensure_topic(FLIGHT_TOPIC, opts.partitions).await?;
-    broker.ensure_topic(RESULTS_TOPIC, opts.partitions).await?;
+    // Records carry the 2021 send times: a time-based retention would delete them at once.
+    let kept = TopicConfig::kept_forever();
+    broker
+        .ensure_topic_with(FLIGHT_TOPIC, opts.partitions, &kept)
+        .await?;
+    broker
+        .ensure_topic_with(RESULTS_TOPIC, opts.partitions, &kept)
+        .await?;
     match role {
         Role::Produce => {
             let (replay, _, _) = replay(opts)?;

@@ -77,7 +77,12 @@ async fn records_in(broker: &dyn Broker, topic: &str) -> Result<i64> {
 /// counts in one task, see [`consumer`]).
 async fn one_partition_food(broker: &dyn Broker) -> Result<()> {
     match broker.partitions(FOOD_TOPIC).await? {
-        None => broker.ensure_topic(FOOD_TOPIC, 1).await,
+        // Rows carry the survey's 2019 times: no time-based retention.
+        None => {
+            broker
+                .ensure_topic_with(FOOD_TOPIC, 1, &TopicConfig::kept_forever())
+                .await
+        }
         Some(1) => Ok(()),
         Some(n) => Err(TopologyError::config(
             "Food",

@@ -151,10 +151,13 @@ pub fn empty_outputs(out: &Path, names: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// Creates the example's topics (one partition each: batches need the records in order).
+/// Creates the example's topics (one partition each: batches need the records in order),
+/// without time-based retention: the samples carry their 2015 times unless `--recent`.
 pub async fn ensure_topics(broker: &dyn Broker) -> Result<()> {
     for topic in [LINES_TOPIC, RESULTS_TOPIC, DEAD_LETTER_TOPIC] {
-        broker.ensure_topic(topic, 1).await?;
+        broker
+            .ensure_topic_with(topic, 1, &TopicConfig::kept_forever())
+            .await?;
     }
     Ok(())
 }

@@ -47,6 +47,12 @@ impl TopicConfig {
             .set(RETENTION_MS, "-1")
     }
 
+    /// Deletion without time-based retention (`retention.ms=-1`): for topics of replayed data,
+    /// whose records carry old event-time timestamps.
+    pub fn kept_forever() -> Self {
+        Self::new().set(RETENTION_MS, "-1")
+    }
+
     /// Sets `name` to `value` (replacing an earlier value).
     ///
     /// ```
