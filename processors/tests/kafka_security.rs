@@ -229,11 +229,8 @@ async fn sasl_plain_sends_the_mechanism_and_credentials_and_a_wrong_password_fai
 /// in the request is refused as unsupported.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topic_administration_logs_in_with_each_mechanism() {
-    let fake = FakeBroker::start(
-        accounts(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
-        None,
-    )
-    .await;
+    let fake =
+        FakeBroker::start(accounts(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]), None).await;
     for mechanism in [
         SaslMechanism::Plain,
         SaslMechanism::ScramSha256,
@@ -258,7 +255,11 @@ async fn topic_administration_logs_in_with_each_mechanism() {
             .iter()
             .filter(|e| matches!(e, Event::Authenticate { .. }))
             .count();
-        let expected = if mechanism == SaslMechanism::Plain { 1 } else { 2 };
+        let expected = if mechanism == SaslMechanism::Plain {
+            1
+        } else {
+            2
+        };
         assert_eq!(steps, expected, "{name}: {events:?}");
         assert!(!e.contains("SASL"), "logged in: {name}: {e}");
     }

@@ -106,22 +106,65 @@ impl Logs {
     }
 }
 
+/// One application's topics on the test command's broker.
+struct App {
+    kafka: Arc<KafkaBroker>,
+    app: String,
+    input: String,
+    out: String,
+}
+
+impl App {
+    /// Connects and writes `records` input records to a new input topic.
+    async fn new(prefix: &str, records: usize) -> Self {
+        let Some(brokers) = brokers_env() else {
+            panic!("WEIR_KAFKA_BROKERS is not set: run the tests with scripts/test.sh, which starts a broker");
+        };
+        let kafka = Arc::new(KafkaBroker::connect(kafka_config(&brokers)).await.unwrap());
+        let id = format!("{prefix}-{}-{}", std::process::id(), now_ms());
+        let app = Self {
+            kafka,
+            app: id.clone(),
+            input: format!("{id}-in"),
+            out: format!("{id}-out"),
+        };
+        app.kafka
+            .ensure_topic(&app.input, PARTITIONS)
+            .await
+            .unwrap();
+        let written = input_records(records);
+        app.kafka.produce(&app.input, written).await.unwrap();
+        app
+    }
+
+    fn changelog(&self) -> String {
+        changelog_topic(&self.app, &["per-colour".to_string()])
+    }
+
+    /// Runs the topology over the input (bounded) with sled state and changelogs.
+    async fn run(&self, purge_every: Option<Duration>) {
+        let dir = std::env::temp_dir().join(format!("weir-topic-configs-{}", self.app));
+        let config = StreamsConfig::new(self.app.as_str())
+            .state_dir(&dir)
+            .unwrap()
+            .changelogs(true)
+            .commit_interval(Duration::from_millis(100))
+            .repartition_purge_interval(purge_every);
+        let streams = Streams::new(topology(&self.input, &self.out), self.kafka.clone(), config);
+        tokio::time::timeout(Duration::from_secs(60), streams.run())
+            .await
+            .expect("the bounded run ends")
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn weir_creates_its_topics_with_the_settings_they_need() {
-    let Some(brokers) = brokers_env() else {
-        panic!("WEIR_KAFKA_BROKERS is not set: run the tests with scripts/test.sh, which starts a broker");
-    };
-    let kafka = Arc::new(KafkaBroker::connect(kafka_config(&brokers)).await.unwrap());
-    let id = format!("{}-{}", std::process::id(), now_ms());
-    let (app, input, out) = (
-        format!("cfg-{id}"),
-        format!("cfg-in-{id}"),
-        format!("cfg-out-{id}"),
-    );
-    kafka.ensure_topic(&input, PARTITIONS).await.unwrap();
-    kafka.produce(&input, input_records(300)).await.unwrap();
+    let run = App::new("cfg", 300).await;
+    let (kafka, app, out) = (&run.kafka, &run.app, &run.out);
     // A changelog made by hand, not compacted: weir leaves it as it is and says so.
-    let changelog = changelog_topic(&app, &["per-colour".to_string()]);
+    let changelog = run.changelog();
     kafka.ensure_topic(&changelog, PARTITIONS).await.unwrap();
 
     let logs = Logs::default();
@@ -131,19 +174,7 @@ async fn weir_creates_its_topics_with_the_settings_they_need() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let dir = std::env::temp_dir().join(format!("weir-topic-configs-{id}"));
-    let config = StreamsConfig::new(app.as_str())
-        .state_dir(&dir)
-        .unwrap()
-        .changelogs(true)
-        .commit_interval(Duration::from_millis(100))
-        .repartition_purge_interval(Some(Duration::ZERO));
-    let streams = Streams::new(topology(&input, &out), kafka.clone(), config);
-    tokio::time::timeout(Duration::from_secs(60), streams.run())
-        .await
-        .expect("the bounded run ends")
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    run.run(Some(Duration::ZERO)).await;
 
     // The repartition topic: deletion without time-based retention, purged once read.
     let repartition: Vec<String> = kafka
@@ -152,11 +183,11 @@ async fn weir_creates_its_topics_with_the_settings_they_need() {
         .unwrap()
         .into_iter()
         .map(|(t, _)| t)
-        .filter(|t| t.starts_with(&app) && t.ends_with("-repartition"))
+        .filter(|t| t.starts_with(app.as_str()) && t.ends_with("-repartition"))
         .collect();
     assert_eq!(repartition.len(), 1, "{repartition:?}");
     let repartition = &repartition[0];
-    let settings = described(&kafka, repartition).await;
+    let settings = described(kafka, repartition).await;
     assert_eq!(settings.get("cleanup.policy"), Some("delete"));
     assert_eq!(settings.get("retention.ms"), Some("-1"));
     let python = described_by_kafka_python(repartition);
@@ -171,16 +202,13 @@ async fn weir_creates_its_topics_with_the_settings_they_need() {
     assert!(purged > 0, "the repartition topic was not purged");
 
     // The sink: what the user asked for.
-    assert_eq!(
-        described(&kafka, &out).await.get("retention.ms"),
-        Some("-1")
-    );
-    let python = described_by_kafka_python(&out);
+    assert_eq!(described(kafka, out).await.get("retention.ms"), Some("-1"));
+    let python = described_by_kafka_python(out);
     assert_eq!(python.get("retention.ms").map(String::as_str), Some("-1"));
 
     // The changelog made by hand keeps its settings, and the application warned about it.
     assert_eq!(
-        described(&kafka, &changelog).await.get("cleanup.policy"),
+        described(kafka, &changelog).await.get("cleanup.policy"),
         Some("delete")
     );
     let logged = logs.text();
@@ -193,33 +221,12 @@ async fn weir_creates_its_topics_with_the_settings_they_need() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changelog_weir_creates_is_compacted() {
-    let Some(brokers) = brokers_env() else {
-        panic!("WEIR_KAFKA_BROKERS is not set: run the tests with scripts/test.sh, which starts a broker");
-    };
-    let kafka = Arc::new(KafkaBroker::connect(kafka_config(&brokers)).await.unwrap());
-    let id = format!("{}-{}", std::process::id(), now_ms());
-    let (app, input, out) = (
-        format!("cmp-{id}"),
-        format!("cmp-in-{id}"),
-        format!("cmp-out-{id}"),
-    );
-    kafka.ensure_topic(&input, PARTITIONS).await.unwrap();
-    kafka.produce(&input, input_records(30)).await.unwrap();
-    let dir = std::env::temp_dir().join(format!("weir-topic-configs-{id}"));
-    let config = StreamsConfig::new(app.as_str())
-        .state_dir(&dir)
-        .unwrap()
-        .changelogs(true)
-        .commit_interval(Duration::from_millis(100));
-    let streams = Streams::new(topology(&input, &out), kafka.clone(), config);
-    tokio::time::timeout(Duration::from_secs(60), streams.run())
-        .await
-        .expect("the bounded run ends")
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let changelog = changelog_topic(&app, &["per-colour".to_string()]);
+    let run = App::new("cmp", 30).await;
+    run.run(None).await;
+    let kafka = &run.kafka;
+    let changelog = run.changelog();
     assert_eq!(
-        described(&kafka, &changelog).await.get("cleanup.policy"),
+        described(kafka, &changelog).await.get("cleanup.policy"),
         Some("compact")
     );
     let python = described_by_kafka_python(&changelog);
@@ -228,8 +235,6 @@ async fn a_changelog_weir_creates_is_compacted() {
         Some("compact")
     );
     // A topic that does not exist has no settings.
-    assert_eq!(
-        kafka.topic_config(&format!("missing-{id}")).await.unwrap(),
-        None
-    );
+    let missing = format!("{}-missing", run.app);
+    assert_eq!(kafka.topic_config(&missing).await.unwrap(), None);
 }

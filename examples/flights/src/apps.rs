@@ -30,6 +30,19 @@ fn tracked(key: &str) -> bool {
     TRACKED_KEYS.contains(&key)
 }
 
+/// Creates `flightTopic` and `flightResults` with `partitions` partitions when missing,
+/// without time-based retention: records carry the 2021 send times, which a time-based
+/// retention would delete at once.
+pub async fn ensure_topics(broker: &dyn Broker, partitions: u32) -> Result<()> {
+    let kept = TopicConfig::kept_forever();
+    broker
+        .ensure_topic_with(FLIGHT_TOPIC, partitions, &kept)
+        .await?;
+    broker
+        .ensure_topic_with(RESULTS_TOPIC, partitions, &kept)
+        .await
+}
+
 /// The producer: replayed rows to `flightTopic`, keyed by day of week.
 pub fn producer(replay: Replay) -> Result<Topology> {
     let builder = TopologyBuilder::new();

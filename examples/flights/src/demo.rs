@@ -4,7 +4,7 @@
 //! `consumer.png`/`.svg`.
 
 use crate::apps::{
-    consumer, producer, streaming, DEAD_LETTER_TOPIC, FLIGHT_TOPIC, GRACE, RESULTS_TOPIC, WINDOW,
+    consumer, ensure_topics, producer, streaming, DEAD_LETTER_TOPIC, FLIGHT_TOPIC, GRACE, WINDOW,
 };
 use crate::charts::{accuracy_chart, consumer_chart, serve_accuracy_store};
 use crate::producer::{TickBatcher, TICK_SECONDS};
@@ -151,14 +151,7 @@ pub async fn run_demo_live(
     let (replay, start, ticks) = replay(opts)?;
     let ticks_sent = replay.ticks_sent();
 
-    // Records carry the 2021 send times: a time-based retention would delete them at once.
-    let kept = TopicConfig::kept_forever();
-    broker
-        .ensure_topic_with(FLIGHT_TOPIC, opts.partitions, &kept)
-        .await?;
-    broker
-        .ensure_topic_with(RESULTS_TOPIC, opts.partitions, &kept)
-        .await?;
+    ensure_topics(&*broker, opts.partitions).await?;
     let producer = Streams::new(
         producer(replay)?,
         broker.clone(),

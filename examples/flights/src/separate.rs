@@ -1,7 +1,7 @@
 //! `produce`, `consume` and `stream` as separate processes against a Kafka cluster: each runs
 //! one of the demo's three topologies.
 
-use crate::apps::{consumer, producer, streaming, FLIGHT_TOPIC, RESULTS_TOPIC};
+use crate::apps::{consumer, ensure_topics, producer, streaming, FLIGHT_TOPIC};
 use crate::charts::{accuracy_chart, consumer_chart, serve_accuracy_store};
 use crate::demo::{app_config, processing_time, replay, stream_config, DemoOptions};
 use crate::producer::TICK_SECONDS;
@@ -45,14 +45,7 @@ pub async fn run_role_live(
 ) -> Result<MetricsSnapshot> {
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| TopologyError::connector(opts.out.display().to_string(), e))?;
-    // Records carry the 2021 send times: a time-based retention would delete them at once.
-    let kept = TopicConfig::kept_forever();
-    broker
-        .ensure_topic_with(FLIGHT_TOPIC, opts.partitions, &kept)
-        .await?;
-    broker
-        .ensure_topic_with(RESULTS_TOPIC, opts.partitions, &kept)
-        .await?;
+    ensure_topics(&*broker, opts.partitions).await?;
     match role {
         Role::Produce => {
             let (replay, _, _) = replay(opts)?;

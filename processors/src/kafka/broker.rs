@@ -149,6 +149,16 @@ impl KafkaBroker {
             }
         })
         .await;
+        self.exists_after(topic, created).await
+    }
+
+    /// The outcome of creating `topic`: a failure is no failure when the topic exists now
+    /// (another instance created it, or an attempt whose answer was lost did).
+    async fn exists_after<E: std::fmt::Display>(
+        &self,
+        topic: &str,
+        created: std::result::Result<(), E>,
+    ) -> Result<()> {
         match created {
             Ok(()) => Ok(()),
             Err(e) if self.partitions(topic).await?.is_some() => {
@@ -255,24 +265,13 @@ impl Broker for KafkaBroker {
         }
         let (n, rf) = (partitions.max(1) as i32, self.config.replication_factor);
         let created = self.admin.create_topic(topic, n, rf, config).await;
-        match created {
-            Ok(Created::New) => Ok(()),
-            Ok(Created::Existed) => {
-                tracing::debug!(
-                    topic,
-                    "created meanwhile by someone else: its settings stay"
-                );
-                Ok(())
-            }
-            Err(e) if self.partitions(topic).await?.is_some() => {
-                tracing::debug!(topic, "create_topic: {e} (the topic exists now)");
-                Ok(())
-            }
-            Err(e) => Err(TopologyError::connector(
+        if let Ok(Created::Existed) = created {
+            tracing::debug!(
                 topic,
-                format!("cannot create the topic: {e}"),
-            )),
+                "created meanwhile by someone else: its settings stay"
+            );
         }
+        self.exists_after(topic, created.map(|_| ())).await
     }
 
     async fn topic_config(&self, topic: &str) -> Result<Option<TopicConfig>> {

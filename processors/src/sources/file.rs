@@ -330,7 +330,10 @@ mod tests {
         let got = r.poll(10, 1_000).await.unwrap().records;
         let after = weir_topology::SystemClock.now_ms();
         assert_eq!(got.len(), 2);
-        assert!(got.iter().all(|r| (before..=after).contains(&r.timestamp)), "{got:?}");
+        assert!(
+            got.iter().all(|r| (before..=after).contains(&r.timestamp)),
+            "{got:?}"
+        );
 
         let by_line = FileSource::lines([p]).timestamps(LineTime::LineNumber {
             start: 500,
