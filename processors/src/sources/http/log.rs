@@ -96,6 +96,8 @@ pub(crate) struct TopicLog {
     partitions: Vec<Partition>,
     /// Records held over all partitions.
     held: AtomicUsize,
+    /// Readers open (a task reads the partition), to explain a request that times out.
+    readers: AtomicUsize,
 }
 
 impl TopicLog {
@@ -115,6 +117,7 @@ impl TopicLog {
             name: name.into(),
             partitions,
             held: AtomicUsize::new(0),
+            readers: AtomicUsize::new(0),
         }
     }
 
@@ -131,6 +134,21 @@ impl TopicLog {
     /// Records held (appended, not yet committed).
     pub(crate) fn held(&self) -> usize {
         self.held.load(Ordering::Relaxed)
+    }
+
+    /// A reader of one of the partitions opened.
+    pub(crate) fn reader_opened(&self) {
+        self.readers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A reader closed (its task closed, moved or failed).
+    pub(crate) fn reader_closed(&self) {
+        self.readers.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Whether a task reads one of the partitions now.
+    pub(crate) fn is_read(&self) -> bool {
+        self.readers.load(Ordering::Relaxed) > 0
     }
 
     /// Appends a request's records (partitions already checked); the receiver gets their
