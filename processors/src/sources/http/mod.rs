@@ -105,6 +105,7 @@
 //! # }
 //! ```
 
+mod ack;
 #[cfg(feature = "avro")]
 mod avro_body;
 #[cfg(feature = "avro")]
