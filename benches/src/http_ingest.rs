@@ -3,8 +3,8 @@
 //! proxy's produce API, and each waits for its answer before the next post. Records/s over the
 //! whole run and the p50/p99 request latency (post to complete answer).
 //!
-//! `--mode topology` (default): an `HttpSource` read by a topology (source, acknowledger,
-//! `map_values`, topic sink) on the in-memory broker, committing every `--commit-ms`; a request
+//! `--mode topology` (default): an `HttpSource` read by a topology (source, `map_values`,
+//! topic sink) on the in-memory broker, committing every `--commit-ms`; a request
 //! is answered once the commit covering its records is durable, so its latency includes up to
 //! one commit interval. `--mode forward`: the stand-alone `HttpForwarder` in front of the
 //! in-memory broker (answered once the broker stored the records). Every answer must be 200
@@ -146,7 +146,6 @@ fn start_topology(
             JsonSerde::<String>::new(),
             JsonSerde::<Reading>::new(),
         ))
-        .process_values(http.acknowledger(), &[])
         .map_values(|r| Reading {
             celsius: r.celsius * 1.8 + 32.0,
             ..r
@@ -156,9 +155,8 @@ fn start_topology(
             JsonSerde::<String>::new(),
             JsonSerde::<Reading>::new(),
         ));
-    let config = http.track_commits(
-        StreamsConfig::new("http-ingest").commit_interval(Duration::from_millis(commit_ms)),
-    );
+    let config =
+        StreamsConfig::new("http-ingest").commit_interval(Duration::from_millis(commit_ms));
     let streams = Arc::new(Streams::new(
         builder.build()?,
         Arc::new(broker.clone()),

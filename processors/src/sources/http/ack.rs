@@ -1,92 +1,53 @@
-//! [`CommitAcknowledger`]: the processor that answers HTTP requests once the task committed
-//! past their records.
-//!
-//! A source connector's reader is not told when the task commits (the `PartitionReader`
-//! trait has no such call), but a processor is: [`Processor::committed`] runs after each
-//! durable commit. The acknowledger, placed right after the HTTP source, reads the task's
-//! checkpoint at that moment (from the checkpoint store [`HttpSource::track_commits`] made sure
-//! of) and releases the records before the committed offset of each HTTP topic the task reads:
-//! exactly the records whose processing, state changes and outputs the commit made durable,
-//! including records the source's serde could not read (the error handler skipped them, and
-//! the commit moved past them).
-//!
-//! [`HttpSource::track_commits`]: super::HttpSource::track_commits
+//! [`Ack`]: the answer an [`HttpSource`](super::HttpSource) request waits for, settled record
+//! by record as the commits of the tasks that read them release them from the topic's log
+//! ([`super::log`]), and sent once all are.
 
-use super::connector::connector_name;
-use super::source::SourceShared;
-use std::marker::PhantomData;
+use super::response::PartitionOffset;
+use parking_lot::Mutex;
 use std::sync::Arc;
-use weir_topology::{Processor, ProcessorContext, Record, Result, TopologyError};
+use tokio::sync::oneshot;
 
-/// Passes records on unchanged and, after each commit of its task, answers the HTTP requests
-/// whose records the commit covers. Attach it with `process_values(source.acknowledger(), &[])`
-/// right after the HTTP source (in the same sub-topology).
-pub struct CommitAcknowledger<K, V> {
-    shared: Arc<SourceShared>,
-    _records: PhantomData<fn(K, V)>,
+/// The answer a request waits for: every record's partition and offset, once all are durable.
+pub(crate) struct Ack {
+    state: Mutex<AckState>,
 }
 
-impl<K, V> CommitAcknowledger<K, V> {
-    pub(crate) fn new(shared: Arc<SourceShared>) -> Self {
-        Self {
-            shared,
-            _records: PhantomData,
-        }
-    }
+struct AckState {
+    remaining: usize,
+    offsets: Vec<PartitionOffset>,
+    done: Option<oneshot::Sender<Vec<PartitionOffset>>>,
 }
 
-impl<K: Send + 'static, V: Send + 'static> Processor<K, V> for CommitAcknowledger<K, V> {
-    fn init(&mut self, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
-        if self.shared.checkpoints().is_none() {
-            return Err(TopologyError::config(
-                ctx.node_name(),
-                "the HTTP source cannot see the application's commits: pass the StreamsConfig \
-                 through HttpSource::track_commits (after state_dir)",
-            ));
+impl Ack {
+    /// An answer waiting for one record per entry of `offsets` (their partitions, no offsets
+    /// yet), and the receiver it is sent to.
+    pub(crate) fn new(
+        offsets: Vec<PartitionOffset>,
+    ) -> (Arc<Self>, oneshot::Receiver<Vec<PartitionOffset>>) {
+        let (tx, rx) = oneshot::channel();
+        let ack = Self {
+            state: Mutex::new(AckState {
+                remaining: offsets.len(),
+                offsets,
+                done: Some(tx),
+            }),
+        };
+        (Arc::new(ack), rx)
+    }
+
+    /// Record `index` of the request is durable at `offset`.
+    pub(crate) fn settle(&self, index: usize, offset: i64) {
+        let mut state = self.state.lock();
+        if let Some(slot) = state.offsets.get_mut(index) {
+            slot.offset = Some(offset);
         }
-        self.shared.acknowledger_started();
-        Ok(())
-    }
-
-    fn process(
-        &mut self,
-        record: Record<K, V>,
-        ctx: &mut dyn ProcessorContext<K, V>,
-    ) -> Result<()> {
-        ctx.forward(record)
-    }
-
-    fn committed(&mut self, ctx: &mut dyn ProcessorContext<K, V>) -> Result<()> {
-        let Some(store) = self.shared.checkpoints() else {
-            return Ok(());
-        };
-        let task = ctx.task_id();
-        let Some(checkpoint) = store.load(task)? else {
-            return Err(TopologyError::config(
-                ctx.node_name(),
-                format!(
-                    "task {task} committed, but the checkpoint store HttpSource::track_commits \
-                     was given holds nothing for it: call track_commits last, after state_dir"
-                ),
-            ));
-        };
-        let mut reads_http = false;
-        for log in self.shared.topics() {
-            let key = (connector_name(log.name()), task.partition);
-            if let Some(&next) = checkpoint.offsets.get(&key) {
-                log.committed(task.partition, next);
-                reads_http = true;
+        state.remaining = state.remaining.saturating_sub(1);
+        if state.remaining == 0 {
+            let offsets = std::mem::take(&mut state.offsets);
+            if let Some(done) = state.done.take() {
+                // The request may have timed out meanwhile: nobody listens any more.
+                let _ = done.send(offsets);
             }
         }
-        if !reads_http {
-            return Err(TopologyError::config(
-                ctx.node_name(),
-                format!(
-                    "task {task} reads no HTTP topic: attach the acknowledger right after \
-                     Source::connector(http.topic(..)), before any repartition"
-                ),
-            ));
-        }
-        Ok(())
     }
 }

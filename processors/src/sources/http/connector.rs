@@ -1,6 +1,8 @@
 //! An [`HttpSource`](super::HttpSource) topic as a [`SourceConnector`]: one reader per
 //! partition over the topic's [`TopicLog`], handing out the records of requests in arrival
-//! order with offsets that continue the task's committed ones.
+//! order with offsets that continue the task's committed ones. After each commit of its task
+//! the runtime tells the reader ([`PartitionReader::committed`]), and the reader releases the
+//! records the commit covers: the requests whose records have all left are answered.
 
 use super::log::TopicLog;
 use async_trait::async_trait;
@@ -10,7 +12,7 @@ use weir_topology::connect::{PartitionReader, Polled, SourceConnector, StartFrom
 use weir_topology::{Result, TopologyError};
 
 /// The connector name of HTTP topic `topic` (also its key in the task's checkpoint).
-pub(crate) fn connector_name(topic: &str) -> String {
+fn connector_name(topic: &str) -> String {
     format!("http:{topic}")
 }
 
@@ -47,6 +49,7 @@ impl SourceConnector for HttpTopicSource {
             ));
         }
         let next = self.log.open_at(partition, start);
+        self.log.reader_opened();
         Ok(Box::new(HttpPartitionReader {
             log: self.log.clone(),
             partition,
@@ -91,6 +94,21 @@ impl PartitionReader for HttpPartitionReader {
     fn position(&self) -> Option<i64> {
         Some(self.next)
     }
+
+    /// The task made every record before `next_offset` durable (processed, state and outputs
+    /// committed, unreadable records skipped by its error handler included): they leave the
+    /// log and their requests learn their offsets. A task that fails is never told, so the
+    /// records it did not commit stay for its successor, and their requests unanswered.
+    async fn committed(&mut self, next_offset: i64) -> Result<()> {
+        self.log.committed(self.partition, next_offset);
+        Ok(())
+    }
+}
+
+impl Drop for HttpPartitionReader {
+    fn drop(&mut self) {
+        self.log.reader_closed();
+    }
 }
 
 #[cfg(test)]
@@ -123,5 +141,44 @@ mod tests {
         assert_eq!(polled.records[0].key.as_deref(), Some(&b"k"[..]));
         assert!(!polled.end_of_stream);
         assert_eq!(reader.position(), Some(41));
+    }
+
+    #[tokio::test]
+    async fn a_commit_answers_the_requests_it_covers_and_a_dropped_reader_answers_none() {
+        let log = Arc::new(TopicLog::new("orders", 1));
+        let source = HttpTopicSource::new(log.clone());
+        let record = |v: &str| RoutedRecord {
+            partition: 0,
+            key: None,
+            value: Some(v.as_bytes().to_vec()),
+            timestamp: 1,
+        };
+        let mut first = log.append(vec![record("a")]);
+        let mut second = log.append(vec![record("b"), record("c")]);
+        let mut reader = source.open(0, StartFrom::Earliest).await.unwrap();
+        assert!(log.is_read());
+        assert_eq!(reader.poll(10, 0).await.unwrap().records.len(), 3);
+        // A task that processed "a" and "b" commits: only the first request is whole.
+        reader.committed(2).await.unwrap();
+        let offsets = first.try_recv().unwrap();
+        assert_eq!(offsets[0].offset, Some(0));
+        assert!(second.try_recv().is_err(), "\"c\" is not committed");
+        assert_eq!(log.held(), 1);
+        // The task fails: its reader goes without another commit, and "c" waits.
+        drop(reader);
+        assert!(!log.is_read());
+        assert!(second.try_recv().is_err());
+        // Its successor starts after the commit, reads "c" again and commits past it.
+        let mut next = source.open(0, StartFrom::Offset(2)).await.unwrap();
+        let polled = next.poll(10, 0).await.unwrap();
+        assert_eq!(
+            polled.records.iter().map(|r| r.offset).collect::<Vec<_>>(),
+            [2]
+        );
+        next.committed(3).await.unwrap();
+        let offsets = second.await.unwrap();
+        let got: Vec<_> = offsets.iter().map(|o| o.offset).collect();
+        assert_eq!(got, [Some(1), Some(2)]);
+        assert_eq!(log.held(), 0);
     }
 }

@@ -5,6 +5,7 @@
 //! have left (see [`Ack`]). A task that restarts without committing reads the records after
 //! its committed offset again, as from a topic.
 
+use super::ack::Ack;
 use super::response::PartitionOffset;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -25,47 +26,6 @@ pub struct RoutedRecord {
     pub value: Option<Vec<u8>>,
     /// Its timestamp, ms (the request's arrival, as the REST proxy stamps records).
     pub timestamp: Timestamp,
-}
-
-/// The answer a request waits for: every record's partition and offset, once all are durable.
-pub(crate) struct Ack {
-    state: Mutex<AckState>,
-}
-
-struct AckState {
-    remaining: usize,
-    offsets: Vec<PartitionOffset>,
-    done: Option<oneshot::Sender<Vec<PartitionOffset>>>,
-}
-
-impl Ack {
-    fn new(offsets: Vec<PartitionOffset>) -> (Arc<Self>, oneshot::Receiver<Vec<PartitionOffset>>) {
-        let (tx, rx) = oneshot::channel();
-        let ack = Self {
-            state: Mutex::new(AckState {
-                remaining: offsets.len(),
-                offsets,
-                done: Some(tx),
-            }),
-        };
-        (Arc::new(ack), rx)
-    }
-
-    /// Record `index` of the request is durable at `offset`.
-    fn settle(&self, index: usize, offset: i64) {
-        let mut state = self.state.lock();
-        if let Some(slot) = state.offsets.get_mut(index) {
-            slot.offset = Some(offset);
-        }
-        state.remaining = state.remaining.saturating_sub(1);
-        if state.remaining == 0 {
-            let offsets = std::mem::take(&mut state.offsets);
-            if let Some(done) = state.done.take() {
-                // The request may have timed out meanwhile: nobody listens any more.
-                let _ = done.send(offsets);
-            }
-        }
-    }
 }
 
 struct Entry {
@@ -96,6 +56,8 @@ pub(crate) struct TopicLog {
     partitions: Vec<Partition>,
     /// Records held over all partitions.
     held: AtomicUsize,
+    /// Readers open (a task reads the partition), to explain a request that times out.
+    readers: AtomicUsize,
 }
 
 impl TopicLog {
@@ -115,6 +77,7 @@ impl TopicLog {
             name: name.into(),
             partitions,
             held: AtomicUsize::new(0),
+            readers: AtomicUsize::new(0),
         }
     }
 
@@ -131,6 +94,21 @@ impl TopicLog {
     /// Records held (appended, not yet committed).
     pub(crate) fn held(&self) -> usize {
         self.held.load(Ordering::Relaxed)
+    }
+
+    /// A reader of one of the partitions opened.
+    pub(crate) fn reader_opened(&self) {
+        self.readers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A reader closed (its task closed, moved or failed).
+    pub(crate) fn reader_closed(&self) {
+        self.readers.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Whether a task reads one of the partitions now.
+    pub(crate) fn is_read(&self) -> bool {
+        self.readers.load(Ordering::Relaxed) > 0
     }
 
     /// Appends a request's records (partitions already checked); the receiver gets their
@@ -167,19 +145,24 @@ impl TopicLog {
         rx
     }
 
-    /// Where a reader opened at `start` begins. A committed offset past the log's end (a new
-    /// process resuming an application) renumbers the records held, none of which a reader
-    /// has seen; one before the log's start begins at the start (those records were
-    /// committed, or the application forgot its position). Other positions begin at the
+    /// Where a reader opened at `start` begins. A committed offset past every record a reader
+    /// of this process was handed (a new process resuming an application: its log starts at
+    /// 0) renumbers the records held from that offset on, whether they arrived before the
+    /// reader opened or after: no reader has seen them, and the offsets before it are what
+    /// the earlier process committed. An offset among the records handed out (a task taking
+    /// over after a failure) begins there: the records before it are committed, the ones
+    /// after it are read again. One before the log's start begins at the start (those records
+    /// were committed, or the application forgot its position). Other positions begin at the
     /// oldest record held: every one is waiting for its request's answer.
     pub(crate) fn open_at(&self, partition: u32, start: StartFrom) -> i64 {
         let Some(p) = self.partitions.get(partition as usize) else {
             return 0;
         };
         let mut log = p.log.lock();
-        let end = log.first + log.entries.len() as i64;
         match start {
-            StartFrom::Offset(n) if n > end => {
+            // Not `n` past the log's end only: records held but never handed out would lie
+            // before the reader and be released by its first commit, unprocessed.
+            StartFrom::Offset(n) if n > log.handed_out.max(log.first) => {
                 log.first = n;
                 log.handed_out = n;
                 n
@@ -379,5 +362,26 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let _rx = log.append(vec![record(0, "a")]);
         assert!(waiter.await.unwrap() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn records_that_arrived_before_a_resuming_reader_continue_its_committed_offset() {
+        let log = TopicLog::new("t", 1);
+        let mut rx = log.append(vec![record(0, "a"), record(0, "b")]);
+        // A new process: its task resumes at 2, the end of its log of two records no reader
+        // has seen. They are offsets 2 and 3, not committed ones.
+        let mut next = log.open_at(0, StartFrom::Offset(2));
+        assert_eq!(next, 2);
+        assert_eq!(log.committed(0, 2), 0, "nothing was handed out");
+        assert!(rx.try_recv().is_err());
+        let offsets: Vec<_> = log
+            .read(0, &mut next, 10)
+            .iter()
+            .map(|r| r.offset)
+            .collect();
+        assert_eq!(offsets, [2, 3]);
+        assert_eq!(log.committed(0, 4), 2);
+        let answered: Vec<_> = rx.try_recv().unwrap().iter().map(|o| o.offset).collect();
+        assert_eq!(answered, [Some(2), Some(3)]);
     }
 }

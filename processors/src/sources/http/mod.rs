@@ -7,7 +7,9 @@
 //!
 //! - [`HttpSource`]: the topics are sources of a topology. A request is answered only once
 //!   the task that read its records committed past them (their processing, state and outputs
-//!   durable), through the [`CommitAcknowledger`] placed after the source.
+//!   durable): the source's partition readers learn of each commit from the runtime
+//!   (`PartitionReader::committed`), so the topology and its `StreamsConfig` need nothing
+//!   more than `Source::connector(http.topic(..))`.
 //! - [`HttpForwarder`]: a stand-alone proxy producing to a [`Broker`](weir_topology::Broker)'s
 //!   topics, answering once the broker stored the records.
 //!
@@ -36,10 +38,12 @@
 //! one commit interval plus processing, so a short `StreamsConfig::commit_interval` (tens of
 //! milliseconds) suits it.
 //!
-//! ```no_run
-//! # async fn run() -> weir_topology::Result<()> {
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::runtime::Runtime::new()?.block_on(async {
 //! use serde::{Deserialize, Serialize};
 //! use std::sync::Arc;
+//! use std::time::Duration;
 //! use weir_processors::sources::http::{HttpSource, HttpSourceConfig};
 //! use weir_topology::prelude::*;
 //!
@@ -49,20 +53,55 @@
 //!     celsius: f64,
 //! }
 //!
-//! let http = HttpSource::start(HttpSourceConfig::new().port(8082).topic("readings", 2))?;
+//! // Port 0 picks a free port here; the default is 8082.
+//! let http = HttpSource::start(HttpSourceConfig::new().port(0).topic("readings", 2))?;
 //! let builder = TopologyBuilder::new();
 //! builder
 //!     .stream(Source::connector(http.topic("readings")?, JsonSerde::<String>::new(), JsonSerde::<Reading>::new()))
-//!     .process_values(http.acknowledger(), &[]) // answers the requests after each commit
 //!     .filter(|_, r| r.celsius > 30.0)
 //!     .to(Sink::topic("hot", JsonSerde::<String>::new(), JsonSerde::<Reading>::new()));
-//! let config = http.track_commits(StreamsConfig::new("readings").state_dir("state")?);
-//! let streams = Streams::new(builder.build()?, Arc::new(MemoryBroker::new(2)), config);
-//! streams.run_until_ctrl_c().await?;
-//! // curl -H 'Content-Type: application/vnd.kafka.json.v2+json' \
-//! //   -d '{"records":[{"key":"s1","value":{"sensor":"s1","celsius":31.5}}]}' \
-//! //   http://127.0.0.1:8082/topics/readings
-//! # Ok(())
+//! let broker = MemoryBroker::new(2);
+//! // A request waits for the commit after its records: commit often.
+//! let config = StreamsConfig::new("readings").commit_interval(Duration::from_millis(20));
+//! let streams = Arc::new(Streams::new(builder.build()?, Arc::new(broker.clone()), config));
+//! let running = tokio::spawn({
+//!     let streams = streams.clone();
+//!     async move { streams.run().await }
+//! });
+//!
+//! // What `curl -H 'Content-Type: application/vnd.kafka.json.v2+json' -d "$BODY"
+//! // http://127.0.0.1:8082/topics/readings` sends:
+//! let body = r#"{"records":[{"key":"s1","value":{"sensor":"s1","celsius":31.5}},
+//!                           {"key":"s2","value":{"sensor":"s2","celsius":12.0}}]}"#;
+//! let answer = post(http.local_addr(), "/topics/readings", body).await?;
+//! // Answered once the task committed past both records: the hot one is in "hot" already.
+//! assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+//! assert!(answer.contains(r#""offsets":[{"partition":"#), "{answer}");
+//! assert_eq!(broker.len("hot"), 1);
+//!
+//! streams.shutdown_handle().trigger();
+//! running.await??;
+//! http.stop().await;
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # })
+//! # }
+//! # /// A bare HTTP/1.1 POST (what curl sends); the whole answer, head and body.
+//! # async fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> std::io::Result<String> {
+//! #     use std::io::{Read, Write};
+//! #     let request = format!(
+//! #         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {}\r\n\
+//! #          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+//! #         weir_processors::sources::http::JSON_V2,
+//! #         body.len()
+//! #     );
+//! #     tokio::task::spawn_blocking(move || {
+//! #         let mut stream = std::net::TcpStream::connect(addr)?;
+//! #         stream.write_all(request.as_bytes())?;
+//! #         let mut answer = String::new();
+//! #         stream.read_to_string(&mut answer)?;
+//! #         Ok(answer)
+//! #     })
+//! #     .await?
 //! # }
 //! ```
 
@@ -83,7 +122,6 @@ mod server;
 mod source;
 mod stats;
 
-pub use ack::CommitAcknowledger;
 pub use config::{
     HttpSourceConfig, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HELD_RECORDS, DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_PORT,

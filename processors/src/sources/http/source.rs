@@ -1,9 +1,9 @@
 //! [`HttpSource`]: the REST proxy's produce API as a source of a topology. Each request's
 //! records join their topic's in-memory log ([`super::log`]), a task reads them through the
 //! topic's connector ([`HttpSource::topic`]), and the request is answered, with the offsets,
-//! once the task committed past all of them ([`super::ack`]).
+//! once the task committed past all of them (the reader's `committed` hook,
+//! [`super::connector`]).
 
-use super::ack::CommitAcknowledger;
 use super::config::HttpSourceConfig;
 use super::connector::HttpTopicSource;
 use super::ingest::Ingest;
@@ -12,38 +12,21 @@ use super::response::{PartitionOffset, RestError};
 use super::server::Server;
 use super::stats::{IngestCounts, IngestStats};
 use async_trait::async_trait;
-use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use weir_topology::connect::SourceConnector;
-use weir_topology::persist::{CheckpointStore, InMemoryCheckpoints};
-use weir_topology::{Result, StreamsConfig, TopologyError};
+use weir_topology::{Result, TopologyError};
 
-/// What the server, the connectors and the acknowledgers of one source share.
+/// What the server and the connectors of one source share.
 pub(crate) struct SourceShared {
     topics: BTreeMap<String, Arc<TopicLog>>,
-    checkpoints: RwLock<Option<Arc<dyn CheckpointStore>>>,
-    acknowledgers: AtomicUsize,
     ack_timeout: Duration,
     max_held_records: usize,
 }
 
 impl SourceShared {
-    pub(crate) fn topics(&self) -> impl Iterator<Item = &Arc<TopicLog>> {
-        self.topics.values()
-    }
-
-    pub(crate) fn checkpoints(&self) -> Option<Arc<dyn CheckpointStore>> {
-        self.checkpoints.read().clone()
-    }
-
-    pub(crate) fn acknowledger_started(&self) {
-        self.acknowledgers.fetch_add(1, Ordering::Relaxed);
-    }
-
     fn held(&self) -> usize {
         self.topics.values().map(|t| t.held()).sum()
     }
@@ -82,13 +65,12 @@ impl Ingest for SourceShared {
             Ok(Err(_)) => Err(RestError::retriable(
                 "the source was dropped before the commit",
             )),
-            Err(_) if self.acknowledgers.load(Ordering::Relaxed) == 0 => {
-                Err(RestError::retriable(format!(
-                    "records not committed within {:?}: no CommitAcknowledger runs (attach \
-                 HttpSource::acknowledger after the source); retrying may store them twice",
-                    self.ack_timeout
-                )))
-            }
+            Err(_) if !log.is_read() => Err(RestError::retriable(format!(
+                "records not committed within {:?}: no task reads topic {topic:?} now (no \
+                 application runs with Source::connector(http.topic({topic:?})), or its task \
+                 failed); retrying may store them twice",
+                self.ack_timeout
+            ))),
             Err(_) => Err(RestError::retriable(format!(
                 "records not committed within {:?}; they may still be, so retrying may store \
                  them twice",
@@ -101,7 +83,8 @@ impl Ingest for SourceShared {
 /// An HTTP server speaking the Confluent REST Proxy v2 produce API (`POST /topics/{topic}`,
 /// JSON or Avro records) whose topics are sources of a topology. A request is answered only
 /// once its records are durable: the task that read them committed past them (with its state
-/// and outputs). See the [module docs](super) for an example.
+/// and outputs). Nothing else is needed in the topology or the `StreamsConfig`: the source's
+/// readers learn of each commit. See the [module docs](super) for an example.
 pub struct HttpSource {
     shared: Arc<SourceShared>,
     stats: Arc<IngestStats>,
@@ -124,8 +107,6 @@ impl HttpSource {
             .collect();
         let shared = Arc::new(SourceShared {
             topics,
-            checkpoints: RwLock::new(None),
-            acknowledgers: AtomicUsize::new(0),
             ack_timeout: config.ack_timeout,
             max_held_records: config.max_held_records.max(1),
         });
@@ -157,28 +138,6 @@ impl HttpSource {
             )
         })?;
         Ok(Arc::new(HttpTopicSource::new(log.clone())))
-    }
-
-    /// Lets the source see the application's commits: makes sure `config` has a checkpoint
-    /// store (an in-memory one when it has none) and remembers it. Call it last, after
-    /// `state_dir`, which sets the store of a persistent application.
-    pub fn track_commits(&self, mut config: StreamsConfig) -> StreamsConfig {
-        let store = config
-            .checkpoints
-            .clone()
-            .unwrap_or_else(|| Arc::new(InMemoryCheckpoints::default()));
-        config.checkpoints = Some(store.clone());
-        *self.shared.checkpoints.write() = Some(store);
-        config
-    }
-
-    /// The supplier of the processor that answers requests after commits: attach it right
-    /// after the source with `.process_values(http.acknowledger(), &[])`.
-    pub fn acknowledger<K: Send + 'static, V: Send + 'static>(
-        &self,
-    ) -> impl Fn() -> CommitAcknowledger<K, V> + Send + Sync + 'static {
-        let shared = self.shared.clone();
-        move || CommitAcknowledger::new(shared.clone())
     }
 
     /// The server's counters.
