@@ -3,6 +3,7 @@
 mod kv;
 mod session;
 mod window;
+mod windows;
 
 pub use kv::InMemoryKeyValueStore;
 pub use session::InMemorySessionStore;

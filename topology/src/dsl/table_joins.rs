@@ -144,8 +144,7 @@ impl<K: Data, V: Data> Table<K, V> {
                 || PassThrough,
             );
         // Equal keys must live in equal partitions of both tables' topics.
-        self.builder
-            .require_copartitioned(&[self.node, other.node]);
+        self.builder.require_copartitioned(&[self.node, other.node]);
         Table::of_changes(self.builder.clone(), merged, None)
     }
 }

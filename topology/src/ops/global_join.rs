@@ -33,7 +33,11 @@ where
         Ok(())
     }
 
-    fn process(&mut self, record: Record<K, V>, ctx: &mut dyn ProcessorContext<K, VR>) -> Result<()> {
+    fn process(
+        &mut self,
+        record: Record<K, V>,
+        ctx: &mut dyn ProcessorContext<K, VR>,
+    ) -> Result<()> {
         let store = self
             .store
             .as_ref()
@@ -66,8 +70,10 @@ mod tests {
         j.init(&mut ctx).unwrap();
         let store = ctx.store::<KvStore<u32, String>>("stations").unwrap();
         store.lock().put(7, "Clark".into()).unwrap();
-        j.process(Record::new("train-1".into(), 7, 0), &mut ctx).unwrap();
-        j.process(Record::new("train-2".into(), 8, 1), &mut ctx).unwrap();
+        j.process(Record::new("train-1".into(), 7, 0), &mut ctx)
+            .unwrap();
+        j.process(Record::new("train-2".into(), 8, 1), &mut ctx)
+            .unwrap();
         let out: Vec<(String, String)> = ctx
             .take_forwarded()
             .into_iter()

@@ -10,8 +10,11 @@
 //! plus grace is dropped and counted as late: every record it could have matched may already
 //! be gone or emitted unmatched. The unmatched records of an outer side are indexed by time in
 //! memory (rebuilt from the store on init), so closing them costs nothing per record when none
-//! is due; a buffered record is no longer needed exactly when it closes, so the stores expire
-//! at the same bound, every half join span of stream time. When the task's stream time moves
+//! is due; a buffered record is no longer needed exactly when it closes, so an outer side's
+//! slots are taken out of the store as they close, and the stores expire at the same bound,
+//! every half join span of stream time. Each record costs one walk of the other side's windows
+//! of its key (reading the partners and marking them matched in place) and one of its own
+//! side's (appending to its slot in place). When the task's stream time moves
 //! on without a record (idle inputs, the end of finite inputs), the join's windows close too,
 //! as those of the windowed aggregations do.
 
@@ -23,6 +26,9 @@ use crate::stores::WindowStoreHandle;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use values::Values;
+
+mod values;
 
 /// A record of either input of a stream-stream join (the inputs are tagged, then merged).
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +55,8 @@ pub(crate) type PairJoiner<V1, V2, VR> = Arc<dyn Fn(Pair<'_, V1, V2>) -> Option<
 /// The buffered records of one side with one key and time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Slot<V> {
-    /// The values, in arrival order.
-    pub values: Vec<V>,
+    /// The values, in arrival order (encoded as a `Vec<V>`).
+    pub values: Values<V>,
     /// Whether a record of the other side joined them.
     pub matched: bool,
 }
@@ -67,17 +73,21 @@ pub(crate) struct JoinSpec {
     pub right_store: String,
 }
 
-/// One input's buffer and its unmatched records.
+/// One input's buffer and its records that may close unmatched.
 struct Buffer<K, V> {
     store: WindowStoreHandle<K, Slot<V>>,
     /// Whether this side's unmatched records are emitted.
     outer: bool,
-    /// The slots of this side not matched yet, by time (only when `outer`).
-    unmatched: BTreeSet<(Timestamp, K)>,
+    /// The slots of this side that were unmatched when written, by time (only when `outer`).
+    /// A slot matched later stays here until it closes, when its flag in the store decides.
+    pending: BTreeSet<(Timestamp, K)>,
+    /// The values the last probe of this side found, with their times (reused, so probing
+    /// allocates nothing once it has grown).
+    found: Vec<(Timestamp, V)>,
 }
 
 /// An unmatched slot whose window closed: its time, key and values.
-type Closed<K, V> = (Timestamp, K, Vec<V>);
+type Closed<K, V> = (Timestamp, K, Values<V>);
 
 impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
     fn open(
@@ -85,67 +95,69 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
         outer: bool,
         open_from: Timestamp,
     ) -> Result<Self> {
-        let mut unmatched = BTreeSet::new();
+        let mut pending = BTreeSet::new();
         if outer {
             for (key, t, slot) in store.lock().fetch_all(open_from, Timestamp::MAX)? {
                 if !slot.matched {
-                    unmatched.insert((t, key));
+                    pending.insert((t, key));
                 }
             }
         }
         Ok(Self {
             store,
             outer,
-            unmatched,
+            pending,
+            found: Vec::new(),
         })
     }
 
     /// Adds `value` at (`key`, `t`); `matched` when it joined a record of the other side.
     fn buffer(&mut self, key: &K, t: Timestamp, value: V, matched: bool) -> Result<()> {
-        let mut store = self.store.lock();
-        let mut slot = store.get(key, t)?.unwrap_or(Slot {
-            values: Vec::new(),
-            matched: false,
-        });
-        slot.values.push(value);
-        slot.matched |= matched;
-        let unmatched = self.outer && !slot.matched;
-        store.put(key.clone(), t, slot)?;
-        if unmatched {
-            self.unmatched.insert((t, key.clone()));
+        let mut unmatched = !matched;
+        let slot = Slot {
+            values: Values::One(value),
+            matched,
+        };
+        let append = &mut |old: &mut Slot<V>, new: Slot<V>| {
+            old.values.extend(new.values);
+            old.matched |= new.matched;
+            unmatched = !old.matched;
+        };
+        self.store.lock().merge(key.clone(), t, slot, append)?;
+        if self.outer && unmatched {
+            self.pending.insert((t, key.clone()));
         }
         Ok(())
     }
 
-    /// The slots of `key` with times in `[from, to]`, now marked matched.
-    fn partners(
-        &mut self,
-        key: &K,
-        (from, to): (Timestamp, Timestamp),
-    ) -> Result<Vec<(Timestamp, Slot<V>)>> {
-        let mut store = self.store.lock();
-        let found = store.fetch(key, from, to)?;
-        if self.outer {
-            for (t, slot) in &found {
-                if !slot.matched {
-                    let mut marked = slot.clone();
-                    marked.matched = true;
-                    store.put(key.clone(), *t, marked)?;
-                    self.unmatched.remove(&(*t, key.clone()));
-                }
-            }
-        }
-        Ok(found)
+    /// Finds the values of `key` with times in `[from, to]` (in `self.found`, ordered by time)
+    /// and marks their slots matched.
+    fn probe(&mut self, key: &K, (from, to): (Timestamp, Timestamp)) -> Result<()> {
+        let (outer, found) = (self.outer, &mut self.found);
+        found.clear();
+        let visit = &mut |t: Timestamp, slot: &mut Slot<V>| {
+            found.extend(slot.values.as_slice().iter().map(|v| (t, v.clone())));
+            let mark = outer && !slot.matched;
+            slot.matched |= mark;
+            mark
+        };
+        self.store.lock().fetch_update(key, from, to, visit)?;
+        Ok(())
     }
 
-    /// Takes the unmatched slots with times before `before`, in time order.
+    /// Takes the unmatched slots with times before `before` out of the store, in time order
+    /// (the matched ones listed in `pending` are dropped: they closed too).
     fn take_closed(&mut self, before: Timestamp) -> Result<Vec<Closed<K, V>>> {
         let mut closed = Vec::new();
-        while self.unmatched.first().is_some_and(|(t, _)| *t < before) {
-            let Some((t, key)) = self.unmatched.pop_first() else {
+        if !self.pending.first().is_some_and(|(t, _)| *t < before) {
+            return Ok(closed);
+        }
+        let mut store = self.store.lock();
+        while self.pending.first().is_some_and(|(t, _)| *t < before) {
+            let Some((t, key)) = self.pending.pop_first() else {
                 break;
             };
-            if let Some(slot) = self.store.lock().get(&key, t)? {
+            if let Some(slot) = store.take(&key, t)? {
                 if !slot.matched {
                     closed.push((t, key, slot.values));
                 }
@@ -226,12 +238,12 @@ where
             };
             if left_first {
                 if let Some((t, key, values)) = left.next() {
-                    for v in &values {
+                    for v in values.as_slice() {
                         forward(&*self.joiner, Pair::LeftOnly(v), &key, t, None, ctx)?;
                     }
                 }
             } else if let Some((t, key, values)) = right.next() {
-                for v in &values {
+                for v in values.as_slice() {
                     forward(&*self.joiner, Pair::RightOnly(v), &key, t, None, ctx)?;
                 }
             }
@@ -335,36 +347,22 @@ where
         let joiner = &*self.joiner;
         match side {
             Side::Left(v) => {
-                let partners = state.right.partners(&key, w.right_range(t))?;
-                for (u, slot) in &partners {
-                    for other in &slot.values {
-                        forward(
-                            joiner,
-                            Pair::Both(&v, other),
-                            &key,
-                            t.max(*u),
-                            Some(&rest),
-                            ctx,
-                        )?;
-                    }
+                state.right.probe(&key, w.right_range(t))?;
+                for (u, other) in &state.right.found {
+                    let pair = Pair::Both(&v, other);
+                    forward(joiner, pair, &key, t.max(*u), Some(&rest), ctx)?;
                 }
-                state.left.buffer(&key, t, v, !partners.is_empty())
+                let matched = !state.right.found.is_empty();
+                state.left.buffer(&key, t, v, matched)
             }
             Side::Right(v) => {
-                let partners = state.left.partners(&key, w.left_range(t))?;
-                for (u, slot) in &partners {
-                    for other in &slot.values {
-                        forward(
-                            joiner,
-                            Pair::Both(other, &v),
-                            &key,
-                            t.max(*u),
-                            Some(&rest),
-                            ctx,
-                        )?;
-                    }
+                state.left.probe(&key, w.left_range(t))?;
+                for (u, other) in &state.left.found {
+                    let pair = Pair::Both(other, &v);
+                    forward(joiner, pair, &key, t.max(*u), Some(&rest), ctx)?;
                 }
-                state.right.buffer(&key, t, v, !partners.is_empty())
+                let matched = !state.left.found.is_empty();
+                state.right.buffer(&key, t, v, matched)
             }
         }
     }
@@ -519,6 +517,27 @@ mod tests {
             .unwrap();
         let len = store.lock().len().unwrap();
         assert!(len <= 1_200, "the left buffer holds {len} slots");
+    }
+
+    /// The slot's encoding is the one stores written by earlier builds hold.
+    #[test]
+    fn a_slot_encodes_as_a_vec_of_values_and_the_flag() {
+        #[derive(Serialize)]
+        struct Before {
+            values: Vec<i32>,
+            matched: bool,
+        }
+        for values in [vec![7], vec![1, 2, 3]] {
+            let before = Before {
+                values: values.clone(),
+                matched: true,
+            };
+            let bytes = bincode::serialize(&before).unwrap();
+            let slot: Slot<i32> = bincode::deserialize(&bytes).unwrap();
+            assert_eq!(slot.values.as_slice(), values.as_slice());
+            assert!(slot.matched);
+            assert_eq!(bincode::serialize(&slot).unwrap(), bytes);
+        }
     }
 
     #[test]

@@ -217,9 +217,7 @@ impl TopologyTestDriver {
                         max_task_idle_ms: 0,
                         finished_topics: None,
                     };
-                    tasks.push(
-                        Task::open(&topology, sub, partition, sp, env).await?,
-                    );
+                    tasks.push(Task::open(&topology, sub, partition, sp, env).await?);
                 }
             }
             Ok::<(), TopologyError>(())
