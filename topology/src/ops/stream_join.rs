@@ -84,6 +84,8 @@ struct Buffer<K, V> {
     /// The values the last probe of this side found, with their times (reused, so probing
     /// allocates nothing once it has grown).
     found: Vec<(Timestamp, V)>,
+    /// The unmatched slots the last closing took, in time order (reused too).
+    closed: Vec<Closed<K, V>>,
 }
 
 /// An unmatched slot whose window closed: its time, key and values.
@@ -108,6 +110,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
             outer,
             pending,
             found: Vec::new(),
+            closed: Vec::new(),
         })
     }
 
@@ -145,12 +148,13 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
         Ok(())
     }
 
-    /// Takes the unmatched slots with times before `before` out of the store, in time order
-    /// (the matched ones listed in `pending` are dropped: they closed too).
-    fn take_closed(&mut self, before: Timestamp) -> Result<Vec<Closed<K, V>>> {
-        let mut closed = Vec::new();
-        if !self.pending.first().is_some_and(|(t, _)| *t < before) {
-            return Ok(closed);
+    /// Takes the unmatched slots with times before `before` out of the store, in time order,
+    /// into `self.closed` (the matched ones listed in `pending` are dropped: they closed too).
+    fn take_closed(&mut self, before: Timestamp) -> Result<()> {
+        let closed = &mut self.closed;
+        closed.clear();
+        if self.pending.first().is_none_or(|(t, _)| *t >= before) {
+            return Ok(());
         }
         let mut store = self.store.lock();
         while self.pending.first().is_some_and(|(t, _)| *t < before) {
@@ -163,7 +167,7 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
                 }
             }
         }
-        Ok(closed)
+        Ok(())
     }
 
     fn expire_before(&self, before: Timestamp) -> Result<()> {
@@ -226,28 +230,35 @@ where
             ));
         };
         let st = state.observed;
-        let left = state.left.take_closed(w.left_closed_before(st))?;
-        let right = state.right.take_closed(w.right_closed_before(st))?;
-        let (mut left, mut right) = (left.into_iter().peekable(), right.into_iter().peekable());
+        state.left.take_closed(w.left_closed_before(st))?;
+        state.right.take_closed(w.right_closed_before(st))?;
+        let (mut left, mut right) = (state.left.closed.iter(), state.right.closed.iter());
+        let (mut l, mut r) = (left.next(), right.next());
         loop {
-            let left_first = match (left.peek(), right.peek()) {
-                (Some(l), Some(r)) => l.0 <= r.0,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            if left_first {
-                if let Some((t, key, values)) = left.next() {
+            match (l, r) {
+                (Some((lt, key, values)), Some((rt, _, _))) if lt <= rt => {
                     for v in values.as_slice() {
-                        forward(&*self.joiner, Pair::LeftOnly(v), &key, t, None, ctx)?;
+                        forward(&*self.joiner, Pair::LeftOnly(v), key, *lt, None, ctx)?;
                     }
+                    l = left.next();
                 }
-            } else if let Some((t, key, values)) = right.next() {
-                for v in values.as_slice() {
-                    forward(&*self.joiner, Pair::RightOnly(v), &key, t, None, ctx)?;
+                (Some((lt, key, values)), None) => {
+                    for v in values.as_slice() {
+                        forward(&*self.joiner, Pair::LeftOnly(v), key, *lt, None, ctx)?;
+                    }
+                    l = left.next();
                 }
+                (_, Some((rt, key, values))) => {
+                    for v in values.as_slice() {
+                        forward(&*self.joiner, Pair::RightOnly(v), key, *rt, None, ctx)?;
+                    }
+                    r = right.next();
+                }
+                (None, None) => break,
             }
         }
+        state.left.closed.clear();
+        state.right.closed.clear();
         if st >= state.next_expiry && st != Timestamp::MAX {
             state.left.expire_before(w.left_closed_before(st))?;
             state.right.expire_before(w.right_closed_before(st))?;

@@ -1,11 +1,13 @@
 //! The stream-stream join processor's unit tests, and a randomized comparison of the join on
-//! in-memory stores with the join on sled stores, restarted from them now and then.
+//! ordered in-memory stores with the join on hashed in-memory stores and on sled stores,
+//! restarted from them now and then.
 #![allow(clippy::unwrap_used)]
 
 use super::*;
 use crate::stores::StoreHandle;
 use crate::testing::MockProcessorContext;
 use std::time::Duration;
+use weir_state::memory::{InMemoryHashWindowStore, InMemoryWindowStore};
 
 type Join = StreamStreamJoin<String, i32, i32, String>;
 type Ctx = MockProcessorContext<String, String>;
@@ -204,6 +206,17 @@ impl Rng {
 /// One input record: left side?, key, value, time.
 type In = (bool, String, i32, Timestamp);
 
+/// Which stores the join runs on.
+#[derive(Clone)]
+enum Stores {
+    /// In memory, ordered maps (as `MockProcessorContext` opens them).
+    Ordered,
+    /// In memory, hash tables (as the in-memory backend opens the join's stores).
+    Hashed,
+    /// Sled, restarted from what was flushed.
+    Sled(weir_state::sled::SledBackend),
+}
+
 /// Where the join's stores live, and which records it restarts before.
 struct Run<'a> {
     spec: Arc<JoinSpec>,
@@ -211,8 +224,7 @@ struct Run<'a> {
     /// Restart (flush the stores, open them again, a new join at the stream time) before these
     /// input positions.
     restarts: &'a [usize],
-    /// The sled backend, or in memory.
-    sled: Option<weir_state::sled::SledBackend>,
+    stores: Stores,
 }
 
 fn text_joiner() -> PairJoiner<i32, i32, String> {
@@ -227,19 +239,22 @@ fn text_joiner() -> PairJoiner<i32, i32, String> {
 
 impl Run<'_> {
     fn context(&self, memory: &mut Option<(StoreHandle, StoreHandle)>) -> Ctx {
-        let (l, r) = match (&self.sled, memory.as_ref()) {
-            (Some(b), _) => {
+        let (l, r) = match (&self.stores, memory.as_ref()) {
+            (Stores::Sled(b), _) => {
                 let open = |name: &str| {
                     let store = b.open_window::<String, Slot<i32>>(name, 0, None).unwrap();
                     WindowStoreHandle::new(Box::new(store)).erase()
                 };
                 (open("l"), open("r"))
             }
-            (None, Some(stores)) => stores.clone(),
-            (None, None) => {
+            (_, Some(stores)) => stores.clone(),
+            (kind, None) => {
                 let open = |name: &str| {
-                    let store = weir_state::memory::InMemoryWindowStore::new(name);
-                    WindowStoreHandle::<String, Slot<i32>>::new(Box::new(store)).erase()
+                    let store: Box<dyn weir_state::WindowStore<String, Slot<i32>>> = match kind {
+                        Stores::Hashed => Box::new(InMemoryHashWindowStore::new(name)),
+                        _ => Box::new(InMemoryWindowStore::new(name)),
+                    };
+                    WindowStoreHandle::new(store).erase()
                 };
                 let stores = (open("l"), open("r"));
                 *memory = Some(stores.clone());
@@ -294,7 +309,7 @@ impl Run<'_> {
 }
 
 #[test]
-fn the_join_on_restarted_sled_stores_equals_the_join_in_memory() {
+fn the_join_gives_the_same_results_on_every_store_and_across_restarts() {
     let mut rng = Rng(0x0005_1ED0_7E57_0001);
     let mut restarted = 0;
     for case in 0..300 {
@@ -329,28 +344,30 @@ fn the_join_on_restarted_sled_stores_equals_the_join_in_memory() {
             write_cache_entries: rng.below(4) as usize,
         };
         let backend = weir_state::sled::SledBackend::from_db(Arc::new(db), options);
-        let run = |restarts: &[usize], sled: Option<weir_state::sled::SledBackend>| {
+        let run = |restarts: &[usize], stores: Stores| {
             let (spec, input) = (spec.clone(), &input);
             Run {
                 spec,
                 input,
                 restarts,
-                sled,
+                stores,
             }
             .outputs()
         };
-        let memory = run(&[], None);
+        let memory = run(&[], Stores::Ordered);
         let context = format!("case {case}: {:?}, input {input:?}", spec);
-        assert_eq!(
-            run(&restarts, None),
-            memory,
-            "memory, restarted at {restarts:?}, {context}"
-        );
-        assert_eq!(
-            run(&restarts, Some(backend)),
-            memory,
-            "sled, restarted at {restarts:?}, {context}"
-        );
+        for stores in [Stores::Ordered, Stores::Hashed, Stores::Sled(backend)] {
+            let name = match &stores {
+                Stores::Ordered => "ordered maps",
+                Stores::Hashed => "hash tables",
+                Stores::Sled(_) => "sled",
+            };
+            let got = run(&restarts, stores.clone());
+            assert_eq!(got, memory, "{name}, restarted at {restarts:?}, {context}");
+            if matches!(stores, Stores::Hashed) {
+                assert_eq!(run(&[], stores), memory, "{name}, {context}");
+            }
+        }
     }
     assert!(restarted > 300, "{restarted} restarts");
 }
