@@ -342,6 +342,7 @@ fn the_join_gives_the_same_results_on_every_store_and_across_restarts() {
         let options = weir_state::sled::SledOptions {
             cache_capacity_bytes: 1 << 20,
             write_cache_entries: rng.below(4) as usize,
+            read_cache_bytes: 0,
         };
         let backend = weir_state::sled::SledBackend::from_db(Arc::new(db), options);
         let run = |restarts: &[usize], stores: Stores| {
