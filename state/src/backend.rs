@@ -1,6 +1,8 @@
 //! Store backends: where a task's stores live (in memory, or on disk in a sled database).
 
-use crate::memory::{InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore};
+use crate::memory::{
+    InMemoryHashWindowStore, InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore,
+};
 use crate::sled::SledBackend;
 use crate::{KeyValueStore, SessionStore, StateResult, WindowStore};
 use serde::de::DeserializeOwned;
@@ -71,6 +73,22 @@ impl StoreBackend {
         }
     }
 
+    /// Opens the window store `name` for the task of `partition`, for a store read by key (point
+    /// reads and one key's windows, as the stream-stream join's buffers): in memory a hash table
+    /// ([`InMemoryHashWindowStore`]: faster lookups, while scans across keys sort what they
+    /// return), and as [`Self::open_window_sized`] in persistent backends.
+    pub fn open_window_by_key<K: StoreKey, V: StoreValue>(
+        &self,
+        name: &str,
+        partition: u32,
+        window_size_ms: Option<i64>,
+    ) -> StateResult<Box<dyn WindowStore<K, V>>> {
+        match self {
+            Self::InMemory => Ok(Box::new(InMemoryHashWindowStore::new(name))),
+            Self::Sled(_) => self.open_window_sized(name, partition, window_size_ms),
+        }
+    }
+
     /// Opens the session store `name` for the task of `partition`.
     pub fn open_session<K: StoreKey, V: StoreValue>(
         &self,
@@ -109,6 +127,11 @@ mod tests {
                 .unwrap();
             w.put(7, -10, 3).unwrap();
             assert_eq!(w.fetch(&7, -10, 0).unwrap(), vec![(-10, 3)], "{backend:?}");
+            let mut by_key = backend
+                .open_window_by_key::<u32, i64>("by-key", 0, Some(10))
+                .unwrap();
+            by_key.put(7, -10, 3).unwrap();
+            assert_eq!(by_key.fetch(&7, -10, 0).unwrap(), vec![(-10, 3)]);
             let mut s = backend.open_session::<(String, bool), i64>("s", 1).unwrap();
             s.put(("k".into(), true), Window::new(1, 2), 5).unwrap();
             assert_eq!(s.all().unwrap().len(), 1, "{backend:?}");

@@ -19,6 +19,7 @@ use std::fmt::Debug;
 use std::ops::Bound;
 
 mod session;
+mod window_update;
 pub use session::session_store;
 
 /// Unwraps a store result, panicking with the step's description.
@@ -243,7 +244,8 @@ fn check_window<S: WindowStore<String, i64>>(s: &S, model: &WindowModel, step: &
 
 /// Runs the window store suite: get/put/delete/overwrite, `fetch` by key and inclusive time
 /// range, `fetch_all` ordered by key then start, `expire_before` counts and effects (including
-/// writes below the expiry point), negative and extreme timestamps, `len`, `flush`.
+/// writes below the expiry point), negative and extreme timestamps, `len`, `flush`; then the
+/// in-place updates `merge`, `take` and `fetch_update` mixed with the rest at random.
 pub fn window_store<S: WindowStore<String, i64>>(mut make: impl FnMut(&str) -> S) {
     let mut s = make("conformance-window");
     assert_eq!(s.name(), "conformance-window", "name()");
@@ -327,4 +329,6 @@ pub fn window_store<S: WindowStore<String, i64>>(mut make: impl FnMut(&str) -> S
     model.retain(|(_, t), _| *t == i64::MAX);
     ok(s.flush(), "flush");
     check_window(&s, &model, "after expiring all but i64::MAX");
+
+    window_update::in_place_updates(make);
 }

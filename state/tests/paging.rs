@@ -3,7 +3,9 @@
 //! write cache, some of them deleted).
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use weir_state::memory::{InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore};
+use weir_state::memory::{
+    InMemoryHashWindowStore, InMemoryKeyValueStore, InMemorySessionStore, InMemoryWindowStore,
+};
 use weir_state::sled::{SledKeyValueStore, SledSessionStore, SledWindowStore};
 use weir_state::{KeyValueStore, SessionStore, Window, WindowStore};
 
@@ -61,6 +63,7 @@ fn window_pages_equal_the_full_scan() {
     let db = db();
     let mut stores: Vec<Box<dyn WindowStore<String, i64>>> = vec![
         Box::new(InMemoryWindowStore::new("m")),
+        Box::new(InMemoryHashWindowStore::new("h")),
         Box::new(SledWindowStore::open(&db, "s", 0, Some(10), 8).unwrap()),
     ];
     for store in &mut stores {

@@ -241,6 +241,27 @@ impl StoreSpec {
         )
     }
 
+    /// A window store as [`StoreSpec::window`], read by key: in memory a hash table (see
+    /// `StoreBackend::open_window_by_key`). The stream-stream join's buffers are such stores.
+    pub fn window_by_key<K: StoreKey, V: StoreValue>(
+        name: impl Into<String>,
+        size_ms: i64,
+        retention_ms: i64,
+    ) -> Self {
+        Self::with_opener(
+            name.into(),
+            StoreKind::Window {
+                size_ms,
+                retention_ms,
+            },
+            type_pair::<K, V>(),
+            move |backend, name, partition| {
+                let store = backend.open_window_by_key::<K, V>(name, partition, Some(size_ms))?;
+                Ok(WindowStoreHandle::new(store).erase())
+            },
+        )
+    }
+
     /// A session store of `K` to `V`, kept `retention_ms` after a session ends.
     pub fn session<K: StoreKey, V: StoreValue>(name: impl Into<String>, retention_ms: i64) -> Self {
         Self::with_opener(

@@ -1,6 +1,9 @@
-//! An in-memory window store: per key, an ordered map from window start to value.
+//! An in-memory window store: per key, its windows ordered by start (a small sorted vector,
+//! or an ordered map when a key has many windows).
 
+use super::windows::Windows;
 use crate::{StateResult, Timestamp, WindowStore};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -8,8 +11,10 @@ use std::ops::Bound;
 #[derive(Debug, Clone)]
 pub struct InMemoryWindowStore<K, V> {
     name: String,
-    map: BTreeMap<K, BTreeMap<Timestamp, V>>,
+    map: BTreeMap<K, Windows<V>>,
     len: usize,
+    /// No window starts before this (a lower bound): an expiry below it has nothing to walk.
+    oldest: Timestamp,
 }
 
 impl<K: Ord, V> InMemoryWindowStore<K, V> {
@@ -19,7 +24,21 @@ impl<K: Ord, V> InMemoryWindowStore<K, V> {
             name: name.into(),
             map: BTreeMap::new(),
             len: 0,
+            oldest: Timestamp::MAX,
         }
+    }
+
+    /// Sets a window (one walk of the map).
+    fn insert(&mut self, key: K, window_start: Timestamp, value: V) {
+        self.oldest = self.oldest.min(window_start);
+        let new = match self.map.entry(key) {
+            Entry::Occupied(mut windows) => windows.get_mut().insert(window_start, value).is_none(),
+            Entry::Vacant(slot) => {
+                slot.insert(Windows::one(window_start, value));
+                true
+            }
+        };
+        self.len += usize::from(new);
     }
 }
 
@@ -33,55 +52,91 @@ where
     }
 
     fn get(&self, key: &K, window_start: Timestamp) -> StateResult<Option<V>> {
-        Ok(self
-            .map
-            .get(key)
-            .and_then(|w| w.get(&window_start))
-            .cloned())
+        Ok(self.map.get(key).and_then(|w| w.get(window_start)).cloned())
     }
 
     fn put(&mut self, key: K, window_start: Timestamp, value: V) -> StateResult<()> {
-        let windows = match self.map.get_mut(&key) {
-            Some(w) => w,
-            None => self.map.entry(key).or_default(),
+        self.insert(key, window_start, value);
+        Ok(())
+    }
+
+    fn merge(
+        &mut self,
+        key: K,
+        window_start: Timestamp,
+        value: V,
+        merge: &mut dyn FnMut(&mut V, V),
+    ) -> StateResult<()> {
+        let windows = match self.map.entry(key) {
+            Entry::Occupied(windows) => windows.into_mut(),
+            Entry::Vacant(slot) => {
+                slot.insert(Windows::one(window_start, value));
+                self.len += 1;
+                self.oldest = self.oldest.min(window_start);
+                return Ok(());
+            }
         };
-        if windows.insert(window_start, value).is_none() {
-            self.len += 1;
+        match windows.get_mut(window_start) {
+            Some(old) => merge(old, value),
+            None => {
+                windows.insert(window_start, value);
+                self.len += 1;
+                self.oldest = self.oldest.min(window_start);
+            }
         }
         Ok(())
     }
 
     fn delete(&mut self, key: &K, window_start: Timestamp) -> StateResult<()> {
+        self.take(key, window_start).map(|_| ())
+    }
+
+    fn take(&mut self, key: &K, window_start: Timestamp) -> StateResult<Option<V>> {
+        let Some(windows) = self.map.get_mut(key) else {
+            return Ok(None);
+        };
+        let old = windows.remove(window_start);
+        if old.is_some() {
+            self.len -= 1;
+        }
+        if windows.is_empty() {
+            self.map.remove(key);
+        }
+        Ok(old)
+    }
+
+    fn fetch(&self, key: &K, from: Timestamp, to: Timestamp) -> StateResult<Vec<(Timestamp, V)>> {
+        Ok(self
+            .map
+            .get(key)
+            .map(|w| {
+                w.range(Bound::Included(from), Bound::Included(to))
+                    .map(|(t, v)| (t, v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    fn fetch_update(
+        &mut self,
+        key: &K,
+        from: Timestamp,
+        to: Timestamp,
+        visit: &mut dyn FnMut(Timestamp, &mut V) -> bool,
+    ) -> StateResult<()> {
         if let Some(windows) = self.map.get_mut(key) {
-            if windows.remove(&window_start).is_some() {
-                self.len -= 1;
-            }
-            if windows.is_empty() {
-                self.map.remove(key);
+            for (t, v) in windows.range_mut(Bound::Included(from), Bound::Included(to)) {
+                visit(t, v);
             }
         }
         Ok(())
     }
 
-    fn fetch(&self, key: &K, from: Timestamp, to: Timestamp) -> StateResult<Vec<(Timestamp, V)>> {
-        if from > to {
-            return Ok(Vec::new());
-        }
-        Ok(self
-            .map
-            .get(key)
-            .map(|w| w.range(from..=to).map(|(t, v)| (*t, v.clone())).collect())
-            .unwrap_or_default())
-    }
-
     fn fetch_all(&self, from: Timestamp, to: Timestamp) -> StateResult<Vec<(K, Timestamp, V)>> {
-        if from > to {
-            return Ok(Vec::new());
-        }
         let mut out = Vec::new();
         for (k, windows) in &self.map {
-            for (t, v) in windows.range(from..=to) {
-                out.push((k.clone(), *t, v.clone()));
+            for (t, v) in windows.range(Bound::Included(from), Bound::Included(to)) {
+                out.push((k.clone(), t, v.clone()));
             }
         }
         Ok(out)
@@ -96,9 +151,9 @@ where
         let keys = match after {
             Some((key, start)) => {
                 if let Some(windows) = self.map.get(key) {
-                    let rest = windows.range((Bound::Excluded(start), Bound::Unbounded));
+                    let rest = windows.range(Bound::Excluded(start), Bound::Unbounded);
                     for (t, v) in rest.take(limit) {
-                        page.push((key.clone(), *t, v.clone()));
+                        page.push((key.clone(), t, v.clone()));
                     }
                 }
                 self.map
@@ -107,25 +162,40 @@ where
             None => self.map.range::<K, _>(..),
         };
         for (k, windows) in keys {
-            for (t, v) in windows.iter().take(limit - page.len()) {
-                page.push((k.clone(), *t, v.clone()));
-            }
             if page.len() >= limit {
                 break;
+            }
+            let all = windows.range(Bound::Unbounded, Bound::Unbounded);
+            for (t, v) in all.take(limit - page.len()) {
+                page.push((k.clone(), t, v.clone()));
             }
         }
         Ok(page)
     }
 
     fn expire_before(&mut self, before: Timestamp) -> StateResult<usize> {
+        if before <= self.oldest {
+            return Ok(0);
+        }
         let mut removed = 0;
+        let mut oldest = Timestamp::MAX;
         self.map.retain(|_, windows| {
-            let keep = windows.split_off(&before);
-            removed += windows.len();
-            *windows = keep;
-            !windows.is_empty()
+            // Most keys have nothing to expire: one look at the first window.
+            if let Some(first) = windows.first().filter(|t| *t >= before) {
+                oldest = oldest.min(first);
+                return true;
+            }
+            removed += windows.expire_before(before);
+            match windows.first() {
+                Some(t) => {
+                    oldest = oldest.min(t);
+                    true
+                }
+                None => false,
+            }
         });
         self.len -= removed;
+        self.oldest = oldest;
         Ok(removed)
     }
 

@@ -68,6 +68,9 @@ pub struct SledOptions {
     pub cache_capacity_bytes: u64,
     /// Written keys buffered per store before an early flush (0 writes through to sled).
     pub write_cache_entries: usize,
+    /// Bytes of recently read values kept decoded per key-value store and partition (0: none);
+    /// see `SledKeyValueStore::with_read_cache`.
+    pub read_cache_bytes: usize,
 }
 
 impl Default for SledOptions {
@@ -75,6 +78,7 @@ impl Default for SledOptions {
         Self {
             cache_capacity_bytes: 256 * 1024 * 1024,
             write_cache_entries: 10_000,
+            read_cache_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -173,7 +177,9 @@ impl SledBackend {
         name: &str,
         partition: u32,
     ) -> StateResult<SledKeyValueStore<K, V>> {
-        SledKeyValueStore::open(&self.db, name, partition, self.options.write_cache_entries)
+        let store =
+            SledKeyValueStore::open(&self.db, name, partition, self.options.write_cache_entries)?;
+        Ok(store.with_read_cache(self.options.read_cache_bytes))
     }
 
     /// Opens the window store `name` of `partition`; `window_size_ms`, when known, is recorded
@@ -394,6 +400,7 @@ mod tests {
         let opts = SledOptions {
             cache_capacity_bytes: 8 * 1024 * 1024,
             write_cache_entries: 2,
+            read_cache_bytes: 1 << 20,
         };
         {
             let b = SledBackend::open(&dir, opts).unwrap();

@@ -318,6 +318,7 @@ mod tests {
         let opts = SledOptions {
             cache_capacity_bytes: 8 << 20,
             write_cache_entries: 2,
+            read_cache_bytes: 1 << 20,
         };
         match dir {
             Some(d) => SledBackend::open(d, opts).unwrap(),

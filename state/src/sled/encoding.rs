@@ -24,6 +24,7 @@
 
 use serde::ser::{self, Serialize};
 use std::fmt;
+use std::hash::Hasher;
 
 /// Why a key could not be encoded or decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +52,55 @@ pub fn encode_key_into<K: Serialize + ?Sized>(
     key.serialize(&mut KeySerializer { out })
 }
 
+/// Feeds `hasher` what the encoding of `key` is made of, without building it: keys with equal
+/// encodings (so equal keys, for the types whose encoding follows `Ord`) hash the same.
+pub fn hash_key<K: Serialize + ?Sized, H: Hasher>(
+    key: &K,
+    hasher: &mut H,
+) -> Result<(), KeyCodecError> {
+    key.serialize(&mut KeySerializer {
+        out: &mut HashOut(hasher),
+    })
+}
+
+/// Where an encoding goes: a byte buffer, or a hasher.
+trait KeyOut {
+    fn push(&mut self, byte: u8);
+    fn extend_from_slice(&mut self, bytes: &[u8]);
+    /// A string or byte string, escaped and terminated.
+    fn escaped(&mut self, bytes: &[u8]);
+}
+
+impl KeyOut for Vec<u8> {
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        Vec::extend_from_slice(self, bytes);
+    }
+    fn escaped(&mut self, bytes: &[u8]) {
+        escape_into(bytes, self);
+    }
+}
+
+/// A hasher fed the pieces of an encoding.
+struct HashOut<'a, H>(&'a mut H);
+
+impl<H: Hasher> KeyOut for HashOut<'_, H> {
+    fn push(&mut self, byte: u8) {
+        self.0.write_u8(byte);
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.0.write(bytes);
+    }
+    /// The length, then the bytes: prefix-free without escaping them one by one, so two keys
+    /// of one type feed the same bytes only when their encodings are equal.
+    fn escaped(&mut self, bytes: &[u8]) {
+        self.0.write_usize(bytes.len());
+        self.0.write(bytes);
+    }
+}
+
 /// The order-preserving encoding of `key`.
 pub fn encode_key<K: Serialize + ?Sized>(key: &K) -> Result<Vec<u8>, KeyCodecError> {
     let mut out = Vec::new();
@@ -74,9 +124,9 @@ fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&[0, 0]);
 }
 
-/// The serializer: appends to a byte buffer.
-struct KeySerializer<'a> {
-    out: &'a mut Vec<u8>,
+/// The serializer: appends to a byte buffer (or feeds a hasher).
+struct KeySerializer<'a, O: ?Sized> {
+    out: &'a mut O,
 }
 
 macro_rules! signed {
@@ -98,7 +148,7 @@ macro_rules! unsigned {
     };
 }
 
-impl<'a, 'b> ser::Serializer for &'a mut KeySerializer<'b> {
+impl<'a, 'b, O: KeyOut + ?Sized> ser::Serializer for &'a mut KeySerializer<'b, O> {
     type Ok = ();
     type Error = KeyCodecError;
     type SerializeSeq = Self;
@@ -152,12 +202,12 @@ impl<'a, 'b> ser::Serializer for &'a mut KeySerializer<'b> {
     }
 
     fn serialize_str(self, v: &str) -> Result<(), KeyCodecError> {
-        escape_into(v.as_bytes(), self.out);
+        self.out.escaped(v.as_bytes());
         Ok(())
     }
 
     fn serialize_bytes(self, v: &[u8]) -> Result<(), KeyCodecError> {
-        escape_into(v, self.out);
+        self.out.escaped(v);
         Ok(())
     }
 
@@ -258,7 +308,7 @@ impl<'a, 'b> ser::Serializer for &'a mut KeySerializer<'b> {
     }
 }
 
-impl ser::SerializeSeq for &mut KeySerializer<'_> {
+impl<O: KeyOut + ?Sized> ser::SerializeSeq for &mut KeySerializer<'_, O> {
     type Ok = ();
     type Error = KeyCodecError;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
@@ -271,7 +321,7 @@ impl ser::SerializeSeq for &mut KeySerializer<'_> {
     }
 }
 
-impl ser::SerializeMap for &mut KeySerializer<'_> {
+impl<O: KeyOut + ?Sized> ser::SerializeMap for &mut KeySerializer<'_, O> {
     type Ok = ();
     type Error = KeyCodecError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Self::Error> {
@@ -289,7 +339,7 @@ impl ser::SerializeMap for &mut KeySerializer<'_> {
 
 macro_rules! concatenated {
     ($tr:ident, $method:ident $(, $key:ident)?) => {
-        impl ser::$tr for &mut KeySerializer<'_> {
+        impl<O: KeyOut + ?Sized> ser::$tr for &mut KeySerializer<'_, O> {
             type Ok = ();
             type Error = KeyCodecError;
             fn $method<T: Serialize + ?Sized>(
@@ -316,6 +366,41 @@ concatenated!(SerializeStructVariant, serialize_field, _key);
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::collections::hash_map::DefaultHasher;
+    use std::collections::HashSet;
+
+    fn hash<K: Serialize + ?Sized>(key: &K) -> u64 {
+        let mut h = DefaultHasher::new();
+        hash_key(key, &mut h).unwrap();
+        h.finish()
+    }
+
+    /// Equal keys hash equal; keys of one type whose encodings differ (here: all of them) hash
+    /// apart, including strings split differently across a tuple and nested sequences.
+    #[test]
+    fn keys_hash_as_their_encodings_tell_them_apart() {
+        let strings = ["", "\0", "\0\0", "a", "a\0", "ab", "b", "é"];
+        let (mut single, mut pairs, mut seqs) = (HashSet::new(), HashSet::new(), HashSet::new());
+        for a in strings {
+            assert_eq!(hash(a), hash(&a.to_string()), "{a:?}");
+            assert!(single.insert(hash(a)), "{a:?}");
+            for b in strings {
+                assert!(pairs.insert(hash(&(a, b))), "({a:?}, {b:?})");
+                assert!(seqs.insert(hash(&vec![a, b])), "[{a:?}, {b:?}]");
+                assert!(
+                    seqs.insert(hash(&vec![vec![a], vec![b]])),
+                    "[[{a:?}], [{b:?}]]"
+                );
+            }
+            assert!(seqs.insert(hash(&vec![a])), "[{a:?}]");
+        }
+        let mut numbers = HashSet::new();
+        for n in [0u64, 1, 256, u64::MAX] {
+            assert!(numbers.insert(hash(&Some(n))), "Some({n})");
+        }
+        assert!(numbers.insert(hash(&None::<u64>)));
+        assert_eq!(hash(&(7u32, "x")), hash(&(7u32, "x".to_string())));
+    }
 
     #[test]
     fn timestamps_encode_sign_flipped_big_endian() {

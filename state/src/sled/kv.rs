@@ -1,11 +1,14 @@
-//! A key-value store on a sled tree: `0x01 ++ enc(key)` -> `bincode(value)`, behind a write cache.
+//! A key-value store on a sled tree: `0x01 ++ enc(key)` -> `bincode(value)`, behind a write cache
+//! and a read cache (see [`super::read_cache`]).
 
 use super::backend::{check_layout, StoreLayout};
 use super::commit::{Committable, PendingBatch, TreeChanges};
+use super::read_cache::ReadCache;
 use super::{
     commit, decode_key, decode_value, encode_value, prefixed_key, read_len, storage_err, Slot, DATA,
 };
 use crate::{KeyValueStore, StateResult, StoreKey, StoreValue};
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -15,6 +18,8 @@ pub struct SledKeyValueStore<K, V> {
     name: String,
     tree: ::sled::Tree,
     cache: BTreeMap<K, Slot<V>>,
+    /// Values read from sled lately, for keys without a pending write (reads fill it).
+    read: RefCell<ReadCache<K, V>>,
     max_cached: usize,
     /// Whether early flushes are off (the store commits through [`Committable`] only).
     deferred: bool,
@@ -49,22 +54,62 @@ impl<K: StoreKey, V: StoreValue> SledKeyValueStore<K, V> {
             name: name.to_string(),
             tree,
             cache: BTreeMap::new(),
+            read: RefCell::new(ReadCache::new(0)),
             max_cached: write_cache_entries,
             deferred: false,
             len,
         })
     }
 
+    /// Keeps about `bytes` of recently read values in memory (0, the default, keeps none): a
+    /// read of a cached key decodes nothing and does not touch sled. What reads return is the
+    /// same with or without it.
+    pub fn with_read_cache(mut self, bytes: usize) -> Self {
+        self.read = RefCell::new(ReadCache::new(bytes));
+        self
+    }
+
     fn sled_key(&self, key: &K) -> StateResult<Vec<u8>> {
         prefixed_key(&self.name, DATA, key)
     }
 
+    /// The value sled holds for `key` (for a key without a pending write), through the read
+    /// cache.
     fn sled_get(&self, key: &K) -> StateResult<Option<V>> {
-        let k = self.sled_key(key)?;
-        match self.tree.get(k).map_err(|e| storage_err(&self.name, e))? {
-            Some(bytes) => Ok(Some(decode_value(&self.name, &bytes)?)),
-            None => Ok(None),
+        let mut read = self.read.try_borrow_mut().ok();
+        if let Some(found) = read.as_mut().and_then(|r| r.get(key)) {
+            return Ok(found);
         }
+        let k = self.sled_key(key)?;
+        let bytes = self.tree.get(&k).map_err(|e| storage_err(&self.name, e))?;
+        let value = match &bytes {
+            Some(bytes) => Some(decode_value(&self.name, bytes)?),
+            None => None,
+        };
+        if let Some(read) = read.as_mut().filter(|r| r.enabled()) {
+            let cost = k.len() + bytes.map_or(0, |b| b.len());
+            read.insert(key.clone(), value.clone(), cost);
+        }
+        Ok(value)
+    }
+
+    /// Whether sled holds `key` (for a key without a pending write).
+    fn sled_contains(&self, key: &K) -> StateResult<bool> {
+        if let Some(found) = self.read.try_borrow_mut().ok().and_then(|mut r| r.get(key)) {
+            return Ok(found.is_some());
+        }
+        let k = self.sled_key(key)?;
+        self.tree
+            .contains_key(k)
+            .map_err(|e| storage_err(&self.name, e))
+    }
+
+    /// Buffers a write of `key`; the read cache forgets the key, whose value in sled the write
+    /// will replace.
+    fn write(&mut self, key: K, slot: Slot<V>) -> StateResult<()> {
+        self.read.get_mut().remove(&key);
+        self.cache.insert(key, slot);
+        self.maybe_flush()
     }
 
     fn sled_bound(&self, b: Bound<&K>) -> StateResult<Bound<Vec<u8>>> {
@@ -111,18 +156,12 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
     fn put(&mut self, key: K, value: V) -> StateResult<()> {
         let existed = match self.cache.get(&key) {
             Some(slot) => matches!(slot, Slot::Put(_)),
-            None => {
-                let k = self.sled_key(&key)?;
-                self.tree
-                    .contains_key(k)
-                    .map_err(|e| storage_err(&self.name, e))?
-            }
+            None => self.sled_contains(&key)?,
         };
         if !existed {
             self.len += 1;
         }
-        self.cache.insert(key, Slot::Put(value));
-        self.maybe_flush()
+        self.write(key, Slot::Put(value))
     }
 
     fn replace(&mut self, key: K, value: V) -> StateResult<Option<V>> {
@@ -130,8 +169,7 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
         if old.is_none() {
             self.len += 1;
         }
-        self.cache.insert(key, Slot::Put(value));
-        self.maybe_flush()?;
+        self.write(key, Slot::Put(value))?;
         Ok(old)
     }
 
@@ -139,8 +177,7 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
         let old = self.get(key)?;
         if old.is_some() {
             self.len = self.len.saturating_sub(1);
-            self.cache.insert(key.clone(), Slot::Delete);
-            self.maybe_flush()?;
+            self.write(key.clone(), Slot::Delete)?;
         }
         Ok(old)
     }
@@ -234,7 +271,7 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
         }
         let batch = self.encode_cache()?;
         commit(&self.name, &self.tree, batch, self.len)?;
-        self.cache.clear();
+        self.written_to_sled();
         Ok(())
     }
 
@@ -244,6 +281,28 @@ impl<K: StoreKey, V: StoreValue> KeyValueStore<K, V> for SledKeyValueStore<K, V>
 }
 
 impl<K: StoreKey, V: StoreValue> SledKeyValueStore<K, V> {
+    /// The write cache reached sled: it is dropped, and what it held goes to the read cache
+    /// (sled holds exactly that now), so reading a key just written reads no page.
+    fn written_to_sled(&mut self) {
+        let read = self.read.get_mut();
+        if !read.enabled() {
+            self.cache.clear();
+            return;
+        }
+        for (key, slot) in std::mem::take(&mut self.cache) {
+            let value = match slot {
+                Slot::Put(v) => Some(v),
+                Slot::Delete => None,
+            };
+            let size = |bytes: bincode::Result<u64>| bytes.map_or(0, |n| n as usize);
+            let cost = size(bincode::serialized_size(&key))
+                + value
+                    .as_ref()
+                    .map_or(0, |v| size(bincode::serialized_size(v)));
+            read.insert(key, value, cost);
+        }
+    }
+
     /// The cache as one batch (without the entry count).
     fn encode_cache(&self) -> StateResult<TreeChanges> {
         let mut batch = TreeChanges::default();
@@ -268,7 +327,7 @@ impl<K: StoreKey, V: StoreValue> Committable for SledKeyValueStore<K, V> {
     }
 
     fn batch_committed(&mut self) {
-        self.cache.clear();
+        self.written_to_sled();
     }
 
     fn defer_flushes(&mut self) {
@@ -294,8 +353,11 @@ mod tests {
     #[test]
     fn conformance_with_every_cache_size() {
         for cache in [0, 3, 1_000_000] {
-            let db = db();
-            conformance::key_value_store(|name| open(&db, name, cache));
+            for read_cache in [0, 200, 1 << 20] {
+                let db = db();
+                let make = |name: &str| open(&db, name, cache).with_read_cache(read_cache);
+                conformance::key_value_store(make);
+            }
         }
     }
 

@@ -38,6 +38,7 @@ mod commit;
 pub mod decoding;
 pub mod encoding;
 mod kv;
+mod read_cache;
 mod restore;
 mod session;
 mod timed;

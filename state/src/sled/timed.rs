@@ -15,6 +15,8 @@ use crate::{StateResult, StoreKey, StoreValue, Timestamp};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+mod update;
+
 type Times = (Timestamp, Timestamp);
 
 /// A sled tree of timed entries behind a write cache.

@@ -1,7 +1,7 @@
 //! A window store on a sled tree: `0x01 ++ enc(key) ++ ts(start)` -> `bincode(value)`, with the
 //! expiry index `0x02 ++ ts(start) ++ enc(key)`, behind a write cache.
 //!
-//! `fetch` is one range scan over a key's contiguous windows; `fetch_all` and `expire_before`
+//! `fetch` and `fetch_update` are one range scan over a key's contiguous windows; `fetch_all` and `expire_before`
 //! walk the index over the requested time range only (plus one point read per entry found).
 
 use super::backend::{check_layout, StoreLayout};
@@ -53,8 +53,34 @@ impl<K: StoreKey, V: StoreValue> WindowStore<K, V> for SledWindowStore<K, V> {
         self.inner.put(key, (window_start, 0), value)
     }
 
+    fn merge(
+        &mut self,
+        key: K,
+        window_start: Timestamp,
+        value: V,
+        merge: &mut dyn FnMut(&mut V, V),
+    ) -> StateResult<()> {
+        self.inner.merge(key, (window_start, 0), value, merge)
+    }
+
     fn delete(&mut self, key: &K, window_start: Timestamp) -> StateResult<()> {
         self.inner.delete(key, (window_start, 0)).map(|_| ())
+    }
+
+    fn take(&mut self, key: &K, window_start: Timestamp) -> StateResult<Option<V>> {
+        self.inner.take(key, (window_start, 0))
+    }
+
+    fn fetch_update(
+        &mut self,
+        key: &K,
+        from: Timestamp,
+        to: Timestamp,
+        visit: &mut dyn FnMut(Timestamp, &mut V) -> bool,
+    ) -> StateResult<()> {
+        let mut visit_start = |(start, _), v: &mut V| visit(start, v);
+        self.inner
+            .update_range(key, (from, 0), (to, 0), &mut visit_start)
     }
 
     fn fetch(&self, key: &K, from: Timestamp, to: Timestamp) -> StateResult<Vec<(Timestamp, V)>> {

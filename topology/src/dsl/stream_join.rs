@@ -157,16 +157,18 @@ impl<K: Key, V: Data> Stream<K, V> {
         let span = windows.before_ms().saturating_add(windows.after_ms());
         let retention = span.saturating_add(windows.grace_ms());
         let size = span.saturating_add(1);
-        self.builder.add_store(StoreSpec::window::<K, Slot<V>>(
-            &spec.left_store,
-            size,
-            retention,
-        ));
-        self.builder.add_store(StoreSpec::window::<K, Slot<V2>>(
-            &spec.right_store,
-            size,
-            retention,
-        ));
+        self.builder
+            .add_store(StoreSpec::window_by_key::<K, Slot<V>>(
+                &spec.left_store,
+                size,
+                retention,
+            ));
+        self.builder
+            .add_store(StoreSpec::window_by_key::<K, Slot<V2>>(
+                &spec.right_store,
+                size,
+                retention,
+            ));
         let left_tag: MapValuesFn<K, V, Side<V, V2>> = Arc::new(|_, v| Side::Left(v));
         let right_tag: MapValuesFn<K, V2, Side<V, V2>> = Arc::new(|_, v| Side::Right(v));
         let tagged_left = left.tag_for_join("JOIN-LEFT-SIDE", left_tag);

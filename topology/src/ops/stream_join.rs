@@ -10,8 +10,11 @@
 //! plus grace is dropped and counted as late: every record it could have matched may already
 //! be gone or emitted unmatched. The unmatched records of an outer side are indexed by time in
 //! memory (rebuilt from the store on init), so closing them costs nothing per record when none
-//! is due; a buffered record is no longer needed exactly when it closes, so the stores expire
-//! at the same bound, every half join span of stream time. When the task's stream time moves
+//! is due; a buffered record is no longer needed exactly when it closes, so an outer side's
+//! slots are taken out of the store as they close, and the stores expire at the same bound,
+//! every half join span of stream time. Each record costs one walk of the other side's windows
+//! of its key (reading the partners and marking them matched in place) and one of its own
+//! side's (appending to its slot in place). When the task's stream time moves
 //! on without a record (idle inputs, the end of finite inputs), the join's windows close too,
 //! as those of the windowed aggregations do.
 
@@ -23,6 +26,9 @@ use crate::stores::WindowStoreHandle;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use values::Values;
+
+mod values;
 
 /// A record of either input of a stream-stream join (the inputs are tagged, then merged).
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +55,8 @@ pub(crate) type PairJoiner<V1, V2, VR> = Arc<dyn Fn(Pair<'_, V1, V2>) -> Option<
 /// The buffered records of one side with one key and time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Slot<V> {
-    /// The values, in arrival order.
-    pub values: Vec<V>,
+    /// The values, in arrival order (encoded as a `Vec<V>`).
+    pub values: Values<V>,
     /// Whether a record of the other side joined them.
     pub matched: bool,
 }
@@ -67,17 +73,23 @@ pub(crate) struct JoinSpec {
     pub right_store: String,
 }
 
-/// One input's buffer and its unmatched records.
+/// One input's buffer and its records that may close unmatched.
 struct Buffer<K, V> {
     store: WindowStoreHandle<K, Slot<V>>,
     /// Whether this side's unmatched records are emitted.
     outer: bool,
-    /// The slots of this side not matched yet, by time (only when `outer`).
-    unmatched: BTreeSet<(Timestamp, K)>,
+    /// The slots of this side that were unmatched when written, by time (only when `outer`).
+    /// A slot matched later stays here until it closes, when its flag in the store decides.
+    pending: BTreeSet<(Timestamp, K)>,
+    /// The values the last probe of this side found, with their times (reused, so probing
+    /// allocates nothing once it has grown).
+    found: Vec<(Timestamp, V)>,
+    /// The unmatched slots the last closing took, in time order (reused too).
+    closed: Vec<Closed<K, V>>,
 }
 
 /// An unmatched slot whose window closed: its time, key and values.
-type Closed<K, V> = (Timestamp, K, Vec<V>);
+type Closed<K, V> = (Timestamp, K, Values<V>);
 
 impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
     fn open(
@@ -85,73 +97,77 @@ impl<K: Ord + Clone + 'static, V: Clone + 'static> Buffer<K, V> {
         outer: bool,
         open_from: Timestamp,
     ) -> Result<Self> {
-        let mut unmatched = BTreeSet::new();
+        let mut pending = BTreeSet::new();
         if outer {
             for (key, t, slot) in store.lock().fetch_all(open_from, Timestamp::MAX)? {
                 if !slot.matched {
-                    unmatched.insert((t, key));
+                    pending.insert((t, key));
                 }
             }
         }
         Ok(Self {
             store,
             outer,
-            unmatched,
+            pending,
+            found: Vec::new(),
+            closed: Vec::new(),
         })
     }
 
     /// Adds `value` at (`key`, `t`); `matched` when it joined a record of the other side.
     fn buffer(&mut self, key: &K, t: Timestamp, value: V, matched: bool) -> Result<()> {
-        let mut store = self.store.lock();
-        let mut slot = store.get(key, t)?.unwrap_or(Slot {
-            values: Vec::new(),
-            matched: false,
-        });
-        slot.values.push(value);
-        slot.matched |= matched;
-        let unmatched = self.outer && !slot.matched;
-        store.put(key.clone(), t, slot)?;
-        if unmatched {
-            self.unmatched.insert((t, key.clone()));
+        let mut unmatched = !matched;
+        let slot = Slot {
+            values: Values::One(value),
+            matched,
+        };
+        let append = &mut |old: &mut Slot<V>, new: Slot<V>| {
+            old.values.extend(new.values);
+            old.matched |= new.matched;
+            unmatched = !old.matched;
+        };
+        self.store.lock().merge(key.clone(), t, slot, append)?;
+        if self.outer && unmatched {
+            self.pending.insert((t, key.clone()));
         }
         Ok(())
     }
 
-    /// The slots of `key` with times in `[from, to]`, now marked matched.
-    fn partners(
-        &mut self,
-        key: &K,
-        (from, to): (Timestamp, Timestamp),
-    ) -> Result<Vec<(Timestamp, Slot<V>)>> {
-        let mut store = self.store.lock();
-        let found = store.fetch(key, from, to)?;
-        if self.outer {
-            for (t, slot) in &found {
-                if !slot.matched {
-                    let mut marked = slot.clone();
-                    marked.matched = true;
-                    store.put(key.clone(), *t, marked)?;
-                    self.unmatched.remove(&(*t, key.clone()));
-                }
-            }
-        }
-        Ok(found)
+    /// Finds the values of `key` with times in `[from, to]` (in `self.found`, ordered by time)
+    /// and marks their slots matched.
+    fn probe(&mut self, key: &K, (from, to): (Timestamp, Timestamp)) -> Result<()> {
+        let (outer, found) = (self.outer, &mut self.found);
+        found.clear();
+        let visit = &mut |t: Timestamp, slot: &mut Slot<V>| {
+            found.extend(slot.values.as_slice().iter().map(|v| (t, v.clone())));
+            let mark = outer && !slot.matched;
+            slot.matched |= mark;
+            mark
+        };
+        self.store.lock().fetch_update(key, from, to, visit)?;
+        Ok(())
     }
 
-    /// Takes the unmatched slots with times before `before`, in time order.
-    fn take_closed(&mut self, before: Timestamp) -> Result<Vec<Closed<K, V>>> {
-        let mut closed = Vec::new();
-        while self.unmatched.first().is_some_and(|(t, _)| *t < before) {
-            let Some((t, key)) = self.unmatched.pop_first() else {
+    /// Takes the unmatched slots with times before `before` out of the store, in time order,
+    /// into `self.closed` (the matched ones listed in `pending` are dropped: they closed too).
+    fn take_closed(&mut self, before: Timestamp) -> Result<()> {
+        let closed = &mut self.closed;
+        closed.clear();
+        if self.pending.first().is_none_or(|(t, _)| *t >= before) {
+            return Ok(());
+        }
+        let mut store = self.store.lock();
+        while self.pending.first().is_some_and(|(t, _)| *t < before) {
+            let Some((t, key)) = self.pending.pop_first() else {
                 break;
             };
-            if let Some(slot) = self.store.lock().get(&key, t)? {
+            if let Some(slot) = store.take(&key, t)? {
                 if !slot.matched {
                     closed.push((t, key, slot.values));
                 }
             }
         }
-        Ok(closed)
+        Ok(())
     }
 
     fn expire_before(&self, before: Timestamp) -> Result<()> {
@@ -214,28 +230,35 @@ where
             ));
         };
         let st = state.observed;
-        let left = state.left.take_closed(w.left_closed_before(st))?;
-        let right = state.right.take_closed(w.right_closed_before(st))?;
-        let (mut left, mut right) = (left.into_iter().peekable(), right.into_iter().peekable());
+        state.left.take_closed(w.left_closed_before(st))?;
+        state.right.take_closed(w.right_closed_before(st))?;
+        let (mut left, mut right) = (state.left.closed.iter(), state.right.closed.iter());
+        let (mut l, mut r) = (left.next(), right.next());
         loop {
-            let left_first = match (left.peek(), right.peek()) {
-                (Some(l), Some(r)) => l.0 <= r.0,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            if left_first {
-                if let Some((t, key, values)) = left.next() {
-                    for v in &values {
-                        forward(&*self.joiner, Pair::LeftOnly(v), &key, t, None, ctx)?;
+            match (l, r) {
+                (Some((lt, key, values)), Some((rt, _, _))) if lt <= rt => {
+                    for v in values.as_slice() {
+                        forward(&*self.joiner, Pair::LeftOnly(v), key, *lt, None, ctx)?;
                     }
+                    l = left.next();
                 }
-            } else if let Some((t, key, values)) = right.next() {
-                for v in &values {
-                    forward(&*self.joiner, Pair::RightOnly(v), &key, t, None, ctx)?;
+                (Some((lt, key, values)), None) => {
+                    for v in values.as_slice() {
+                        forward(&*self.joiner, Pair::LeftOnly(v), key, *lt, None, ctx)?;
+                    }
+                    l = left.next();
                 }
+                (_, Some((rt, key, values))) => {
+                    for v in values.as_slice() {
+                        forward(&*self.joiner, Pair::RightOnly(v), key, *rt, None, ctx)?;
+                    }
+                    r = right.next();
+                }
+                (None, None) => break,
             }
         }
+        state.left.closed.clear();
+        state.right.closed.clear();
         if st >= state.next_expiry && st != Timestamp::MAX {
             state.left.expire_before(w.left_closed_before(st))?;
             state.right.expire_before(w.right_closed_before(st))?;
@@ -335,204 +358,26 @@ where
         let joiner = &*self.joiner;
         match side {
             Side::Left(v) => {
-                let partners = state.right.partners(&key, w.right_range(t))?;
-                for (u, slot) in &partners {
-                    for other in &slot.values {
-                        forward(
-                            joiner,
-                            Pair::Both(&v, other),
-                            &key,
-                            t.max(*u),
-                            Some(&rest),
-                            ctx,
-                        )?;
-                    }
+                state.right.probe(&key, w.right_range(t))?;
+                for (u, other) in &state.right.found {
+                    let pair = Pair::Both(&v, other);
+                    forward(joiner, pair, &key, t.max(*u), Some(&rest), ctx)?;
                 }
-                state.left.buffer(&key, t, v, !partners.is_empty())
+                let matched = !state.right.found.is_empty();
+                state.left.buffer(&key, t, v, matched)
             }
             Side::Right(v) => {
-                let partners = state.left.partners(&key, w.left_range(t))?;
-                for (u, slot) in &partners {
-                    for other in &slot.values {
-                        forward(
-                            joiner,
-                            Pair::Both(other, &v),
-                            &key,
-                            t.max(*u),
-                            Some(&rest),
-                            ctx,
-                        )?;
-                    }
+                state.left.probe(&key, w.left_range(t))?;
+                for (u, other) in &state.left.found {
+                    let pair = Pair::Both(other, &v);
+                    forward(joiner, pair, &key, t.max(*u), Some(&rest), ctx)?;
                 }
-                state.right.buffer(&key, t, v, !partners.is_empty())
+                let matched = !state.left.found.is_empty();
+                state.right.buffer(&key, t, v, matched)
             }
         }
     }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::testing::MockProcessorContext;
-    use std::time::Duration;
-
-    type Join = StreamStreamJoin<String, i32, i32, String>;
-    type Ctx = MockProcessorContext<String, String>;
-
-    fn join(windows: JoinWindows, left_outer: bool, right_outer: bool) -> (Join, Ctx) {
-        let spec = Arc::new(JoinSpec {
-            windows,
-            left_outer,
-            right_outer,
-            left_store: "l".into(),
-            right_store: "r".into(),
-        });
-        let joiner: PairJoiner<i32, i32, String> = Arc::new(|pair| {
-            Some(match pair {
-                Pair::Both(l, r) => format!("{l}+{r}"),
-                Pair::LeftOnly(l) => format!("{l}+_"),
-                Pair::RightOnly(r) => format!("_+{r}"),
-            })
-        });
-        let mut ctx = MockProcessorContext::new()
-            .with_window_store::<String, Slot<i32>>("l")
-            .with_window_store::<String, Slot<i32>>("r");
-        ctx.set_stream_time(Timestamp::MIN);
-        let mut j = StreamStreamJoin::new(spec, joiner);
-        j.init(&mut ctx).unwrap();
-        (j, ctx)
-    }
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    fn left(j: &mut Join, ctx: &mut Ctx, k: &str, v: i32, t: Timestamp) {
-        j.process(Record::new(k.into(), Side::Left(v), t), ctx)
-            .unwrap();
-    }
-
-    fn right(j: &mut Join, ctx: &mut Ctx, k: &str, v: i32, t: Timestamp) {
-        j.process(Record::new(k.into(), Side::Right(v), t), ctx)
-            .unwrap();
-    }
-
-    fn out(ctx: &mut Ctx) -> Vec<(String, String, Timestamp)> {
-        ctx.take_forwarded()
-            .into_iter()
-            .map(|f| {
-                let t = f.record.timestamp();
-                let (k, v) = f.record.into_key_value();
-                (k, v, t)
-            })
-            .collect()
-    }
-
-    fn o(k: &str, v: &str, t: Timestamp) -> (String, String, Timestamp) {
-        (k.into(), v.into(), t)
-    }
-
-    #[test]
-    fn inner_join_pairs_records_within_the_window_at_the_later_time() {
-        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)).grace(ms(10)), false, false);
-        left(&mut j, &mut ctx, "a", 1, 100);
-        right(&mut j, &mut ctx, "a", 2, 105);
-        right(&mut j, &mut ctx, "b", 3, 105); // other key
-        right(&mut j, &mut ctx, "a", 4, 111); // 11 ms after the left record
-        left(&mut j, &mut ctx, "a", 5, 104); // in grace; joins 2 (at 105) and 4 (7 ms later)
-        assert_eq!(
-            out(&mut ctx),
-            [o("a", "1+2", 105), o("a", "5+2", 105), o("a", "5+4", 111)]
-        );
-    }
-
-    #[test]
-    fn before_and_after_bound_each_direction() {
-        let w = JoinWindows::of(ms(0)).after(ms(5));
-        let (mut j, mut ctx) = join(w, false, false);
-        left(&mut j, &mut ctx, "a", 1, 100);
-        right(&mut j, &mut ctx, "a", 2, 99); // before the left record: outside
-        right(&mut j, &mut ctx, "a", 3, 105); // 5 ms after: inside
-        assert_eq!(out(&mut ctx), [o("a", "1+3", 105)]);
-    }
-
-    #[test]
-    fn left_join_emits_an_unmatched_record_only_once_its_window_closed() {
-        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)).grace(ms(2)), true, false);
-        left(&mut j, &mut ctx, "a", 1, 100);
-        right(&mut j, &mut ctx, "z", 9, 112); // stream time 112 = 100 + after + grace: open
-        assert_eq!(out(&mut ctx), []);
-        right(&mut j, &mut ctx, "z", 9, 113);
-        assert_eq!(out(&mut ctx), [o("a", "1+_", 100)]);
-        right(&mut j, &mut ctx, "z", 9, 500); // emitted once
-        assert_eq!(out(&mut ctx), []);
-    }
-
-    #[test]
-    fn a_partner_in_time_cancels_the_unmatched_result() {
-        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)).grace(ms(5)), true, true);
-        left(&mut j, &mut ctx, "a", 1, 100);
-        right(&mut j, &mut ctx, "z", 7, 112);
-        right(&mut j, &mut ctx, "a", 2, 108); // out of order, within grace: joins
-        left(&mut j, &mut ctx, "z", 8, 1_000);
-        assert_eq!(
-            out(&mut ctx),
-            [o("a", "1+2", 108), o("z", "_+7", 112)],
-            "a's pair joined; only z's right record was unmatched"
-        );
-    }
-
-    #[test]
-    fn records_later_than_grace_are_dropped_and_counted() {
-        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)).grace(ms(5)), true, false);
-        right(&mut j, &mut ctx, "a", 2, 200);
-        left(&mut j, &mut ctx, "a", 1, 194); // 194 + 5 < 200: late
-        assert_eq!(ctx.late_count(), 1);
-        left(&mut j, &mut ctx, "a", 3, 195); // on time
-        assert_eq!(ctx.late_count(), 1);
-        assert_eq!(out(&mut ctx), [o("a", "3+2", 200)]);
-    }
-
-    #[test]
-    fn equal_keys_and_times_are_all_kept_and_joined() {
-        let (mut j, mut ctx) = join(JoinWindows::of(ms(1)), true, false);
-        left(&mut j, &mut ctx, "a", 1, 100);
-        left(&mut j, &mut ctx, "a", 2, 100);
-        right(&mut j, &mut ctx, "a", 3, 100);
-        assert_eq!(out(&mut ctx), [o("a", "1+3", 100), o("a", "2+3", 100)]);
-        left(&mut j, &mut ctx, "b", 4, 100);
-        left(&mut j, &mut ctx, "b", 5, 100);
-        right(&mut j, &mut ctx, "z", 0, 102);
-        assert_eq!(out(&mut ctx), [o("b", "4+_", 100), o("b", "5+_", 100)]);
-    }
-
-    #[test]
-    fn buffers_are_expired_with_stream_time() {
-        let (mut j, mut ctx) = join(JoinWindows::of(ms(100)), true, true);
-        for t in 0..20_000 {
-            left(&mut j, &mut ctx, &format!("k{}", t % 7), 1, t);
-            right(&mut j, &mut ctx, &format!("k{}", t % 5), 1, t);
-        }
-        let store = ctx
-            .store::<WindowStoreHandle<String, Slot<i32>>>("l")
-            .unwrap();
-        let len = store.lock().len().unwrap();
-        assert!(len <= 1_200, "the left buffer holds {len} slots");
-    }
-
-    #[test]
-    fn a_restarted_join_emits_each_unmatched_record_once() {
-        let (mut j, mut ctx) = join(JoinWindows::of(ms(10)), true, true);
-        left(&mut j, &mut ctx, "a", 1, 100);
-        right(&mut j, &mut ctx, "b", 2, 105);
-        right(&mut j, &mut ctx, "c", 3, 111); // closes a's left record
-        assert_eq!(out(&mut ctx), [o("a", "1+_", 100)]);
-        // A new instance over the same stores, at the committed stream time.
-        ctx.set_stream_time(111);
-        let mut again = StreamStreamJoin::new(j.spec.clone(), j.joiner.clone());
-        again.init(&mut ctx).unwrap();
-        right(&mut again, &mut ctx, "z", 0, 200);
-        assert_eq!(out(&mut ctx), [o("b", "_+2", 105), o("c", "_+3", 111)]);
-    }
-}
+mod tests;

@@ -108,6 +108,13 @@ impl<K, V> MockProcessorContext<K, V> {
         self
     }
 
+    /// Adds a store opened elsewhere (a sled store, a store of another implementation) under
+    /// `name`; a processor downcasts it to its handle type as it would a declared store.
+    pub fn with_store(mut self, name: &str, store: StoreHandle) -> Self {
+        self.stores.insert(name.into(), store);
+        self
+    }
+
     /// Sets the stream time the processor sees.
     pub fn set_stream_time(&mut self, t: Timestamp) {
         self.stream_time = t;
