@@ -122,15 +122,24 @@ function drawScatterPanel(panel, top, colour) {
   svg += `<rect class="axis" fill="none" x="${LEFT}" y="${top}" width="${plotW}" height="${plotH}"/>`;
   svg += `<text x="18" y="${top + plotH / 2}" transform="rotate(-90 18 ${top + plotH / 2})" text-anchor="middle">${esc(panel.y_label)}</text>`;
   svg += `<text x="${LEFT + plotW / 2}" y="${top + plotH + 34}" text-anchor="middle">${esc(panel.x_label)}</text>`;
+  // Legend rows close up (to 12 px) so that many series fit beside the panel; the rest are
+  // counted on the last row.
+  const room = PANEL_H - TOP - 16; // from the first row's centre to the last's
+  const rowH = Math.max(12, Math.min(18, room / Math.max(series.length - 1, 1)));
+  const rows = Math.floor(room / rowH + 1e-9) + 1;
   series.forEach(([name, pts], s) => {
     const fill = colour(name);
     for (const [x, y] of pts) {
       if (y < y0 || y > y1) continue; // outside a fixed y range
       svg += `<circle class="point" fill="${fill}" cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3"><title>${esc(name)}: ${esc(xName(x))}, ${label(y)}</title></circle>`;
     }
-    const ly = top + 10 + s * 18;
+    if (s >= rows || (s === rows - 1 && series.length > rows)) return;
+    const ly = top + 10 + s * rowH;
     svg += `<circle cx="${LEFT + plotW + 24}" cy="${ly}" r="4" fill="${fill}"/>`;
     svg += `<text class="legend" x="${LEFT + plotW + 42}" y="${ly + 4}">${esc(name)}</text>`;
   });
+  if (series.length > rows) {
+    svg += `<text x="${LEFT + plotW + 42}" y="${top + 14 + (rows - 1) * rowH}">and ${series.length - rows + 1} more</text>`;
+  }
   return svg + "</g>";
 }
