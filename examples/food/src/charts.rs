@@ -1,5 +1,6 @@
 //! The consumer's charts, each written as `<out>/<name>.png` and `.svg` and, with a
-//! [`Dashboard`], shown live (the scatter plot reaches the files only):
+//! [`Dashboard`], shown live (the scatter plot too: a circle per answer as it is counted, the
+//! newest 10,000 per nationality, as the dashboard keeps them):
 //!
 //! - `gender_bar`, `gender_pie`, `gender_line`: participants per gender as bars, as a pie, and
 //!   as a line over the gender categories, fed by the updates of the per-gender count table

@@ -1,6 +1,7 @@
-//! `--dashboard` shows the consumer's tables: after a demo run with a dashboard, each store's
-//! page (what `/api/stores/{name}` serves) holds the counts and ages recomputed from the CSV
-//! in `common`, and the four charts are on the dashboard.
+//! `--dashboard` shows the consumer's tables and charts: after a demo run with a dashboard,
+//! each store's page (what `/api/stores/{name}` serves) holds the counts and ages recomputed
+//! from the CSV in `common`, the four charts are on the dashboard, and the live scatter chart
+//! holds a point per counted answer (nationality row, age), as recomputed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -76,5 +77,29 @@ async fn the_dashboard_serves_the_tables_and_charts() {
         ]
     );
     assert!(dashboard.points_published() > 0);
+
+    // The scatter plot is live too: the page gets its points as the files do.
+    let snapshot = dashboard.snapshot();
+    let panel = &snapshot["charts"][3]["panels"][0];
+    assert_eq!(panel["kind"], "scatter");
+    let live: Vec<(String, Vec<(f64, f64)>)> = panel["scatter"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, points)| {
+            (
+                name.clone(),
+                serde_json::from_value(points.clone()).unwrap(),
+            )
+        })
+        .collect();
+    let want = expected.scatter();
+    assert_eq!(live, want);
+    let answers: usize = want.iter().map(|(_, p)| p.len()).sum();
+    assert_eq!(
+        answers,
+        expected.answers.len(),
+        "a point per counted answer"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -250,6 +250,13 @@ pub(crate) fn draw_scatter<DB: DrawingBackend>(
     });
     let (x0, x1, y0, y1) = bounds.unwrap_or((0.0, 1.0, 0.0, 1.0));
     let (x0, x1) = padded(x0, x1);
+    // Named x values: every category shows, each labelled at its index.
+    let named = panel.x_categories.len();
+    let (x0, x1) = match named {
+        0 => (x0, x1),
+        n => (x0.min(-0.5), x1.max(n as f64 - 0.5)),
+    };
+    let category = |x: &f64| panel.x_category(*x).unwrap_or_default().to_owned();
     let (y0, y1) = panel
         .y_range
         .filter(|(lo, hi)| hi > lo)
@@ -257,10 +264,13 @@ pub(crate) fn draw_scatter<DB: DrawingBackend>(
     let mut chart = builder(area, panel)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_labels(8)
-        .y_labels(6)
+    let mut mesh = chart.configure_mesh();
+    if named > 0 {
+        mesh.x_labels(named + 1).x_label_formatter(&category);
+    } else {
+        mesh.x_labels(8);
+    }
+    mesh.y_labels(6)
         .x_desc(panel.x_label.as_str())
         .y_desc(panel.y_label.as_str())
         .label_style((FONT, 13))
@@ -458,6 +468,34 @@ mod tests {
         // 12 points and the legend's marker.
         assert_eq!(svg.matches("<circle").count(), 13, "{svg}");
         assert!(svg.contains("humidity") && svg.contains("temperature"));
+    }
+
+    #[test]
+    fn a_scatter_plot_labels_named_x_values_with_their_category() {
+        let panel = Panel::scatter("weekday", "trips").with_x_categories(["Mon", "Tue", "Wed"]);
+        assert_eq!(panel.x_category(1.0), Some("Tue"));
+        assert_eq!(panel.x_category(0.5), None);
+        assert_eq!(panel.x_category(-1.0), None);
+        assert_eq!(panel.x_category(3.0), None);
+        let spec = ChartSpec::new("xy", vec![panel]).with_size(500, 400);
+        let mut data = ChartData::new(1, 100);
+        data.add(&Point::xy(0, "trips", 1.0, 4.0));
+        let svg = render_svg(&spec, &data).unwrap();
+        // Every category is on the axis, even those without a point.
+        for day in ["Mon", "Tue", "Wed"] {
+            assert_eq!(
+                svg.matches(&format!("\n{day}\n")).count(),
+                1,
+                "{day}: {svg}"
+            );
+        }
+        assert!(!svg.contains("\n1.0\n"), "no number on the x axis: {svg}");
+        let numeric = ChartSpec::new("xy", vec![Panel::scatter("weekday", "trips")]);
+        let numeric = render_svg(&numeric.with_size(500, 400), &data).unwrap();
+        assert!(
+            numeric.contains("\n1.0\n"),
+            "without names, x is a number: {numeric}"
+        );
     }
 
     #[test]

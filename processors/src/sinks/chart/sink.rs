@@ -107,14 +107,19 @@ where
 
     /// Also shows the chart live on `dashboard` as chart `id` (added with this sink's spec
     /// unless the dashboard already has it): the points held so far and every new point are
-    /// published to it. The live page draws time and category panels (bars, pies, lines over
-    /// categories); scatter points reach the image files only.
+    /// published to it. The live page draws every panel kind: lines over time, bars, pies,
+    /// lines over categories and scatter plots.
     pub fn live(mut self, dashboard: &Dashboard, id: &str) -> Result<Self> {
         let chart = dashboard.chart(id, self.spec.clone())?;
         for panel in 0..self.data.panel_count() {
             for (name, points) in self.data.series(panel) {
                 for &(x, y) in points {
                     chart.publish(panel, name, x, y);
+                }
+            }
+            for (name, points) in self.data.scatter_series(panel) {
+                for &(x, y) in points {
+                    chart.publish_point(&Point::xy(panel, name, x, y));
                 }
             }
             if let Some(values) = self.data.category_values(panel) {
@@ -336,5 +341,24 @@ mod tests {
         assert_eq!(snap["charts"][0]["id"], "acc");
         let b = &snap["charts"][0]["panels"][1]["series"]["b"];
         assert_eq!(b, &serde_json::json!([[NOON + 2000, 0.5]]));
+    }
+
+    #[test]
+    fn a_live_scatter_sink_publishes_held_and_new_points() {
+        let dir = std::env::temp_dir().join(format!("weir-chart-xy-{}", std::process::id()));
+        let spec = ChartSpec::new("xy", vec![Panel::scatter("x", "y")]).with_size(400, 300);
+        let mut s = ChartSink::new(dir.join("xy"), spec, |k: &String, v: &(f64, f64), _| {
+            vec![Point::xy(0, k.clone(), v.0, v.1)]
+        })
+        .unwrap()
+        .with_min_interval(Duration::from_secs(3600));
+        RecordSink::write(&mut s, &Record::new("a".to_owned(), (1.5, 2.0), 0)).unwrap();
+        let dashboard = Dashboard::new();
+        let mut s = s.live(&dashboard, "xy").unwrap();
+        RecordSink::write(&mut s, &Record::new("a".to_owned(), (-1.0, 3.0), 0)).unwrap();
+        let snap = dashboard.snapshot();
+        let a = &snap["charts"][0]["panels"][0]["scatter"]["a"];
+        assert_eq!(a, &serde_json::json!([[1.5, 2.0], [-1.0, 3.0]]));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -34,6 +34,9 @@ pub struct Panel {
     pub title: String,
     /// A fixed y range; `None` fits the data.
     pub y_range: Option<(f64, f64)>,
+    /// Names for the x values of a scatter plot: x = `i` is labelled with the `i`-th name
+    /// (from 0). Empty: x is labelled with numbers.
+    pub x_categories: Vec<String>,
 }
 
 impl Panel {
@@ -75,6 +78,7 @@ impl Panel {
             y_label: y_label.into(),
             title: String::new(),
             y_range: None,
+            x_categories: Vec::new(),
         }
     }
 
@@ -82,6 +86,27 @@ impl Panel {
     pub fn with_title(mut self, title: impl Into<String>) -> Self {
         self.title = title.into();
         self
+    }
+
+    /// Labels the x axis of a scatter plot with category names instead of numbers: x = `i`
+    /// is labelled with the `i`-th name (from 0), the axis shows every category, and other x
+    /// values are not labelled (points between categories, e.g. jittered, are still drawn).
+    pub fn with_x_categories<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.x_categories = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The category name of `x` (see [`Panel::with_x_categories`]): `Some` when x is, within
+    /// 1e-6, the index of a category.
+    pub fn x_category(&self, x: f64) -> Option<&str> {
+        let index = x.round();
+        if !((x - index).abs() <= 1e-6 && index >= 0.0) {
+            return None;
+        }
+        self.x_categories.get(index as usize).map(String::as_str)
     }
 
     /// Fixes the y range (e.g. `0.0..=1.0` for an accuracy).

@@ -1,19 +1,24 @@
 //! [`Dashboard`]: the live state a dashboard serves. Charts (each a [`ChartSpec`] and its
-//! bounded series of points) receive points through [`DashboardChart`] handles; every point gets
-//! a sequence number and is broadcast to the open event streams. Snapshots are copy-on-write
-//! ([`super::points`]): taken under the lock in a few pointer copies, turned into JSON after it.
+//! points: time series, category values, scatter series) receive points through
+//! [`DashboardChart`] handles; every point gets a sequence number and is broadcast to the open
+//! event streams. Time and scatter series are bounded alike, to the newest `max_points` points
+//! per series ([`super::points`]). Snapshots are copy-on-write ([`super::snapshot`]): taken
+//! under the lock in a few pointer copies, turned into JSON after it.
 
-use super::points::{FrozenPanel, Series};
+use super::points::{TimeSeries, XySeries};
+use super::publish::DashboardChart;
+use super::snapshot::{freeze, frozen_json};
 use super::stores::StoreQueries;
-use crate::sinks::chart::{CategoryValues, ChartPoint, ChartSpec, PanelKind, Point};
+use crate::sinks::chart::{CategoryValues, ChartSpec};
 use parking_lot::{Mutex, RwLock};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use weir_topology::{Result, TopologyError};
 
-/// Points per series a dashboard keeps by default (the oldest are dropped).
+/// Points per series a dashboard keeps by default, for time and scatter series alike (the
+/// oldest are dropped).
 pub const DEFAULT_MAX_POINTS: usize = 10_000;
 /// Updates buffered per event stream before a slow client is sent a fresh snapshot.
 const CHANNEL_CAPACITY: usize = 4_096;
@@ -26,68 +31,39 @@ pub(crate) enum Update {
     /// The value of a category changed: `(sequence number, chart, panel, category, series,
     /// value)`.
     Category(u64, usize, usize, Arc<str>, Arc<str>, f64),
+    /// A scatter point was added: `(sequence number, chart, panel, series, x, y)`.
+    Xy(u64, usize, usize, Arc<str>, f64, f64),
     /// The charts themselves changed (a chart was added): clients reload the snapshot.
     Charts,
 }
 
-struct LiveChart {
-    id: Arc<str>,
-    spec: Arc<ChartSpec>,
-    /// Per panel, the series by name.
-    panels: Vec<BTreeMap<Arc<str>, Series>>,
+/// What a point sets, borrowed from the caller (see [`Dashboard::add`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Sample<'a> {
+    /// A point of a line over time: `(x ms, y)`.
+    Time(i64, f64),
+    /// The value of a category: `(category, value)`.
+    Category(&'a str, f64),
+    /// A scatter point: `(x, y)`.
+    Xy(f64, f64),
+}
+
+pub(super) struct LiveChart {
+    pub(super) id: Arc<str>,
+    pub(super) spec: Arc<ChartSpec>,
+    /// Per panel, the time series by name.
+    pub(super) panels: Vec<BTreeMap<Arc<str>, TimeSeries>>,
     /// Per panel, the latest value per category and series (category panels).
-    categories: Vec<CategoryValues>,
-}
-
-/// A chart's points at one moment, turned into JSON outside the lock.
-struct FrozenChart {
-    id: Arc<str>,
-    spec: Arc<ChartSpec>,
-    panels: Vec<FrozenPanel>,
-    /// A copy of the category values (bounded by categories x series, not by points).
-    categories: Vec<CategoryValues>,
-}
-
-/// Every chart at one sequence number.
-struct Frozen {
-    seq: u64,
-    charts: Vec<FrozenChart>,
-}
-
-impl Charts {
-    /// A copy-on-write snapshot: shared chunks and the series' short tails.
-    fn freeze(&self, max_points: usize) -> Frozen {
-        let charts = self
-            .list
-            .iter()
-            .map(|chart| FrozenChart {
-                id: chart.id.clone(),
-                spec: chart.spec.clone(),
-                panels: chart
-                    .panels
-                    .iter()
-                    .map(|series| {
-                        series
-                            .iter()
-                            .map(|(name, s)| (name.clone(), s.freeze(max_points)))
-                            .collect()
-                    })
-                    .collect(),
-                categories: chart.categories.clone(),
-            })
-            .collect();
-        Frozen {
-            seq: self.seq,
-            charts,
-        }
-    }
+    pub(super) categories: Vec<CategoryValues>,
+    /// Per panel, the scatter series by name.
+    pub(super) scatter: Vec<BTreeMap<Arc<str>, XySeries>>,
 }
 
 #[derive(Default)]
-struct Charts {
-    list: Vec<LiveChart>,
+pub(super) struct Charts {
+    pub(super) list: Vec<LiveChart>,
     /// The sequence number of the last point added.
-    seq: u64,
+    pub(super) seq: u64,
 }
 
 struct Inner {
@@ -128,7 +104,8 @@ impl Dashboard {
         Self::with_max_points(DEFAULT_MAX_POINTS)
     }
 
-    /// An empty dashboard keeping at most `max_points` points per series.
+    /// An empty dashboard keeping at most `max_points` points per time or scatter series (the
+    /// newest; the page keeps the same number).
     pub fn with_max_points(max_points: usize) -> Self {
         let (updates, _) = broadcast::channel(CHANNEL_CAPACITY);
         Self {
@@ -152,24 +129,20 @@ impl Dashboard {
         }
         let mut charts = self.inner.charts.lock();
         if let Some(index) = charts.list.iter().position(|c| &*c.id == id) {
-            return Ok(DashboardChart {
-                dashboard: self.clone(),
-                index,
-            });
+            return Ok(DashboardChart::new(self.clone(), index));
         }
+        let panels = spec.panels.len();
         charts.list.push(LiveChart {
             id: Arc::from(id),
-            panels: (0..spec.panels.len()).map(|_| BTreeMap::new()).collect(),
-            categories: vec![CategoryValues::default(); spec.panels.len()],
+            panels: (0..panels).map(|_| BTreeMap::new()).collect(),
+            categories: vec![CategoryValues::default(); panels],
+            scatter: (0..panels).map(|_| BTreeMap::new()).collect(),
             spec: Arc::new(spec),
         });
         let index = charts.list.len() - 1;
         // No receiver is not an error: nobody is watching yet.
         let _ = self.inner.updates.send(Update::Charts);
-        Ok(DashboardChart {
-            dashboard: self.clone(),
-            index,
-        })
+        Ok(DashboardChart::new(self.clone(), index))
     }
 
     /// How many points were published to this dashboard's charts.
@@ -178,10 +151,12 @@ impl Dashboard {
     }
 
     /// Every chart with its layout and current points, as served by `GET /api/series`:
-    /// `{"seq": N, "charts": [{"id", "title", "panels": [{"y_label", "title", "y_range",
-    /// "series": {name: [[x ms, y], ...]}}]}]}`.
+    /// `{"seq": N, "max_points": M, "charts": [{"id", "title", "panels": [{"kind", "x_label",
+    /// "y_label", "title", "y_range", "x_categories", "series": {name: [[x ms, y], ...]},
+    /// "categories": [...], "values": {name: [value or null per category]},
+    /// "scatter": {name: [[x, y], ...]}}]}]}`.
     pub fn snapshot(&self) -> Value {
-        let frozen = self.inner.charts.lock().freeze(self.inner.max_points);
+        let frozen = freeze(&self.inner.charts.lock(), self.inner.max_points);
         frozen_json(&frozen)
     }
 
@@ -201,69 +176,57 @@ impl Dashboard {
         let (frozen, rx) = {
             let charts = self.inner.charts.lock();
             let rx = self.inner.updates.subscribe();
-            (charts.freeze(self.inner.max_points), rx)
+            (freeze(&charts, self.inner.max_points), rx)
         };
         (frozen_json(&frozen), rx)
     }
 
-    /// Adds a point; false when the chart or panel does not exist.
-    fn publish(&self, chart: usize, panel: usize, series: &str, x_ms: i64, y: f64) -> bool {
-        let mut charts = self.inner.charts.lock();
+    /// Adds a point of `series` to panel `panel` of chart `chart`, numbers it and broadcasts
+    /// it; false when the chart or panel does not exist. A non-finite value is ignored.
+    pub(super) fn add(&self, chart: usize, panel: usize, series: &str, sample: Sample<'_>) -> bool {
         let max_points = self.inner.max_points;
-        let Some(panel_series) = charts
-            .list
-            .get_mut(chart)
-            .and_then(|live| live.panels.get_mut(panel))
-        else {
+        let mut guard = self.inner.charts.lock();
+        let charts = &mut *guard;
+        let seq = charts.seq + 1;
+        let Some(live) = charts.list.get_mut(chart) else {
             return false;
         };
-        if !y.is_finite() {
-            return true;
-        }
-        match panel_series.get_mut(series) {
-            Some(points) => points.push(x_ms, y, max_points),
-            None => {
-                let mut points = Series::default();
-                points.push(x_ms, y, max_points);
-                panel_series.insert(Arc::from(series), points);
+        let update = match sample {
+            Sample::Time(x, y) => {
+                let Some(panel_series) = live.panels.get_mut(panel) else {
+                    return false;
+                };
+                if !y.is_finite() {
+                    return true;
+                }
+                let (name, points) = series_mut(panel_series, series);
+                points.push(x, y, max_points);
+                Update::Point(seq, chart, panel, name, x, y)
             }
-        }
-        charts.seq += 1;
-        let update = Update::Point(charts.seq, chart, panel, Arc::from(series), x_ms, y);
-        let _ = self.inner.updates.send(update);
-        true
-    }
-
-    /// Sets the value of a category; false when the chart or panel does not exist.
-    fn publish_category(
-        &self,
-        chart: usize,
-        panel: usize,
-        category: &str,
-        series: &str,
-        value: f64,
-    ) -> bool {
-        let mut charts = self.inner.charts.lock();
-        let Some(values) = charts
-            .list
-            .get_mut(chart)
-            .and_then(|live| live.categories.get_mut(panel))
-        else {
-            return false;
+            Sample::Category(category, value) => {
+                let Some(values) = live.categories.get_mut(panel) else {
+                    return false;
+                };
+                if !value.is_finite() {
+                    return true;
+                }
+                values.set(category, series, value);
+                Update::Category(seq, chart, panel, category.into(), series.into(), value)
+            }
+            Sample::Xy(x, y) => {
+                let Some(panel_series) = live.scatter.get_mut(panel) else {
+                    return false;
+                };
+                if !(x.is_finite() && y.is_finite()) {
+                    return true;
+                }
+                let (name, points) = series_mut(panel_series, series);
+                points.push_xy(x, y, max_points);
+                Update::Xy(seq, chart, panel, name, x, y)
+            }
         };
-        if !value.is_finite() {
-            return true;
-        }
-        values.set(category, series, value);
-        charts.seq += 1;
-        let update = Update::Category(
-            charts.seq,
-            chart,
-            panel,
-            Arc::from(category),
-            Arc::from(series),
-            value,
-        );
+        charts.seq = seq;
+        // Sent under the lock, so that updates go out in sequence order.
         let _ = self.inner.updates.send(update);
         true
     }
@@ -273,143 +236,27 @@ impl Dashboard {
     }
 }
 
-fn frozen_json(frozen: &Frozen) -> Value {
-    let list: Vec<Value> = frozen.charts.iter().map(chart_json).collect();
-    json!({ "seq": frozen.seq, "charts": list })
-}
-
-fn chart_json(chart: &FrozenChart) -> Value {
-    let panels: Vec<Value> = chart
-        .spec
-        .panels
-        .iter()
-        .zip(chart.panels.iter().zip(&chart.categories))
-        .map(|(panel, (frozen, categories))| {
-            let series: serde_json::Map<String, Value> = frozen
-                .iter()
-                .map(|(name, points)| (name.to_string(), points.to_json()))
-                .collect();
-            let values: serde_json::Map<String, Value> = categories
-                .table()
-                .into_iter()
-                .map(|(name, cells)| (name.to_owned(), json!(cells)))
-                .collect();
-            json!({
-                "kind": kind_name(panel.kind),
-                "x_label": panel.x_label,
-                "y_label": panel.y_label,
-                "title": panel.title,
-                "y_range": panel.y_range.map(|(lo, hi)| [lo, hi]),
-                "series": series,
-                "categories": categories.categories(),
-                "values": values,
-            })
-        })
-        .collect();
-    json!({ "id": &*chart.id, "title": chart.spec.title, "panels": panels })
-}
-
-/// How the page names a panel kind.
-fn kind_name(kind: PanelKind) -> &'static str {
-    match kind {
-        PanelKind::CategoryLines => "category_lines",
-        PanelKind::Bars => "bars",
-        PanelKind::StackedBars => "stacked_bars",
-        PanelKind::Pie => "pie",
-        PanelKind::Scatter => "scatter",
-        _ => "time_lines",
-    }
-}
-
-/// One chart of a [`Dashboard`]: publishes points to it. Cheap to clone.
-#[derive(Clone)]
-pub struct DashboardChart {
-    dashboard: Dashboard,
-    index: usize,
-}
-
-impl DashboardChart {
-    /// Adds a point to a series of a panel and pushes it to the open pages; returns false when
-    /// the panel does not exist. Non-finite values are ignored.
-    pub fn publish(&self, panel: usize, series: &str, x_ms: i64, y: f64) -> bool {
-        self.dashboard.publish(self.index, panel, series, x_ms, y)
-    }
-
-    /// Publishes chart-sink points; returns false when a point names a missing panel (the
-    /// others are still published).
-    pub fn publish_points(&self, points: &[ChartPoint]) -> bool {
-        points.iter().fold(true, |ok, (panel, series, x, y)| {
-            self.publish(*panel, series, *x, *y) && ok
-        })
-    }
-
-    /// Publishes a chart-sink [`Point`]: a time point (as [`DashboardChart::publish`]) or a
-    /// category value (bars, pies, lines over categories: it replaces the category's previous
-    /// value on the open pages). Returns false when its panel does not exist. Scatter points
-    /// are not shown live (the page does not draw scatter panels yet): they return true.
-    pub fn publish_point(&self, point: &Point) -> bool {
-        match point {
-            Point::Time {
-                panel,
-                series,
-                x_ms,
-                y,
-            } => self.publish(*panel, series, *x_ms, *y),
-            Point::Category {
-                panel,
-                category,
-                series,
-                value,
-            } => self
-                .dashboard
-                .publish_category(self.index, *panel, category, series, *value),
-            _ => true,
-        }
-    }
-
-    /// The dashboard this chart belongs to.
-    pub fn dashboard(&self) -> &Dashboard {
-        &self.dashboard
-    }
+/// The series `name` of a panel (added empty when new) and its shared name.
+fn series_mut<'a, S: Default>(
+    panel: &'a mut BTreeMap<Arc<str>, S>,
+    name: &str,
+) -> (Arc<str>, &'a mut S) {
+    let key = match panel.get_key_value(name) {
+        Some((key, _)) => key.clone(),
+        None => Arc::from(name),
+    };
+    (key.clone(), panel.entry(key).or_default())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::sinks::chart::Panel;
+    use crate::sinks::chart::{Panel, Point};
     use serde_json::json;
 
     fn spec() -> ChartSpec {
         ChartSpec::new("t", vec![Panel::new("count"), Panel::new("acc")])
-    }
-
-    #[test]
-    fn category_values_are_replaced_in_snapshots_and_broadcast() {
-        let d = Dashboard::new();
-        let spec = ChartSpec::new("bars", vec![Panel::bars("station", "trains")]);
-        let chart = d.chart("bars", spec).unwrap();
-        assert!(chart.publish_point(&Point::category(0, "oslo", "trains", 3.0)));
-        let (_, mut updates) = d.subscribe();
-        assert!(chart.publish_point(&Point::category(0, "oslo", "trains", 5.0)));
-        assert!(chart.publish_point(&Point::category(0, "bergen", "trains", 1.0)));
-        assert!(
-            !chart.publish_point(&Point::category(1, "x", "y", 1.0)),
-            "no panel 1"
-        );
-        let panel = &d.snapshot()["charts"][0]["panels"][0];
-        assert_eq!(panel["kind"], "bars");
-        assert_eq!(panel["categories"], json!(["oslo", "bergen"]));
-        assert_eq!(panel["values"]["trains"], json!([5.0, 1.0]), "{panel}");
-        match updates.try_recv().unwrap() {
-            Update::Category(seq, 0, 0, category, series, value) => {
-                assert_eq!(
-                    (seq, &*category, &*series, value),
-                    (2, "oslo", "trains", 5.0)
-                );
-            }
-            other => panic!("{other:?}"),
-        }
     }
 
     #[test]
@@ -442,45 +289,86 @@ mod tests {
     }
 
     #[test]
-    fn publishing_never_waits_for_a_snapshot_being_built() {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        use std::time::{Duration, Instant};
-        let d = Dashboard::with_max_points(60_000);
-        let c = d.chart("c", spec()).unwrap();
-        for x in 0..60_000 {
-            c.publish(0, "a", x, 1.0);
-            c.publish(1, "b", x, 2.0);
-        }
-        let stop = Arc::new(AtomicBool::new(false));
-        let snapshots = std::thread::spawn({
-            let (d, stop) = (d.clone(), stop.clone());
-            move || {
-                let mut built = 0;
-                while !stop.load(Ordering::Relaxed) && built < 10_000 {
-                    assert_eq!(d.snapshot()["charts"][0]["id"], "c");
-                    built += 1;
-                }
-                built
-            }
-        });
-        std::thread::sleep(Duration::from_millis(50));
-        let mut waits = Vec::new();
-        for x in 0..200 {
-            let asked = Instant::now();
-            c.publish(0, "a", 60_000 + x, 1.0);
-            waits.push(asked.elapsed());
-            std::thread::sleep(Duration::from_micros(500));
-        }
-        stop.store(true, Ordering::Relaxed);
-        assert!(snapshots.join().unwrap() > 0);
-        waits.sort();
-        // Building a snapshot of 120k points takes tens of ms (on the old code, which built
-        // it under the lock, one publish in ten waited over 100 ms); taking one, microseconds.
-        assert!(
-            waits[190] < Duration::from_millis(20),
-            "95th percentile publish {:?}",
-            waits[190]
+    fn scatter_points_are_in_the_snapshot_and_broadcast() {
+        let d = Dashboard::new();
+        let spec = ChartSpec::new(
+            "xy",
+            vec![Panel::scatter("humidity", "temperature").with_x_categories(["dry", "wet"])],
         );
+        let chart = d.chart("xy", spec).unwrap();
+        assert!(chart.publish_point(&Point::xy(0, "room", 0.5, 20.0)));
+        let (snap, mut updates) = d.subscribe();
+        assert_eq!(
+            snap["charts"][0]["panels"][0]["scatter"]["room"],
+            json!([[0.5, 20.0]])
+        );
+        assert!(chart.publish_point(&Point::xy(0, "hall", -3.0, 18.5)));
+        assert!(chart.publish_point(&Point::xy(0, "room", 0.25, 21.0)));
+        assert!(
+            chart.publish_point(&Point::xy(0, "room", f64::INFINITY, 1.0)),
+            "ignored"
+        );
+        assert!(
+            !chart.publish_point(&Point::xy(1, "room", 1.0, 1.0)),
+            "no panel 1"
+        );
+        let seen: Vec<(u64, usize, usize, String, f64, f64)> =
+            std::iter::from_fn(|| match updates.try_recv().ok()? {
+                Update::Xy(seq, c, p, s, x, y) => Some((seq, c, p, s.to_string(), x, y)),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (2, 0, 0, "hall".to_owned(), -3.0, 18.5),
+                (3, 0, 0, "room".to_owned(), 0.25, 21.0)
+            ]
+        );
+        let snap = d.snapshot();
+        let panel = &snap["charts"][0]["panels"][0];
+        assert_eq!(panel["kind"], "scatter");
+        assert_eq!(panel["x_label"], "humidity");
+        assert_eq!(panel["x_categories"], json!(["dry", "wet"]));
+        assert_eq!(panel["scatter"]["room"], json!([[0.5, 20.0], [0.25, 21.0]]));
+        assert_eq!(panel["scatter"]["hall"], json!([[-3.0, 18.5]]));
+        assert_eq!(panel["series"], json!({}), "no time series");
+        assert_eq!(snap["seq"], 3);
+        assert_eq!(snap["max_points"], DEFAULT_MAX_POINTS);
+    }
+
+    #[test]
+    fn scatter_series_are_bounded_like_time_series() {
+        let max = 300;
+        let d = Dashboard::with_max_points(max);
+        let spec = ChartSpec::new("b", vec![Panel::new("n"), Panel::scatter("x", "y")]);
+        let chart = d.chart("b", spec).unwrap();
+        // Two scatter series and a time series, interleaved; x runs backwards for "a".
+        let n = 1_000;
+        for i in 0..n {
+            chart.publish_point(&Point::xy(1, "a", f64::from(n - i), f64::from(i)));
+            if i % 2 == 0 {
+                chart.publish_point(&Point::xy(1, "b", f64::from(i), 0.0));
+            }
+            chart.publish(0, "t", i64::from(i), 1.0);
+        }
+        let snap = d.snapshot();
+        assert_eq!(snap["max_points"], max);
+        let panels = &snap["charts"][0]["panels"];
+        let a = panels[1]["scatter"]["a"].as_array().unwrap();
+        let want_a: Vec<_> = (n - 300..n)
+            .map(|i| json!([f64::from(n - i), f64::from(i)]))
+            .collect();
+        assert_eq!(a, &want_a, "the newest 300 of a, in arrival order");
+        let b = panels[1]["scatter"]["b"].as_array().unwrap();
+        let want_b: Vec<_> = (0..n)
+            .step_by(2)
+            .skip(200)
+            .map(|i| json!([f64::from(i), 0.0]))
+            .collect();
+        assert_eq!(b, &want_b, "the newest 300 of b");
+        assert_eq!(panels[0]["series"]["t"].as_array().unwrap().len(), max);
+        assert_eq!(d.points_published(), 2_500);
     }
 
     #[test]

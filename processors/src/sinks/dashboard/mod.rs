@@ -32,14 +32,17 @@ mod guard;
 mod hub;
 mod page;
 mod points;
+mod publish;
 mod routes;
 mod server;
+mod snapshot;
 mod stores;
 mod websocket;
 
 pub use config::{
     DashboardConfig, DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_MAX_CONNECTIONS, DEFAULT_PORT,
 };
-pub use hub::{Dashboard, DashboardChart, DEFAULT_MAX_POINTS};
+pub use hub::{Dashboard, DEFAULT_MAX_POINTS};
+pub use publish::DashboardChart;
 pub use server::DashboardServer;
 pub use stores::{StoreQueries, StoreQueryError, StoreSource, DEFAULT_PAGE, MAX_PAGE};

@@ -3,13 +3,26 @@
 //!
 //! `GET /` loads the charts from the first `snapshot` message of its feed (the WebSocket `/ws`,
 //! or `/events` over SSE) and appends the points of each `points` message, redrawing at most a
-//! few times a second; it links the live tables of the stores. `#points` counts the points received, `#updates` the `points`
+//! few times a second; it links the live tables of the stores. It draws every panel kind:
+//! lines over time (page.html), bars, pies, lines over categories and scatter plots
+//! (panels.js). `#points` counts the points received, `#updates` the `points`
 //! events, `#status` shows the connection. `/?updates=N` stops listening after N `points`
 //! events and `/?live=0` draws the current points once without listening (headless browsers
 //! capture a page only once its network is idle).
 
-/// The page's HTML.
-pub const PAGE: &str = include_str!("page.html");
+use std::sync::LazyLock;
+
+/// Where page.html's script takes the panel-drawing code of panels.js.
+const PANELS_AT: &str = "// @panels.js";
+
+/// The page's HTML: page.html with panels.js (how bars, pies, lines over categories and
+/// scatter plots are drawn) in its script.
+pub fn chart_page() -> &'static str {
+    static PAGE: LazyLock<String> = LazyLock::new(|| {
+        include_str!("page.html").replacen(PANELS_AT, include_str!("panels.js"), 1)
+    });
+    &PAGE
+}
 
 /// `GET /stores/{name}`: a live table of a store, `GET /api/stores/{name}` read every second
 /// (the first 1,000 entries), one row per entry with a column per field (object values are
@@ -18,7 +31,7 @@ pub const TABLE_PAGE: &str = include_str!("table.html");
 
 #[cfg(test)]
 mod tests {
-    use super::{PAGE, TABLE_PAGE};
+    use super::{chart_page, PANELS_AT, TABLE_PAGE};
 
     #[test]
     fn the_table_page_is_self_contained() {
@@ -31,14 +44,20 @@ mod tests {
 
     #[test]
     fn the_page_is_self_contained() {
-        assert!(PAGE.starts_with("<!doctype html>"));
-        assert!(PAGE.contains("new EventSource(\"events\""));
-        assert!(PAGE.contains("new WebSocket("));
-        assert!(PAGE.contains("fetch(\"api/series\")"));
-        assert!(PAGE.contains("id=\"points\""));
+        let html = chart_page();
+        assert!(html.starts_with("<!doctype html>"));
+        assert!(!html.contains(PANELS_AT), "panels.js is in");
+        assert!(
+            html.contains("function drawScatterPanel(")
+                && html.contains("function drawCategoryPanel(")
+        );
+        assert!(html.contains("new EventSource(\"events\""));
+        assert!(html.contains("new WebSocket("));
+        assert!(html.contains("fetch(\"api/series\")"));
+        assert!(html.contains("id=\"points\""));
         for external in ["http://", "https://", "//cdn", "src=\""] {
             // The only URL is the SVG namespace.
-            let uses = PAGE.matches(external).count();
+            let uses = html.matches(external).count();
             let allowed = usize::from(external == "http://");
             assert!(uses <= allowed, "{external} appears {uses} times");
         }

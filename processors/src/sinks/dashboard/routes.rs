@@ -10,7 +10,7 @@
 use super::feed::Feed;
 use super::guard::{query_param, Access, Verdict};
 use super::hub::Dashboard;
-use super::page::{PAGE, TABLE_PAGE};
+use super::page::{chart_page, TABLE_PAGE};
 use super::stores::{StoreQueryError, DEFAULT_PAGE};
 use super::websocket::websocket;
 use axum::extract::{Path, Request, State};
@@ -112,7 +112,7 @@ async fn guarded(State(gate): State<Gate>, request: Request, next: Next) -> Resp
 }
 
 async fn page() -> impl IntoResponse {
-    ([(header::CACHE_CONTROL, "no-store")], Html(PAGE))
+    ([(header::CACHE_CONTROL, "no-store")], Html(chart_page()))
 }
 
 /// `GET /stores/{name}`: the live table page (it reads its store's name from its address).
