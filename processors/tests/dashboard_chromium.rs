@@ -5,9 +5,9 @@
 //! (saved under the target directory, not a blank image), the snapshot view (`?live=0`) once
 //! the input has ended, and the store query endpoint.
 //!
-//! Chromium is `/usr/bin/chromium` (or `$WEIR_CHROMIUM`). When it is missing the test is skipped
-//! with a message, unless `WEIR_REQUIRE_CHROMIUM=1` (set by `scripts/test.sh`, which installs
-//! it), where a missing browser fails the test.
+//! Chromium is found (or the test skipped, or failed under `WEIR_REQUIRE_CHROMIUM=1`) as
+//! `weir_example_testkit::browser::chromium` says; this test drives it with `--dump-dom` and
+//! `--screenshot` rather than over DevTools.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use weir_example_testkit::browser::{chromium, png_stats};
 use weir_processors::sinks::chart::{ChartPoint, ChartSink, ChartSpec, Panel, Point};
 use weir_processors::{Dashboard, DashboardConfig, DashboardServer};
 use weir_topology::prelude::*;
@@ -25,27 +26,6 @@ const PARTITIONS: u32 = 2;
 const KEYS: [&str; 3] = ["sensor-a", "sensor-b", "sensor-c"];
 /// The longest a Chromium run may take before the test kills it.
 const CHROMIUM_LIMIT: Duration = Duration::from_secs(90);
-
-fn chromium() -> Option<PathBuf> {
-    let path = PathBuf::from(
-        std::env::var("WEIR_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned()),
-    );
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("WEIR_REQUIRE_CHROMIUM").as_deref() == Ok("1") {
-        panic!(
-            "Chromium is required (WEIR_REQUIRE_CHROMIUM=1) but {} does not exist: \
-             run scripts/chromium.sh",
-            path.display()
-        );
-    }
-    eprintln!(
-        "skipped: no Chromium at {} (run scripts/chromium.sh, or set WEIR_CHROMIUM)",
-        path.display()
-    );
-    None
-}
 
 /// Per key and minute: the count and mean of the readings, on every record.
 fn topology(dashboard: &Dashboard, charts_dir: &Path) -> Topology {
@@ -203,27 +183,6 @@ fn element_number(dom: &str, id: &str) -> u64 {
     let text: String = dom[at..].chars().take_while(char::is_ascii_digit).collect();
     text.parse()
         .unwrap_or_else(|_| panic!("#{id} is not a number"))
-}
-
-/// Decodes a PNG and returns (width, height, distinct colours, share of non-white pixels).
-fn png_stats(path: &Path) -> (u32, u32, usize, f64) {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
-    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
-    let colours: std::collections::HashSet<&[u8]> = pixels.iter().copied().collect();
-    let non_white = pixels
-        .iter()
-        .filter(|p| p[..3].iter().any(|&c| c < 240))
-        .count();
-    (
-        info.width,
-        info.height,
-        colours.len(),
-        non_white as f64 / pixels.len() as f64,
-    )
 }
 
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
@@ -456,7 +415,7 @@ async fn the_dashboard_shows_live_points_in_chromium() {
         "points arrived over Server-Sent Events while the page was open"
     );
 
-    let (w, h, colours, ink) = png_stats(&shot);
+    let (w, h, colours, ink) = png_stats(&std::fs::read(&shot).unwrap());
     println!(
         "screenshot {}: {w}x{h}, {colours} colours, {:.1}% non-white",
         shot.display(),

@@ -60,6 +60,12 @@ impl TumblingWindows {
 }
 
 /// Overlapping fixed-size windows that start every `advance`.
+///
+/// The windows lie on one grid of starts, multiples of `advance` since the epoch, negative
+/// ones included: a record at time 10 s in 60 s windows advancing by 30 s falls in the windows
+/// starting at -30 s and 0 s. Kafka Streams drops the windows that would start before 0, so a
+/// record in the first `size - advance` after the epoch is in fewer windows there than here;
+/// later records are in the same windows in both.
 pub struct HoppingWindows;
 impl HoppingWindows {
     /// Windows of `size` starting every `advance`.
@@ -290,6 +296,14 @@ mod tests {
         let odd = HoppingWindows::of(Duration::from_millis(10), Duration::from_millis(3));
         assert_eq!(starts(&odd, 10), vec![3, 6, 9]);
         assert!(starts(&SlidingWindows::of(Duration::from_secs(1)), 5).is_empty());
+    }
+
+    #[test]
+    fn hopping_windows_near_the_epoch_keep_their_negative_starts() {
+        // As HoppingWindows' documentation says: Kafka Streams would give only [0] here.
+        let h = HoppingWindows::of(Duration::from_secs(60), Duration::from_secs(30));
+        assert_eq!(h.starts_for(10_000).collect::<Vec<_>>(), vec![-30_000, 0]);
+        assert_eq!(h.starts_for(40_000).collect::<Vec<_>>(), vec![0, 30_000]);
     }
 
     #[test]

@@ -104,8 +104,13 @@ pub(crate) async fn plan(
     copartition::check(topology, broker, &internal_counts).await?;
     let dead_letter: Option<Arc<dyn SinkConnector>> = match error_handler {
         ErrorHandler::DeadLetter(topic) => {
+            // Dead letters keep their records' timestamps, which may be years old in a replay:
+            // a time-based retention would delete them as they arrive. A topic the user made
+            // keeps its settings.
             if broker.partitions(topic).await?.is_none() {
-                broker.ensure_topic(topic, 1).await?;
+                broker
+                    .ensure_topic_with(topic, 1, &TopicConfig::kept_forever())
+                    .await?;
             }
             Some(Arc::new(TopicSink::new(broker.clone(), topic.clone())))
         }
@@ -237,4 +242,47 @@ async fn plan_sinks(
         sinks.insert(g, resolved);
     }
     Ok((sinks, internal_outputs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use crate::runtime::io::memory::MemoryBroker;
+    use crate::runtime::io::topic_config::RETENTION_MS;
+
+    fn topology() -> Topology {
+        let builder = TopologyBuilder::new();
+        builder
+            .stream(Source::topic("in", StringSerde, StringSerde))
+            .to(Sink::topic("out", StringSerde, StringSerde));
+        builder.build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn creates_a_missing_dead_letter_topic_that_keeps_its_records() {
+        let memory = MemoryBroker::new(1);
+        memory.create_topic("in", 1);
+        let broker: Arc<dyn Broker> = Arc::new(memory.clone());
+        let config = StreamsConfig::new("plan")
+            .error_handler(ErrorHandler::DeadLetter("dead".into()));
+        let plan = plan(&topology(), &broker, &config).await.unwrap();
+        assert!(plan.dead_letter.is_some());
+        let created = memory.topic_config_of("dead").unwrap();
+        assert_eq!(created.get(RETENTION_MS), Some("-1"));
+    }
+
+    #[tokio::test]
+    async fn leaves_an_existing_dead_letter_topic_as_it_is() {
+        let memory = MemoryBroker::new(1);
+        memory.create_topic("in", 1);
+        memory.create_topic("dead", 3);
+        let broker: Arc<dyn Broker> = Arc::new(memory.clone());
+        let config = StreamsConfig::new("plan")
+            .error_handler(ErrorHandler::DeadLetter("dead".into()));
+        plan(&topology(), &broker, &config).await.unwrap();
+        let kept = memory.topic_config_of("dead").unwrap_or_default();
+        assert_eq!(kept.get(RETENTION_MS), None);
+        assert_eq!(broker.partitions("dead").await.unwrap(), Some(3));
+    }
 }
