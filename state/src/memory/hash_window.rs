@@ -7,7 +7,7 @@
 //! the sled stores ([`crate::sled::encoding::hash_key`]): keys must therefore serialize equal
 //! when they are equal, as they must for the sled stores and for partitioning by key bytes.
 
-use super::windows::Windows;
+use super::windows::{Sweep, Windows};
 use crate::sled::encoding::hash_key;
 use crate::{StateError, StateResult, Timestamp, WindowStore};
 use hashbrown::hash_table::Entry;
@@ -234,25 +234,10 @@ where
         if before <= self.oldest {
             return Ok(0);
         }
-        let mut removed = 0;
-        let mut oldest = Timestamp::MAX;
-        self.rows.retain(|(_, _, windows)| {
-            // Most keys have nothing to expire: one look at the first window.
-            if let Some(first) = windows.first().filter(|t| *t >= before) {
-                oldest = oldest.min(first);
-                return true;
-            }
-            removed += windows.expire_before(before);
-            match windows.first() {
-                Some(t) => {
-                    oldest = oldest.min(t);
-                    true
-                }
-                None => false,
-            }
-        });
-        self.len -= removed;
-        self.oldest = oldest;
+        let mut sweep = Sweep::new();
+        self.rows.retain(|(_, _, windows)| windows.sweep(before, &mut sweep));
+        self.len -= sweep.removed;
+        self.oldest = sweep.oldest;
         // Give memory back after a large expiry (the table never shrinks by itself), but not
         // after each regular one: a store that fills up again between expiries would be
         // rehashed twice per expiry.
@@ -260,7 +245,7 @@ where
         if buckets > 1024 && self.rows.len() < buckets / 16 {
             self.rows.shrink_to(self.rows.len() * 2, |(h, _, _)| *h);
         }
-        Ok(removed)
+        Ok(sweep.removed)
     }
 
     fn len(&self) -> StateResult<usize> {

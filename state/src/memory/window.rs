@@ -1,7 +1,7 @@
 //! An in-memory window store: per key, its windows ordered by start (a small sorted vector,
 //! or an ordered map when a key has many windows).
 
-use super::windows::Windows;
+use super::windows::{Sweep, Windows};
 use crate::{StateResult, Timestamp, WindowStore};
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
@@ -177,26 +177,11 @@ where
         if before <= self.oldest {
             return Ok(0);
         }
-        let mut removed = 0;
-        let mut oldest = Timestamp::MAX;
-        self.map.retain(|_, windows| {
-            // Most keys have nothing to expire: one look at the first window.
-            if let Some(first) = windows.first().filter(|t| *t >= before) {
-                oldest = oldest.min(first);
-                return true;
-            }
-            removed += windows.expire_before(before);
-            match windows.first() {
-                Some(t) => {
-                    oldest = oldest.min(t);
-                    true
-                }
-                None => false,
-            }
-        });
-        self.len -= removed;
-        self.oldest = oldest;
-        Ok(removed)
+        let mut sweep = Sweep::new();
+        self.map.retain(|_, windows| windows.sweep(before, &mut sweep));
+        self.len -= sweep.removed;
+        self.oldest = sweep.oldest;
+        Ok(sweep.removed)
     }
 
     fn len(&self) -> StateResult<usize> {

@@ -248,6 +248,40 @@ impl<V> Windows<V> {
             }
         }
     }
+
+    /// One key's part of a store-wide expiry: removes the windows starting before `before`,
+    /// adds them to `sweep`, and says whether the key keeps any window (a `retain` predicate).
+    pub(crate) fn sweep(&mut self, before: Timestamp, sweep: &mut Sweep) -> bool {
+        // Most keys have nothing to expire: one look at the first window.
+        if let Some(first) = self.first().filter(|t| *t >= before) {
+            sweep.oldest = sweep.oldest.min(first);
+            return true;
+        }
+        sweep.removed += self.expire_before(before);
+        match self.first() {
+            Some(t) => {
+                sweep.oldest = sweep.oldest.min(t);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// What a store-wide expiry found: the windows it removed and the earliest start left.
+pub(crate) struct Sweep {
+    pub removed: usize,
+    pub oldest: Timestamp,
+}
+
+impl Sweep {
+    /// Nothing removed yet, nothing left.
+    pub(crate) fn new() -> Self {
+        Self {
+            removed: 0,
+            oldest: Timestamp::MAX,
+        }
+    }
 }
 
 #[cfg(test)]
