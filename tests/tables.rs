@@ -56,10 +56,16 @@ fn updates(rng: &mut Rng, n: usize) -> Vec<(String, Option<Row>)> {
         .collect()
 }
 
-/// The grouped-table topology under test; `emit` for the count only, to run both paths.
-fn grouped_topology(emit: EmitStrategy) -> Topology {
+/// The grouped-table topology under test; `emit` for the count only, to run both paths. The
+/// table is read from its topic, or (`from_stream`) made from a stream whose tombstones delete.
+fn grouped_topology(emit: EmitStrategy, from_stream: bool) -> Topology {
     let b = TopologyBuilder::new();
-    let table = b.table(Source::topic("rows", StringSerde, rows()), "rows");
+    let table = if from_stream {
+        b.stream(Source::topic("rows", StringSerde, nullable_rows()))
+            .to_table_with_deletes("rows")
+    } else {
+        b.table(Source::topic("rows", StringSerde, rows()), "rows")
+    };
     let by_group = table.group_by(|_, (group, amount)| (group.clone(), *amount));
     by_group.clone().emit(emit).count("count");
     by_group.aggregate("sum", || 0i64, |_, a, s| s + a, |_, a, s| s - a);
@@ -148,7 +154,9 @@ fn grouped_table_aggregations_and_row_operators_match_a_reference_on_random_upda
             commit_after_each_input: rng.below(2) == 0,
             ..Default::default()
         };
-        let driver = TopologyTestDriver::with_config(grouped_topology(emit), config).unwrap();
+        let from_stream = seed % 4 >= 2;
+        let topology = grouped_topology(emit, from_stream);
+        let driver = TopologyTestDriver::with_config(topology, config).unwrap();
         let input = driver.input_topic("rows", StringSerde, nullable_rows());
         let changelog = driver.output_topic(
             "even-changelog",
@@ -162,7 +170,7 @@ fn grouped_table_aggregations_and_row_operators_match_a_reference_on_random_upda
         driver.commit().unwrap();
         cases += updates.len();
         let e = reference(&updates);
-        let context = format!("seed {seed}, {partitions} partitions");
+        let context = format!("seed {seed}, {partitions} partitions, from_stream {from_stream}");
         assert_eq!(entries::<Row>(&driver, "rows"), e.rows, "{context}");
         assert_eq!(entries::<u64>(&driver, "count"), e.count, "{context}");
         assert_eq!(entries::<i64>(&driver, "sum"), e.sum, "{context}");
@@ -280,7 +288,7 @@ async fn joined_tables_with_different_partition_counts_are_refused_naming_both_t
 
 #[test]
 fn describe_shows_the_table_nodes_stores_and_repartition_topics() {
-    let topology = grouped_topology(EmitStrategy::OnUpdate);
+    let topology = grouped_topology(EmitStrategy::OnUpdate, false);
     let text = topology.describe();
     for needle in [
         "TABLE-SOURCE",
@@ -365,7 +373,7 @@ async fn run_sled(broker: &MemoryBroker, dir: &std::path::Path) -> Streams {
         .state_dir(dir)
         .unwrap()
         .changelogs(true);
-    let topology = grouped_topology(EmitStrategy::OnUpdate);
+    let topology = grouped_topology(EmitStrategy::OnUpdate, true);
     let streams = Streams::new(topology, Arc::new(broker.clone()), config);
     streams.run().await.unwrap();
     streams

@@ -14,6 +14,7 @@ mod stream_join;
 mod stream_keyed;
 mod stream_out;
 mod stream_record;
+mod stream_table;
 pub(crate) mod table;
 mod table_fk_join;
 mod table_joins;

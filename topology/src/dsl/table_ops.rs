@@ -1,8 +1,6 @@
-//! `Table<K, V>`'s row-by-row operators (filter, map values, materialize, suppress) and
-//! `Stream::to_table`.
+//! `Table<K, V>`'s row-by-row operators (filter, map values, materialize, suppress).
 
 use super::builder::Attach;
-use super::stream::Stream;
 use super::table::Table;
 use crate::change::Change;
 use crate::data::{Data, Key};
@@ -10,7 +8,6 @@ use crate::ops::suppress::{Buffered, SuppressBuffer};
 use crate::ops::table_ops::{
     RowMapper, RowPredicate, TableFilter, TableMapValues, TableMaterialize,
 };
-use crate::ops::table_source::TableSource;
 use crate::stores::StoreSpec;
 use crate::suppress::Suppressed;
 use std::sync::Arc;
@@ -242,49 +239,5 @@ impl<K: Key, V: Data, L> Table<K, V, L> {
                 move || SuppressBuffer::new(store_name.clone(), suppressed),
             );
         Table::of_changes(self.builder.clone(), node, None)
-    }
-}
-
-impl<K: Key, V: Data> Stream<K, V> {
-    /// The stream as a table: each record is the latest value of its key, kept in store
-    /// `store` (Kafka Streams' `toTable`). Repartitions first when an operator upstream changed
-    /// the key, so each key's rows meet in one task.
-    ///
-    /// ```
-    /// # use weir_topology::prelude::*;
-    /// # use weir_topology::testing::TopologyTestDriver;
-    /// let builder = TopologyBuilder::new();
-    /// builder
-    ///     .stream(Source::topic("moves", StringSerde, StringSerde)) // user -> city
-    ///     .to_table("where")
-    ///     .group_by(|_user, city| (city.clone(), ()))
-    ///     .count("people-per-city");
-    /// let driver = TopologyTestDriver::new(builder.build()?)?;
-    /// let moves = driver.input_topic("moves", StringSerde, StringSerde);
-    /// moves.pipe("ann".into(), "Oslo".into(), 0)?;
-    /// moves.pipe("bob".into(), "Oslo".into(), 1)?;
-    /// moves.pipe("ann".into(), "Rome".into(), 2)?; // ann leaves Oslo
-    /// let counts: Vec<(String, u64)> = driver.kv_entries("people-per-city")?;
-    /// assert_eq!(counts, [("Oslo".to_string(), 1), ("Rome".to_string(), 1)]);
-    /// # Ok::<(), weir_topology::TopologyError>(())
-    /// ```
-    pub fn to_table(&self, store: &str) -> Table<K, V> {
-        let input = if self.key_changed {
-            self.repartition(store)
-        } else {
-            self.clone()
-        };
-        self.builder.add_store(StoreSpec::key_value::<K, V>(store));
-        let stores = [store];
-        let store_name = store.to_string();
-        let node = self.builder.add_processor::<K, V, K, Change<V>, _, _>(
-            Attach {
-                name: Some(format!("{store}-table")),
-                stores: &stores,
-                ..input.attach("TO-TABLE", true)
-            },
-            move || TableSource::new(store_name.clone(), Some),
-        );
-        Table::of_changes(self.builder.clone(), node, Some(store.to_string()))
     }
 }
