@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use weir_topology::connect::{kafka_partition, OutRecord};
 use weir_topology::prelude::*;
 use weir_topology::testing::{DriverConfig, TopologyTestDriver};
@@ -24,35 +25,69 @@ fn names_serde() -> Nullable<String> {
 }
 
 fn topology() -> Topology {
+    topology_with(Bound::Never, Duration::ZERO)
+}
+
+/// Where the sources end.
+#[derive(Clone, Copy)]
+enum Bound {
+    /// Never (the application runs until it is stopped).
+    Never,
+    /// At their end offsets when the run starts.
+    AtStart,
+    /// Once no record came for this long.
+    Idle(Duration),
+}
+
+/// `source` read from the start and ending where `bound` says.
+fn bounded<K, V>(source: Source<K, V>, bound: Bound) -> Source<K, V> {
+    match bound {
+        Bound::Never => source,
+        Bound::AtStart => source
+            .start_from(StartPosition::Earliest)
+            .until(Until::EndOffsetsAtStart),
+        Bound::Idle(d) => source.start_from(StartPosition::Earliest).until_idle(d),
+    }
+}
+
+/// `pause`: how long the left table's tasks take over each foreign key (slow tasks keep the
+/// internal topics busy longer, and left rows unread after the right side went quiet).
+fn topology_with(bound: Bound, pause: Duration) -> Topology {
+    let foreign_key = move |(c, _): &Order| {
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
+        c.clone()
+    };
     let b = TopologyBuilder::new();
     let orders = b.table(
-        Source::topic("orders", StringSerde, JsonSerde::<Order>::new()),
+        bounded(
+            Source::topic("orders", StringSerde, JsonSerde::<Order>::new()),
+            bound,
+        ),
         "orders",
     );
     let customers = b.table(
-        Source::topic("customers", StringSerde, StringSerde),
+        bounded(Source::topic("customers", StringSerde, StringSerde), bound),
         "customers",
     );
-    let inner = orders.join_on(
-        &customers,
-        |(c, _)| c.clone(),
-        |(_, amount), name| format!("{name}:{amount}"),
-    );
+    let inner = orders.join_on(&customers, foreign_key, |(_, amount), name| {
+        format!("{name}:{amount}")
+    });
     inner.materialized("inner");
     inner
         .to_changelog_stream()
         .to(Sink::topic("inner-changelog", StringSerde, names_serde()));
     orders
-        .left_join_on(
-            &customers,
-            |(c, _)| c.clone(),
-            |(_, amount), name| format!("{}:{amount}", name.map_or("?", String::as_str)),
-        )
+        .left_join_on(&customers, foreign_key, |(_, amount), name| {
+            format!("{}:{amount}", name.map_or("?", String::as_str))
+        })
         .materialized("left");
     b.build().unwrap()
 }
 
 /// One update of either table.
+#[derive(Clone)]
 enum Update {
     Order(String, Option<Order>),
     Customer(String, Option<String>),
@@ -147,12 +182,16 @@ fn joined_tables_equal_the_reference_after_random_updates_of_both_sides() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tables_with_different_partition_counts_join_without_co_partitioning() {
+/// A broker with topics "orders" and "customers" of `parts` partitions.
+fn broker_of(parts: (u32, u32)) -> MemoryBroker {
     let broker = MemoryBroker::new(1);
-    broker.create_topic("orders", 3);
-    broker.create_topic("customers", 2);
-    let all = updates(99, 400);
+    broker.create_topic("orders", parts.0);
+    broker.create_topic("customers", parts.1);
+    broker
+}
+
+/// Appends `updates` to their topics, the `i`-th at time `t0 + i`.
+fn append_updates(broker: &MemoryBroker, updates: &[Update], parts: (u32, u32), t0: usize) {
     let record = |key: &str, value: Option<Vec<u8>>, partitions: u32, t: usize| OutRecord {
         partition: kafka_partition(Some(key.as_bytes()), partitions),
         key: Some(key.as_bytes().to_vec()),
@@ -160,24 +199,39 @@ async fn tables_with_different_partition_counts_join_without_co_partitioning() {
         timestamp: t as i64,
         headers: vec![],
     };
-    for (t, u) in all.iter().enumerate() {
+    for (i, u) in updates.iter().enumerate() {
         match u {
             Update::Order(k, v) => {
                 let bytes = v.as_ref().map(|v| serde_json::to_vec(v).unwrap());
-                broker
-                    .append("orders", vec![record(k, bytes, 3, t)])
-                    .unwrap();
+                let r = record(k, bytes, parts.0, t0 + i);
+                broker.append("orders", vec![r]).unwrap();
             }
             Update::Customer(k, v) => {
                 let bytes = v.as_ref().map(|v| v.clone().into_bytes());
-                broker
-                    .append("customers", vec![record(k, bytes, 2, t)])
-                    .unwrap();
+                let r = record(k, bytes, parts.1, t0 + i);
+                broker.append("customers", vec![r]).unwrap();
             }
         }
     }
-    // Unbounded: the two internal topics run in a cycle between the tables' tasks, so a bounded
-    // run could not tell when they end; the test stops the application once it caught up.
+}
+
+/// The entries of store `name` over every partition of `streams`.
+fn store_of(streams: &Streams, name: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for (_, h) in streams.store(name) {
+        let s = h.downcast::<KvStore<String, String>>().unwrap();
+        let all = s.lock().all().unwrap();
+        m.extend(all);
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_with_different_partition_counts_join_without_co_partitioning() {
+    let all = updates(99, 400);
+    let broker = broker_of((3, 2));
+    append_updates(&broker, &all, (3, 2), 0);
+    // Unbounded: the application runs until the test stops it, once it caught up.
     let streams = Arc::new(Streams::new(
         topology(),
         Arc::new(broker),
@@ -187,17 +241,9 @@ async fn tables_with_different_partition_counts_join_without_co_partitioning() {
         let streams = streams.clone();
         tokio::spawn(async move { streams.run().await })
     };
-    let store = |name: &str| -> BTreeMap<String, String> {
-        let mut m = BTreeMap::new();
-        for (_, h) in streams.store(name) {
-            let s = h.downcast::<KvStore<String, String>>().unwrap();
-            let all = s.lock().all().unwrap();
-            m.extend(all);
-        }
-        m
-    };
+    let store = |name: &str| store_of(&streams, name);
     let (inner, left) = reference(&all);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while store("inner") != inner || store("left") != left {
         assert!(
             std::time::Instant::now() < deadline,
@@ -205,8 +251,117 @@ async fn tables_with_different_partition_counts_join_without_co_partitioning() {
             store("inner"),
             store("left")
         );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     streams.shutdown_handle().trigger();
     running.await.unwrap().unwrap();
+}
+
+/// One bounded run of the application.
+struct BoundedRun {
+    /// The partitions of the two tables' topics.
+    parts: (u32, u32),
+    /// How long the left tasks take over each foreign key.
+    pause: Duration,
+    /// Updates appended 50 ms after the run started: the sources then end once idle for
+    /// 800 ms, instead of at their end offsets at start.
+    late: Vec<Update>,
+    config: StreamsConfig,
+}
+
+impl BoundedRun {
+    fn new(config: StreamsConfig) -> Self {
+        Self {
+            parts: (3, 2),
+            pause: Duration::ZERO,
+            late: Vec::new(),
+            config,
+        }
+    }
+
+    /// The joined tables the run over `early` (and the late updates) leaves (inner, left),
+    /// and the inner table the changes it sent replay to; fails when `run()` does not return
+    /// within 30 s (a bounded run whose internal topics never close would hang).
+    async fn run(self, early: &[Update]) -> [BTreeMap<String, String>; 3] {
+        let broker = broker_of(self.parts);
+        append_updates(&broker, early, self.parts, 0);
+        let bound = match self.late.is_empty() {
+            true => Bound::AtStart,
+            false => Bound::Idle(Duration::from_millis(800)),
+        };
+        let topology = topology_with(bound, self.pause);
+        let streams = Streams::new(topology, Arc::new(broker.clone()), self.config);
+        let late = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            append_updates(&broker, &self.late, self.parts, early.len());
+        };
+        let limit = Duration::from_secs(30);
+        let (ran, ()) = tokio::join!(tokio::time::timeout(limit, streams.run()), late);
+        ran.expect("a bounded run with a foreign-key join returns")
+            .unwrap();
+        let mut replayed = BTreeMap::new();
+        let changelog_parts = broker.partitions("inner-changelog").await.unwrap().unwrap();
+        for p in 0..changelog_parts {
+            for r in broker.records("inner-changelog", p) {
+                let key = String::from_utf8(r.key.unwrap().to_vec()).unwrap();
+                match r.value {
+                    Some(v) => drop(replayed.insert(key, String::from_utf8(v.to_vec()).unwrap())),
+                    None => drop(replayed.remove(&key)),
+                }
+            }
+        }
+        [
+            store_of(&streams, "inner"),
+            store_of(&streams, "left"),
+            replayed,
+        ]
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bounded_run_with_a_foreign_key_join_returns_with_the_joined_tables() {
+    let all = updates(7, 500);
+    let (inner, left) = reference(&all);
+    assert!(
+        inner.len() > 3 && left.len() > inner.len(),
+        "a test that joins"
+    );
+    let config = StreamsConfig::new("fk-bounded").poll_records(50);
+    let [got_inner, got_left, replayed] = BoundedRun::new(config).run(&all).await;
+    assert_eq!(got_inner, inner);
+    assert_eq!(got_left, left);
+    assert_eq!(replayed, inner, "the changelog replays to the inner table");
+}
+
+/// Seeded random bounded runs: few or many updates, one to four partitions per table, small
+/// batches, short polls and commit intervals, left tasks that take their time, so that the
+/// internal topics are often busy; in one case of ten, more updates come while the run is
+/// idle, after the first ones were joined and before the sources end. A run whose internal
+/// topics closed too early would leave out updates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_bounded_runs_with_a_foreign_key_join_end_with_every_update_joined() {
+    for case in 0..200_u64 {
+        let mut rng = StdRng::seed_from_u64(1_000 + case);
+        let all = updates(case, rng.gen_range(0..120));
+        let early = match case % 10 {
+            0 => all.len() / 2,
+            _ => all.len(),
+        };
+        let mut config = StreamsConfig::new(format!("fk-random-{case}"))
+            .poll_records(rng.gen_range(1..=20))
+            .commit_interval(Duration::from_millis(rng.gen_range(1..50)));
+        config.poll_wait = Duration::from_millis(rng.gen_range(1..=10));
+        let run = BoundedRun {
+            parts: (rng.gen_range(1..=4), rng.gen_range(1..=4)),
+            pause: Duration::from_micros(rng.gen_range(0..3) * 200),
+            late: all[early..].to_vec(),
+            config,
+        };
+        let parts = run.parts;
+        let [got_inner, got_left, replayed] = run.run(&all[..early]).await;
+        let (inner, left) = reference(&all);
+        assert_eq!(got_inner, inner, "case {case}: inner, {parts:?}");
+        assert_eq!(got_left, left, "case {case}: left, {parts:?}");
+        assert_eq!(replayed, inner, "case {case}: the changelog");
+    }
 }

@@ -204,6 +204,10 @@ impl<K, V> Source<K, V> {
     /// meanwhile. Once every source of a task has ended, the task closes its windows (stream
     /// time moves to the end), commits and stops; [`crate::Streams::run`] returns when every
     /// task has. Sources that cannot tell their end offset (files) end on their own anyway.
+    /// Internal topics end when their writers have; those of a foreign-key join
+    /// ([`crate::Table::join_on`]), which run in a cycle between the two tables' tasks, end
+    /// once both sides' other inputs have ended and no record is left on the cycle (with a
+    /// single instance).
     ///
     /// ```
     /// # use weir_topology::prelude::*;

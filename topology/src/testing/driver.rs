@@ -221,6 +221,7 @@ impl TopologyTestDriver {
                         // The driver processes each input as it is piped: nothing to wait for.
                         max_task_idle_ms: 0,
                         finished_topics: None,
+                        quiet: None,
                     };
                     tasks.push(Task::open(&topology, sub, partition, sp, env).await?);
                 }

@@ -35,7 +35,8 @@ impl Plan {
     /// The sub-topologies in an order where each comes after those writing the internal
     /// topics it reads (a table declared before the stream that joins it puts the join's
     /// sub-topology first in `describe()` order, before the one writing its repartition
-    /// topic); the rest keep their order.
+    /// topic); the rest keep their order. `Streams::run` collects the sub-topologies' results
+    /// in this order (all run at once), so an upstream failure is the one reported.
     pub fn writers_first(&self, topology: &Topology) -> Vec<usize> {
         let reads = |i: usize| -> Vec<&str> {
             topology.subtopologies[i]
@@ -62,7 +63,7 @@ impl Plan {
                             .all(|w| !self.subs[w].internal_outputs.iter().any(|o| o == t))
                     })
                 });
-            // A cycle (not built by the DSL) keeps the remaining order.
+            // A cycle (a foreign-key join's topics) keeps the remaining order.
             let next = ready.or_else(|| (0..self.subs.len()).find(|i| !order.contains(i)));
             match next {
                 Some(i) => order.push(i),

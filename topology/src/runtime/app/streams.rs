@@ -2,9 +2,11 @@
 //! with periodic commits, graceful shutdown and interactive queries on its stores.
 
 use super::config::StreamsConfig;
+use super::cycles::cycles;
 use super::finished::FinishedTopics;
 use super::metrics::{MetricsSnapshot, TaskMetrics};
 use super::plan::{plan, Plan, SubPlan};
+use super::quiesce::{self, CycleWatch, TaskReport};
 use super::shutdown::Shutdown;
 use super::topic_setup::ensure_topic;
 use crate::error::{Result, TopologyError};
@@ -13,10 +15,11 @@ use crate::runtime::io::broker::{BoundedTopics, Broker};
 use crate::runtime::io::topic_config::TopicConfig;
 use crate::runtime::persist::changelog::changelog_topic;
 use crate::runtime::persist::checkpoint::{CheckpointStore, InMemoryCheckpoints};
+use crate::runtime::task::quiesce::QuietProbe;
 use crate::runtime::task::{StepLimits, Task, TaskEnv};
 use crate::stores::StoreHandle;
 use parking_lot::RwLock;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// A running task of this instance: its partition and its tokio task.
@@ -80,38 +83,82 @@ impl Streams {
     pub async fn run(&self) -> Result<MetricsSnapshot> {
         self.config.validate()?;
         let plan = plan(&self.topology, &self.broker, &self.config).await?;
+        // Cycles of internal topics end once quiet; only with every task in this process.
+        let cycles = match self.config.instances {
+            1 => cycles(&self.topology),
+            _ => Vec::new(),
+        };
+        let mut watches = Vec::with_capacity(cycles.len());
+        for cycle in &cycles {
+            let mut topics = Vec::with_capacity(cycle.topics.len());
+            for t in &cycle.topics {
+                topics.push((t.clone(), self.broker.partitions(t).await?.unwrap_or(1)));
+            }
+            watches.push(CycleWatch {
+                topics,
+                reports: Vec::new(),
+            });
+        }
         let mut running = Vec::with_capacity(plan.subs.len());
         for (sub, sub_plan) in plan.subs.iter().enumerate() {
-            running.push(self.spawn_tasks(sub, sub_plan, &plan).await?);
+            let on_cycle = cycles.iter().position(|c| c.subs.contains(&sub));
+            let cyclic = on_cycle.map(|c| Arc::new(cycles[c].topics.iter().cloned().collect()));
+            let (tasks, reports) = self.spawn_tasks(sub, sub_plan, &plan, cyclic).await?;
+            if let Some(watch) = on_cycle.and_then(|c| watches.get_mut(c)) {
+                watch.reports.extend(reports);
+            }
+            running.push(tasks);
         }
-        // Wait sub-topology by sub-topology, writers before readers: when this instance's tasks
-        // of one finish, they are marked finished writers of its internal output topics; once
-        // the tasks of every
-        // instance are (one writer per upstream partition), a finite-topic broker closes those
-        // topics, and the downstream tasks can finish too.
+        let watcher = tokio::spawn(quiesce::watch(
+            watches,
+            self.broker.clone(),
+            self.finished.clone(),
+            self.shutdown.clone(),
+        ));
+        // Each sub-topology's tasks are awaited on their own: when this instance's tasks of one
+        // finish, they are marked finished writers of its internal output topics; once the
+        // tasks of every instance are (one writer per upstream partition), a finite-topic
+        // broker closes those topics, and the downstream tasks can finish too.
+        let mut waiting: Vec<Option<tokio::task::JoinHandle<Result<()>>>> = running
+            .into_iter()
+            .zip(&plan.subs)
+            .map(|(tasks, sub_plan)| {
+                let ended = SubEnd {
+                    topics: sub_plan.internal_outputs.clone(),
+                    partitions: sub_plan.partitions,
+                    shutdown: self.shutdown.clone(),
+                    broker: self.broker.clone(),
+                    finished: self.finished.clone(),
+                };
+                Some(tokio::spawn(wait_for(tasks, ended)))
+            })
+            .collect();
         let mut first_error = None;
-        let mut running: Vec<Option<Vec<Running>>> = running.into_iter().map(Some).collect();
         for sub in plan.writers_first(&self.topology) {
-            let (Some(tasks), Some(sub_plan)) = (running[sub].take(), plan.subs.get(sub)) else {
+            let Some(handle) = waiting.get_mut(sub).and_then(Option::take) else {
                 continue;
             };
-            if let Err(e) = self.wait_for(tasks, sub_plan).await {
+            let result = handle.await.unwrap_or_else(|e| Err(task_lost(e)));
+            if let Err(e) = result {
                 first_error.get_or_insert(e);
             }
         }
+        watcher.abort();
         match first_error {
             Some(e) => Err(e),
             None => Ok(self.metrics()),
         }
     }
 
-    /// Opens and starts this instance's tasks of sub-topology `sub`.
+    /// Opens and starts this instance's tasks of sub-topology `sub`; on a cycle of internal
+    /// topics (`cyclic`, its topics), with the reports they make on whether they are idle.
     async fn spawn_tasks(
         &self,
         sub: usize,
         sub_plan: &SubPlan,
         plan: &Plan,
-    ) -> Result<Vec<Running>> {
+        cyclic: Option<Arc<BTreeSet<String>>>,
+    ) -> Result<(Vec<Running>, Vec<Arc<TaskReport>>)> {
         let stores = &self.topology.subtopologies[sub].stores;
         let changelog = if self.config.changelogs && !stores.is_empty() {
             let topic = changelog_topic(&self.config.application_id, stores);
@@ -122,6 +169,7 @@ impl Streams {
             None
         };
         let mut running = Vec::new();
+        let mut reports = Vec::new();
         let mine =
             (0..sub_plan.partitions).filter(|p| p % self.config.instances == self.config.instance);
         for partition in mine {
@@ -147,6 +195,11 @@ impl Streams {
                     .bounded_topics()
                     .is_none()
                     .then(|| self.finished.clone()),
+                quiet: cyclic.as_ref().map(|topics| {
+                    let report = Arc::new(TaskReport::default());
+                    reports.push(report.clone());
+                    QuietProbe::new(report, topics.clone())
+                }),
             };
             let task = Task::open(&self.topology, sub, partition, sub_plan, env).await?;
             for (name, h) in task.stores() {
@@ -157,36 +210,7 @@ impl Streams {
             let (cfg, shutdown) = (self.config.clone(), self.shutdown.clone());
             running.push((partition, tokio::spawn(run_task(task, cfg, shutdown))));
         }
-        Ok(running)
-    }
-
-    /// Waits for the tasks of one sub-topology, then marks them finished writers of its
-    /// internal output topics. The first error stops the application (the other tasks commit
-    /// and close) and is returned.
-    async fn wait_for(&self, tasks: Vec<Running>, sub_plan: &SubPlan) -> Result<()> {
-        let mut first_error = None;
-        let mut writers = Vec::with_capacity(tasks.len());
-        for (partition, handle) in tasks {
-            writers.push(partition);
-            let result = handle.await.unwrap_or_else(|e| {
-                Err(TopologyError::process(
-                    "(task)",
-                    format!("task panicked or was cancelled: {e}"),
-                ))
-            });
-            if let Err(e) = result {
-                self.shutdown.trigger();
-                first_error.get_or_insert(e);
-            }
-        }
-        let bounded = self
-            .broker
-            .bounded_topics()
-            .unwrap_or(&*self.finished as &dyn BoundedTopics);
-        for topic in &sub_plan.internal_outputs {
-            bounded.finish_writers(topic, &writers, sub_plan.partitions);
-        }
-        first_error.map_or(Ok(()), Err)
+        Ok((running, reports))
     }
 
     /// Runs until Ctrl-C (or the end of finite inputs), then shuts down gracefully.
@@ -202,6 +226,46 @@ impl Streams {
         watcher.abort();
         r
     }
+}
+
+/// What is done when the tasks of one sub-topology have ended: its internal output topics
+/// learn that these writers finished.
+struct SubEnd {
+    topics: Vec<String>,
+    /// How many tasks (writers) the sub-topology has across every instance.
+    partitions: u32,
+    shutdown: Shutdown,
+    broker: Arc<dyn Broker>,
+    finished: Arc<FinishedTopics>,
+}
+
+/// Waits for the tasks of one sub-topology, then marks them finished writers of its internal
+/// output topics. The first error stops the application (the other tasks commit and close)
+/// and is returned.
+async fn wait_for(tasks: Vec<Running>, end: SubEnd) -> Result<()> {
+    let mut first_error = None;
+    let mut writers = Vec::with_capacity(tasks.len());
+    for (partition, handle) in tasks {
+        writers.push(partition);
+        let result = handle.await.unwrap_or_else(|e| Err(task_lost(e)));
+        if let Err(e) = result {
+            end.shutdown.trigger();
+            first_error.get_or_insert(e);
+        }
+    }
+    let bounded = end
+        .broker
+        .bounded_topics()
+        .unwrap_or(&*end.finished as &dyn BoundedTopics);
+    for topic in &end.topics {
+        bounded.finish_writers(topic, &writers, end.partitions);
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The error of a tokio task that panicked or was cancelled.
+fn task_lost(e: tokio::task::JoinError) -> TopologyError {
+    TopologyError::process("(task)", format!("task panicked or was cancelled: {e}"))
 }
 
 /// Runs one task until its input ends or shutdown, committing on the interval. A task that
@@ -223,6 +287,7 @@ async fn run_task(mut task: Task, cfg: StreamsConfig, shutdown: Shutdown) -> Res
             if step.finished || step.stopped {
                 break;
             }
+            task.report_quiet(&step).await?;
             if task.subscribes() && tokio::time::Instant::now() >= next_refresh {
                 next_refresh = tokio::time::Instant::now() + refresh;
                 task.refresh_subscriptions().await?;

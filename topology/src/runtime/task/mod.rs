@@ -6,7 +6,8 @@
 //! punctuations; [`output`] hands sink records to their connectors; [`commit`] commits, closes
 //! and aborts; [`step`] is the one loop body that the application and the test driver both run;
 //! [`subscribe`] adds the topics that start matching a pattern source; [`bind`] opens readers;
-//! [`wait`] holds back for an empty input (`max_task_idle`).
+//! [`wait`] holds back for an empty input (`max_task_idle`); [`quiesce`] reports whether a task
+//! on a cycle of internal topics is idle.
 
 mod bind;
 mod commit;
@@ -16,6 +17,7 @@ mod input;
 pub(crate) mod node;
 mod open;
 mod output;
+pub(crate) mod quiesce;
 pub(crate) mod state;
 mod step;
 mod subscribe;
@@ -57,6 +59,8 @@ pub(crate) struct Task {
     decode_threads: usize,
     /// How long the task holds back for an empty input when others have records, ms.
     max_task_idle_ms: i64,
+    /// On a cycle of internal topics in a bounded run: where the task reports whether it is idle.
+    quiet: Option<quiesce::QuietProbe>,
 }
 
 impl Task {

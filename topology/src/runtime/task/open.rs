@@ -45,6 +45,9 @@ pub(crate) struct TaskEnv {
     /// Where a broker whose topics never end (Kafka) learns that an internal topic's writers
     /// have all finished: its readers then stop at its end offset.
     pub finished_topics: Option<Arc<FinishedTopics>>,
+    /// For a task on a cycle of internal topics: where it reports whether it is idle, and the
+    /// cycle's topics (see [`crate::runtime::app::quiesce`]).
+    pub quiet: Option<super::quiesce::QuietProbe>,
 }
 
 /// A source node's connector, resolved by the application.
@@ -172,6 +175,7 @@ impl Task {
             last_commit_wall: now,
             decode_threads: env.decode_threads,
             max_task_idle_ms: env.max_task_idle_ms,
+            quiet: env.quiet,
         };
         task.state.refresh_latest_valid_time();
         task.each_node("init", |i, node, arena, state| node.init(i, arena, state))?;

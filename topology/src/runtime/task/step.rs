@@ -87,7 +87,7 @@ impl Task {
     }
 
     /// Hands pending sink records to their connectors; whether there were any.
-    async fn hand_over(&mut self) -> Result<bool> {
+    pub(super) async fn hand_over(&mut self) -> Result<bool> {
         if self.pending_output() == 0 {
             return Ok(false);
         }
