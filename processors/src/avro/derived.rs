@@ -10,7 +10,9 @@ impl<T: AvroSchema> AvroSerde<T> {
     /// A serde for the schema derived from `T` (`#[derive(AvroSchema)]`, apache-avro's derive,
     /// re-exported as [`AvroSchema`](super::AvroSchema)): the record's name is the type's,
     /// its fields the struct's in order, `Option<X>` a `["null", X]` union (add
-    /// `#[avro(default = "null")]` to give the field a default for schema evolution).
+    /// `#[avro(default = "null")]` to give the field a default for schema evolution). A nested
+    /// record or enum does not take the enclosing type's namespace (apache-avro 0.21): give
+    /// each named type its own `#[avro(namespace = "...")]`.
     ///
     /// ```
     /// use serde::{Deserialize, Serialize};
