@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use weir_processors::avro::{ConfluentAvroSerde, SchemaRegistry, SubjectKind};
+use weir_processors::avro::{AvroSchema, ConfluentAvroSerde, SchemaRegistry, SubjectKind};
 use weir_topology::Serde;
 
 const HELPER: &str = r#"
@@ -48,6 +48,16 @@ struct Old {
 struct New {
     flight: String,
     delay_min: i32,
+    gate: Option<String>,
+}
+
+/// `New` with its schema derived from the type (`NEW`, field for field).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "weir.test")]
+struct Departure {
+    flight: String,
+    delay_min: i32,
+    #[avro(default = "null")]
     gate: Option<String>,
 }
 
@@ -231,5 +241,44 @@ fn weir_reads_what_python_writes_old_and_new_schema() {
         };
         assert_eq!(old.deserialize(&o).unwrap(), old_view);
         assert_eq!(old.deserialize(&n).unwrap(), old_view);
+    }
+}
+
+#[test]
+fn python_reads_what_weir_writes_with_a_derived_schema() {
+    let Some(python) = python() else { return };
+    let fixture = RegistryFixture::start();
+    let registry = SchemaRegistry::new(&fixture.url).unwrap();
+    let serde =
+        ConfluentAvroSerde::<Departure>::derived(&registry, "derived", SubjectKind::Value).unwrap();
+    let records: Vec<Departure> = departures(40)
+        .into_iter()
+        .map(|d| Departure {
+            flight: d.flight,
+            delay_min: d.delay_min,
+            gate: d.gate,
+        })
+        .collect();
+    let lines: Vec<String> = records
+        .iter()
+        .map(|d| hex(&serde.serialize(d).unwrap()))
+        .collect();
+    // Python fetches the writer schema (the derived one) by id and resolves it to its own.
+    for (reader, with_gate) in [(NEW, true), (OLD, false)] {
+        let got: Vec<Value> = run(&python, "read", &fixture.url, "derived", reader, &lines)
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let want: Vec<Value> = records
+            .iter()
+            .map(|d| {
+                let mut v = json!({"flight": d.flight, "delay_min": d.delay_min});
+                if with_gate {
+                    v["gate"] = json!(d.gate);
+                }
+                v
+            })
+            .collect();
+        assert_eq!(got, want);
     }
 }

@@ -75,6 +75,30 @@ impl<T> ConfluentAvroSerde<T> {
         Ok(Self::with_id(registry, schema, id))
     }
 
+    /// Makes a serde from an already parsed schema: registers `schema` under `<topic>-key` or
+    /// `<topic>-value` (blocking the calling thread) as [`new`](Self::new) does.
+    pub fn with_schema(
+        registry: &SchemaRegistry,
+        topic: &str,
+        kind: SubjectKind,
+        schema: Schema,
+    ) -> Result<Self, RegistryError> {
+        let id = registry.register_blocking(&kind.subject(topic), &schema)?;
+        Ok(Self::with_id(registry, schema, id))
+    }
+
+    /// [`with_schema`](Self::with_schema) for async code: waits for the registry without
+    /// blocking.
+    pub async fn with_schema_async(
+        registry: &SchemaRegistry,
+        topic: &str,
+        kind: SubjectKind,
+        schema: Schema,
+    ) -> Result<Self, RegistryError> {
+        let id = registry.register(&kind.subject(topic), &schema).await?;
+        Ok(Self::with_id(registry, schema, id))
+    }
+
     fn with_id(registry: &SchemaRegistry, schema: Schema, id: u32) -> Self {
         Self {
             registry: registry.clone(),

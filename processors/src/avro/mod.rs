@@ -21,12 +21,21 @@
 //!   request has a timeout (10 s by default, [`SchemaRegistry::with_timeout`]).
 
 mod confluent;
+mod derived;
 mod http;
 mod registry;
 mod registry_server;
 mod serde;
 pub mod wire;
 
+/// The apache-avro crate weir uses. `#[derive(AvroSchema)]` writes code that names
+/// `apache_avro`: `use weir_processors::avro::apache_avro;` next to the derive brings it into
+/// scope without a dependency of one's own.
+pub use apache_avro;
+/// apache-avro's schema trait and its derive macro (`#[derive(AvroSchema)]`, with the
+/// `#[avro(...)]` attributes: `namespace`, `doc`, `alias`, a field's `default` as JSON), for
+/// [`AvroSerde::derived`] and [`ConfluentAvroSerde::derived`].
+pub use apache_avro::AvroSchema;
 pub use confluent::ConfluentAvroSerde;
 pub use registry::{RegistryError, SchemaRegistry, SubjectKind};
 pub use registry_server::RegistryServer;

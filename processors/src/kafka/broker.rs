@@ -196,23 +196,41 @@ impl KafkaBroker {
     }
 
     /// Writes `records` to one partition in requests of at most `produce_max_bytes`, sized
-    /// out of rskafka's delayed-ACK band (see the `producer` module). Requests of all
-    /// partitions issued at once share the broker connection.
+    /// out of rskafka's delayed-ACK band (see the `producer` module). With `keep_offsets`, it
+    /// returns the offsets the broker gave them, in order (else an empty list, so that plain
+    /// `produce` allocates nothing more than before). Requests of all partitions issued at
+    /// once share the broker connection.
     async fn produce_partition(
         &self,
         topic: &str,
         partition: u32,
         records: Vec<KafkaRecord>,
-    ) -> Result<()> {
+        keep_offsets: bool,
+    ) -> Result<Vec<i64>> {
         let client = self.partition(topic, partition).await?;
         let op = format!("produce {topic}/{partition}");
+        let mut offsets = Vec::with_capacity(if keep_offsets { records.len() } else { 0 });
         let (mut queue, mut queued) = sized(records);
         while !queue.is_empty() {
             let (batch, bytes) = take_request(&mut queue, queued, self.config.produce_max_bytes);
             queued -= bytes;
-            write_request(&self.client, &client, &op, batch, self.producer.settings()).await?;
+            let sent = batch.len();
+            let given =
+                write_request(&self.client, &client, &op, batch, self.producer.settings()).await?;
+            if given.len() != sent {
+                return Err(TopologyError::connector(
+                    topic,
+                    format!(
+                        "{op}: the broker acknowledged {sent} records with {} offsets",
+                        given.len()
+                    ),
+                ));
+            }
+            if keep_offsets {
+                offsets.extend(given);
+            }
         }
-        Ok(())
+        Ok(offsets)
     }
 }
 
@@ -337,9 +355,41 @@ impl Broker for KafkaBroker {
         // they also reach the socket together (see `produce_partition`).
         let sends = by_partition(topic, records)?
             .into_iter()
-            .map(|(partition, records)| self.produce_partition(topic, partition, records));
+            .map(|(partition, records)| self.produce_partition(topic, partition, records, false));
         futures_util::future::try_join_all(sends).await?;
         Ok(())
+    }
+
+    /// As `produce`, then gives each record the next offset of its partition's answer (the
+    /// records of a partition keep their order through `by_partition` and the requests).
+    async fn produce_with_offsets(
+        &self,
+        topic: &str,
+        records: Vec<OutRecord>,
+    ) -> Result<Option<Vec<i64>>> {
+        let order: Vec<u32> = records.iter().map(|r| r.partition).collect();
+        let sends =
+            by_partition(topic, records)?
+                .into_iter()
+                .map(|(partition, records)| async move {
+                    let offsets = self
+                        .produce_partition(topic, partition, records, true)
+                        .await?;
+                    Ok::<_, TopologyError>((partition, offsets.into_iter()))
+                });
+        let mut per_partition: BTreeMap<u32, std::vec::IntoIter<i64>> =
+            futures_util::future::try_join_all(sends)
+                .await?
+                .into_iter()
+                .collect();
+        let offsets = order
+            .into_iter()
+            .map(|p| per_partition.get_mut(&p).and_then(Iterator::next))
+            .collect::<Option<Vec<i64>>>()
+            .ok_or_else(|| {
+                TopologyError::connector(topic, "the broker answered fewer offsets than records")
+            })?;
+        Ok(Some(offsets))
     }
 
     /// Queues the records for their partitions' senders (see the `producer` module): they go

@@ -310,6 +310,7 @@ impl SenderJob {
             &self.settings,
         )
         .await
+        .map(drop)
     }
 
     /// Records the failure and drops the partition's queued records: the flush that waits for

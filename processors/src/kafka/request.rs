@@ -104,23 +104,23 @@ fn compression(c: SinkCompression) -> Compression {
     }
 }
 
-/// Writes one request to a partition, retried (see `super::retry`). An attempt that fails
-/// after the broker stored the batch is retried too: output may hold duplicates
-/// (at-least-once), while input offsets and state commit only after every batch before the
-/// commit was acknowledged.
+/// Writes one request to a partition, retried (see `super::retry`), and returns the offsets
+/// the broker gave its records, in order. An attempt that fails after the broker stored the
+/// batch is retried too: output may hold duplicates (at-least-once), while input offsets and
+/// state commit only after every batch before the commit was acknowledged; the offsets
+/// returned are those of the attempt that was acknowledged.
 pub(crate) async fn write_request(
     cluster: &Client,
     client: &PartitionClient,
     op: &str,
     batch: Vec<Record>,
     settings: &SendSettings,
-) -> Result<(), KafkaError> {
+) -> Result<Vec<i64>, KafkaError> {
     let codec = settings.compression;
     retry(&settings.retry, op, || async {
         refresh_if_stale(cluster, client.produce(batch.clone(), codec).await).await
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 #[cfg(test)]

@@ -1,12 +1,10 @@
 //! [`HttpForwarder`]: the stand-alone mode, a small REST proxy in front of a [`Broker`]
 //! (Kafka through `KafkaBroker`, or the in-process `MemoryBroker`). Each request's records are
-//! produced to the topic of the same name; the request is answered once the broker
-//! acknowledged them (`Broker::produce` returns when they are stored).
-//!
-//! The broker API does not return the offsets it assigned, so the forwarder produces one
-//! request at a time per topic and reads each touched partition's end offset before and after:
-//! when the partition grew by exactly the request's records, their offsets are exact; when
-//! another producer wrote to it meanwhile, the answer gives the partition and `null` offsets.
+//! produced to the topic of the same name with [`Broker::produce_with_offsets`]; the request is
+//! answered once the broker acknowledged them, with the partition and offset the broker gave
+//! each record, as the Confluent REST proxy answers. Requests are produced concurrently, also
+//! to one topic: the offsets come from the broker's answer, not from counting. A broker that
+//! cannot tell offsets (the trait's default) gets answers with the partition and `null`.
 
 use super::config::HttpSourceConfig;
 use super::ingest::Ingest;
@@ -15,36 +13,14 @@ use super::response::{PartitionOffset, RestError};
 use super::server::Server;
 use super::stats::{IngestCounts, IngestStats};
 use async_trait::async_trait;
-use parking_lot::Mutex;
-use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use weir_topology::connect::{Broker, OutRecord};
 use weir_topology::Result;
 
-/// Produces requests to a broker, one request at a time per topic.
+/// Produces requests to a broker.
 struct BrokerIngest {
     broker: Arc<dyn Broker>,
-    /// One lock per topic, so that a request's offsets can be told.
-    topic_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl BrokerIngest {
-    fn topic_lock(&self, topic: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.topic_locks
-            .lock()
-            .entry(topic.to_string())
-            .or_default()
-            .clone()
-    }
-
-    async fn end_offsets(&self, topic: &str, partitions: &[u32]) -> Option<BTreeMap<u32, i64>> {
-        let mut ends = BTreeMap::new();
-        for &p in partitions {
-            ends.insert(p, self.broker.end_offset(topic, p).await.ok()?);
-        }
-        Some(ends)
-    }
 }
 
 #[async_trait]
@@ -61,16 +37,7 @@ impl Ingest for BrokerIngest {
         topic: &str,
         records: Vec<RoutedRecord>,
     ) -> std::result::Result<Vec<PartitionOffset>, RestError> {
-        let mut touched: Vec<u32> = records.iter().map(|r| r.partition).collect();
-        touched.sort_unstable();
-        touched.dedup();
-        let mut per_partition: BTreeMap<u32, i64> = BTreeMap::new();
-        let mut offsets: Vec<(u32, i64)> = Vec::with_capacity(records.len());
-        for r in &records {
-            let n = per_partition.entry(r.partition).or_default();
-            offsets.push((r.partition, *n));
-            *n += 1;
-        }
+        let partitions: Vec<u32> = records.iter().map(|r| r.partition).collect();
         let out: Vec<OutRecord> = records
             .into_iter()
             .map(|r| OutRecord {
@@ -81,22 +48,29 @@ impl Ingest for BrokerIngest {
                 headers: Vec::new(),
             })
             .collect();
-        let lock = self.topic_lock(topic);
-        let _one_at_a_time = lock.lock().await;
-        let before = self.end_offsets(topic, &touched).await;
-        self.broker
-            .produce(topic, out)
+        let given = self
+            .broker
+            .produce_with_offsets(topic, out)
             .await
             .map_err(RestError::broker)?;
-        let after = self.end_offsets(topic, &touched).await;
-        let exact = |p: u32| -> Option<i64> {
-            let (before, after) = (before.as_ref()?.get(&p)?, after.as_ref()?.get(&p)?);
-            (after - before == *per_partition.get(&p)?).then_some(*before)
-        };
-        Ok(offsets
-            .into_iter()
-            .map(|(p, i)| PartitionOffset::stored(p, exact(p).map(|base| base + i)))
-            .collect())
+        Ok(match given {
+            Some(offsets) if offsets.len() == partitions.len() => partitions
+                .into_iter()
+                .zip(offsets)
+                .map(|(p, o)| PartitionOffset::stored(p, Some(o)))
+                .collect(),
+            Some(offsets) => {
+                return Err(RestError::broker(format_args!(
+                    "it stored {} records but answered {} offsets",
+                    partitions.len(),
+                    offsets.len()
+                )))
+            }
+            None => partitions
+                .into_iter()
+                .map(|p| PartitionOffset::stored(p, None))
+                .collect(),
+        })
     }
 }
 
@@ -129,10 +103,7 @@ impl HttpForwarder {
     /// Starts the server on `config.addr` (its own thread), producing to `broker`.
     /// `config.topics` is not used: the broker's topics are served.
     pub fn start(config: HttpSourceConfig, broker: Arc<dyn Broker>) -> Result<Self> {
-        let ingest = Arc::new(BrokerIngest {
-            broker,
-            topic_locks: Mutex::new(HashMap::new()),
-        });
+        let ingest = Arc::new(BrokerIngest { broker });
         let stats = Arc::new(IngestStats::default());
         let server = Server::start(&config, ingest, stats.clone(), "http-forwarder")?;
         Ok(Self { stats, server })
@@ -180,7 +151,6 @@ mod tests {
         broker.create_topic("t", 2);
         let ingest = BrokerIngest {
             broker: Arc::new(broker.clone()),
-            topic_locks: Mutex::new(HashMap::new()),
         };
         assert_eq!(ingest.partitions("t").await.unwrap(), Some(2));
         assert_eq!(ingest.partitions("missing").await.unwrap(), None);
@@ -206,5 +176,48 @@ mod tests {
             .collect();
         assert_eq!(values.len(), 3);
         assert_eq!(values[2].as_deref(), Some(&b"d"[..]));
+    }
+
+    /// A broker that leaves `produce_with_offsets` to the trait's default.
+    struct Untold(MemoryBroker);
+
+    #[async_trait]
+    impl Broker for Untold {
+        fn name(&self) -> String {
+            "untold".into()
+        }
+        async fn partitions(&self, topic: &str) -> Result<Option<u32>> {
+            self.0.partitions(topic).await
+        }
+        async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<()> {
+            self.0.ensure_topic(topic, partitions).await
+        }
+        async fn reader(
+            &self,
+            topic: &str,
+            partition: u32,
+            start: weir_topology::connect::StartFrom,
+        ) -> Result<Box<dyn weir_topology::connect::PartitionReader>> {
+            self.0.reader(topic, partition, start).await
+        }
+        async fn produce(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
+            self.0.produce(topic, records).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_broker_that_cannot_tell_offsets_gets_null_offsets_and_its_records() {
+        let broker = MemoryBroker::new(2);
+        broker.create_topic("t", 2);
+        let ingest = BrokerIngest {
+            broker: Arc::new(Untold(broker.clone())),
+        };
+        let answer = ingest
+            .ingest("t", vec![routed(1, "a"), routed(0, "b")])
+            .await
+            .unwrap();
+        let got: Vec<_> = answer.iter().map(|o| (o.partition, o.offset)).collect();
+        assert_eq!(got, [(Some(1), None), (Some(0), None)]);
+        assert_eq!((broker.len("t"), broker.records("t", 1).len()), (2, 1));
     }
 }

@@ -206,6 +206,18 @@ pub trait Broker: Send + Sync {
     ) -> Result<Box<dyn PartitionReader>>;
     /// Appends records to `topic` (each to its own partition); done when they are stored.
     async fn produce(&self, topic: &str, records: Vec<OutRecord>) -> Result<()>;
+    /// Appends records like [`Broker::produce`] and returns the offset the broker gave each,
+    /// in the order of `records` (Kafka's produce response), or `None` when the broker cannot
+    /// tell: the default produces the records all the same and returns `None`. The HTTP
+    /// forwarder answers each record's offset from it.
+    async fn produce_with_offsets(
+        &self,
+        topic: &str,
+        records: Vec<OutRecord>,
+    ) -> Result<Option<Vec<i64>>> {
+        self.produce(topic, records).await?;
+        Ok(None)
+    }
     /// Hands records over for `topic` without waiting for them to be stored: a broker may
     /// batch them (Kafka's linger) and write them in the background, in order per partition.
     /// They are stored once [`Broker::flush`] returns. Sinks write through this.

@@ -92,6 +92,24 @@ impl MemoryBroker {
 
     /// Appends records to `topic` synchronously (creating it if needed).
     pub fn append(&self, topic: &str, records: Vec<OutRecord>) -> Result<()> {
+        self.append_each(topic, records, |_| ())
+    }
+
+    /// Appends records like [`MemoryBroker::append`] and returns the offset each got, in the
+    /// order of `records`.
+    pub fn append_with_offsets(&self, topic: &str, records: Vec<OutRecord>) -> Result<Vec<i64>> {
+        let mut offsets = Vec::with_capacity(records.len());
+        self.append_each(topic, records, |o| offsets.push(o))?;
+        Ok(offsets)
+    }
+
+    /// Appends records one by one, handing each one's offset to `appended`.
+    fn append_each(
+        &self,
+        topic: &str,
+        records: Vec<OutRecord>,
+        mut appended: impl FnMut(i64),
+    ) -> Result<()> {
         let t = self.topic_or_create(topic);
         for r in records {
             let part = t.partitions.get(r.partition as usize).ok_or_else(|| {
@@ -113,6 +131,7 @@ impl MemoryBroker {
                 headers: r.headers,
                 offset,
             });
+            appended(offset);
         }
         t.appended.notify_waiters();
         Ok(())
@@ -287,6 +306,14 @@ impl Broker for MemoryBroker {
         self.append(topic, records)
     }
 
+    async fn produce_with_offsets(
+        &self,
+        topic: &str,
+        records: Vec<OutRecord>,
+    ) -> Result<Option<Vec<i64>>> {
+        self.append_with_offsets(topic, records).map(Some)
+    }
+
     async fn end_offset(&self, topic: &str, partition: u32) -> Result<i64> {
         let t = self
             .topic(topic)
@@ -373,6 +400,29 @@ mod tests {
         let mut r1 = b.reader("t", 1, StartFrom::Offset(1)).await.unwrap();
         assert!(r1.poll(10, 0).await.unwrap().records.is_empty());
         assert!(b.append("t", vec![out(5, "x")]).is_err());
+    }
+
+    #[tokio::test]
+    async fn produce_with_offsets_tells_each_record_where_it_went() {
+        let b = MemoryBroker::new(2);
+        b.create_topic("t", 2);
+        b.append("t", vec![out(1, "x")]).unwrap();
+        let values = ["a", "b", "c", "d"];
+        let parts = [0, 1, 0, 1];
+        let records = values.iter().zip(parts).map(|(v, p)| out(p, v)).collect();
+        let offsets = b.produce_with_offsets("t", records).await.unwrap().unwrap();
+        assert_eq!(offsets.len(), values.len());
+        for ((v, p), o) in values.iter().zip(parts).zip(&offsets) {
+            let stored = &b.records("t", p)[*o as usize];
+            assert_eq!(
+                (stored.offset, stored.value.as_deref()),
+                (*o, Some(v.as_bytes()))
+            );
+        }
+        assert!(b
+            .produce_with_offsets("t", vec![out(2, "z")])
+            .await
+            .is_err());
     }
 
     #[tokio::test]
