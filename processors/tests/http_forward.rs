@@ -182,19 +182,27 @@ async fn the_forwarder_produces_to_the_memory_broker_and_answers_with_offsets() 
     proxy.stop().await;
 }
 
+/// The broker at `WEIR_KAFKA_BROKERS`, or `None` (with a message) when it is not set.
 #[cfg(feature = "kafka")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_forwarder_produces_to_a_real_kafka_broker() {
+async fn kafka() -> Option<Arc<weir_processors::KafkaBroker>> {
+    use weir_processors::{KafkaBroker, KafkaConfig};
     let Ok(brokers) = std::env::var("WEIR_KAFKA_BROKERS") else {
         eprintln!("skipping: WEIR_KAFKA_BROKERS is not set (scripts/test.sh starts a broker)");
-        return;
+        return None;
     };
-    use weir_processors::{KafkaBroker, KafkaConfig};
-    let broker = Arc::new(
+    Some(Arc::new(
         KafkaBroker::connect(KafkaConfig::new(&brokers))
             .await
             .unwrap(),
-    );
+    ))
+}
+
+#[cfg(feature = "kafka")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forwarder_produces_to_a_real_kafka_broker() {
+    let Some(broker) = kafka().await else {
+        return;
+    };
     let topic = format!("http-ingest-{}", std::process::id());
     broker.ensure_topic(&topic, 2).await.unwrap();
     let proxy = HttpForwarder::start(HttpSourceConfig::new().port(0), broker.clone()).unwrap();
@@ -233,16 +241,9 @@ async fn the_forwarder_produces_to_a_real_kafka_broker() {
 #[cfg(feature = "kafka")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_clients_get_exact_offsets_from_a_real_kafka_broker() {
-    let Ok(brokers) = std::env::var("WEIR_KAFKA_BROKERS") else {
-        eprintln!("skipping: WEIR_KAFKA_BROKERS is not set (scripts/test.sh starts a broker)");
+    let Some(broker) = kafka().await else {
         return;
     };
-    use weir_processors::{KafkaBroker, KafkaConfig};
-    let broker = Arc::new(
-        KafkaBroker::connect(KafkaConfig::new(&brokers))
-            .await
-            .unwrap(),
-    );
     let topic = format!("http-busy-{}", std::process::id());
     broker.ensure_topic(&topic, 3).await.unwrap();
     let proxy = HttpForwarder::start(HttpSourceConfig::new().port(0), broker.clone()).unwrap();

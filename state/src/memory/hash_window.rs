@@ -235,7 +235,8 @@ where
             return Ok(0);
         }
         let mut sweep = Sweep::new();
-        self.rows.retain(|(_, _, windows)| windows.sweep(before, &mut sweep));
+        self.rows
+            .retain(|(_, _, windows)| windows.sweep(before, &mut sweep));
         self.len -= sweep.removed;
         self.oldest = sweep.oldest;
         // Give memory back after a large expiry (the table never shrinks by itself), but not

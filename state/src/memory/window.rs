@@ -178,7 +178,8 @@ where
             return Ok(0);
         }
         let mut sweep = Sweep::new();
-        self.map.retain(|_, windows| windows.sweep(before, &mut sweep));
+        self.map
+            .retain(|_, windows| windows.sweep(before, &mut sweep));
         self.len -= sweep.removed;
         self.oldest = sweep.oldest;
         Ok(sweep.removed)

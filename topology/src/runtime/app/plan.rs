@@ -265,8 +265,8 @@ mod tests {
         let memory = MemoryBroker::new(1);
         memory.create_topic("in", 1);
         let broker: Arc<dyn Broker> = Arc::new(memory.clone());
-        let config = StreamsConfig::new("plan")
-            .error_handler(ErrorHandler::DeadLetter("dead".into()));
+        let config =
+            StreamsConfig::new("plan").error_handler(ErrorHandler::DeadLetter("dead".into()));
         let plan = plan(&topology(), &broker, &config).await.unwrap();
         assert!(plan.dead_letter.is_some());
         let created = memory.topic_config_of("dead").unwrap();
@@ -279,8 +279,8 @@ mod tests {
         memory.create_topic("in", 1);
         memory.create_topic("dead", 3);
         let broker: Arc<dyn Broker> = Arc::new(memory.clone());
-        let config = StreamsConfig::new("plan")
-            .error_handler(ErrorHandler::DeadLetter("dead".into()));
+        let config =
+            StreamsConfig::new("plan").error_handler(ErrorHandler::DeadLetter("dead".into()));
         plan(&topology(), &broker, &config).await.unwrap();
         let kept = memory.topic_config_of("dead").unwrap_or_default();
         assert_eq!(kept.get(RETENTION_MS), None);
