@@ -1,12 +1,13 @@
 //! Randomized check of the windowed aggregations (tumbling, hopping, sliding, session; emit on
 //! close) against small reference implementations written from the definitions, on seeded
-//! streams with out-of-order and late records.
+//! streams with out-of-order and late records; and of their tables' changes (emit on every
+//! record and on update): regrouped with a subtractor, they give what the final windows give.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 use weir::topology::prelude::*;
-use weir::topology::testing::TopologyTestDriver;
+use weir::topology::testing::{DriverConfig, TopologyTestDriver};
 use weir::topology::{Late, Windows};
 
 /// A seeded generator (SplitMix64): the test needs no dependency and replays exactly.
@@ -235,4 +236,92 @@ fn the_random_streams_have_out_of_order_and_late_records() {
     let (_, late) = fixed_reference(&input, 10, 10, 0);
     assert!(out_of_order > 10, "{out_of_order}");
     assert!(late.len() > 5, "{}", late.len());
+}
+
+/// Per key: the number of its windows and the total of their sums.
+type PerKey = BTreeMap<String, (i64, i64)>;
+
+/// The reference's final windows folded per key.
+fn per_key(results: &Results) -> PerKey {
+    let mut out = PerKey::new();
+    for ((key, _, _), sum) in results {
+        let e = out.entry(key.clone()).or_default();
+        *e = (e.0 + 1, e.1 + sum);
+    }
+    out
+}
+
+/// A windowed sum of `in` emitting per `emit`, regrouped by key into (windows, total) with a
+/// subtractor; the input piped with commits at random points. Returns the regrouped store.
+fn regrouped(
+    build: impl FnOnce(&Stream<String, i64>) -> Table<Windowed<String>, i64, Late<String, i64>>,
+    input: &[In],
+    rng: &mut Rng,
+) -> PerKey {
+    let b = TopologyBuilder::new();
+    let stream = b.stream(Source::topic("in", StringSerde, JsonSerde::<i64>::new()));
+    build(&stream)
+        .group_by(|w, sum| (w.key.clone(), *sum))
+        .aggregate(
+            "per-key",
+            || (0i64, 0i64),
+            |_, sum, (n, total)| (n + 1, total + sum),
+            |_, sum, (n, total)| (n - 1, total - sum),
+        );
+    let config = DriverConfig {
+        commit_after_each_input: false,
+        commit_interval_ms: i64::MAX,
+        ..DriverConfig::default()
+    };
+    let driver = TopologyTestDriver::with_config(b.build().unwrap(), config).unwrap();
+    let topic = driver.input_topic("in", StringSerde, JsonSerde::<i64>::new());
+    for (k, v, t) in input {
+        topic.pipe(k.clone(), *v, *t).unwrap();
+        if rng.range(0, 9) == 0 {
+            driver.commit().unwrap();
+        }
+    }
+    driver.end_input().unwrap();
+    let rows: Vec<(String, (i64, i64))> = driver.kv_entries("per-key").unwrap();
+    rows.into_iter().filter(|(_, row)| *row != (0, 0)).collect()
+}
+
+#[test]
+fn windowed_tables_regrouped_with_a_subtractor_count_each_window_once() {
+    for seed in 0..12u64 {
+        let mut rng = Rng(1_000 + seed);
+        let input = stream(&mut rng, 150);
+        let (size, grace) = (rng.range(5, 40), rng.range(0, 20));
+        let advance = rng.range(1, size);
+        let gap = rng.range(1, 15);
+        for emit in [EmitStrategy::OnEveryRecord, EmitStrategy::OnUpdate] {
+            let case = format!("{emit:?}, seed {seed}");
+            let reduce = |windows: Windows| {
+                move |s: &Stream<String, i64>| {
+                    let w = s.group_by_key().windowed_by(windows).emit(emit);
+                    w.reduce("sums", |a, b| a + b)
+                }
+            };
+            let tumbling = TumblingWindows::of(ms(size)).grace(ms(grace));
+            let expected = per_key(&fixed_reference(&input, size, size, grace).0);
+            let got = regrouped(reduce(tumbling), &input, &mut rng);
+            assert_eq!(got, expected, "tumbling, {case}");
+            let hopping = HoppingWindows::of(ms(size), ms(advance)).grace(ms(grace));
+            let expected = per_key(&fixed_reference(&input, size, advance, grace).0);
+            let got = regrouped(reduce(hopping), &input, &mut rng);
+            assert_eq!(got, expected, "hopping, {case}");
+            let sliding = SlidingWindows::of(ms(size)).grace(ms(grace));
+            let expected = per_key(&sliding_reference(&input, size, grace).0);
+            let got = regrouped(reduce(sliding), &input, &mut rng);
+            assert_eq!(got, expected, "sliding, {case}");
+            let sessions = |s: &Stream<String, i64>| {
+                let w = SessionWindows::with_gap(ms(gap)).grace(ms(grace));
+                let w = s.group_by_key().windowed_by(w).emit(emit);
+                w.aggregate("sums", || 0, |_, v, sum| sum + v, |_, a, b| a + b)
+            };
+            let expected = per_key(&session_reference(&input, gap, grace).0);
+            let got = regrouped(sessions, &input, &mut rng);
+            assert_eq!(got, expected, "sessions, {case}");
+        }
+    }
 }

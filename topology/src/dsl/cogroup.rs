@@ -3,7 +3,7 @@
 
 use super::builder::{Attach, TopologyBuilder};
 use super::grouped::Grouped;
-use super::table::Table;
+use super::table::{OldValues, Table};
 use crate::data::{Data, Key};
 use crate::ops::aggregate::{Adder, KeyedAggregate};
 use crate::ops::cogroup::{Aggregator, CogroupValue};
@@ -258,11 +258,13 @@ impl<K: Key, A: Data> WindowedCogrouped<K, A, Windows> {
             .max(size_ms.saturating_add(w.grace_ms));
         c.builder
             .add_store(StoreSpec::window::<K, A>(name, size_ms, retention));
+        let old_values = OldValues::default();
+        let asked = old_values.clone();
         let node = c.attach_aggregation("COGROUP-WINDOW-AGGREGATE", name, move || {
             let logic = TimeWindowLogic::new(store.clone(), w, retention, adder.clone());
-            WindowedAggregate::new(logic, emit)
+            WindowedAggregate::new(logic, emit).with_old_values(asked.wanted())
         });
-        Table::new(c.builder.clone(), node, Some(name.to_string()))
+        Table::windowed(c.builder.clone(), node, Some(name.to_string()), old_values)
     }
 }
 
@@ -288,13 +290,16 @@ impl<K: Key, A: Data> WindowedCogrouped<K, A, SessionWindows> {
         let merger: Merger<K, A> = Arc::new(merger);
         c.builder
             .add_store(StoreSpec::session::<K, A>(name, retention));
+        let old_values = OldValues::default();
+        let asked = old_values.clone();
         let node = c.attach_aggregation("COGROUP-SESSION-AGGREGATE", name, move || {
             let (a, m) = (adder.clone(), merger.clone());
             WindowedAggregate::new(
                 SessionWindowLogic::new(store.clone(), w, retention, a, m),
                 emit,
             )
+            .with_old_values(asked.wanted())
         });
-        Table::new(c.builder.clone(), node, Some(name.to_string()))
+        Table::windowed(c.builder.clone(), node, Some(name.to_string()), old_values)
     }
 }

@@ -4,7 +4,8 @@
 use super::builder::{Attach, TopologyBuilder};
 use super::grouped::{aggregate_adder, count_adder, input_for, reduce_adder};
 use super::stream::Stream;
-use super::table::Table;
+use super::table::{OldValues, Table};
+use crate::change::Change;
 use crate::data::{Data, Key};
 use crate::ops::aggregate::Adder;
 use crate::ops::session_aggregate::{Merger, SessionWindowLogic};
@@ -191,6 +192,8 @@ impl<K: Key, V: Data> WindowedGrouped<K, V, Windows> {
         let (store, emit, grace) = (name.to_string(), self.emit, w.grace_ms);
         let stores = [name];
         let at = attach(&input, name, &stores);
+        let old_values = OldValues::default();
+        let asked = old_values.clone();
         let node = match w.kind {
             WindowKind::Time { size_ms, .. } => {
                 let retention = self
@@ -198,24 +201,25 @@ impl<K: Key, V: Data> WindowedGrouped<K, V, Windows> {
                     .unwrap_or(0)
                     .max(size_ms.saturating_add(grace));
                 builder.add_store(StoreSpec::window::<K, A>(name, size_ms, retention));
-                builder.add_processor::<K, V, Windowed<K>, A, _, _>(at, move || {
+                builder.add_processor::<K, V, Windowed<K>, Change<A>, _, _>(at, move || {
                     let logic = TimeWindowLogic::new(store.clone(), w, retention, adder.clone());
-                    WindowedAggregate::new(logic, emit)
+                    WindowedAggregate::new(logic, emit).with_old_values(asked.wanted())
                 })
             }
             WindowKind::Sliding { difference_ms } => {
                 let retention = difference_ms.saturating_add(grace);
                 builder.add_store(StoreSpec::window::<K, Vec<V>>(name, 1, retention));
-                builder.add_processor::<K, V, Windowed<K>, A, _, _>(at, move || {
+                builder.add_processor::<K, V, Windowed<K>, Change<A>, _, _>(at, move || {
                     let (d, a) = (difference_ms, adder.clone());
                     WindowedAggregate::new(
                         SlidingWindowLogic::new(store.clone(), d, grace, a),
                         emit,
                     )
+                    .with_old_values(asked.wanted())
                 })
             }
         };
-        Table::new(builder, node, Some(name.to_string()))
+        Table::windowed(builder, node, Some(name.to_string()), old_values)
     }
 }
 
@@ -236,6 +240,37 @@ impl<K: Key, V: Data> SessionWindowedGrouped<K, V> {
     ///     .to_stream()
     ///     .to(Sink::topic("sessions", JsonSerde::new(), JsonSerde::<u64>::new()));
     /// assert!(builder.build().is_ok());
+    /// ```
+    ///
+    /// Its table forwards changes like any table: a merge deletes the sessions it replaces.
+    ///
+    /// ```
+    /// # use weir_topology::prelude::*;
+    /// # use weir_topology::testing::TopologyTestDriver;
+    /// use std::time::Duration;
+    /// use weir_topology::Nullable;
+    /// let builder = TopologyBuilder::new();
+    /// builder
+    ///     .stream(Source::topic("clicks", StringSerde, StringSerde))
+    ///     .group_by_key()
+    ///     .windowed_by(SessionWindows::with_gap(Duration::from_secs(300)).grace(Duration::from_secs(600)))
+    ///     .emit(EmitStrategy::OnEveryRecord)
+    ///     .aggregate("pages", || 0u64, |_, _, n| n + 1, |_, a, b| a + b)
+    ///     .to_changelog_stream()
+    ///     .map(|w, n| (format!("{}@{}-{}", w.key, w.window.start, w.window.end), n))
+    ///     .to(Sink::topic("sessions", StringSerde, Nullable::new(JsonSerde::<u64>::new())));
+    /// let driver = TopologyTestDriver::new(builder.build()?)?;
+    /// let clicks = driver.input_topic("clicks", StringSerde, StringSerde);
+    /// clicks.pipe("ann".into(), "home".into(), 0)?;
+    /// clicks.pipe("ann".into(), "cart".into(), 600_000)?; // 10 minutes later: a new session
+    /// clicks.pipe("ann".into(), "faq".into(), 300_000)?; // late but within grace, and within
+    ///                                                   // the gap of both: merges them
+    /// let sessions = driver.output_topic("sessions", StringSerde, Nullable::new(JsonSerde::<u64>::new()));
+    /// let changes = sessions.read_key_values()?;
+    /// let expected = [("ann@0-0", Some(1)), ("ann@600000-600000", Some(1)), // two sessions
+    ///     ("ann@0-0", None), ("ann@600000-600000", None), ("ann@0-600000", Some(3))]; // merged
+    /// assert_eq!(changes, expected.map(|(k, n)| (k.to_string(), n)));
+    /// # Ok::<(), weir_topology::TopologyError>(())
     /// ```
     ///
     /// Without the merger, it does not compile:
@@ -277,15 +312,17 @@ impl<K: Key, V: Data> SessionWindowedGrouped<K, V> {
         let (store, emit) = (name.to_string(), self.emit);
         let stores = [name];
         builder.add_store(StoreSpec::session::<K, A>(name, retention));
-        let node = builder.add_processor::<K, V, Windowed<K>, A, _, _>(
+        let old_values = OldValues::default();
+        let asked = old_values.clone();
+        let node = builder.add_processor::<K, V, Windowed<K>, Change<A>, _, _>(
             attach(&input, name, &stores),
             move || {
                 let (a, m) = (adder.clone(), merger.clone());
                 let logic = SessionWindowLogic::new(store.clone(), w, retention, a, m);
-                WindowedAggregate::new(logic, emit)
+                WindowedAggregate::new(logic, emit).with_old_values(asked.wanted())
             },
         );
-        Table::new(builder, node, Some(name.to_string()))
+        Table::windowed(builder, node, Some(name.to_string()), old_values)
     }
 }
 

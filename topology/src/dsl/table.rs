@@ -7,9 +7,11 @@ use super::stream::Stream;
 use crate::change::Change;
 use crate::data::Data;
 use crate::ops::pass_through::PassThrough;
-use crate::ops::table_ops::{NewOrDeleted, NewValues, ValuesAsChanges};
+use crate::ops::table_ops::{NewOrDeleted, NewValues};
 use crate::ops::window_aggregate::LATE_PORT;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The key, value and late-record types of a table, as a zero-sized marker.
 type TableTypes<K, V, L> = fn() -> (K, V, L);
@@ -19,46 +21,65 @@ type TableTypes<K, V, L> = fn() -> (K, V, L);
 ///
 /// Inside the topology a table's updates travel as [`Change`]s (the value before and after), so
 /// that a delete is an update too and the aggregations of [`Table::group_by`] can subtract old
-/// values. Windowed tables are the exception: their node forwards plain values, and an operator
-/// on them sees each update as an insert (no old value).
+/// values. The tables of windowed aggregations compute the old values only once an operator that
+/// needs them (anything but [`Table::to_stream`]) is attached, as Kafka Streams' windowed
+/// aggregations "send old values" only when asked.
 pub struct Table<K, V, L = ()> {
     pub(crate) builder: TopologyBuilder,
     pub(crate) node: usize,
     pub(crate) store: Option<String>,
-    /// Whether `node` forwards `Change<V>` (true) or plain `V` (windowed aggregations).
-    pub(crate) forwards_changes: bool,
+    /// For a windowed aggregation's table: set when a downstream operator needs old values.
+    old_values: Option<OldValues>,
     _types: PhantomData<TableTypes<K, V, L>>,
 }
 
+/// A windowed aggregation's switch for forwarding old values, read when its tasks are built.
+#[derive(Clone, Default)]
+pub(crate) struct OldValues(Arc<AtomicBool>);
+
+impl OldValues {
+    /// Whether an operator downstream asked for old values.
+    pub(crate) fn wanted(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn ask(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 impl<K: Data, V: Data, L> Table<K, V, L> {
-    /// A table whose node forwards plain values (a windowed aggregation).
-    pub(crate) fn new(builder: TopologyBuilder, node: usize, store: Option<String>) -> Self {
+    /// A table whose node forwards `Change<V>` with old values.
+    pub(crate) fn of_changes(builder: TopologyBuilder, node: usize, store: Option<String>) -> Self {
         Self {
             builder,
             node,
             store,
-            forwards_changes: false,
+            old_values: None,
             _types: PhantomData,
         }
     }
 
-    /// A table whose node forwards `Change<V>`.
-    pub(crate) fn of_changes(builder: TopologyBuilder, node: usize, store: Option<String>) -> Self {
+    /// A windowed aggregation's table: its node forwards `Change<V>`, with old values once
+    /// `old_values` is asked for.
+    pub(crate) fn windowed(
+        builder: TopologyBuilder,
+        node: usize,
+        store: Option<String>,
+        old_values: OldValues,
+    ) -> Self {
         Self {
-            forwards_changes: true,
-            ..Self::new(builder, node, store)
+            old_values: Some(old_values),
+            ..Self::of_changes(builder, node, store)
         }
     }
 
-    /// A node forwarding this table's updates as `Change<V>`: the table's own, or an adapter.
+    /// The node forwarding this table's changes, asked to fill in old values.
     pub(crate) fn changes_node(&self) -> usize {
-        if self.forwards_changes {
-            return self.node;
+        if let Some(old_values) = &self.old_values {
+            old_values.ask();
         }
-        self.builder.add_processor::<K, V, K, Change<V>, _, _>(
-            self.attach("VALUES-AS-CHANGES", false),
-            || ValuesAsChanges,
-        )
+        self.node
     }
 
     /// Attaches a node under this table's node.
@@ -108,13 +129,9 @@ impl<K: Data, V: Data, L> Table<K, V, L> {
     /// ```
     pub fn to_stream(&self) -> Stream<K, V> {
         let at = self.attach("TO-STREAM", false);
-        let node = if self.forwards_changes {
-            self.builder
-                .add_processor::<K, Change<V>, K, V, _, _>(at, || NewValues)
-        } else {
-            self.builder
-                .add_processor::<K, V, K, V, _, _>(at, || PassThrough)
-        };
+        let node = self
+            .builder
+            .add_processor::<K, Change<V>, K, V, _, _>(at, || NewValues);
         Stream::new(self.builder.clone(), node)
     }
 

@@ -10,7 +10,6 @@ use crate::processor::{Processor, ProcessorContext, ProcessorContextExt};
 use crate::record::Record;
 use crate::stores::KvStore;
 use crate::windows::EmitStrategy;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Folds one value into the running result (`None` for the first value of a key).
@@ -24,9 +23,9 @@ pub(crate) struct KeyedAggregate<K: Ord, V, A> {
     pub fold: Fold<K, V, A>,
     pub emit: EmitStrategy,
     pub store: Option<KvStore<K, A>>,
-    pub cache: UpdateCache<K>,
-    /// Per key in the cache, the result last forwarded (the `old` of its next change).
-    pub forwarded: BTreeMap<K, Option<A>>,
+    /// The keys changed since the last flush, each with the result last forwarded (the `old`
+    /// of its next change).
+    pub cache: UpdateCache<K, Option<A>>,
 }
 
 impl<K: Ord + 'static, V: 'static, A: 'static> KeyedAggregate<K, V, A> {
@@ -45,7 +44,6 @@ impl<K: Ord + 'static, V: 'static, A: 'static> KeyedAggregate<K, V, A> {
             emit,
             store: None,
             cache: UpdateCache::default(),
-            forwarded: BTreeMap::new(),
         }
     }
 
@@ -61,8 +59,7 @@ impl<K: Ord + 'static, V: 'static, A: 'static> KeyedAggregate<K, V, A> {
         A: Clone + Send + 'static,
     {
         let store = self.store(ctx.node_name())?.clone();
-        for (key, ts) in self.cache.drain() {
-            let old = self.forwarded.remove(&key).flatten();
+        for (key, ts, old) in self.cache.drain() {
             let new = store.lock().get(&key)?;
             let change = Change { old, new };
             if !change.is_empty() {
@@ -106,10 +103,11 @@ where
             EmitStrategy::OnEveryRecord if change.is_empty() => Ok(()),
             EmitStrategy::OnEveryRecord => ctx.forward(rest.with_value(change)),
             _ => {
-                if !self.forwarded.contains_key(rest.key()) {
-                    self.forwarded.insert(rest.key().clone(), change.old);
-                }
-                if self.cache.mark(rest.key().clone(), rest.timestamp()) {
+                let old = change.old;
+                if self
+                    .cache
+                    .mark(rest.key().clone(), rest.timestamp(), || old)
+                {
                     self.forward_cached(ctx)?;
                 }
                 Ok(())

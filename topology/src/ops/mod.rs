@@ -24,3 +24,4 @@ pub(crate) mod table_ops;
 pub(crate) mod table_source;
 pub(crate) mod window_aggregate;
 pub(crate) mod window_core;
+pub(crate) mod window_emit;

@@ -3,7 +3,7 @@
 //! emit strategies and expiry are the shared [`super::window_core`].
 
 use super::aggregate::Adder;
-use super::window_core::{Change, Emit, Input, Output, WindowLogic};
+use super::window_core::{Emit, Input, Output, SlotChange, WindowLogic};
 use crate::error::Result;
 use crate::record::{Record, Timestamp};
 use crate::stores::SessionStoreHandle;
@@ -98,7 +98,7 @@ where
 
     fn add<'a>(&self, s: &Self::Store, r: Input<'a, Self>, out: Emit<'_, 'a, Self>) -> Result<()> {
         let (key, t) = (r.key, r.t);
-        let (merged, result, removed) = {
+        let (merged, result, old, removed) = {
             let mut s = s.lock();
             let (from, to) = (t.saturating_sub(self.gap), t.saturating_add(self.gap));
             let sessions = s.find_sessions(key, from, to)?;
@@ -107,24 +107,36 @@ where
             let mut removed = Vec::new();
             for (w, v) in sessions {
                 window = Window::new(window.start.min(w.start), window.end.max(w.end));
+                s.remove(key, w)?;
+                removed.push((w, r.old_values.then(|| v.clone())));
                 acc = Some(match acc {
                     None => v,
                     Some(a) => (self.merger)(key, a, v),
                 });
-                s.remove(key, w)?;
-                removed.push(w);
             }
             let result = (self.adder)(key, r.value, acc);
             s.put(key.clone(), window, result.clone())?;
-            (window, result, removed)
+            // A session the record falls inside keeps its bounds: an update, not a delete and
+            // an insert.
+            let old = match removed.iter().position(|(w, _)| *w == window) {
+                Some(i) => removed.remove(i).1,
+                None => None,
+            };
+            (window, result, old, removed)
         };
-        for slot in removed {
-            out(Change::Removed { slot, key })?;
+        for (slot, old) in removed {
+            out(SlotChange::Removed {
+                slot,
+                key,
+                old,
+                ts: t,
+            })?;
         }
-        out(Change::Updated {
+        out(SlotChange::Updated {
             slot: merged,
             key,
             value: Some(result),
+            old,
             ts: t,
         })
     }
@@ -181,7 +193,7 @@ mod tests {
     use crate::ops::window_core::test_support::*;
 
     type Agg = WindowedAggregate<SessionWindowLogic<String, i64, Vec<i64>>>;
-    type Ctx = MockProcessorContext<Windowed<String>, Vec<i64>>;
+    type Ctx = MockProcessorContext<Windowed<String>, Change<Vec<i64>>>;
 
     /// Collects each session's values (gap 5, grace 10), initialised at stream time `i64::MIN`.
     fn collector(emit: EmitStrategy) -> (Agg, Ctx) {
@@ -266,6 +278,63 @@ mod tests {
                 "{emit:?}"
             );
         }
+    }
+
+    /// A change as the test writes it: key, start, end, old values, new values, record time.
+    type ChangeOut<'a> = (&'a str, i64, i64, Option<&'a [i64]>, Option<&'a [i64]>, i64);
+
+    fn changes(ctx: &mut Ctx) -> Vec<Out<String, Change<Vec<i64>>>> {
+        take_changes(ctx)
+    }
+
+    fn change(c: ChangeOut<'_>) -> Out<String, Change<Vec<i64>>> {
+        let (k, start, end, old, new, t) = c;
+        let change = Change {
+            old: old.map(<[i64]>::to_vec),
+            new: new.map(<[i64]>::to_vec),
+        };
+        (k.to_string(), start, end, change, t)
+    }
+
+    #[test]
+    fn with_old_values_a_merge_deletes_the_merged_sessions_and_an_inside_record_updates() {
+        let (agg, mut ctx) = collector(EmitStrategy::OnEveryRecord);
+        let mut agg = agg.with_old_values(true);
+        pipe(
+            &mut agg,
+            &mut ctx,
+            &[("a", 1, 0), ("a", 2, 10), ("a", 4, 5)],
+        );
+        pipe(&mut agg, &mut ctx, &[("a", 5, 3)]); // inside [0, 10]: its bounds stay
+        let expected = [
+            ("a", 0, 0, None, Some(&[1][..]), 0),
+            ("a", 10, 10, None, Some(&[2][..]), 10),
+            ("a", 0, 0, Some(&[1][..]), None, 5),
+            ("a", 10, 10, Some(&[2][..]), None, 5),
+            ("a", 0, 10, None, Some(&[1, 2, 4][..]), 5),
+            ("a", 0, 10, Some(&[1, 2, 4][..]), Some(&[1, 2, 4, 5][..]), 3),
+        ];
+        assert_eq!(changes(&mut ctx), expected.map(change).to_vec());
+    }
+
+    #[test]
+    fn with_old_values_on_update_deletes_only_what_a_flush_forwarded() {
+        let (agg, mut ctx) = collector(EmitStrategy::OnUpdate);
+        let mut agg = agg.with_old_values(true);
+        pipe(&mut agg, &mut ctx, &[("a", 1, 0), ("a", 2, 10)]);
+        agg.flush(&mut ctx).unwrap();
+        assert_eq!(changes(&mut ctx).len(), 2);
+        // "a" merges two forwarded sessions; "b" makes two and merges them before a flush.
+        let records = [("a", 4, 5), ("b", 1, 50), ("b", 2, 60), ("b", 3, 55)];
+        pipe(&mut agg, &mut ctx, &records);
+        agg.flush(&mut ctx).unwrap();
+        let expected = [
+            ("a", 0, 0, Some(&[1][..]), None, 5),
+            ("a", 0, 10, None, Some(&[1, 2, 4][..]), 5),
+            ("a", 10, 10, Some(&[2][..]), None, 5),
+            ("b", 50, 60, None, Some(&[1, 2, 3][..]), 55),
+        ];
+        assert_eq!(changes(&mut ctx), expected.map(change).to_vec());
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! Grace, late records, emit strategies and expiry are the shared [`super::window_core`].
 
 use super::aggregate::Adder;
-use super::window_core::{Change, Emit, Input, Output, WindowLogic};
+use super::window_core::{Emit, Input, Output, SlotChange, WindowLogic};
 use crate::error::Result;
 use crate::record::{Record, Timestamp};
 use crate::stores::WindowStoreHandle;
 use crate::windows::{Window, Windowed};
+use std::collections::BTreeMap;
 
 /// Sliding windows of one `difference`, identified by their (inclusive) end.
 pub(crate) struct SlidingWindowLogic<K, V, A> {
@@ -103,23 +104,34 @@ where
 
     fn add<'a>(&self, s: &Self::Store, r: Input<'a, Self>, out: Emit<'_, 'a, Self>) -> Result<()> {
         let (key, t) = (r.key, r.t);
+        let last = t.saturating_add(self.difference - 1);
+        // The results of the windows the record will change, before it does (when asked for).
+        let mut olds = BTreeMap::new();
+        if r.old_values {
+            let ends = s.lock().fetch(key, t, last)?;
+            for (end, _) in ends {
+                if let Some(old) = self.compute(s, key, end)? {
+                    olds.insert(end, old);
+                }
+            }
+        }
         // The windows the record falls in: its own and those of later buffered records.
         let ends: Vec<Timestamp> = {
             let mut s = s.lock();
             let mut values = s.get(key, t)?.unwrap_or_default();
             values.push(r.value);
             s.put(key.clone(), t, values)?;
-            let last = t.saturating_add(self.difference - 1);
             s.fetch(key, t, last)?
                 .into_iter()
                 .map(|(end, _)| end)
                 .collect()
         };
         for end in ends {
-            out(Change::Updated {
+            out(SlotChange::Updated {
                 slot: end,
                 key,
                 value: None,
+                old: olds.remove(&end),
                 ts: end,
             })?;
         }
@@ -175,7 +187,7 @@ mod tests {
     use crate::ops::window_core::test_support::*;
 
     type Agg = WindowedAggregate<SlidingWindowLogic<String, i64, i64>>;
-    type Ctx = MockProcessorContext<Windowed<String>, i64>;
+    type Ctx = MockProcessorContext<Windowed<String>, Change<i64>>;
 
     /// Sums in windows `(t - difference, t]`, initialised at stream time `i64::MIN`.
     fn summer(difference: i64, grace: i64, emit: EmitStrategy) -> (Agg, Ctx) {
@@ -214,6 +226,26 @@ mod tests {
                 out(-4, 6, 1_011, 5),
             ]
         );
+    }
+
+    #[test]
+    fn with_old_values_an_out_of_order_record_replaces_each_later_windows_sum() {
+        let (agg, mut ctx) = summer(10, 20, EmitStrategy::OnEveryRecord);
+        let mut agg = agg.with_old_values(true);
+        // 3 falls in its own new window and in the window of 5; then a second record at 5.
+        pipe(&mut agg, &mut ctx, &[(1, 1), (10, 5), (1_000, 3), (7, 5)]);
+        let changes: Vec<_> = take_changes(&mut ctx)
+            .into_iter()
+            .map(|(_, _, end, c, _)| (end, c.old, c.new))
+            .collect();
+        let expected = vec![
+            (2, None, Some(1)),
+            (6, None, Some(11)),
+            (4, None, Some(1_001)),
+            (6, Some(11), Some(1_011)),
+            (6, Some(1_011), Some(1_018)),
+        ];
+        assert_eq!(changes, expected);
     }
 
     #[test]

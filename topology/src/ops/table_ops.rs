@@ -141,21 +141,6 @@ impl<K: Send + 'static, V: Send + 'static> Processor<K, Change<V>, K, Option<V>>
     }
 }
 
-/// The updates of a table whose node forwards plain values (a windowed aggregation) as changes
-/// without an old value.
-pub(crate) struct ValuesAsChanges;
-
-impl<K: Send + 'static, V: Send + 'static> Processor<K, V, K, Change<V>> for ValuesAsChanges {
-    fn process(
-        &mut self,
-        record: Record<K, V>,
-        ctx: &mut dyn ProcessorContext<K, Change<V>>,
-    ) -> Result<()> {
-        let (v, rest) = record.take_value();
-        ctx.forward(rest.with_value(Change::update(None, v)))
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

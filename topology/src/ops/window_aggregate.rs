@@ -3,7 +3,7 @@
 //! late records, emit strategies and expiry are the shared [`super::window_core`].
 
 use super::aggregate::Adder;
-use super::window_core::{Change, Emit, Input, Output, WindowLogic};
+use super::window_core::{Emit, Input, Output, SlotChange, WindowLogic};
 use crate::error::Result;
 use crate::record::{Record, Timestamp};
 use crate::stores::WindowStoreHandle;
@@ -93,17 +93,19 @@ where
             if self.closed(start, r.st) {
                 continue;
             }
-            let value = {
+            let (value, old) = {
                 let mut s = s.lock();
-                let old = s.get(r.key, start)?;
-                let new = (self.adder)(r.key, r.value.clone(), old);
+                let current = s.get(r.key, start)?;
+                let old = if r.old_values { current.clone() } else { None };
+                let new = (self.adder)(r.key, r.value.clone(), current);
                 s.put(r.key.clone(), start, new.clone())?;
-                new
+                (new, old)
             };
-            out(Change::Updated {
+            out(SlotChange::Updated {
                 slot: start,
                 key: r.key,
                 value: Some(value),
+                old,
                 ts: r.t,
             })?;
         }
@@ -157,7 +159,7 @@ mod tests {
     use crate::windows::{HoppingWindows, TumblingWindows};
 
     type Agg = WindowedAggregate<TimeWindowLogic<String, i64, u64>>;
-    type Ctx = MockProcessorContext<Windowed<String>, u64>;
+    type Ctx = MockProcessorContext<Windowed<String>, Change<u64>>;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -189,6 +191,42 @@ mod tests {
 
     fn out(k: &str, start: Timestamp, end: Timestamp, n: u64, t: Timestamp) -> Out<String, u64> {
         (k.to_string(), start, end, n, t)
+    }
+
+    #[test]
+    fn with_old_values_each_change_carries_the_count_it_replaces() {
+        let windows = HoppingWindows::of(ms(10), ms(5));
+        for emit in [EmitStrategy::OnEveryRecord, EmitStrategy::OnUpdate] {
+            let (agg, mut ctx) = counter(windows, emit);
+            let mut agg = agg.with_old_values(true);
+            pipe(&mut agg, &mut ctx, &[("a", 7), ("a", 8)]);
+            agg.flush(&mut ctx).unwrap();
+            pipe(&mut agg, &mut ctx, &[("a", 9)]);
+            agg.flush(&mut ctx).unwrap();
+            let changes: Vec<_> = take_changes(&mut ctx)
+                .into_iter()
+                .map(|(_, start, _, c, t)| (start, c.old, c.new, t))
+                .collect();
+            // Windows [0, 10) and [5, 15) hold each record.
+            let expected = match emit {
+                EmitStrategy::OnEveryRecord => vec![
+                    (0, None, Some(1), 7),
+                    (5, None, Some(1), 7),
+                    (0, Some(1), Some(2), 8),
+                    (5, Some(1), Some(2), 8),
+                    (0, Some(2), Some(3), 9),
+                    (5, Some(2), Some(3), 9),
+                ],
+                // Once per flush, replacing what the last flush forwarded.
+                _ => vec![
+                    (0, None, Some(2), 8),
+                    (5, None, Some(2), 8),
+                    (0, Some(2), Some(3), 9),
+                    (5, Some(2), Some(3), 9),
+                ],
+            };
+            assert_eq!(changes, expected, "{emit:?}");
+        }
     }
 
     #[test]

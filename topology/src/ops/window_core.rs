@@ -8,9 +8,11 @@
 //! to the late side output, and does not move the operator's stream time.
 
 use super::cache::UpdateCache;
+use super::window_emit::{flush_cache, late, Ctx, Emitter, WindowCache};
+use crate::change::Change;
 use crate::error::{Result, TopologyError};
-use crate::processor::{Processor, ProcessorContext, ProcessorContextExt, PunctuationType};
-use crate::record::{Headers, Record, Timestamp};
+use crate::processor::{Processor, ProcessorContextExt, PunctuationType};
+use crate::record::{Record, Timestamp};
 use crate::stores::{SessionStoreHandle, WindowStoreHandle};
 use crate::windows::{EmitStrategy, Window, Windowed};
 use std::collections::BTreeSet;
@@ -18,8 +20,9 @@ use std::collections::BTreeSet;
 /// The side-output port late records go to.
 pub const LATE_PORT: &str = "late";
 
-/// What a [`WindowLogic::add`] changed.
-pub(crate) enum Change<'a, L: WindowLogic> {
+/// What a [`WindowLogic::add`] changed. `old` (the result before the change) is filled only
+/// when the input asks for old values ([`Input::old_values`]).
+pub(crate) enum SlotChange<'a, L: WindowLogic> {
     /// The result of `key` in `slot` is now `value` (`None`: read it with
     /// [`WindowLogic::result`] if needed), changed by a record at `ts`.
     Updated {
@@ -29,15 +32,21 @@ pub(crate) enum Change<'a, L: WindowLogic> {
         key: &'a L::Key,
         /// The new result, when the logic has it at hand.
         value: Option<L::Agg>,
+        /// The result before the change (`None`: the window had none, or nobody asked).
+        old: Option<L::Agg>,
         /// The timestamp of the result record.
         ts: Timestamp,
     },
-    /// The result of `key` in `slot` was merged away (sessions).
+    /// The result of `key` in `slot` was merged away (sessions) by a record at `ts`.
     Removed {
         /// The window's identity.
         slot: L::Slot,
         /// The key.
         key: &'a L::Key,
+        /// The result it had (when asked for).
+        old: Option<L::Agg>,
+        /// The timestamp of the delete record.
+        ts: Timestamp,
     },
 }
 
@@ -123,39 +132,53 @@ pub(crate) struct Input<'a, L: WindowLogic> {
     pub span: L::Span,
     /// The operator's stream time.
     pub st: Timestamp,
+    /// Whether the changes must carry the results before them (a downstream table operator
+    /// subtracts them).
+    pub old_values: bool,
 }
 
 /// Where [`WindowLogic::add`] reports its changes.
-pub(crate) type Emit<'o, 'a, L> = &'o mut dyn FnMut(Change<'a, L>) -> Result<()>;
+pub(crate) type Emit<'o, 'a, L> = &'o mut dyn FnMut(SlotChange<'a, L>) -> Result<()>;
 
 /// A result record of a windowed aggregation.
 pub(crate) type Output<L> = Record<Windowed<<L as WindowLogic>::Key>, <L as WindowLogic>::Agg>;
 
 /// A windowed aggregation: the shared core around one [`WindowLogic`].
 pub(crate) struct WindowedAggregate<L: WindowLogic> {
-    logic: L,
-    emit: EmitStrategy,
+    pub(super) logic: L,
+    pub(super) emit: EmitStrategy,
+    /// Whether forwarded changes carry the result before them (see [`Input::old_values`]).
+    pub(super) old_values: bool,
     store: Option<L::Store>,
-    cache: UpdateCache<(L::Slot, L::Key)>,
+    /// Emit-on-update: the windows changed since the last flush, with their results then.
+    pub(super) cache: WindowCache<L>,
     /// Windows not yet emitted (emit-on-close), by closing time.
-    open: BTreeSet<L::Open>,
+    pub(super) open: BTreeSet<L::Open>,
     /// The largest record time this operator has seen (its own stream time).
     observed: Timestamp,
     next_expiry: Timestamp,
 }
 
 impl<L: WindowLogic> WindowedAggregate<L> {
-    /// An aggregation with `logic`, emitting per `emit`.
+    /// An aggregation with `logic`, emitting per `emit`, without old values.
     pub fn new(logic: L, emit: EmitStrategy) -> Self {
         Self {
             logic,
             emit,
+            old_values: false,
             store: None,
             cache: UpdateCache::default(),
             open: BTreeSet::new(),
             observed: Timestamp::MIN,
             next_expiry: Timestamp::MIN,
         }
+    }
+
+    /// The same aggregation, forwarding each change with the result it replaces when
+    /// `old_values` (a downstream table operator needs them: Kafka Streams' "send old values").
+    pub fn with_old_values(mut self, old_values: bool) -> Self {
+        self.old_values = old_values;
+        self
     }
 
     fn store(&self, node: &str) -> Result<L::Store> {
@@ -165,89 +188,7 @@ impl<L: WindowLogic> WindowedAggregate<L> {
     }
 }
 
-type Ctx<'c, L> =
-    dyn ProcessorContext<Windowed<<L as WindowLogic>::Key>, <L as WindowLogic>::Agg> + 'c;
-
-/// Sends a late (or unwindowable) record to the late side output and counts it.
-fn late<L: WindowLogic>(record: Record<L::Key, L::Value>, ctx: &mut Ctx<'_, L>) -> Result<()> {
-    ctx.record_late();
-    ctx.forward_side(LATE_PORT, record)
-}
-
-/// Forwards the latest result of every window in `cache`, emptying it.
-fn flush_cache<L: WindowLogic>(
-    logic: &L,
-    store: &L::Store,
-    cache: &mut UpdateCache<(L::Slot, L::Key)>,
-    ctx: &mut Ctx<'_, L>,
-) -> Result<()> {
-    for ((slot, key), ts) in cache.drain() {
-        if let Some(v) = logic.result(store, &slot, &key)? {
-            let window = logic.window(&slot);
-            ctx.forward(Record::new(Windowed { key, window }, v, ts))?;
-        }
-    }
-    Ok(())
-}
-
-/// Emits one change as the strategy says.
-#[allow(clippy::too_many_arguments)]
-fn on_change<L: WindowLogic>(
-    logic: &L,
-    store: &L::Store,
-    emit: EmitStrategy,
-    cache: &mut UpdateCache<(L::Slot, L::Key)>,
-    open: &mut BTreeSet<L::Open>,
-    headers: &Option<Headers>,
-    ctx: &mut Ctx<'_, L>,
-    change: Change<'_, L>,
-) -> Result<()> {
-    let (slot, key, value, ts) = match change {
-        Change::Removed { slot, key } => {
-            open.remove(&logic.open_entry(&slot, key));
-            cache.forget(&(slot, key.clone()));
-            return Ok(());
-        }
-        Change::Updated {
-            slot,
-            key,
-            value,
-            ts,
-        } => (slot, key, value, ts),
-    };
-    match emit {
-        EmitStrategy::OnEveryRecord => {
-            let value = match value {
-                Some(v) => Some(v),
-                None => logic.result(store, &slot, key)?,
-            };
-            if let Some(v) = value {
-                let window = logic.window(&slot);
-                let windowed = Windowed {
-                    key: key.clone(),
-                    window,
-                };
-                let record = Record::new(windowed, v, ts);
-                ctx.forward(record.with_headers(headers.clone().unwrap_or_default()))?;
-            }
-        }
-        EmitStrategy::OnUpdate => {
-            if cache.mark((slot, key.clone()), ts) {
-                flush_cache(logic, store, cache, ctx)?;
-            }
-        }
-        EmitStrategy::OnWindowClose => {
-            let entry = logic.open_entry(&slot, key);
-            // Most records fall in the window of the previous one, the newest open.
-            if open.last() != Some(&entry) {
-                open.insert(entry);
-            }
-        }
-    }
-    Ok(())
-}
-
-impl<L: WindowLogic> Processor<L::Key, L::Value, Windowed<L::Key>, L::Agg>
+impl<L: WindowLogic> Processor<L::Key, L::Value, Windowed<L::Key>, Change<L::Agg>>
     for WindowedAggregate<L>
 {
     fn init(&mut self, ctx: &mut Ctx<'_, L>) -> Result<()> {
@@ -287,11 +228,18 @@ impl<L: WindowLogic> Processor<L::Key, L::Value, Windowed<L::Key>, L::Agg>
             t,
             span,
             st,
+            old_values: self.old_values,
         };
-        let (logic, emit) = (&self.logic, self.emit);
-        let (cache, open) = (&mut self.cache, &mut self.open);
-        logic.add(&store, input, &mut |change| {
-            on_change(logic, &store, emit, cache, open, &headers, ctx, change)
+        let mut emitter = Emitter {
+            logic: &self.logic,
+            store: &store,
+            emit: self.emit,
+            old_values: self.old_values,
+            cache: &mut self.cache,
+            open: &mut self.open,
+        };
+        self.logic.add(&store, input, &mut |change| {
+            emitter.on_change(&headers, ctx, change)
         })
     }
 
@@ -311,7 +259,9 @@ impl<L: WindowLogic> Processor<L::Key, L::Value, Windowed<L::Key>, L::Agg>
                 break;
             };
             for result in self.logic.final_results(&store, entry)? {
-                ctx.forward(result)?;
+                let (value, rest) = result.take_value();
+                // A window's final result is forwarded once: nothing downstream to replace.
+                ctx.forward(rest.with_value(Change::update(None, value)))?;
             }
         }
         if st >= self.next_expiry && st != Timestamp::MAX {
@@ -340,6 +290,7 @@ impl<L: WindowLogic> Processor<L::Key, L::Value, Windowed<L::Key>, L::Agg>
 #[cfg(test)]
 pub(crate) mod test_support {
     pub(crate) use super::{WindowedAggregate, LATE_PORT};
+    pub(crate) use crate::change::Change;
     pub(crate) use crate::processor::{Processor, PunctuationType};
     use crate::record::Timestamp;
     pub(crate) use crate::testing::MockProcessorContext;
@@ -351,16 +302,33 @@ pub(crate) mod test_support {
     /// A forwarded result: key, window start, window end, value, record time.
     pub type Out<K, A> = (K, Timestamp, Timestamp, A, Timestamp);
 
-    /// The results forwarded since the last call.
-    pub fn take<K: Clone + 'static, A: Clone + 'static>(
-        ctx: &mut MockProcessorContext<Windowed<K>, A>,
-    ) -> Vec<Out<K, A>> {
+    /// The changes forwarded since the last call.
+    pub fn take_changes<K: Clone + 'static, A: Clone + 'static>(
+        ctx: &mut MockProcessorContext<Windowed<K>, Change<A>>,
+    ) -> Vec<Out<K, Change<A>>> {
         ctx.take_forwarded()
             .into_iter()
             .map(|f| {
                 let t = f.record.timestamp();
                 let (k, v) = f.record.into_key_value();
                 (k.key, k.window.start, k.window.end, v, t)
+            })
+            .collect()
+    }
+
+    /// The new results forwarded since the last call (each must be an update without an old
+    /// value, as forwarded when no old values are asked for).
+    pub fn take<K: Clone + 'static, A: Clone + 'static>(
+        ctx: &mut MockProcessorContext<Windowed<K>, Change<A>>,
+    ) -> Vec<Out<K, A>> {
+        take_changes(ctx)
+            .into_iter()
+            .map(|(k, start, end, change, t)| match change {
+                Change {
+                    old: None,
+                    new: Some(v),
+                } => (k, start, end, v, t),
+                _ => unreachable!("a change with an old value or a delete"),
             })
             .collect()
     }

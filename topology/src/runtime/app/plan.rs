@@ -246,6 +246,7 @@ async fn plan_sinks(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::prelude::*;

@@ -49,6 +49,7 @@ async fn contradictions(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::MemoryBroker;

@@ -74,6 +74,7 @@ impl PartitionReader for PurgingReader {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::runtime::io::broker::StartFrom;
