@@ -34,6 +34,8 @@ mod predict_worker;
 mod serve;
 pub mod sinks;
 pub mod sources;
+#[cfg(feature = "kafka")]
+mod tls;
 
 #[cfg(feature = "inference")]
 pub use inference::{BatchInference, BatchPredictor};
