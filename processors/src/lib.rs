@@ -34,7 +34,7 @@ mod predict_worker;
 mod serve;
 pub mod sinks;
 pub mod sources;
-#[cfg(feature = "kafka")]
+#[cfg(any(feature = "kafka", feature = "postgres"))]
 mod tls;
 
 #[cfg(feature = "inference")]
