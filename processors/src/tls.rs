@@ -4,7 +4,7 @@
 //! the setting's name: each connector puts its own key in front.
 
 use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, ConfigBuilder, RootCertStore, WantsVerifier};
 use std::path::Path;
 use std::sync::Arc;
@@ -46,8 +46,10 @@ pub(crate) fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'stati
 
 /// The first private key of a PEM file.
 #[cfg(feature = "kafka")]
-pub(crate) fn read_private_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
+pub(crate) fn read_private_key(
+    path: &Path,
+) -> Result<rustls::pki_types::PrivateKeyDer<'static>, String> {
+    rustls::pki_types::PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
         pem::Error::NoItemsFound => format!(
             "`{}` holds no unencrypted PEM private key (PKCS#8, PKCS#1 or SEC1; encrypted keys \
              are not supported)",
