@@ -2,9 +2,14 @@
 # Installs (when missing) and starts a throw-away PostgreSQL for the tests: Debian's package of
 # PostgreSQL 15 (the major version is pinned), one cluster initialised under DATA_DIR, run as an
 # unprivileged user on a free loopback port with password (SCRAM) authentication over TCP.
-# Usage: scripts/postgres.sh start DATA_DIR  -> prints "PID URL"
-#                                              (URL: postgres://USER:PASSWORD@127.0.0.1:PORT/postgres)
-#        scripts/postgres.sh install         -> installs only
+# Usage: scripts/postgres.sh start DATA_DIR      -> prints "PID URL"
+#                                                  (URL: postgres://USER:PASSWORD@127.0.0.1:PORT/postgres)
+#        scripts/postgres.sh start DATA_DIR ssl  -> the same, with TLS on (ssl=on): a throw-away CA
+#                                                  and a server certificate for localhost and
+#                                                  127.0.0.1 made with openssl; the CA certificate
+#                                                  (PEM) is DATA_DIR/ca.pem, the client's sslrootcert.
+#                                                  Plain connections are still accepted.
+#        scripts/postgres.sh install             -> installs only
 # The caller stops the server: `kill -INT PID` (fast shutdown; plain `kill` waits for clients to
 # disconnect), then removes DATA_DIR. Settings favour speed over durability (fsync off): the
 # cluster is thrown away after the run.
@@ -31,8 +36,13 @@ fi
 if [ "${1:-}" = "install" ]; then
   exit 0
 fi
-[ "${1:-}" = "start" ] || { echo "usage: $0 start DATA_DIR | install" >&2; exit 2; }
+[ "${1:-}" = "start" ] || { echo "usage: $0 start DATA_DIR [ssl] | install" >&2; exit 2; }
 DATA=${2:?data dir}
+case "${3:-}" in
+  "") SSL= ;;
+  ssl) SSL=1 ;;
+  *) echo "usage: $0 start DATA_DIR [ssl] | install" >&2; exit 2 ;;
+esac
 mkdir -p "$DATA"
 DATA=$(cd "$DATA" && pwd)
 PGDATA=$DATA/postgres
@@ -71,9 +81,38 @@ chmod 600 "$PWFILE"
 rm -f "$PWFILE"
 touch "$LOG"
 chown "$OWNER" "$LOG"
+SSL_SETTINGS=()
+if [ -n "$SSL" ]; then
+  # A CA valid for two days and a server certificate it signs (P-256 keys: fast to make), in
+  # DATA_DIR beside the cluster. Only ca.pem is for clients; the keys stay in DATA_DIR.
+  command -v openssl >/dev/null || { echo "openssl is needed for the ssl option" >&2; exit 1; }
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=weir test CA" -keyout "$DATA/ca.key" -out "$DATA/ca.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    >>"$LOG" 2>&1 || { echo "openssl could not make the CA; log:" >&2; cat "$LOG" >&2; exit 1; }
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$DATA/server.key" -out "$DATA/server.csr" >>"$LOG" 2>&1 \
+    || { echo "openssl could not make the server key; log:" >&2; cat "$LOG" >&2; exit 1; }
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$DATA/server.ext"
+  openssl x509 -req -in "$DATA/server.csr" -CA "$DATA/ca.pem" -CAkey "$DATA/ca.key" \
+    -CAcreateserial -days 2 -extfile "$DATA/server.ext" -out "$DATA/server.pem" >>"$LOG" 2>&1 \
+    || { echo "openssl could not sign the server certificate; log:" >&2; cat "$LOG" >&2; exit 1; }
+  rm -f "$DATA/server.csr" "$DATA/server.ext" "$DATA/ca.srl"
+  # The server refuses a key that others can read.
+  chown "$OWNER" "$DATA/server.key" "$DATA/server.pem"
+  chmod 600 "$DATA/server.key" "$DATA/ca.key"
+  chmod 644 "$DATA/ca.pem" "$DATA/server.pem"
+  # `host` lines match TLS connections too; a `hostssl` line first makes the TLS rule explicit
+  # (both plain and TLS connections authenticate with SCRAM).
+  { echo "hostssl all all 127.0.0.1/32 scram-sha-256"; cat "$PGDATA/pg_hba.conf"; } >"$PGDATA/pg_hba.new"
+  chown "$OWNER" "$PGDATA/pg_hba.new"
+  mv "$PGDATA/pg_hba.new" "$PGDATA/pg_hba.conf"
+  SSL_SETTINGS=(-c ssl=on -c ssl_cert_file="$DATA/server.pem" -c ssl_key_file="$DATA/server.key")
+fi
 "${AS_USER[@]}" "$BIN/postgres" -D "$PGDATA" -p "$PORT" -c listen_addresses=127.0.0.1 \
   -c unix_socket_directories="$PGDATA" -c fsync=off -c synchronous_commit=off \
-  -c full_page_writes=off -c max_connections=200 >>"$LOG" 2>&1 &
+  -c full_page_writes=off -c max_connections=200 "${SSL_SETTINGS[@]}" >>"$LOG" 2>&1 &
 PID=$!
 for _ in $(seq 1 200); do
   if ! kill -0 "$PID" 2>/dev/null; then

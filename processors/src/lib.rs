@@ -34,6 +34,8 @@ mod predict_worker;
 mod serve;
 pub mod sinks;
 pub mod sources;
+#[cfg(any(feature = "kafka", feature = "postgres"))]
+mod tls;
 
 #[cfg(feature = "inference")]
 pub use inference::{BatchInference, BatchPredictor};

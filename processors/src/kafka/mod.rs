@@ -37,7 +37,6 @@ mod admin_connection;
 mod broker;
 mod config;
 mod error;
-mod pem_files;
 mod producer;
 mod reader;
 mod request;

@@ -11,7 +11,7 @@
 //! PKCS#1 or SEC1) give a client certificate for brokers that require one (mutual TLS).
 
 use super::error::KafkaError;
-use super::pem_files::{read_certificates, read_private_key};
+use crate::tls;
 use rskafka::client::{ClientBuilder, Credentials, SaslConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -278,54 +278,26 @@ impl SecurityConfig {
     }
 
     fn tls_client_config(&self) -> Result<rustls::ClientConfig, KafkaError> {
-        let mut roots = rustls::RootCertStore::empty();
-        match &self.ssl_ca_file {
+        let roots = match &self.ssl_ca_file {
             Some(path) => {
-                for (i, cert) in read_certificates("ssl_ca_file", path)?
-                    .into_iter()
-                    .enumerate()
-                {
-                    roots.add(cert).map_err(|e| {
-                        KafkaError::config(
-                            "ssl_ca_file",
-                            format!(
-                                "certificate #{} of `{}` is not a usable CA certificate: {e}",
-                                i + 1,
-                                path.display()
-                            ),
-                        )
-                    })?;
-                }
+                tls::roots_from_file(path).map_err(|e| KafkaError::config("ssl_ca_file", e))?
             }
-            None => {
-                let found = rustls_native_certs::load_native_certs();
-                let (added, _) = roots.add_parsable_certificates(found.certs);
-                if added == 0 {
-                    let errors: Vec<String> = found.errors.iter().map(|e| e.to_string()).collect();
-                    return Err(KafkaError::config(
-                        "ssl_ca_file",
-                        format!(
-                            "not set, and the system's trust store has no CA certificate{}: \
-                             set it to the PEM bundle of the brokers' CA",
-                            if errors.is_empty() {
-                                String::new()
-                            } else {
-                                format!(" ({})", errors.join("; "))
-                            }
-                        ),
-                    ));
-                }
-            }
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| KafkaError::config("security_protocol", format!("TLS setup: {e}")))?
+            None => tls::system_roots().map_err(|e| {
+                KafkaError::config(
+                    "ssl_ca_file",
+                    format!("not set, and {e}: set it to the PEM bundle of the brokers' CA"),
+                )
+            })?,
+        };
+        let builder = tls::client_builder()
+            .map_err(|e| KafkaError::config("security_protocol", e))?
             .with_root_certificates(roots);
         match (&self.ssl_certificate_file, &self.ssl_key_file) {
             (Some(cert_path), Some(key_path)) => {
-                let chain = read_certificates("ssl_certificate_file", cert_path)?;
-                let key = read_private_key(key_path)?;
+                let chain = tls::read_certificates(cert_path)
+                    .map_err(|e| KafkaError::config("ssl_certificate_file", e))?;
+                let key = tls::read_private_key(key_path)
+                    .map_err(|e| KafkaError::config("ssl_key_file", e))?;
                 builder.with_client_auth_cert(chain, key).map_err(|e| {
                     KafkaError::config(
                         "ssl_key_file",

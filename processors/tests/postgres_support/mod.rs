@@ -1,6 +1,9 @@
-//! Shared helpers of the PostgreSQL source tests: the server of `scripts/test.sh`
-//! (`WEIR_POSTGRES_URL`), tables of their own, and a pipeline from a source to a memory topic.
+//! Shared helpers of the PostgreSQL source tests: the servers of `scripts/test.sh`
+//! (`WEIR_POSTGRES_URL`, and `WEIR_POSTGRES_SSL_URL` with TLS on), tables of their own, a
+//! pipeline from a source to a memory topic, and a fake server for TLS handshakes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod tls_server;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -22,6 +25,29 @@ pub fn postgres_url(test: &str) -> Option<String> {
             eprintln!(
                 "skipping {test}: WEIR_POSTGRES_URL is not set (run scripts/test.sh, which installs \
                  and starts PostgreSQL, or scripts/postgres.sh start DIR)"
+            );
+            None
+        }
+    }
+}
+
+/// The server with TLS on (`WEIR_POSTGRES_SSL_URL`, from `scripts/postgres.sh start DIR ssl`)
+/// and its CA certificate (`WEIR_POSTGRES_SSL_CA`, that DIR's `ca.pem`), or `None` (the test
+/// then skips, saying why) unless `WEIR_REQUIRE_POSTGRES=1`.
+pub fn postgres_ssl_server(test: &str) -> Option<(String, std::path::PathBuf)> {
+    match (
+        std::env::var("WEIR_POSTGRES_SSL_URL"),
+        std::env::var("WEIR_POSTGRES_SSL_CA"),
+    ) {
+        (Ok(url), Ok(ca)) => Some((url, ca.into())),
+        _ if std::env::var("WEIR_REQUIRE_POSTGRES").as_deref() == Ok("1") => panic!(
+            "{test}: WEIR_REQUIRE_POSTGRES=1 but WEIR_POSTGRES_SSL_URL or WEIR_POSTGRES_SSL_CA \
+             is not set"
+        ),
+        _ => {
+            eprintln!(
+                "skipping {test}: WEIR_POSTGRES_SSL_URL / WEIR_POSTGRES_SSL_CA are not set (run \
+                 scripts/test.sh, or scripts/postgres.sh start DIR ssl and use DIR/ca.pem)"
             );
             None
         }

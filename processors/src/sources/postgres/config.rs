@@ -1,9 +1,12 @@
 //! The PostgreSQL source's settings: what to read (a table or a query), how to follow it (the
 //! mode), how rows become records (key columns, numeric and temporal mappings), how often to
-//! poll, and how connection failures are retried. Built with [`PostgresConfig::builder`] and
+//! poll, how connection failures are retried, and TLS. Built with [`PostgresConfig::builder`] and
 //! validated by [`PostgresConfigBuilder::build`].
 
+use super::conninfo::take_tls_params;
 use super::error::PostgresError;
+use super::tls::{RootCert, SslMode, Tls};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -120,6 +123,7 @@ pub(crate) enum Origin {
 #[derive(Debug, Clone)]
 pub struct PostgresConfig {
     pub(crate) connection: tokio_postgres::Config,
+    pub(crate) tls: Tls,
     pub(crate) origin: Origin,
     pub(crate) mode: Mode,
     pub(crate) key_columns: Vec<String>,
@@ -133,10 +137,14 @@ pub struct PostgresConfig {
 
 impl PostgresConfig {
     /// Settings for the server at `url`: a `postgres://user:password@host:port/db` URL or a
-    /// `host=... user=...` string. Then say what to read (`table` or `query`) and how (a mode).
+    /// `host=... user=...` string, with libpq's `sslmode` and `sslrootcert` among its
+    /// parameters if need be (`?sslmode=verify-full&sslrootcert=/etc/weir/pg-ca.pem`). Then say
+    /// what to read (`table` or `query`) and how (a mode).
     pub fn builder(url: impl Into<String>) -> PostgresConfigBuilder {
         PostgresConfigBuilder {
             url: url.into(),
+            ssl_mode: None,
+            ssl_root_cert: None,
             origin: None,
             mode: None,
             key_columns: Vec::new(),
@@ -152,6 +160,11 @@ impl PostgresConfig {
     /// The mode.
     pub fn mode(&self) -> &Mode {
         &self.mode
+    }
+
+    /// The TLS mode (`sslmode`).
+    pub fn ssl_mode(&self) -> SslMode {
+        self.tls.mode
     }
 
     /// The server, without credentials: `host:port/database` (for logs and errors).
@@ -186,6 +199,8 @@ impl PostgresConfig {
 #[must_use]
 pub struct PostgresConfigBuilder {
     url: String,
+    ssl_mode: Option<SslMode>,
+    ssl_root_cert: Option<PathBuf>,
     origin: Option<Origin>,
     mode: Option<Mode>,
     key_columns: Vec<String>,
@@ -305,10 +320,28 @@ impl PostgresConfigBuilder {
         self
     }
 
+    /// Whether and how to use TLS (see [`SslMode`]); takes precedence over the connection
+    /// string's `sslmode`. Default: the connection string's, else [`SslMode::Prefer`].
+    pub fn ssl_mode(mut self, mode: SslMode) -> Self {
+        self.ssl_mode = Some(mode);
+        self
+    }
+
+    /// The PEM file of the CA certificates the server's certificate must be signed by; takes
+    /// precedence over the connection string's `sslrootcert`. Without it, `verify-ca` and
+    /// `verify-full` trust the system's CAs, and `prefer` and `require` check nothing.
+    pub fn ssl_root_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_root_cert = Some(path.into());
+        self
+    }
+
     /// Checks the settings: a connection string that parses, a table or a query, a mode,
-    /// non-empty column names, positive intervals and sizes.
+    /// non-empty column names, positive intervals and sizes, an `sslmode` that fits the
+    /// `sslrootcert`, whose certificates are loaded here.
     pub fn build(self) -> Result<PostgresConfig, PostgresError> {
-        let mut connection = tokio_postgres::Config::from_str(&self.url).map_err(|e| {
+        let (conninfo, url_tls) =
+            take_tls_params(&self.url).map_err(|e| PostgresError::config("url", e))?;
+        let mut connection = tokio_postgres::Config::from_str(&conninfo).map_err(|e| {
             PostgresError::config("url", format!("not a PostgreSQL connection string ({e})"))
         })?;
         if connection.get_hosts().is_empty() {
@@ -323,6 +356,26 @@ impl PostgresConfigBuilder {
         if connection.get_application_name().is_none() {
             connection.application_name("weir");
         }
+        let ssl_mode = match (self.ssl_mode, url_tls.sslmode) {
+            (Some(mode), _) => mode,
+            (None, Some(name)) => SslMode::parse(&name)?,
+            (None, None) => SslMode::default(),
+        };
+        let root = match (self.ssl_root_cert, url_tls.sslrootcert) {
+            (Some(path), _) => Some(RootCert::File(path)),
+            (None, value) => value.as_deref().map(RootCert::parse),
+        };
+        let tls = Tls::new(ssl_mode, root)?;
+        // libpq never uses TLS over a Unix socket (nor does the server accept it).
+        let unix_only = connection
+            .get_hosts()
+            .iter()
+            .all(|host| !matches!(host, tokio_postgres::config::Host::Tcp(_)));
+        connection.ssl_mode(if unix_only {
+            SslMode::Disable.negotiated()
+        } else {
+            ssl_mode.negotiated()
+        });
         let origin = self
             .origin
             .ok_or_else(|| PostgresError::config("table", "set a table or a query to read"))?;
@@ -358,6 +411,7 @@ impl PostgresConfigBuilder {
         check_retry(&self.retry)?;
         Ok(PostgresConfig {
             connection,
+            tls,
             origin,
             mode,
             key_columns: self.key_columns,
@@ -534,6 +588,37 @@ mod tests {
                 other => panic!("expected an error on {setting}, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn tls_comes_from_the_connection_string_unless_the_builder_says_otherwise() {
+        use tokio_postgres::config::SslMode as Negotiated;
+        let build = |url: &str, f: fn(PostgresConfigBuilder) -> PostgresConfigBuilder| {
+            f(PostgresConfig::builder(url).table("t").bulk()).build()
+        };
+        let plain = build(URL, |b| b).unwrap();
+        assert_eq!(plain.ssl_mode(), SslMode::Prefer);
+        assert_eq!(plain.connection.get_ssl_mode(), Negotiated::Prefer);
+        let url = format!("{URL}?sslmode=require&application_name=app");
+        let require = build(&url, |b| b).unwrap();
+        assert_eq!(require.ssl_mode(), SslMode::Require);
+        assert_eq!(require.connection.get_ssl_mode(), Negotiated::Require);
+        assert_eq!(require.connection.get_application_name(), Some("app"));
+        let disabled = build(&url, |b| b.ssl_mode(SslMode::Disable)).unwrap();
+        assert_eq!(disabled.connection.get_ssl_mode(), Negotiated::Disable);
+        // The builder's root certificate replaces the string's: the missing file is the one named.
+        let err = build(
+            &format!("{URL}?sslmode=verify-full&sslrootcert=/nonexistent/a.pem"),
+            |b| b.ssl_root_cert("/nonexistent/b.pem"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/b.pem"), "{err}");
+        let err = build(&format!("{URL}?sslmode=verify_full"), |b| b).unwrap_err();
+        assert!(err.to_string().contains("`sslmode`"), "{err}");
+        // Over a Unix socket, as in libpq, no TLS is negotiated whatever the mode.
+        let unix = build("host=/run/postgresql user=u sslmode=require", |b| b).unwrap();
+        assert_eq!(unix.ssl_mode(), SslMode::Require);
+        assert_eq!(unix.connection.get_ssl_mode(), Negotiated::Disable);
     }
 
     #[test]

@@ -50,6 +50,20 @@ pub enum PostgresError {
         #[source]
         source: tokio_postgres::Error,
     },
+    /// TLS failed: the server's certificate was refused, the handshake failed, or the server
+    /// does not accept TLS while `sslmode` requires it. Never retried.
+    #[error("PostgreSQL at {server}, TLS with sslmode `{sslmode}`: {message}")]
+    Tls {
+        /// `host:port/database`.
+        server: String,
+        /// The mode (`require`, `verify-ca`, `verify-full`...).
+        sslmode: &'static str,
+        /// What failed, with a hint and the client's error.
+        message: String,
+        /// The client's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
     /// The server reported an error that retrying will not cure (a missing table or column, a
     /// syntax error in the query, a missing privilege...).
     #[error("PostgreSQL at {server}, {doing}: {message}")]

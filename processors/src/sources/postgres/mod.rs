@@ -86,9 +86,55 @@
 //! says which. A lost connection (a server restart, `pg_terminate_backend`, a network
 //! failure) is retried with exponential backoff, logged as a `tracing` warning, and the
 //! source resumes from the last batch it handed over; after [`RetryPolicy::deadline`] without
-//! success the task fails with [`PostgresError::Unavailable`]. TLS is not supported yet.
+//! success the task fails with [`PostgresError::Unavailable`].
+//!
+//! # TLS
+//!
+//! libpq's `sslmode` and `sslrootcert`, in the connection string or from the builder
+//! ([`PostgresConfigBuilder::ssl_mode`], [`PostgresConfigBuilder::ssl_root_cert`], which take
+//! precedence). TLS is rustls with the *ring* provider (as the Kafka client's), over
+//! tokio-postgres-rustls, which gives SCRAM-SHA-256-PLUS its channel binding.
+//!
+//! | `sslmode` | TLS | the server's certificate |
+//! | --- | --- | --- |
+//! | `disable` | never | — |
+//! | `prefer` (default) | when the server offers it; plain if the handshake fails | not checked; with `sslrootcert`, its CA (else plain) |
+//! | `require` | always | not checked; with `sslrootcert`, its CA |
+//! | `verify-ca` | always | signed by a CA of `sslrootcert` (default: the system's) |
+//! | `verify-full` | always | that, and it names the host as written (DNS name or IP address) |
+//!
+//! `sslrootcert` is a PEM file of CA certificates, or `system` (the system's trust store, as in
+//! libpq 16; `verify-full` only). Unlike libpq, `verify-ca` and `verify-full` without it trust
+//! the system's CAs rather than `~/.postgresql/root.crt`. A Unix-socket host never uses TLS (as
+//! in libpq). An unreadable or invalid `sslrootcert`, or a mode that does not fit it, fails
+//! [`PostgresConfigBuilder::build`]; a refused certificate, a failed handshake or a server that
+//! does not accept TLS while the mode requires it fail the start at once (no retry) with
+//! [`PostgresError::Tls`], which says which. Client certificates (`sslcert`, `sslkey`) are not
+//! supported.
+//!
+//! ```no_run
+//! use weir_processors::sources::postgres::{PostgresConfig, SslMode};
+//!
+//! // In the connection string (percent-encode the path if it needs it)...
+//! let config = PostgresConfig::builder(
+//!     "postgres://weir:secret@db.example.com/transit?sslmode=verify-full&sslrootcert=/etc/weir/pg-ca.pem",
+//! )
+//! .table("stations")
+//! .bulk()
+//! .build()?;
+//! assert_eq!(config.ssl_mode(), SslMode::VerifyFull);
+//! // ...or from the builder.
+//! let config = PostgresConfig::builder("postgres://weir:secret@db.example.com/transit")
+//!     .ssl_mode(SslMode::VerifyFull)
+//!     .ssl_root_cert("/etc/weir/pg-ca.pem")
+//!     .table("stations")
+//!     .bulk()
+//!     .build()?;
+//! # Ok::<(), weir_processors::sources::postgres::PostgresError>(())
+//! ```
 
 mod config;
+mod conninfo;
 mod error;
 mod fetcher;
 mod position;
@@ -96,12 +142,14 @@ mod reader;
 mod rows;
 mod session;
 mod sql;
+mod tls;
 mod types;
 
 pub use config::{
     Mode, NumericMapping, PostgresConfig, PostgresConfigBuilder, RetryPolicy, TemporalMapping,
 };
 pub use error::PostgresError;
+pub use tls::SslMode;
 
 use async_trait::async_trait;
 use config::Origin;

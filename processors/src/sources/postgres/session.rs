@@ -6,9 +6,13 @@ use super::error::{classify, describe, Failure, PostgresError};
 use super::position::Position;
 use super::rows::{Layout, RawCell};
 use super::sql::{latest_statement, select_statement};
+use super::tls::{is_tls_error, SslMode};
+use std::future::Future;
 use std::time::{Duration, Instant};
+use tokio_postgres::config::SslMode as Negotiated;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, Row, RowStream, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// A connection with the source's statement prepared.
 pub(crate) struct Session {
@@ -26,17 +30,7 @@ impl Session {
     pub(crate) async fn open(config: &PostgresConfig) -> Result<Self, Failure> {
         let server = config.server();
         let user = config.user().to_string();
-        let (client, connection) = config
-            .connection
-            .connect(NoTls)
-            .await
-            .map_err(|e| classify(e, &server, &user, "connecting"))?;
-        let log_server = server.clone();
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(server = %log_server, error = %describe(&e), "PostgreSQL connection ended");
-            }
-        });
+        let client = connect(config, &server, &user).await?;
         client
             .batch_execute("SET TIME ZONE 'UTC'")
             .await
@@ -106,6 +100,66 @@ impl Session {
             },
         })
     }
+}
+
+/// Connects as the TLS settings say (see `tls.rs`); with `prefer`, a failed handshake is
+/// followed by a plain connection, as in libpq.
+async fn connect(config: &PostgresConfig, server: &str, user: &str) -> Result<Client, Failure> {
+    let classify = |error: tokio_postgres::Error| {
+        if is_tls_error(&error) {
+            config.tls.failure(error, server)
+        } else {
+            classify(error, server, user, "connecting")
+        }
+    };
+    let tls = match config.tls.client_config() {
+        Some(tls) if config.connection.get_ssl_mode() != Negotiated::Disable => tls,
+        _ => {
+            return connect_with(&config.connection, NoTls, server)
+                .await
+                .map_err(classify)
+        }
+    };
+    let tls = MakeRustlsConnect::new(tls.clone());
+    match connect_with(&config.connection, tls, server)
+        .await
+        .map_err(classify)
+    {
+        Err(Failure::Fatal(PostgresError::Tls { message, .. }))
+            if config.tls.mode == SslMode::Prefer =>
+        {
+            tracing::warn!(
+                server = %server,
+                error = %message,
+                "TLS to PostgreSQL failed; connecting without TLS (sslmode prefer)"
+            );
+            let mut plain = config.connection.clone();
+            plain.ssl_mode(Negotiated::Disable);
+            connect_with(&plain, NoTls, server).await.map_err(classify)
+        }
+        other => other,
+    }
+}
+
+/// Connects with `tls` and drives the connection in a task of its own.
+async fn connect_with<T>(
+    connection: &tokio_postgres::Config,
+    tls: T,
+    server: &str,
+) -> Result<Client, tokio_postgres::Error>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    tokio_postgres::Connection<tokio_postgres::Socket, T::Stream>:
+        Future<Output = Result<(), tokio_postgres::Error>> + Send + 'static,
+{
+    let (client, connection) = connection.connect(tls).await?;
+    let log_server = server.to_string();
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(server = %log_server, error = %describe(&e), "PostgreSQL connection ended");
+        }
+    });
+    Ok(client)
 }
 
 /// Waits between attempts: doubling from the initial backoff up to the maximum, until the
