@@ -133,6 +133,7 @@
 //! # Ok::<(), weir_processors::sources::postgres::PostgresError>(())
 //! ```
 
+mod builder;
 mod config;
 mod conninfo;
 mod error;
