@@ -4,7 +4,7 @@
 //! over `--keys` keys, joined within a `--window-secs` window (60 s). Inputs are written to a
 //! `MemoryBroker` before the clock starts; the run reads them, joins, and counts the results
 //! in a sink. `--store sled` keeps the table (or the join buffers) in a sled state directory
-//! committed every second. Keys and values are bincode `u64`s.
+//! committed every second (`--commit-ms`). Keys and values are bincode `u64`s.
 
 use crate::windowed_accuracy::StoreKind;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +30,9 @@ pub struct JoinOptions {
     /// The stream-stream join window (before and after), seconds.
     #[arg(long, default_value_t = 60)]
     pub window_secs: u64,
+    /// The commit interval, milliseconds.
+    #[arg(long, default_value_t = 1_000)]
+    pub commit_ms: u64,
 }
 
 /// Counts the records a task's sink receives.
@@ -100,7 +103,8 @@ fn run(
         .enable_all()
         .build()
         .map_err(|e| TopologyError::config("runtime", e))?;
-    let mut config = StreamsConfig::new(app).commit_interval(Duration::from_secs(1));
+    let commit = Duration::from_millis(options.commit_ms.max(1));
+    let mut config = StreamsConfig::new(app).commit_interval(commit);
     let state = match options.store {
         StoreKind::Memory => None,
         StoreKind::Sled => {
@@ -132,9 +136,10 @@ fn bench_line(
         StoreKind::Sled => "sled",
     };
     format!(
-        "BENCH case={case} records={records} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} store={store}{extra}",
+        "BENCH case={case} records={records} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} store={store} commit_ms={}{extra}",
         records as f64 / seconds,
         crate::peak_rss_mb(),
+        options.commit_ms,
     )
 }
 

@@ -28,6 +28,9 @@ pub trait StagedStore: Send {
     /// Never write early: buffered writes reach the backend only through commits, so state
     /// never gets ahead of the committed offsets.
     fn defer_flushes(&mut self);
+    /// How many writes are buffered for the next commit (the runtime commits early when a
+    /// task's stores hold too many: a commit's size is what it costs in memory).
+    fn buffered(&self) -> usize;
 }
 
 impl<T: Committable> StagedStore for T {
@@ -39,6 +42,9 @@ impl<T: Committable> StagedStore for T {
     }
     fn defer_flushes(&mut self) {
         Committable::defer_flushes(self);
+    }
+    fn buffered(&self) -> usize {
+        Committable::buffered(self)
     }
 }
 

@@ -61,6 +61,11 @@ impl StoreHandle {
         self.0.stage_committed()
     }
 
+    /// How many writes the store buffers for the next commit (0 when it writes through).
+    pub(crate) fn buffered_writes(&self) -> usize {
+        self.0.buffered_writes()
+    }
+
     /// Makes the store write only through commits (no early flush when its write cache is
     /// full); returns whether the store stages its writes for commits.
     pub(crate) fn defer_flushes(&self) -> bool {
@@ -80,6 +85,7 @@ trait ErasedStore: Send + Sync {
     fn stage(&self) -> StateResult<Option<StagedWrites>>;
     fn stage_committed(&self);
     fn defer_flushes(&self) -> bool;
+    fn buffered_writes(&self) -> usize;
 }
 
 macro_rules! store_handle {
@@ -139,6 +145,9 @@ macro_rules! store_handle {
                     }
                     None => false,
                 }
+            }
+            fn buffered_writes(&self) -> usize {
+                self.0.lock().staged().map_or(0, |c| c.buffered())
             }
         }
     };

@@ -125,6 +125,8 @@ pub trait Committable: Send {
     /// Never flush early: buffered writes reach sled only through commits (the cache may grow
     /// past `write_cache_entries` between two commits).
     fn defer_flushes(&mut self);
+    /// How many entries the write cache holds for the next commit.
+    fn buffered(&self) -> usize;
 }
 
 impl SledBackend {

@@ -333,6 +333,10 @@ impl<K: StoreKey, V: StoreValue> Committable for SledKeyValueStore<K, V> {
     fn defer_flushes(&mut self) {
         self.deferred = true;
     }
+
+    fn buffered(&self) -> usize {
+        self.cache.len()
+    }
 }
 
 #[cfg(test)]

@@ -91,6 +91,10 @@ macro_rules! committable_through_inner_tree {
             fn defer_flushes(&mut self) {
                 $crate::sled::commit::Committable::defer_flushes(&mut self.inner);
             }
+
+            fn buffered(&self) -> usize {
+                $crate::sled::commit::Committable::buffered(&self.inner)
+            }
         }
     };
 }

@@ -403,6 +403,10 @@ impl<K: StoreKey, V: StoreValue> Committable for TimedTree<K, V> {
     fn defer_flushes(&mut self) {
         self.deferred = true;
     }
+
+    fn buffered(&self) -> usize {
+        self.cached
+    }
 }
 
 #[cfg(test)]

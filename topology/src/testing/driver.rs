@@ -83,6 +83,7 @@ impl Core {
             max_records: usize::MAX / 2,
             wait_ms: 0,
             commit_interval_ms: None,
+            max_buffered_writes: None,
             idle_timeout_ms: self.config.idle_timeout_ms,
         }
     }

@@ -16,6 +16,10 @@ pub struct StreamsConfig {
     pub application_id: String,
     /// How often tasks commit (flush caches and sinks, record offsets). Default 1 s.
     pub commit_interval: Duration,
+    /// A task also commits, before its interval, once its stores buffer this many writes for
+    /// the next commit (sled stores: each commit is one sled transaction, whose memory grows
+    /// with its size). Default 20,000; in-memory stores buffer nothing.
+    pub max_buffered_writes: usize,
     /// Most records fetched per partition per poll. Default 10,000.
     pub poll_records: usize,
     /// Longest wait for new records when a task has nothing to do. Default 50 ms.
@@ -66,6 +70,7 @@ impl StreamsConfig {
         Self {
             application_id: application_id.into(),
             commit_interval: Duration::from_secs(1),
+            max_buffered_writes: 20_000,
             poll_records: 10_000,
             poll_wait: Duration::from_millis(50),
             idle_timeout: None,
@@ -100,6 +105,13 @@ impl StreamsConfig {
     /// Sets the commit interval.
     pub fn commit_interval(mut self, d: Duration) -> Self {
         self.commit_interval = d;
+        self
+    }
+
+    /// Sets how many writes a task's stores may buffer before it commits early (at least 1;
+    /// see [`StreamsConfig::max_buffered_writes`]).
+    pub fn max_buffered_writes(mut self, n: usize) -> Self {
+        self.max_buffered_writes = n.max(1);
         self
     }
 

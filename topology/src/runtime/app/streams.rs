@@ -277,6 +277,7 @@ async fn run_task(mut task: Task, cfg: StreamsConfig, shutdown: Shutdown) -> Res
         max_records: cfg.poll_records,
         wait_ms: cfg.poll_wait.as_millis() as u64,
         commit_interval_ms: Some(commit_ms),
+        max_buffered_writes: Some(cfg.max_buffered_writes),
         idle_timeout_ms: cfg.idle_timeout.map(|d| d.as_millis() as i64),
     };
     let refresh = cfg.metadata_refresh;
@@ -292,7 +293,7 @@ async fn run_task(mut task: Task, cfg: StreamsConfig, shutdown: Shutdown) -> Res
                 next_refresh = tokio::time::Instant::now() + refresh;
                 task.refresh_subscriptions().await?;
             }
-            if task.commit_due(commit_ms) {
+            if task.commit_due(&limits) {
                 task.commit().await?;
             }
         }

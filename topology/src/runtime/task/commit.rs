@@ -6,14 +6,32 @@
 //! holds something until its records are committed releases it). A task that failed is
 //! aborted: it never commits past a record it did not finish.
 
+use super::step::StepLimits;
 use super::Task;
 use crate::error::Result;
 use crate::runtime::persist::checkpoint::Checkpoint;
 
 impl Task {
-    /// Whether the commit interval has passed since the last commit.
-    pub fn commit_due(&self, interval_ms: i64) -> bool {
-        self.state.clock.now_ms() - self.last_commit_wall >= interval_ms
+    /// Whether a commit is due: the commit interval has passed since the last commit, or the
+    /// stores buffer as many writes as a commit may hold.
+    pub fn commit_due(&self, limits: &StepLimits) -> bool {
+        let now = self.state.clock.now_ms();
+        let interval = limits
+            .commit_interval_ms
+            .is_some_and(|ms| now - self.last_commit_wall >= ms);
+        interval
+            || limits
+                .max_buffered_writes
+                .is_some_and(|max| self.buffered_writes() >= max)
+    }
+
+    /// How many writes the task's stores buffer for the next commit.
+    pub fn buffered_writes(&self) -> usize {
+        self.state
+            .stores
+            .values()
+            .map(|s| s.buffered_writes())
+            .sum()
     }
 
     /// Commits everything processed so far (see the module docs).

@@ -15,6 +15,8 @@ pub(crate) struct StepLimits {
     pub wait_ms: u64,
     /// The commit interval, ms: a step stops processing once a commit is due.
     pub commit_interval_ms: Option<i64>,
+    /// A commit is also due once the task's stores buffer this many writes.
+    pub max_buffered_writes: Option<usize>,
     /// The idle timeout, ms (see [`Task::on_wall_clock`]).
     pub idle_timeout_ms: Option<i64>,
 }
@@ -62,10 +64,7 @@ impl Task {
             // Sinks batch on their own (a Kafka sink lingers, then sends in the background):
             // hand results over as soon as they exist.
             step.handed_over |= self.hand_over().await?;
-            let commit_due = limits
-                .commit_interval_ms
-                .is_some_and(|ms| self.commit_due(ms));
-            if commit_due || stop.is_triggered() {
+            if self.commit_due(limits) || stop.is_triggered() {
                 break;
             }
             if self.can_fetch_ahead() {
