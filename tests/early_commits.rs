@@ -112,7 +112,7 @@ async fn a_task_commits_early_when_its_stores_buffer_too_many_writes() {
     drop(small);
     let _ = std::fs::remove_dir_all(dir);
 
-    // The default (20,000 writes) never triggers here: the run commits at its end only.
+    // The default (100,000 writes) never triggers here: the run commits at its end only.
     let (large, dir) = sled("default");
     let checkpoints = Arc::new(InMemoryCheckpoints::default());
     let rare = run(&broker, &large, &checkpoints, None).await;

@@ -33,6 +33,9 @@ pub struct JoinOptions {
     /// The commit interval, milliseconds.
     #[arg(long, default_value_t = 1_000)]
     pub commit_ms: u64,
+    /// Commit early once the stores buffer this many writes (the weir default when absent).
+    #[arg(long)]
+    pub max_buffered_writes: Option<usize>,
 }
 
 /// Counts the records a task's sink receives.
@@ -105,6 +108,9 @@ fn run(
         .map_err(|e| TopologyError::config("runtime", e))?;
     let commit = Duration::from_millis(options.commit_ms.max(1));
     let mut config = StreamsConfig::new(app).commit_interval(commit);
+    if let Some(max) = options.max_buffered_writes {
+        config = config.max_buffered_writes(max);
+    }
     let state = match options.store {
         StoreKind::Memory => None,
         StoreKind::Sled => {
@@ -136,10 +142,13 @@ fn bench_line(
         StoreKind::Sled => "sled",
     };
     format!(
-        "BENCH case={case} records={records} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} store={store} commit_ms={}{extra}",
+        "BENCH case={case} records={records} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} store={store} commit_ms={} max_buffered_writes={}{extra}",
         records as f64 / seconds,
         crate::peak_rss_mb(),
         options.commit_ms,
+        options
+            .max_buffered_writes
+            .map_or_else(|| "default".to_string(), |n| n.to_string()),
     )
 }
 

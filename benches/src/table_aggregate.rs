@@ -29,6 +29,9 @@ pub struct Options {
     /// Keep the stores in sled (in a temporary state directory) instead of memory.
     #[arg(long)]
     pub sled: bool,
+    /// Commit early once the stores buffer this many writes (the weir default when absent).
+    #[arg(long)]
+    pub max_buffered_writes: Option<usize>,
 }
 
 /// A row's group and amount.
@@ -105,6 +108,10 @@ pub fn run(o: &Options) -> Result<String> {
     broker.append("rows", records)?;
     broker.close_topic("rows");
     let mut config = StreamsConfig::new("bench-table-aggregate");
+    if let Some(max) = o.max_buffered_writes {
+        config = config.max_buffered_writes(max);
+    }
+    let max_buffered_writes = config.max_buffered_writes;
     let dir = std::env::temp_dir().join(format!("weir-bench-table-{}", std::process::id()));
     if o.sled {
         config = config
@@ -143,7 +150,7 @@ pub fn run(o: &Options) -> Result<String> {
     }
     let n = o.records;
     Ok(format!(
-        "BENCH case=table-aggregate records={n} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} cpu_seconds={cpu_seconds:.2} rows={} groups={} partitions={} store={}",
+        "BENCH case=table-aggregate records={n} seconds={seconds:.3} records_per_sec={:.0} peak_rss_mb={:.1} cpu_seconds={cpu_seconds:.2} rows={} groups={} partitions={} store={} max_buffered_writes={max_buffered_writes}",
         n as f64 / seconds,
         crate::peak_rss_mb(),
         o.rows,

@@ -18,7 +18,7 @@ pub struct StreamsConfig {
     pub commit_interval: Duration,
     /// A task also commits, before its interval, once its stores buffer this many writes for
     /// the next commit (sled stores: each commit is one sled transaction, whose memory grows
-    /// with its size). Default 20,000; in-memory stores buffer nothing.
+    /// with its size). Default 100,000; in-memory stores buffer nothing.
     pub max_buffered_writes: usize,
     /// Most records fetched per partition per poll. Default 10,000.
     pub poll_records: usize,
@@ -70,7 +70,7 @@ impl StreamsConfig {
         Self {
             application_id: application_id.into(),
             commit_interval: Duration::from_secs(1),
-            max_buffered_writes: 20_000,
+            max_buffered_writes: 100_000,
             poll_records: 10_000,
             poll_wait: Duration::from_millis(50),
             idle_timeout: None,
