@@ -145,15 +145,15 @@ pub(crate) type Output<L> = Record<Windowed<<L as WindowLogic>::Key>, <L as Wind
 
 /// A windowed aggregation: the shared core around one [`WindowLogic`].
 pub(crate) struct WindowedAggregate<L: WindowLogic> {
-    pub(super) logic: L,
-    pub(super) emit: EmitStrategy,
+    logic: L,
+    emit: EmitStrategy,
     /// Whether forwarded changes carry the result before them (see [`Input::old_values`]).
-    pub(super) old_values: bool,
+    old_values: bool,
     store: Option<L::Store>,
     /// Emit-on-update: the windows changed since the last flush, with their results then.
-    pub(super) cache: WindowCache<L>,
+    cache: WindowCache<L>,
     /// Windows not yet emitted (emit-on-close), by closing time.
-    pub(super) open: BTreeSet<L::Open>,
+    open: BTreeSet<L::Open>,
     /// The largest record time this operator has seen (its own stream time).
     observed: Timestamp,
     next_expiry: Timestamp,
