@@ -118,7 +118,8 @@
 //! precedence); libpq's defaults under `~/.postgresql/` are not read. Both or neither; an
 //! unreadable or invalid file, a key that is not the certificate's, or either with `disable`
 //! fails [`PostgresConfigBuilder::build`], naming the file. A certificate the server refuses
-//! fails the start at once with [`PostgresError::Tls`].
+//! fails the start at once with [`PostgresError::Tls`]; none where the server requires one,
+//! with [`PostgresError::Credentials`] (the server's message says so).
 //!
 //! ```no_run
 //! use weir_processors::sources::postgres::{PostgresConfig, SslMode};
