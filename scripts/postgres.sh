@@ -8,7 +8,11 @@
 #                                                  and a server certificate for localhost and
 #                                                  127.0.0.1 made with openssl; the CA certificate
 #                                                  (PEM) is DATA_DIR/ca.pem, the client's sslrootcert.
-#                                                  Plain connections are still accepted.
+#                                                  Plain connections are still accepted. The same CA
+#                                                  signs a client certificate for the user of URL
+#                                                  (DATA_DIR/client.pem, its key DATA_DIR/client.key):
+#                                                  the database `weircert` takes it (TLS and `cert`
+#                                                  authentication) and nothing else.
 #        scripts/postgres.sh install             -> installs only
 # The caller stops the server: `kill -INT PID` (fast shutdown; plain `kill` waits for clients to
 # disconnect), then removes DATA_DIR. Settings favour speed over durability (fsync off): the
@@ -98,17 +102,32 @@ if [ -n "$SSL" ]; then
   openssl x509 -req -in "$DATA/server.csr" -CA "$DATA/ca.pem" -CAkey "$DATA/ca.key" \
     -CAcreateserial -days 2 -extfile "$DATA/server.ext" -out "$DATA/server.pem" >>"$LOG" 2>&1 \
     || { echo "openssl could not sign the server certificate; log:" >&2; cat "$LOG" >&2; exit 1; }
-  rm -f "$DATA/server.csr" "$DATA/server.ext" "$DATA/ca.srl"
+  # The client certificate: CN is the user `cert` authentication lets in.
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$OWNER" \
+    -keyout "$DATA/client.key" -out "$DATA/client.csr" >>"$LOG" 2>&1 \
+    || { echo "openssl could not make the client key; log:" >&2; cat "$LOG" >&2; exit 1; }
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+    "extendedKeyUsage=clientAuth" >"$DATA/client.ext"
+  openssl x509 -req -in "$DATA/client.csr" -CA "$DATA/ca.pem" -CAkey "$DATA/ca.key" \
+    -CAcreateserial -days 2 -extfile "$DATA/client.ext" -out "$DATA/client.pem" >>"$LOG" 2>&1 \
+    || { echo "openssl could not sign the client certificate; log:" >&2; cat "$LOG" >&2; exit 1; }
+  rm -f "$DATA/server.csr" "$DATA/server.ext" "$DATA/client.csr" "$DATA/client.ext" "$DATA/ca.srl"
   # The server refuses a key that others can read.
   chown "$OWNER" "$DATA/server.key" "$DATA/server.pem"
-  chmod 600 "$DATA/server.key" "$DATA/ca.key"
-  chmod 644 "$DATA/ca.pem" "$DATA/server.pem"
+  chmod 600 "$DATA/server.key" "$DATA/ca.key" "$DATA/client.key"
+  chmod 644 "$DATA/ca.pem" "$DATA/server.pem" "$DATA/client.pem"
   # `host` lines match TLS connections too; a `hostssl` line first makes the TLS rule explicit
-  # (both plain and TLS connections authenticate with SCRAM).
-  { echo "hostssl all all 127.0.0.1/32 scram-sha-256"; cat "$PGDATA/pg_hba.conf"; } >"$PGDATA/pg_hba.new"
+  # (both plain and TLS connections authenticate with SCRAM). Before it, the database `weircert`
+  # takes a client certificate signed by the CA (ssl_ca_file) and no password; without TLS or
+  # without a certificate, no rule lets one in there.
+  { echo "hostssl weircert all 127.0.0.1/32 cert"
+    echo "host weircert all 127.0.0.1/32 reject"
+    echo "hostssl all all 127.0.0.1/32 scram-sha-256"
+    cat "$PGDATA/pg_hba.conf"; } >"$PGDATA/pg_hba.new"
   chown "$OWNER" "$PGDATA/pg_hba.new"
   mv "$PGDATA/pg_hba.new" "$PGDATA/pg_hba.conf"
-  SSL_SETTINGS=(-c ssl=on -c ssl_cert_file="$DATA/server.pem" -c ssl_key_file="$DATA/server.key")
+  SSL_SETTINGS=(-c ssl=on -c ssl_cert_file="$DATA/server.pem" -c ssl_key_file="$DATA/server.key"
+    -c ssl_ca_file="$DATA/ca.pem")
 fi
 "${AS_USER[@]}" "$BIN/postgres" -D "$PGDATA" -p "$PORT" -c listen_addresses=127.0.0.1 \
   -c unix_socket_directories="$PGDATA" -c fsync=off -c synchronous_commit=off \
@@ -119,6 +138,11 @@ for _ in $(seq 1 200); do
     break # exited (for instance: the port was taken)
   fi
   if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PORT"; then
+    if [ -n "$SSL" ]; then
+      # Over the Unix socket in PGDATA (trust).
+      "${AS_USER[@]}" "$BIN/createdb" -h "$PGDATA" -p "$PORT" -U "$OWNER" weircert >>"$LOG" 2>&1 \
+        || { echo "createdb weircert failed; log:" >&2; cat "$LOG" >&2; kill -INT "$PID"; exit 1; }
+    fi
     echo "$PID postgres://$OWNER:$PASSWORD@127.0.0.1:$PORT/postgres"
     exit 0
   fi

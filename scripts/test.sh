@@ -25,11 +25,16 @@ trap cleanup EXIT
 # A throw-away PostgreSQL 15 (installed with apt when missing) for the PostgreSQL source tests.
 read -r POSTGRES_PID WEIR_POSTGRES_URL < <(scripts/postgres.sh start "$POSTGRES_DATA")
 [ -n "$WEIR_POSTGRES_URL" ] || { echo "PostgreSQL did not start" >&2; exit 1; }
-# A second one with TLS on (a throw-away CA, whose certificate is $POSTGRES_SSL_DATA/ca.pem).
+# A second one with TLS on (a throw-away CA, whose certificate is $POSTGRES_SSL_DATA/ca.pem,
+# and a client certificate it signed).
 read -r POSTGRES_SSL_PID WEIR_POSTGRES_SSL_URL < <(scripts/postgres.sh start "$POSTGRES_SSL_DATA" ssl)
 [ -n "$WEIR_POSTGRES_SSL_URL" ] || { echo "PostgreSQL with TLS did not start" >&2; exit 1; }
 WEIR_POSTGRES_SSL_CA=$POSTGRES_SSL_DATA/ca.pem
+# The client certificate its CA signed for the user of the URL (the database weircert needs it).
+WEIR_POSTGRES_SSL_CLIENT_CERT=$POSTGRES_SSL_DATA/client.pem
+WEIR_POSTGRES_SSL_CLIENT_KEY=$POSTGRES_SSL_DATA/client.key
 export WEIR_POSTGRES_URL WEIR_POSTGRES_SSL_URL WEIR_POSTGRES_SSL_CA WEIR_REQUIRE_POSTGRES=1
+export WEIR_POSTGRES_SSL_CLIENT_CERT WEIR_POSTGRES_SSL_CLIENT_KEY
 echo "PostgreSQL at 127.0.0.1 (${WEIR_POSTGRES_URL##*@}), pid $POSTGRES_PID"
 echo "PostgreSQL with TLS at 127.0.0.1 (${WEIR_POSTGRES_SSL_URL##*@}), pid $POSTGRES_SSL_PID"
 scripts/kafka_python.sh # kafka-python, for the Kafka interoperability tests

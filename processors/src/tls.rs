@@ -45,7 +45,6 @@ pub(crate) fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'stati
 }
 
 /// The first private key of a PEM file.
-#[cfg(feature = "kafka")]
 pub(crate) fn read_private_key(
     path: &Path,
 ) -> Result<rustls::pki_types::PrivateKeyDer<'static>, String> {

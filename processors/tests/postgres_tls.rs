@@ -5,7 +5,9 @@
 //! ssl`; skipped with a message when unset): a table loads the same over `verify-full` (with
 //! channel binding required) as in plain, and the connection is encrypted; another CA, or a
 //! host the certificate does not name, is refused; `require` fails against the plain server
-//! (`WEIR_POSTGRES_URL`); `disable` still reads in plain.
+//! (`WEIR_POSTGRES_URL`); `disable` still reads in plain. Its database `weircert` takes only a
+//! client certificate (`WEIR_POSTGRES_SSL_CLIENT_CERT` and `WEIR_POSTGRES_SSL_CLIENT_KEY`, that
+//! DIR's `client.pem` and `client.key`): a load with them succeeds, one without them fails at once.
 #![cfg(feature = "postgres")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -344,5 +346,102 @@ async fn another_ca_or_another_host_name_is_refused_and_require_needs_a_tls_serv
         );
         assert!(!encrypted(&plain_url, |b| b).await, "prefer reads in plain");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The client certificate and key the TLS server's CA signed for its user
+/// (`WEIR_POSTGRES_SSL_CLIENT_CERT` / `WEIR_POSTGRES_SSL_CLIENT_KEY`), like
+/// [`postgres_ssl_server`].
+fn postgres_ssl_client(test: &str) -> Option<(String, String)> {
+    match (
+        std::env::var("WEIR_POSTGRES_SSL_CLIENT_CERT"),
+        std::env::var("WEIR_POSTGRES_SSL_CLIENT_KEY"),
+    ) {
+        (Ok(cert), Ok(key)) => Some((cert, key)),
+        _ if std::env::var("WEIR_REQUIRE_POSTGRES").as_deref() == Ok("1") => panic!(
+            "{test}: WEIR_REQUIRE_POSTGRES=1 but WEIR_POSTGRES_SSL_CLIENT_CERT or \
+             WEIR_POSTGRES_SSL_CLIENT_KEY is not set"
+        ),
+        _ => {
+            eprintln!(
+                "skipping {test}: WEIR_POSTGRES_SSL_CLIENT_CERT / WEIR_POSTGRES_SSL_CLIENT_KEY are \
+                 not set (run scripts/test.sh, or scripts/postgres.sh start DIR ssl and use \
+                 DIR/client.pem and DIR/client.key)"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_requires_a_client_certificate_is_read_with_sslcert_and_sslkey() {
+    let test = "a_database_that_requires_a_client_certificate_is_read_with_sslcert_and_sslkey";
+    let (Some((url, ca)), Some((cert, key))) =
+        (postgres_ssl_server(test), postgres_ssl_client(test))
+    else {
+        return;
+    };
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let user = base
+        .trim_start_matches("postgres://")
+        .split([':', '@'])
+        .next()
+        .unwrap();
+    let verified = format!(
+        "{base}/weircert?sslmode=verify-full&sslrootcert={}",
+        ca.display()
+    );
+    let who = |url: String, f: fn(PostgresConfigBuilder, &str, &str) -> PostgresConfigBuilder| {
+        let config = f(
+            PostgresConfig::builder(url).query(
+                "SELECT current_database() AS db, current_user AS who, ssl, client_dn \
+                 FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            ),
+            &cert,
+            &key,
+        )
+        .bulk()
+        .build()
+        .unwrap();
+        load(PostgresSource::new(config), 1)
+    };
+    // From the connection string, then from the builder.
+    let in_url = format!("{verified}&sslcert={cert}&sslkey={key}");
+    for rows in [
+        who(in_url, |b, _, _| b).await,
+        who(verified.clone(), |b, c, k| b.ssl_cert(c).ssl_key(k)).await,
+    ] {
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0]["db"], "weircert");
+        assert_eq!(rows[0]["who"], user);
+        assert_eq!(rows[0]["ssl"], true);
+        assert_eq!(rows[0]["client_dn"], format!("/CN={user}"));
+    }
+
+    // Without a certificate, the server refuses the login at once, saying why.
+    let got = outcome(&verified, |b| b).await;
+    assert!(
+        matches!(&got, Outcome::Login(m) if m.contains("requires a valid client certificate")),
+        "{got:?}"
+    );
+
+    // A certificate for the same user that the server's CA did not sign.
+    let dir = scratch("tls-client");
+    let stranger = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, user);
+    let own_cert = write(
+        &dir,
+        "own.pem",
+        &params.self_signed(&stranger).unwrap().pem(),
+    );
+    let own_key = write(&dir, "own.key", &stranger.serialize_pem());
+    let got = outcome(&verified, |b| b.ssl_cert(&own_cert).ssl_key(&own_key)).await;
+    assert!(
+        matches!(&got, Outcome::Tls(m) if m.contains("refused the client certificate") && m.contains("own.pem")),
+        "{got:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,7 @@
 //! [`PostgresConfigBuilder`]: the PostgreSQL source's settings one by one, and the checks that
 //! [`PostgresConfigBuilder::build`] makes before a [`PostgresConfig`] exists.
 
+use super::client_cert::ClientCert;
 use super::config::{Mode, NumericMapping, Origin, PostgresConfig, RetryPolicy, TemporalMapping};
 use super::conninfo::take_tls_params;
 use super::error::PostgresError;
@@ -16,6 +17,8 @@ pub struct PostgresConfigBuilder {
     pub(super) url: String,
     pub(super) ssl_mode: Option<SslMode>,
     pub(super) ssl_root_cert: Option<PathBuf>,
+    pub(super) ssl_cert: Option<PathBuf>,
+    pub(super) ssl_key: Option<PathBuf>,
     pub(super) origin: Option<Origin>,
     pub(super) mode: Option<Mode>,
     pub(super) key_columns: Vec<String>,
@@ -150,9 +153,26 @@ impl PostgresConfigBuilder {
         self
     }
 
+    /// The PEM file of the client certificate (then any intermediates) shown to a server that
+    /// asks for one (`cert` authentication, or `clientcert=` in its `pg_hba.conf`); takes
+    /// precedence over the connection string's `sslcert`. Needs [`ssl_key`](Self::ssl_key).
+    pub fn ssl_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_cert = Some(path.into());
+        self
+    }
+
+    /// The PEM file of the client certificate's private key (unencrypted: PKCS#8, PKCS#1 or
+    /// SEC1); takes precedence over the connection string's `sslkey`. Needs
+    /// [`ssl_cert`](Self::ssl_cert).
+    pub fn ssl_key(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl_key = Some(path.into());
+        self
+    }
+
     /// Checks the settings: a connection string that parses, a table or a query, a mode,
     /// non-empty column names, positive intervals and sizes, an `sslmode` that fits the
-    /// `sslrootcert`, whose certificates are loaded here.
+    /// `sslrootcert`, whose certificates are loaded here, and both or neither of `sslcert` and
+    /// `sslkey`, loaded here too (the key must be the certificate's).
     pub fn build(self) -> Result<PostgresConfig, PostgresError> {
         let (conninfo, url_tls) =
             take_tls_params(&self.url).map_err(|e| PostgresError::config("url", e))?;
@@ -180,7 +200,11 @@ impl PostgresConfigBuilder {
             (Some(path), _) => Some(RootCert::File(path)),
             (None, value) => value.as_deref().map(RootCert::parse),
         };
-        let tls = Tls::new(ssl_mode, root)?;
+        let identity = ClientCert::pair(
+            self.ssl_cert.or(url_tls.sslcert.map(PathBuf::from)),
+            self.ssl_key.or(url_tls.sslkey.map(PathBuf::from)),
+        )?;
+        let tls = Tls::new(ssl_mode, root, identity)?;
         // libpq never uses TLS over a Unix socket (nor does the server accept it).
         let unix_only = connection
             .get_hosts()

@@ -134,14 +134,16 @@ pub struct PostgresConfig {
 
 impl PostgresConfig {
     /// Settings for the server at `url`: a `postgres://user:password@host:port/db` URL or a
-    /// `host=... user=...` string, with libpq's `sslmode` and `sslrootcert` among its
-    /// parameters if need be (`?sslmode=verify-full&sslrootcert=/etc/weir/pg-ca.pem`). Then say
-    /// what to read (`table` or `query`) and how (a mode).
+    /// `host=... user=...` string, with libpq's `sslmode`, `sslrootcert`, `sslcert` and `sslkey`
+    /// among its parameters if need be (`?sslmode=verify-full&sslrootcert=/etc/weir/pg-ca.pem`).
+    /// Then say what to read (`table` or `query`) and how (a mode).
     pub fn builder(url: impl Into<String>) -> PostgresConfigBuilder {
         PostgresConfigBuilder {
             url: url.into(),
             ssl_mode: None,
             ssl_root_cert: None,
+            ssl_cert: None,
+            ssl_key: None,
             origin: None,
             mode: None,
             key_columns: Vec::new(),

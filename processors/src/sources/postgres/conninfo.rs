@@ -1,5 +1,6 @@
 //! libpq's TLS parameters taken out of a connection string before tokio-postgres parses the rest
-//! (tokio-postgres 0.7 knows `sslmode` only up to `require`, and no `sslrootcert`): from a URL's
+//! (tokio-postgres 0.7 knows `sslmode` only up to `require`, and no `sslrootcert`, `sslcert` or
+//! `sslkey`): from a URL's
 //! query (`postgres://u@db/x?sslmode=verify-full&sslrootcert=/etc/ca.pem`, percent-encoded) or
 //! from a `key=value` string (`host=db sslmode=verify-full sslrootcert='/etc/ca.pem'`). Everything
 //! else stays as written; the last of repeated parameters wins, as in libpq.
@@ -12,6 +13,8 @@ use std::str::CharIndices;
 pub(crate) struct TlsParams {
     pub sslmode: Option<String>,
     pub sslrootcert: Option<String>,
+    pub sslcert: Option<String>,
+    pub sslkey: Option<String>,
 }
 
 impl TlsParams {
@@ -20,13 +23,16 @@ impl TlsParams {
         match key {
             "sslmode" => self.sslmode = Some(value),
             "sslrootcert" => self.sslrootcert = Some(value),
+            "sslcert" => self.sslcert = Some(value),
+            "sslkey" => self.sslkey = Some(value),
             _ => return false,
         }
         true
     }
 }
 
-/// The connection string without `sslmode` and `sslrootcert`, and their values. A string that
+/// The connection string without `sslmode`, `sslrootcert`, `sslcert` and `sslkey`, and their
+/// values. A string that
 /// does not parse is returned as it is, for tokio-postgres to report what is wrong with it;
 /// only a parameter that is not UTF-8 once percent-decoded is an error here.
 pub(crate) fn take_tls_params(conninfo: &str) -> Result<(String, TlsParams), String> {
@@ -225,5 +231,26 @@ mod tests {
         let config = tokio_postgres::Config::from_str(&rest).unwrap();
         assert_eq!(config.get_options(), Some("-c x=1"));
         assert_eq!(config.get_dbname(), Some("d"));
+    }
+
+    #[test]
+    fn client_certificate_files_are_taken_out_of_urls_and_pairs() {
+        let (rest, p) = take_tls_params(
+            "postgres://u@h/db?sslcert=%2Ftmp%2Fmy%20c.pem&application_name=w&sslkey=/tmp/c.key",
+        )
+        .unwrap();
+        assert_eq!(rest, "postgres://u@h/db?application_name=w");
+        assert_eq!(p.sslcert, some("/tmp/my c.pem"));
+        assert_eq!(p.sslkey, some("/tmp/c.key"));
+        assert_eq!((p.sslmode, p.sslrootcert), (None, None));
+        let (rest, p) =
+            take_tls_params("host=h sslkey='/k 1.key' user=u sslcert=/c.pem sslkey=/k2.key")
+                .unwrap();
+        assert_eq!(
+            rest.split_whitespace().collect::<Vec<_>>(),
+            ["host=h", "user=u"]
+        );
+        assert_eq!(p.sslcert, some("/c.pem"));
+        assert_eq!(p.sslkey, some("/k2.key"), "the last one wins");
     }
 }

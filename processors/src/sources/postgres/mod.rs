@@ -109,8 +109,17 @@
 //! in libpq). An unreadable or invalid `sslrootcert`, or a mode that does not fit it, fails
 //! [`PostgresConfigBuilder::build`]; a refused certificate, a failed handshake or a server that
 //! does not accept TLS while the mode requires it fail the start at once (no retry) with
-//! [`PostgresError::Tls`], which says which. Client certificates (`sslcert`, `sslkey`) are not
-//! supported.
+//! [`PostgresError::Tls`], which says which.
+//!
+//! A client certificate, for a server that asks for one (`cert` authentication, or
+//! `clientcert=` in `pg_hba.conf`): libpq's `sslcert` and `sslkey` (PEM files, the key
+//! unencrypted), in the connection string or from the builder
+//! ([`PostgresConfigBuilder::ssl_cert`], [`PostgresConfigBuilder::ssl_key`], which take
+//! precedence); libpq's defaults under `~/.postgresql/` are not read. Both or neither; an
+//! unreadable or invalid file, a key that is not the certificate's, or either with `disable`
+//! fails [`PostgresConfigBuilder::build`], naming the file. A certificate the server refuses
+//! fails the start at once with [`PostgresError::Tls`]; none where the server requires one,
+//! with [`PostgresError::Credentials`] (the server's message says so).
 //!
 //! ```no_run
 //! use weir_processors::sources::postgres::{PostgresConfig, SslMode};
@@ -134,6 +143,7 @@
 //! ```
 
 mod builder;
+mod client_cert;
 mod config;
 mod conninfo;
 mod error;

@@ -1,9 +1,10 @@
-//! TLS to the server as libpq's `sslmode` and `sslrootcert` say, over rustls (the Kafka client's
+//! TLS to the server as libpq's `sslmode`, `sslrootcert` and `sslcert`/`sslkey` say, over rustls (the Kafka client's
 //! setup, `crate::tls`) through tokio-postgres-rustls: which certificates are checked in each
 //! mode, the rustls client configuration built once per source, and the failures of a handshake
 //! told apart (a refused certificate or a server without TLS is final; a connection lost in the
 //! middle of a handshake is retried).
 
+use super::client_cert::{self, ClientCert};
 use super::error::{describe, Failure, PostgresError};
 use crate::tls;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -133,6 +134,8 @@ pub(crate) struct Tls {
     pub(crate) mode: SslMode,
     /// The CAs the server's certificate is checked against, if any.
     roots: Option<RootCert>,
+    /// The certificate and key offered to a server that asks for one.
+    identity: Option<ClientCert>,
     /// `None` for `disable`.
     client: Option<Arc<ClientConfig>>,
 }
@@ -142,14 +145,26 @@ impl fmt::Debug for Tls {
         f.debug_struct("Tls")
             .field("mode", &self.mode)
             .field("roots", &self.roots)
+            .field("identity", &self.identity)
             .finish_non_exhaustive()
     }
 }
 
 impl Tls {
-    /// Checks that `mode` and `root` fit together and loads the CA certificates (errors name
-    /// `sslmode` or `sslrootcert`, and the file).
-    pub(crate) fn new(mode: SslMode, root: Option<RootCert>) -> Result<Self, PostgresError> {
+    /// Checks that `mode`, `root` and `identity` fit together and loads the CA certificates and
+    /// the client's certificate and key (errors name `sslmode`, `sslrootcert`, `sslcert` or
+    /// `sslkey`, and the file).
+    pub(crate) fn new(
+        mode: SslMode,
+        root: Option<RootCert>,
+        identity: Option<ClientCert>,
+    ) -> Result<Self, PostgresError> {
+        if mode == SslMode::Disable && identity.is_some() {
+            return Err(PostgresError::config(
+                "sslcert",
+                "is set, but sslmode is `disable` (no TLS): remove it or choose another mode",
+            ));
+        }
         let roots = match (mode, root) {
             (SslMode::Disable, Some(_)) => {
                 return Err(PostgresError::config(
@@ -161,6 +176,7 @@ impl Tls {
                 return Ok(Self {
                     mode,
                     roots: None,
+                    identity: None,
                     client: None,
                 })
             }
@@ -189,7 +205,7 @@ impl Tls {
             None => None,
         };
         let builder = tls::client_builder().map_err(|e| PostgresError::config("sslmode", e))?;
-        let mut client = match (mode, store) {
+        let builder = match (mode, store) {
             (SslMode::VerifyFull, Some(store)) => builder.with_root_certificates(store),
             (_, store) => builder
                 .dangerous()
@@ -197,13 +213,17 @@ impl Tls {
                     roots: store.map(Arc::new),
                     algorithms: tls::provider().signature_verification_algorithms,
                 })),
-        }
-        .with_no_client_auth();
+        };
+        let mut client = match &identity {
+            Some(identity) => identity.configure(builder)?,
+            None => builder.with_no_client_auth(),
+        };
         // As libpq 17 does: needed by servers that take TLS directly (sslnegotiation=direct).
         client.alpn_protocols = vec![b"postgresql".to_vec()];
         Ok(Self {
             mode,
             roots,
+            identity,
             client: Some(Arc::new(client)),
         })
     }
@@ -250,6 +270,9 @@ impl Tls {
                     roots()
                 ),
             },
+            Some(rustls::Error::AlertReceived(alert)) if client_cert::is_refusal(alert) => {
+                client_cert::refusal_hint(self.identity.as_ref(), alert)
+            }
             Some(_) => "the TLS handshake failed".to_string(),
             None if describe(&error).contains("server does not support TLS") => {
                 "the server does not accept TLS connections (ssl = off in its postgresql.conf): \
@@ -268,9 +291,18 @@ impl Tls {
 }
 
 /// Whether tokio-postgres failed in the TLS part of the connection: the SSL request refused
-/// while TLS is required, or the handshake.
+/// while TLS is required, the handshake, or the server's refusal of the client certificate.
 pub(crate) fn is_tls_error(error: &tokio_postgres::Error) -> bool {
-    error.code().is_none() && error.to_string() == "error performing TLS handshake"
+    let refused = || {
+        std::error::Error::source(error)
+            .and_then(|e| e.downcast_ref::<std::io::Error>())
+            .and_then(|e| e.get_ref())
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+            .is_some_and(|e| {
+                matches!(e, rustls::Error::AlertReceived(alert) if client_cert::is_refusal(alert))
+            })
+    };
+    error.code().is_none() && (error.to_string() == "error performing TLS handshake" || refused())
 }
 
 /// Checks that a trusted CA signed the server's certificate (not which host it names), or,
@@ -375,24 +407,24 @@ mod tests {
     #[test]
     fn modes_and_roots_that_do_not_fit_are_refused() {
         let file = || Some(RootCert::File("/nonexistent/ca.pem".into()));
-        let (key, why) = setting(Tls::new(SslMode::Disable, file()));
+        let (key, why) = setting(Tls::new(SslMode::Disable, file(), None));
         assert_eq!(key, "sslrootcert");
         assert!(why.contains("disable"), "{why}");
         for weak in [SslMode::Prefer, SslMode::Require, SslMode::VerifyCa] {
-            let (key, why) = setting(Tls::new(weak, Some(RootCert::System)));
+            let (key, why) = setting(Tls::new(weak, Some(RootCert::System), None));
             assert_eq!(key, "sslmode");
             assert!(why.contains("verify-full"), "{weak}: {why}");
         }
         for mode in [SslMode::Require, SslMode::VerifyFull] {
-            let (key, why) = setting(Tls::new(mode, file()));
+            let (key, why) = setting(Tls::new(mode, file(), None));
             assert_eq!(key, "sslrootcert");
             assert!(why.contains("cannot read `/nonexistent/ca.pem`"), "{why}");
         }
-        assert!(Tls::new(SslMode::Disable, None)
+        assert!(Tls::new(SslMode::Disable, None, None)
             .unwrap()
             .client_config()
             .is_none());
-        let require = Tls::new(SslMode::Require, None).unwrap();
+        let require = Tls::new(SslMode::Require, None, None).unwrap();
         assert!(require.roots.is_none() && require.client_config().is_some());
         assert_eq!(RootCert::parse("system"), RootCert::System);
         assert_eq!(
