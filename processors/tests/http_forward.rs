@@ -23,7 +23,7 @@ fn batch(c: usize, r: usize) -> Vec<Value> {
     let n = 3 + (c * 7 + r * 5) % 17;
     (0..n)
         .map(|i| {
-            let pad = if (c + r) % 4 == 0 {
+            let pad = if (c + r).is_multiple_of(4) {
                 "x".repeat(900)
             } else {
                 String::new()

@@ -16,10 +16,12 @@ pub enum PostgresError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The server refused the user or the password: never retried.
+    /// The server refused the user, the password or the missing client certificate: never
+    /// retried.
     #[error(
         "PostgreSQL at {server} refused user `{user}`: {message} (check the user and password \
-         of the connection string)"
+         of the connection string, and sslcert/sslkey where the server requires a client \
+         certificate)"
     )]
     Credentials {
         /// `host:port/database`.
